@@ -1,0 +1,103 @@
+"""FastAPI application factory: database, routers, error handlers, static files."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mesoclinic import __version__, migrate
+from mesoclinic.config import Settings, get_settings
+from mesoclinic.db import make_engine, make_sessionmaker
+from mesoclinic.errors import DomainError
+from mesoclinic.web.templating import STATIC_DIR, render
+
+# Each area contributes an `api.router` (JSON) and/or a `pages.router` (HTML).
+ROUTER_MODULES = [
+    "mesoclinic.security.api",
+    "mesoclinic.patients.api",
+    "mesoclinic.security.pages",
+    "mesoclinic.patients.pages",
+    "mesoclinic.web.pages",
+]
+API_PREFIXES = ("/api/", "/fhir/", "/healthz")
+
+
+def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
+    """Build the app; migrations are applied on start-up unless the caller already did."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    if run_migrations:
+        migrate.upgrade(engine)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        engine.dispose()
+
+    app = FastAPI(title="mesoclinic", version=__version__, lifespan=lifespan,
+                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
+                  description="Scalp mesotherapy clinic API. Authenticate with a bearer token "
+                              "from POST /api/v1/auth/token.")
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    for module_name in ROUTER_MODULES:
+        module = importlib.import_module(module_name)
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    _install_error_handlers(app)
+    return app
+
+
+def wants_json(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIXES)
+
+
+def error_body(code: str, message: str, field: str | None = None,
+               **extra: Any) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "field": field, **extra}}
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header", "cookie")]
+    return ".".join(parts) or None
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        if wants_json(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            if "retry_after" in exc.extra:
+                headers = {"Retry-After": str(exc.extra["retry_after"])}
+            return JSONResponse(error_body(exc.code, exc.message, exc.field, **exc.extra),
+                                status_code=exc.status, headers=headers)
+        if exc.status == 401:
+            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+        return render(request, "error.html", {"error": exc}, status_code=exc.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
+        field = _field_of(tuple(first.get("loc", ())))
+        message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        details = [{"field": _field_of(tuple(e.get("loc", ()))), "message": e["msg"]}
+                   for e in exc.errors()]
+        return JSONResponse(error_body("invalid", message, field, details=details),
+                            status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if wants_json(request):
+            code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+            return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)
+        error = DomainError(str(exc.detail), code="error", status=exc.status_code)
+        return render(request, "error.html", {"error": error}, status_code=exc.status_code)

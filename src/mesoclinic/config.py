@@ -1,0 +1,74 @@
+"""Settings from the environment (prefix MESOCLINIC_), one typed object for the whole app."""
+
+from __future__ import annotations
+
+import secrets
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_data_dir
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_data_dir() -> Path:
+    return Path(user_data_dir("mesoclinic", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Deployment settings; every field can be set as MESOCLINIC_<NAME>."""
+
+    model_config = SettingsConfigDict(env_prefix="MESOCLINIC_", extra="ignore")
+
+    environment: Literal["development", "production", "test"] = "development"
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    secret_key: str | None = None
+    cookie_secure: bool = True
+    session_hours: int = Field(default=12, ge=1, le=24 * 7)
+    token_minutes: int = Field(default=60, ge=1, le=24 * 60)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    default_timezone: str = "Europe/London"
+    rulebook: Path | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = False
+    mail_from: str = "mesoclinic@localhost"
+    public_url: str = "http://127.0.0.1:8000"
+
+    @cached_property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL, defaulting to an embedded SQLite file in the data folder."""
+        url = self.database_url or f"sqlite:///{self.data_dir / 'mesoclinic.db'}"
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url
+
+    @cached_property
+    def resolved_secret_key(self) -> str:
+        """The signing secret; in development a random one is kept in the data folder."""
+        if self.secret_key:
+            if self.environment == "production" and len(self.secret_key) < 32:
+                raise ValueError("MESOCLINIC_SECRET_KEY must be at least 32 characters")
+            return self.secret_key
+        if self.environment == "production":
+            raise ValueError("MESOCLINIC_SECRET_KEY is required in production")
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def images_dir(self) -> Path:
+        return self.data_dir / "images"
+
+
+def get_settings() -> Settings:
+    """Read settings from the environment (a fresh object: tests change the environment)."""
+    return Settings()

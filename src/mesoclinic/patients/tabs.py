@@ -1,0 +1,26 @@
+"""Tabs of the patient page; each area registers its own (its routes live in its pages.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesoclinic.security.permissions import Permission, Role, has_permission
+
+
+@dataclass(frozen=True)
+class PatientTab:
+    key: str
+    label: str
+    path: str  # appended to /patients/{id}
+    permission: Permission
+
+
+PATIENT_TABS: list[PatientTab] = [
+    PatientTab("overview", "Overview", "", Permission.PATIENT_READ),
+    PatientTab("history", "Medical history", "/history", Permission.HISTORY_READ),
+    PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
+]
+
+
+def tabs_for(role: Role | str) -> list[PatientTab]:
+    return [t for t in PATIENT_TABS if has_permission(role, t.permission)]

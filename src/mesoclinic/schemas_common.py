@@ -1,0 +1,52 @@
+"""Pydantic building blocks shared by every area's API schemas."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated, Generic, TypeVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+
+T = TypeVar("T")
+
+
+def _aware(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("must include a time zone (e.g. 2026-05-01T09:30:00+01:00)")
+    return value.astimezone(UTC)
+
+
+def _not_future_date(value: date) -> date:
+    if value > date.today():
+        raise ValueError("cannot be in the future")
+    return value
+
+
+def _not_future_datetime(value: datetime) -> datetime:
+    if value > datetime.now(UTC):
+        raise ValueError("cannot be in the future")
+    return value
+
+
+AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
+PastDatetime = Annotated[datetime, AfterValidator(_aware), AfterValidator(_not_future_datetime)]
+PastDate = Annotated[date, AfterValidator(_not_future_date)]
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
+LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+
+
+class Schema(BaseModel):
+    """Input schemas: unknown fields are refused so typos never pass silently."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ReadSchema(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int

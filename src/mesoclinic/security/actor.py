@@ -1,0 +1,52 @@
+"""Who is acting: passed to every service so it can scope, authorise and audit."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from mesoclinic.errors import Forbidden, NotFound
+from mesoclinic.security.permissions import Permission, Role, has_permission
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: uuid.UUID | None
+    username: str
+    role: Role
+    clinic_id: uuid.UUID | None
+    patient_id: uuid.UUID | None = None
+    client_addr: str | None = None
+
+    @property
+    def is_group_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    def can(self, permission: Permission) -> bool:
+        return has_permission(self.role, permission)
+
+    def require(self, permission: Permission) -> None:
+        """Raise Forbidden unless the role holds the permission."""
+        if not self.can(permission):
+            raise Forbidden(f"Your role ({self.role}) may not do this ({permission})")
+
+    def check_patient_scope(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> None:
+        """Staff see their own clinic's patients (others look absent); patients only themselves."""
+        if self.role is Role.ADMIN:
+            return
+        if self.role is Role.PATIENT:
+            if patient_id != self.patient_id:
+                raise Forbidden("Patients can only see their own record")
+            return
+        if clinic_id != self.clinic_id:
+            raise NotFound("Patient not found")
+
+
+SYSTEM_ACTOR = Actor(user_id=None, username="system", role=Role.ADMIN, clinic_id=None,
+                     client_addr="local")
+
+
+def cli_actor(username: str = "cli") -> Actor:
+    """The actor recorded for commands run on the server's own command line."""
+    return Actor(user_id=None, username=username, role=Role.ADMIN, clinic_id=None,
+                 client_addr="cli")

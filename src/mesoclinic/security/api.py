@@ -1,0 +1,87 @@
+"""JSON routes: tokens, the caller's own account, users and the audit log; health check."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from mesoclinic import __version__, migrate
+from mesoclinic.errors import TooManyAttempts, Unauthenticated
+from mesoclinic.schemas_common import AwareDatetime, Page
+from mesoclinic.security import audit, service
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.deps import DbSession, SettingsDep, client_addr, public, require
+from mesoclinic.security.permissions import Permission
+from mesoclinic.security.schemas import (
+    AuditEntryRead,
+    Health,
+    TokenRequest,
+    TokenResponse,
+    UserRead,
+)
+
+router = APIRouter()
+
+
+@router.get("/healthz", response_model=Health, tags=["system"])
+@public
+def healthz(request: Request) -> Health:
+    """Liveness plus the database schema version."""
+    return Health(status="ok", version=__version__,
+                  schema_version=migrate.current_revision(request.app.state.engine))
+
+
+@router.post("/api/v1/auth/token", response_model=TokenResponse, tags=["auth"])
+@public
+def create_token(body: TokenRequest, request: Request, settings: SettingsDep) -> TokenResponse:
+    """Exchange a username and password for a bearer token."""
+    factory = request.app.state.sessionmaker
+    with factory() as session, session.begin():  # committed even when the login fails
+        result = service.attempt_login(
+            session, username=body.username, password=body.password,
+            client_addr=client_addr(request), max_failures=settings.login_max_failures,
+            lockout_minutes=settings.login_lockout_minutes)
+        raw = None
+        if result.user is not None:
+            raw, _token = service.issue_token(
+                session, result.user, kind="api",
+                lifetime=timedelta(minutes=settings.token_minutes),
+                client_addr=client_addr(request))
+    if result.locked:
+        raise TooManyAttempts("Too many failed logins; try again later", result.retry_after_s)
+    if raw is None:
+        raise Unauthenticated("Wrong username or password")
+    return TokenResponse(access_token=raw, expires_in=settings.token_minutes * 60)
+
+
+@router.get("/api/v1/me", response_model=UserRead, tags=["auth"])
+def me(request: Request, actor: Annotated[Actor, Depends(require(Permission.SELF))]) -> UserRead:
+    """The signed-in user's own account."""
+    return UserRead.model_validate(request.state.user)
+
+
+@router.get("/api/v1/users", response_model=list[UserRead], tags=["admin"])
+def list_users(session: DbSession,
+               actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
+               ) -> list[UserRead]:
+    return [UserRead.model_validate(u) for u in service.list_users(session, actor)]
+
+
+@router.get("/api/v1/audit", response_model=Page[AuditEntryRead], tags=["admin"])
+def list_audit(session: DbSession,
+               actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
+               actor_username: str | None = None, action: str | None = None,
+               entity_type: str | None = None, entity_id: str | None = None,
+               patient_id: uuid.UUID | None = None, since: AwareDatetime | None = None,
+               until: AwareDatetime | None = None,
+               limit: Annotated[int, Query(ge=1, le=500)] = 50,
+               offset: Annotated[int, Query(ge=0)] = 0) -> Page[AuditEntryRead]:
+    """Browse the audit log, newest first, with filters."""
+    filt = audit.AuditFilter(actor_username, action, entity_type, entity_id, patient_id,
+                             since, until)
+    rows, total = audit.search(session, actor, filt, limit=limit, offset=offset)
+    return Page(items=[AuditEntryRead.model_validate(r) for r in rows], total=total,
+                limit=limit, offset=offset)

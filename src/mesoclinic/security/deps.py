@@ -1,0 +1,105 @@
+"""FastAPI dependencies: the request's transaction, who is calling, and what they may do.
+
+Every route declares `Depends(require(Permission.X))` (or is listed as public); a test walks the
+routes to make sure none is missed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from mesoclinic.config import Settings
+from mesoclinic.errors import Forbidden, Unauthenticated
+from mesoclinic.security import service
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.models import User
+from mesoclinic.security.permissions import Permission
+
+SESSION_COOKIE = "mc_session"
+PRE_SESSION_COOKIE = "mc_pre"
+CSRF_HEADER = "x-csrf-token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """The request's one transaction: committed before the response, rolled back on error."""
+    with request.app.state.sessionmaker() as session, session.begin():
+        yield session
+
+
+# scope="function" commits before the response is sent, so a failed commit is never a 200.
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def client_addr(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
+async def _submitted_csrf(request: Request) -> str | None:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("csrf_token")
+        return value if isinstance(value, str) else None
+    return None
+
+
+async def authenticate(request: Request, session: DbSession, settings: SettingsDep) -> User | None:
+    """The user behind a bearer token or the web session cookie, CSRF-checked for cookies."""
+    cached: User | None = getattr(request.state, "user", None)
+    if cached is not None:
+        return cached
+    header = request.headers.get("authorization", "")
+    user: User | None = None
+    if header.lower().startswith("bearer "):
+        user = service.resolve_token(session, header[7:].strip(), "api")
+        if user is None:
+            raise Unauthenticated("The bearer token is invalid or has expired")
+    elif cookie := request.cookies.get(SESSION_COOKIE):
+        user = service.resolve_token(session, cookie, "web")
+        if user is not None and request.method in UNSAFE_METHODS:
+            submitted = await _submitted_csrf(request)
+            if not service.csrf_valid(settings.resolved_secret_key, cookie, submitted):
+                raise Forbidden("The form has expired or did not come from this site "
+                                "(CSRF check failed); reload the page and try again")
+    request.state.user = user
+    return user
+
+
+CurrentUser = Annotated[User | None, Depends(authenticate)]
+
+
+def require(permission: Permission) -> Callable[..., Any]:
+    """A dependency that returns the calling Actor if their role holds `permission`."""
+
+    async def dependency(request: Request, user: CurrentUser) -> Actor:
+        if user is None:
+            raise Unauthenticated()
+        actor = service.actor_for(user, client_addr(request))
+        actor.require(permission)
+        request.state.actor = actor
+        return actor
+
+    dependency.permission = permission  # type: ignore[attr-defined]
+    dependency.__name__ = f"require_{permission.value.replace(':', '_')}"
+    return dependency
+
+
+def public(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Mark a route as deliberately open to anonymous callers (login, health)."""
+    func.is_public = True  # type: ignore[attr-defined]
+    return func

@@ -1,0 +1,52 @@
+"""API schemas for authentication, users and the audit log."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import StringConstraints
+
+from mesoclinic.schemas_common import ReadSchema, Schema
+
+
+class TokenRequest(Schema):
+    username: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class TokenResponse(ReadSchema):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+
+
+class UserRead(ReadSchema):
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    clinic_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+    active: bool
+
+
+class AuditEntryRead(ReadSchema):
+    seq: int
+    at: datetime
+    actor_username: str
+    actor_role: str
+    clinic_id: uuid.UUID | None
+    action: str
+    entity_type: str
+    entity_id: str | None
+    patient_id: uuid.UUID | None
+    client_addr: str | None
+    detail: str
+
+
+class Health(ReadSchema):
+    status: str
+    version: str
+    schema_version: str

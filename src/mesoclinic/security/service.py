@@ -1,0 +1,229 @@
+"""Clinics, users, passwords, login with lock-out, web sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mesoclinic.db import utcnow
+from mesoclinic.errors import Conflict, InvalidInput, NotFound
+from mesoclinic.security import audit
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.models import AuthToken, Clinic, LoginThrottle, User
+from mesoclinic.security.permissions import Role
+
+MIN_PASSWORD_LENGTH = 10
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so timing does not reveal which names exist.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+def hash_password(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
+                           "password")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def create_clinic(session: Session, actor: Actor, *, name: str,
+                  timezone: str = "Europe/London") -> Clinic:
+    """Add a clinic of the group; names are unique."""
+    name = name.strip()
+    if not name:
+        raise InvalidInput("Clinic name is required", "name")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise InvalidInput(f"Unknown time zone {timezone!r}", "timezone") from exc
+    if session.execute(select(Clinic).where(Clinic.name == name)).scalar_one_or_none():
+        raise Conflict(f"A clinic named {name!r} already exists", "name")
+    clinic = Clinic(name=name, timezone=timezone)
+    session.add(clinic)
+    session.flush()
+    audit.record(session, actor, "create", "clinic", clinic.id, clinic_id=clinic.id)
+    return clinic
+
+
+def get_clinic_by_name(session: Session, name: str) -> Clinic:
+    clinic = session.execute(select(Clinic).where(Clinic.name == name)).scalar_one_or_none()
+    if clinic is None:
+        raise NotFound(f"No clinic named {name!r}", "clinic")
+    return clinic
+
+
+def list_clinics(session: Session) -> Sequence[Clinic]:
+    return session.execute(select(Clinic).order_by(Clinic.name)).scalars().all()
+
+
+def create_user(session: Session, actor: Actor, *, username: str, role: str, password: str,
+                clinic_name: str | None = None, display_name: str = "",
+                email: str | None = None, patient_id: uuid.UUID | None = None) -> User:
+    """Add a staff or patient user; all but admins belong to a clinic."""
+    username = username.strip().lower()
+    if not username or len(username) > 80 or not username.replace(".", "").replace(
+            "-", "").replace("_", "").isalnum():
+        raise InvalidInput("Username must be letters, digits, '.', '-' or '_'", "username")
+    try:
+        role_value = Role(role)
+    except ValueError as exc:
+        raise InvalidInput(f"Unknown role {role!r}; use one of "
+                           f"{', '.join(r.value for r in Role)}", "role") from exc
+    clinic_id = None
+    if clinic_name:
+        clinic_id = get_clinic_by_name(session, clinic_name).id
+    elif role_value is not Role.ADMIN:
+        raise InvalidInput("A clinic is required for every role except admin", "clinic")
+    if role_value is Role.PATIENT and patient_id is None:
+        raise InvalidInput("A patient user must be linked to a patient record", "patient_id")
+    if role_value is not Role.PATIENT and patient_id is not None:
+        raise InvalidInput("Only patient users are linked to a patient record", "patient_id")
+    if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise Conflict(f"Username {username!r} is taken", "username")
+    user = User(username=username, role=role_value.value, password_hash=hash_password(password),
+                clinic_id=clinic_id, display_name=display_name or username, email=email,
+                patient_id=patient_id)
+    session.add(user)
+    session.flush()
+    audit.record(session, actor, "create", "user", user.id, clinic_id=clinic_id,
+                 patient_id=patient_id, detail={"username": username, "role": role_value.value})
+    return user
+
+
+def list_users(session: Session, actor: Actor) -> Sequence[User]:
+    query = select(User).order_by(User.username)
+    if not actor.is_group_admin:
+        query = query.where(User.clinic_id == actor.clinic_id)
+    return session.execute(query).scalars().all()
+
+
+def set_password(session: Session, actor: Actor, *, username: str, password: str) -> User:
+    user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        raise NotFound(f"No user {username!r}", "username")
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
+    user.locked_until = None
+    audit.record(session, actor, "set_password", "user", user.id, clinic_id=user.clinic_id)
+    return user
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User | None
+    retry_after_s: int = 0
+
+    @property
+    def locked(self) -> bool:
+        return self.retry_after_s > 0
+
+
+def attempt_login(session: Session, *, username: str, password: str, client_addr: str | None,
+                  max_failures: int, lockout_minutes: int) -> LoginResult:
+    """Check a password, counting failures per username; locked names are refused outright.
+
+    The caller commits even on failure: the failure count must survive the refused request.
+    """
+    name = username.strip().lower()[:80]
+    now = utcnow()
+    throttle = session.get(LoginThrottle, name, with_for_update=True)
+    if throttle and throttle.locked_until and throttle.locked_until > now:
+        return LoginResult(None, int((throttle.locked_until - now).total_seconds()) + 1)
+    user = session.execute(
+        select(User).where(User.username == name, User.active.is_(True))
+    ).scalar_one_or_none()
+    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user
+    anonymous = Actor(None, name or "(blank)", Role.PATIENT, None, None, client_addr)
+    if not ok:
+        throttle = throttle or LoginThrottle(username=name, failures=0)
+        session.add(throttle)
+        throttle.failures += 1
+        throttle.last_failure_at = now
+        if throttle.failures >= max_failures:
+            throttle.locked_until = now + timedelta(minutes=lockout_minutes)
+            throttle.failures = 0
+        audit.record(session, anonymous if user is None else actor_for(user, client_addr),
+                     "login_failed", "user", user.id if user else None,
+                     clinic_id=user.clinic_id if user else None)
+        return LoginResult(None)
+    assert user is not None
+    if throttle:
+        session.delete(throttle)
+    user.last_login_at = now
+    audit.record(session, actor_for(user, client_addr), "login", "user", user.id)
+    return LoginResult(user)
+
+
+def actor_for(user: User, client_addr: str | None) -> Actor:
+    """The Actor a signed-in user acts as."""
+    return Actor(user_id=user.id, username=user.username, role=Role(user.role),
+                 clinic_id=user.clinic_id, patient_id=user.patient_id, client_addr=client_addr)
+
+
+def _digest(raw_token: str) -> str:
+    return hashlib.sha256(raw_token.encode()).hexdigest()
+
+
+def issue_token(session: Session, user: User, *, kind: str, lifetime: timedelta,
+                client_addr: str | None) -> tuple[str, AuthToken]:
+    """Create a web session or API token; the raw value is returned once and never stored."""
+    raw = secrets.token_urlsafe(32)
+    token = AuthToken(token_hash=_digest(raw), kind=kind, user_id=user.id,
+                      expires_at=utcnow() + lifetime, client_addr=client_addr)
+    session.add(token)
+    session.flush()
+    return raw, token
+
+
+def resolve_token(session: Session, raw: str, kind: str) -> User | None:
+    """The active user behind a live token of the given kind, or None."""
+    row = session.execute(
+        select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+        .where(AuthToken.token_hash == _digest(raw), AuthToken.kind == kind)
+    ).first()
+    if row is None:
+        return None
+    token, user = row
+    if token.revoked_at is not None or token.expires_at <= utcnow() or not user.active:
+        return None
+    return user
+
+
+def revoke_token(session: Session, raw: str) -> None:
+    token = session.execute(
+        select(AuthToken).where(AuthToken.token_hash == _digest(raw))
+    ).scalar_one_or_none()
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
+def csrf_token(secret: str, binding: str) -> str:
+    """The CSRF token for forms of one browser: an HMAC of its session (or pre-session) cookie."""
+    return hmac.new(secret.encode(), f"csrf:{binding}".encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_valid(secret: str, binding: str | None, submitted: str | None) -> bool:
+    if not binding or not submitted:
+        return False
+    return hmac.compare_digest(csrf_token(secret, binding), submitted)
+
+
+def token_expiry(token: AuthToken) -> datetime:
+    return token.expires_at

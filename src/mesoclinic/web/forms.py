@@ -1,0 +1,56 @@
+"""HTML form handling: validate posted fields with the same Pydantic schemas as the API."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from mesoclinic.errors import DomainError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def form_values(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """Posted fields without the CSRF token; blank fields count as not given."""
+    values: dict[str, Any] = {}
+    for key in form.keys():
+        if key == "csrf_token":
+            continue
+        if key in lists:
+            values[key] = [v for v in form.getlist(key) if isinstance(v, str) and v]
+            continue
+        value = form.get(key)
+        if isinstance(value, str):
+            value = value.strip()
+            if value != "":
+                values[key] = value
+    return values
+
+
+def validate(schema: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
+    """The parsed model, or field -> message for each invalid field."""
+    try:
+        return schema.model_validate(values), {}
+    except ValidationError as exc:
+        errors: dict[str, str] = {}
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
+            name = loc[0] if loc else "__all__"
+            message = str(err["msg"]).removeprefix("Value error, ")
+            errors.setdefault(name, message)
+        return None, errors
+
+
+@contextmanager
+def savepoint(session: Session, errors: dict[str, str]) -> Iterator[None]:
+    """Run a service call; on a domain error undo its writes and report it as a form error."""
+    try:
+        with session.begin_nested():
+            yield
+    except DomainError as exc:
+        errors[exc.field or "__all__"] = exc.message

@@ -1,0 +1,30 @@
+"""The dashboard: what each role needs first, plus the guided tour of the demo clinic."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from mesoclinic.patients import service as patient_service
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.permissions import Permission, Role
+from mesoclinic.web.dashboard import PANELS
+from mesoclinic.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, session: DbSession,
+              actor: Annotated[Actor, Depends(require(Permission.SELF))]) -> Response:
+    if actor.role is Role.PATIENT and actor.patient_id:
+        return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+    recent, total = (patient_service.search(session, actor, patient_service.PatientQuery(),
+                                            limit=8)
+                     if actor.can(Permission.PATIENT_READ) else ([], 0))
+    panels = [panel(session, actor) for panel in PANELS]
+    return render(request, "dashboard.html", {"recent": recent, "total": total,
+                                              "panels": [p for p in panels if p]})

@@ -1,0 +1,15 @@
+// Small progressive enhancements; every page works without JavaScript.
+(function () {
+  const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+  // fetch() wrapper for same-origin JSON calls from pages (cookie auth needs the CSRF header).
+  window.mcFetch = function (url, options = {}) {
+    const headers = Object.assign({ "X-CSRF-Token": csrf, "Accept": "application/json" },
+      options.headers || {});
+    return fetch(url, Object.assign({ credentials: "same-origin" }, options, { headers }));
+  };
+  document.querySelectorAll("form[data-confirm]").forEach((form) => {
+    form.addEventListener("submit", (event) => {
+      if (!window.confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  });
+})();

@@ -1,0 +1,229 @@
+"""Shared fixtures: a real database (SQLite always, PostgreSQL when configured), the app, and
+personas (clinic A and B staff, a patient user) with API clients.
+
+Isolation: the schema is migrated once per database; after each test every table is emptied and
+the rows the migrations seeded are put back, so tests may commit, run servers and race threads.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine, delete, insert, select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from mesoclinic import migrate
+from mesoclinic.app import create_app
+from mesoclinic.config import Settings
+from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
+from mesoclinic.models_registry import metadata
+from mesoclinic.security.actor import cli_actor
+from mesoclinic.security.models import Clinic, User
+from mesoclinic.security.service import issue_token
+from support import PG_URL, TEST_PASSWORD, password_hash_for_tests, skip_or_fail
+
+
+def _postgres_database() -> Iterator[str]:
+    if not PG_URL:
+        skip_or_fail("MESOCLINIC_TEST_DATABASE_URL is not set (PostgreSQL tests)")
+    assert PG_URL
+    base = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
+    name = f"mc_test_{os.getpid()}_{secrets.token_hex(3)}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL"
+        admin.dispose()
+        skip_or_fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest,
+                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+    else:
+        yield from _postgres_database()
+
+
+@dataclass
+class Database:
+    url: str
+    engine: Engine
+    factory: sessionmaker[Session]
+    seeded: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def reset(self) -> None:
+        """Empty every table and restore what the migrations seeded."""
+        with self.engine.begin() as conn:
+            for table in reversed(metadata.sorted_tables):
+                conn.execute(delete(table))
+            for table in metadata.sorted_tables:
+                if rows := self.seeded.get(table.name):
+                    conn.execute(insert(table), rows)
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    db = Database(database_url, engine, make_sessionmaker(engine))
+    with engine.connect() as conn:
+        for table in metadata.sorted_tables:
+            rows = [dict(r._mapping) for r in conn.execute(select(table))]
+            if rows:
+                db.seeded[table.name] = rows
+    yield db
+    engine.dispose()
+
+
+@pytest.fixture
+def db(database: Database) -> Iterator[Database]:
+    """A clean database for one test (emptied again afterwards)."""
+    yield database
+    database.reset()
+
+
+@pytest.fixture
+def session(db: Database) -> Iterator[Session]:
+    """A session whose work is committed when the test's block ends (for arranging data)."""
+    with unit_of_work(db.factory) as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def settings_for(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    def build(url: str, **overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "database_url": url, "data_dir": tmp_path_factory.mktemp("data"),
+            "secret_key": "test-secret-" + "x" * 40, "environment": "test",
+            "login_max_failures": 5, "login_lockout_minutes": 15,
+        }
+        values.update(overrides)
+        return Settings(**values)
+    return build
+
+
+@pytest.fixture(scope="session")
+def app_for_database(database: Database, settings_for: Any) -> FastAPI:
+    return create_app(settings_for(database.url), run_migrations=False)
+
+
+@pytest.fixture
+def app(db: Database, app_for_database: FastAPI) -> FastAPI:
+    return app_for_database
+
+
+@pytest.fixture
+def anon(app: FastAPI) -> TestClient:
+    """A client with no credentials."""
+    return TestClient(app, base_url="https://testserver")
+
+
+@dataclass
+class World:
+    """Personas: two clinics, staff of each, a patient user, and their patients."""
+
+    app: FastAPI
+    db: Database
+    clinic_a: Clinic
+    clinic_b: Clinic
+    users: dict[str, User]
+    patient_a: Any  # the patient record linked to the patient user
+    other_patient_a: Any
+    patient_b: Any
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def client(self, persona: str) -> TestClient:
+        """An API client authenticated as `persona` (admin, clinician, ..., clinician_b)."""
+        c = TestClient(self.app, base_url="https://testserver")
+        c.headers["Authorization"] = f"Bearer {self.tokens[persona]}"
+        return c
+
+    def web(self, persona: str) -> TestClient:
+        """A browser-like client signed in through the login form as `persona`."""
+        c = TestClient(self.app, base_url="https://testserver", follow_redirects=False)
+        page = c.get("/login")
+        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        r = c.post("/login", data={"username": self.users[persona].username,
+                                   "password": TEST_PASSWORD, "csrf_token": token})
+        assert r.status_code == 303, r.text
+        return c
+
+    def actor(self, persona: str) -> Any:
+        from mesoclinic.security.service import actor_for
+
+        return actor_for(self.users[persona], "testclient")
+
+
+PERSONA_ROLES = {
+    "admin": ("admin", None), "clinician": ("clinician", "a"), "nurse": ("nurse", "a"),
+    "reception": ("reception", "a"), "patient": ("patient", "a"),
+    "clinician_b": ("clinician", "b"),
+}
+STAFF_ROLES = ("admin", "clinician", "nurse", "reception")
+
+
+def make_patient(session: Session, clinic: Clinic, **overrides: Any) -> Any:
+    from mesoclinic.patients import service as patient_service
+    from mesoclinic.patients.schemas import PatientCreate
+
+    values: dict[str, Any] = {"given_name": "Ana", "family_name": "Silva",
+                              "birth_date": "1985-04-12", "sex": "female",
+                              "phone": "+44 20 7946 0001", "email": "ana@example.org"}
+    values.update(overrides)
+    actor = cli_actor("test-setup")
+    return patient_service.create(session, actor, PatientCreate(**values), clinic.id)
+
+
+@pytest.fixture
+def world(app: FastAPI, db: Database) -> World:
+    from datetime import timedelta
+
+    with unit_of_work(db.factory) as s:
+        clinic_a = Clinic(name="Clinic A", timezone="Europe/London")
+        clinic_b = Clinic(name="Clinic B", timezone="Europe/Madrid")
+        s.add_all([clinic_a, clinic_b])
+        s.flush()
+        patient_a = make_patient(s, clinic_a)
+        other = make_patient(s, clinic_a, given_name="Bruno", family_name="Costa",
+                             sex="male", birth_date="1979-09-30", phone="+44 20 7946 0002",
+                             email="bruno@example.org")
+        patient_b = make_patient(s, clinic_b, given_name="Carmen", family_name="Ruiz",
+                                 birth_date="1990-01-15", phone="+34 600 000 003",
+                                 email="carmen@example.org")
+        users: dict[str, User] = {}
+        tokens: dict[str, str] = {}
+        for persona, (role, clinic_key) in PERSONA_ROLES.items():
+            clinic = {"a": clinic_a, "b": clinic_b, None: None}[clinic_key]
+            user = User(username=f"{persona}.user", display_name=persona.title(), role=role,
+                        password_hash=password_hash_for_tests(),
+                        clinic_id=clinic.id if clinic else None,
+                        patient_id=patient_a.id if role == "patient" else None)
+            s.add(user)
+            s.flush()
+            users[persona] = user
+            tokens[persona], _ = issue_token(s, user, kind="api", lifetime=timedelta(hours=1),
+                                             client_addr="test")
+    return World(app, db, clinic_a, clinic_b, users, patient_a, other, patient_b, tokens)
+
+

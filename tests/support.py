@@ -1,0 +1,51 @@
+"""Helpers shared by tests (importable: `from support import ...`)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+
+from mesoclinic.security.models import AuditEntry
+
+IN_CI = os.environ.get("CI") == "true"
+PG_URL = os.environ.get("MESOCLINIC_TEST_DATABASE_URL")
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+TEST_PASSWORD = "correct-horse-battery"
+_PASSWORD_HASH: str | None = None
+
+
+def skip_or_fail(reason: str) -> None:
+    """Skip outside CI; in CI a missing dependency is a failure, never a skip."""
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def password_hash_for_tests() -> str:
+    global _PASSWORD_HASH
+    if _PASSWORD_HASH is None:
+        from mesoclinic.security.service import hash_password
+
+        _PASSWORD_HASH = hash_password(TEST_PASSWORD)
+    return _PASSWORD_HASH
+
+
+
+
+
+def audit_entries(db: Any, **filters: Any) -> list[AuditEntry]:
+    """Audit rows matching column=value filters, oldest first."""
+    with db.factory() as s:
+        stmt = select(AuditEntry).order_by(AuditEntry.seq)
+        for name, value in filters.items():
+            stmt = stmt.where(getattr(AuditEntry, name) == value)
+        return list(s.execute(stmt).scalars())
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
