@@ -11,6 +11,7 @@ import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -226,4 +227,74 @@ def world(app: FastAPI, db: Database) -> World:
                                              client_addr="test")
     return World(app, db, clinic_a, clinic_b, users, patient_a, other, patient_b, tokens)
 
+
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: FastAPI
+
+
+@pytest.fixture(scope="session")
+def live_server_for_database(database: Database, settings_for: Any) -> Iterator[LiveServer]:
+    """The app served by a real Uvicorn on a free loopback port (plain HTTP, so the session
+    cookie is not marked Secure here)."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    live_app = create_app(settings_for(database.url, cookie_secure=False), run_migrations=False)
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(live_app, host="127.0.0.1", port=port,
+                                           log_level="warning", lifespan="off"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the live server did not start")
+        time.sleep(0.05)
+    yield LiveServer(f"http://127.0.0.1:{port}", live_app)
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(db: Database, live_server_for_database: LiveServer) -> LiveServer:
+    return live_server_for_database
+
+
+CHROMIUM = os.environ.get("MESOCLINIC_CHROMIUM", "/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_instance() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        skip_or_fail(f"Chromium not found at {CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        skip_or_fail("playwright is not installed")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser_instance: Any, live_server: LiveServer) -> Iterator[Any]:
+    """A fresh browser tab (own cookies) pointed at the live server."""
+    context = browser_instance.new_context(base_url=live_server.url)
+    context.set_default_timeout(15000)
+    tab = context.new_page()
+    yield tab
+    context.close()
 

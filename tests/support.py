@@ -49,3 +49,12 @@ def audit_entries(db: Any, **filters: Any) -> list[AuditEntry]:
 
 def new_id() -> str:
     return str(uuid.uuid4())
+
+
+def browser_login(page: Any, username: str, password: str = TEST_PASSWORD) -> None:
+    """Sign in through the real login form."""
+    page.goto("/login")
+    page.fill("#f-username", username)
+    page.fill("#f-password", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login" not in url)

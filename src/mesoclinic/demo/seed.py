@@ -3,6 +3,7 @@ area's demo data, created only when the database is empty."""
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -60,8 +61,12 @@ class DemoContext:
         return security_service.actor_for(self.staff[username], "demo")
 
 
-# Areas append steps here (in dependency order) to add their demo data.
-DEMO_STEPS: list[Callable[[Session, DemoContext], None]] = []
+# Each area's demo module has `add_demo_data(session, context)`; run in this order.
+DEMO_STEP_MODULES: list[str] = []
+
+
+def demo_steps() -> list[Callable[[Session, DemoContext], None]]:
+    return [importlib.import_module(m).add_demo_data for m in DEMO_STEP_MODULES]
 
 
 def is_empty(session: Session) -> bool:
@@ -115,7 +120,7 @@ def create_demo(session: Session, settings: Settings) -> DemoContext:
         session, setup, username=PATIENT_USERNAME, role="patient", password=DEMO_PASSWORD,
         clinic_name=MAIN_CLINIC, display_name=first.full_name, patient_id=first.id)
     context = DemoContext(clinics, staff, patients, now, settings)
-    for step in DEMO_STEPS:
+    for step in demo_steps():
         step(session, context)
     return context
 
