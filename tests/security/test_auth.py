@@ -138,3 +138,18 @@ def test_login_next_parameter_cannot_leave_the_site(world, anon):
                                   "password": TEST_PASSWORD, "csrf_token": token,
                                   "next": "//evil.example/"}, follow_redirects=False)
     assert r.headers["location"] == "/"
+
+
+def test_admin_adds_a_staff_user_from_the_users_page(world):
+    web = world.web("admin")
+    page = web.get("/admin/users")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = web.post("/admin/users", data={"csrf_token": token, "username": "nurse.two",
+                                       "role": "nurse", "clinic": "", "password": "long-enough-pw"})
+    assert r.status_code == 422 and "clinic" in r.text
+    r = web.post("/admin/users", data={"csrf_token": token, "username": "nurse.two",
+                                       "role": "nurse", "clinic": "Clinic A",
+                                       "password": "long-enough-pw"})
+    assert r.status_code == 303
+    assert "nurse.two" in web.get("/admin/users").text
+    assert world.web("clinician").get("/admin/users").status_code == 403
