@@ -80,9 +80,21 @@ def _snapshot(session: Session, user: User) -> SignedInUser:
                         user.patient_id, user.active, clinic.timezone if clinic else None)
 
 
-async def authenticate(request: Request, session: DbSession,
-                       settings: SettingsDep) -> SignedInUser | None:
-    """The user behind a bearer token or the web session cookie, CSRF-checked for cookies."""
+async def submitted_csrf(request: Request) -> str | None:
+    """The CSRF token sent with an unsafe request (header or form field); no database work."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    return await _submitted_csrf(request)
+
+
+def authenticate(request: Request, session: DbSession, settings: SettingsDep,
+                 submitted: Annotated[str | None, Depends(submitted_csrf)]
+                 ) -> SignedInUser | None:
+    """The user behind a bearer token or the web session cookie, CSRF-checked for cookies.
+
+    A plain `def` on purpose: FastAPI runs it in the thread pool, so waiting for a database
+    lock never blocks the event loop (which the lock holder needs in order to finish).
+    """
     cached: SignedInUser | None = getattr(request.state, "user", None)
     if cached is not None:
         return cached
@@ -95,7 +107,6 @@ async def authenticate(request: Request, session: DbSession,
     elif cookie := request.cookies.get(SESSION_COOKIE):
         user = service.resolve_token(session, cookie, "web")
         if user is not None and request.method in UNSAFE_METHODS:
-            submitted = await _submitted_csrf(request)
             if not service.csrf_valid(settings.resolved_secret_key, cookie, submitted):
                 raise Forbidden("The form has expired or did not come from this site "
                                 "(CSRF check failed); reload the page and try again")
@@ -114,7 +125,7 @@ CurrentUser = Annotated[SignedInUser | None, Depends(authenticate)]
 def require(permission: Permission) -> Callable[..., Any]:
     """A dependency that returns the calling Actor if their role holds `permission`."""
 
-    async def dependency(request: Request, user: CurrentUser) -> Actor:
+    def dependency(request: Request, user: CurrentUser) -> Actor:
         if user is None:
             raise Unauthenticated()
         actor = Actor(user_id=user.id, username=user.username, role=Role(user.role),
