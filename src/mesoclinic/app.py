@@ -23,6 +23,7 @@ from mesoclinic.web.templating import STATIC_DIR, render
 ROUTER_MODULES = [
     "mesoclinic.security.api",
     "mesoclinic.patients.api",
+    "mesoclinic.assessment.api",
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
     "mesoclinic.web.pages",
