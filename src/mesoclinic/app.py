@@ -26,6 +26,7 @@ ROUTER_MODULES = [
     "mesoclinic.assessment.api",
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
+    "mesoclinic.assessment.pages",
     "mesoclinic.web.pages",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
