@@ -26,7 +26,7 @@ def test_tab_lists_assessments_and_shows_the_gate(world: Any, clinician: Any, ki
     assert "Not ready to plan treatment" in page.text
     assert "consent.missing" in page.text and "contra.pregnancy" in page.text
     assert "Female pattern hair loss".lower() in page.text.lower() or "female pattern" in page.text
-    assert 'href="/patients/%s/assessments"' % world.patient_a.id in page.text
+    assert f'href="/patients/{world.patient_a.id}/assessments"' in page.text
 
 
 def test_tab_says_ready_when_nothing_blocks(world: Any, clinician: Any, kit: Any) -> None:
