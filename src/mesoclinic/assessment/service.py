@@ -30,7 +30,8 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 
 __all__ = ["Prepared", "add_override", "create", "decision_view", "facts_from_record", "gate",
-           "get", "latest_assessment", "list_for", "preview", "treatment_gate", "void"]
+           "get", "latest_assessment", "list_for", "prepare", "preview", "treatment_gate",
+           "void"]
 # A pull test is positive when more than 10 % of ~50 pulled hairs come out (CLINICAL.md).
 PULL_TEST_POSITIVE_ABOVE = 5
 
@@ -71,7 +72,8 @@ def _stage(staging: Staging | None, sex: str) -> StagingResult:
     return StagingResult(staging.scale, grade, regions, severity)
 
 
-def _prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
+def prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
+    """Derive stage, codes, facts and decision for an assessment without storing anything."""
     assessed_at = data.assessed_at or utcnow()
     stage = _stage(data.staging, patient.sex)
     stated: dict[str, Any] = {name: getattr(data, name) for name in STATED_FACTS
@@ -100,7 +102,7 @@ def preview(session: Session, actor: Actor, patient_id: uuid.UUID,
             data: AssessmentCreate) -> Prepared:
     """The decision the assessment would get; stores nothing but audits the history read."""
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    prepared = _prepare(patient, data)
+    prepared = prepare(patient, data)
     audit.record(session, actor, "read", "medical_history", patient.id, patient_id=patient.id,
                  clinic_id=patient.clinic_id, detail={"purpose": "assessment preview"})
     return prepared
@@ -110,7 +112,7 @@ def create(session: Session, actor: Actor, patient_id: uuid.UUID,
            data: AssessmentCreate) -> Assessment:
     """Record an assessment with the decision made on it and the rulebook version used."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    prepared = _prepare(patient, data)
+    prepared = prepare(patient, data)
     stage = prepared.staging
     pull_positive = (data.pull_test_hairs > PULL_TEST_POSITIVE_ABOVE
                      if data.pull_test_hairs is not None else None)
