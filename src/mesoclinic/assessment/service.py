@@ -10,7 +10,7 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.assessment import staging as staging_rules
@@ -29,9 +29,9 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 
-__all__ = ["Prepared", "add_override", "create", "decision_view", "facts_from_record", "gate",
-           "get", "latest_assessment", "list_for", "prepare", "preview", "treatment_gate",
-           "void"]
+__all__ = ["Prepared", "add_override", "awaiting_override", "create", "decision_view",
+           "facts_from_record", "gate", "get", "latest_assessment", "list_for", "prepare",
+           "preview", "treatment_gate", "void"]
 # A pull test is positive when more than 10 % of ~50 pulled hairs come out (CLINICAL.md).
 PULL_TEST_POSITIVE_ABOVE = 5
 
@@ -263,3 +263,28 @@ def gate(session: Session, actor: Actor, patient_id: uuid.UUID,
                  clinic_id=patient.clinic_id,
                  detail={"procedure": procedure, "blocking": [f.rule_id for f in findings]})
     return findings
+
+
+def awaiting_override(session: Session, actor: Actor, *, limit: int = 8
+                      ) -> list[tuple[Patient, Assessment, list[str]]]:
+    """Patients whose latest assessment waits for a clinician's override (actor's clinic)."""
+    actor.require(Permission.DECISION_OVERRIDE)
+    newest = (select(Assessment.patient_id, func.max(Assessment.assessed_at).label("at"))
+              .where(Assessment.status == "active").group_by(Assessment.patient_id).subquery())
+    stmt = (select(Assessment, Patient).join(Patient, Patient.id == Assessment.patient_id)
+            .join(newest, (newest.c.patient_id == Assessment.patient_id)
+                  & (newest.c.at == Assessment.assessed_at))
+            .where(Assessment.status == "active", Patient.status == "active")
+            .order_by(Assessment.assessed_at.desc()))
+    if not actor.is_group_admin:
+        stmt = stmt.where(Assessment.clinic_id == actor.clinic_id)
+    waiting = []
+    for assessment, patient in session.execute(stmt).all():
+        pending = decision_view(assessment)["needs_override"]
+        if pending and not assessment.decision.get("blocked"):
+            waiting.append((patient, assessment, pending))
+    waiting = waiting[:limit]
+    audit.record(session, actor, "search", "assessment", None, clinic_id=actor.clinic_id,
+                 detail={"purpose": "awaiting override",
+                         "returned": [str(p.id) for p, _, _ in waiting]})
+    return waiting
