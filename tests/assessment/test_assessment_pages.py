@@ -92,6 +92,7 @@ def test_preview_fragment_renders_the_decision_and_stores_nothing(world: Any) ->
         "csrf_token": token, "diagnosis": "telogen_effluvium", "breastfeeding": "yes"})
     assert r.status_code == 200
     assert "contra.breastfeeding" in r.text and "Not recommended" in r.text
+    assert "Raised to “not recommended” by the contraindications" in r.text
     assert "preview, not saved" in r.text
     empty = client.post(f"/patients/{pid}/assessments/preview", data={"csrf_token": token})
     assert "Fill in the diagnosis" in empty.text

@@ -15,9 +15,13 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.assessment import staging as staging_rules
 from mesoclinic.assessment.facts import STATED_FACTS, build_facts, history_facts
-from mesoclinic.assessment.gate import facts_from_record, latest_assessment, treatment_gate
+from mesoclinic.assessment.gate import (
+    current_rulebook,
+    facts_from_record,
+    latest_assessment,
+    treatment_gate,
+)
 from mesoclinic.assessment.models import Assessment, DecisionOverride
-from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.assessment.rules import Decision, PatientFacts, screen
 from mesoclinic.assessment.schemas import AssessmentCreate, OverrideCreate, Staging
 from mesoclinic.db import utcnow
@@ -87,7 +91,7 @@ def prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
                 "staging_scale": stage.scale, "staging_grade": stage.grade}
     facts = build_facts(history_facts(patient, assessed_at.date()), stated, findings)
     return Prepared(stage, staging_rules.DIAGNOSIS_CODES[data.diagnosis], facts, stated,
-                    screen(facts, get_rulebook()))
+                    screen(facts, current_rulebook()))
 
 
 def _active_patient(session: Session, actor: Actor, patient_id: uuid.UUID,
@@ -155,8 +159,9 @@ def list_for(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Asse
     return list(rows)
 
 
-def _load(session: Session, patient: Patient, assessment_id: uuid.UUID) -> Assessment:
-    assessment = session.get(Assessment, assessment_id)
+def _load(session: Session, patient: Patient, assessment_id: uuid.UUID, *,
+          for_update: bool = False) -> Assessment:
+    assessment = session.get(Assessment, assessment_id, with_for_update=for_update)
     if assessment is None or assessment.patient_id != patient.id:
         raise NotFound("Assessment not found")
     return assessment
@@ -182,7 +187,8 @@ def add_override(session: Session, actor: Actor, patient_id: uuid.UUID,
                  assessment_id: uuid.UUID, data: OverrideCreate) -> DecisionOverride:
     """A clinician goes ahead despite a relative or not-recommended finding, with a reason."""
     patient = _active_patient(session, actor, patient_id, Permission.DECISION_OVERRIDE)
-    assessment = _load(session, patient, assessment_id)
+    # Locked so two clinicians overriding at once cannot both pass the "already" check.
+    assessment = _load(session, patient, assessment_id, for_update=True)
     if assessment.status != "active":
         raise InvalidTransition("This assessment was entered in error")
     finding = _fired(assessment).get(data.rule_id)
@@ -219,7 +225,7 @@ def void(session: Session, actor: Actor, patient_id: uuid.UUID, assessment_id: u
          reason: str) -> Assessment:
     """Mark an assessment entered-in-error; it stays visible and stops counting."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    assessment = _load(session, patient, assessment_id)
+    assessment = _load(session, patient, assessment_id, for_update=True)
     if assessment.status != "active":
         raise InvalidTransition("This assessment is already voided")
     assessment.status = "entered-in-error"
