@@ -39,6 +39,17 @@ def Allowed(permission: Permission) -> Any:  # noqa: N802
     return Depends(require(permission))
 
 
+async def _posted_form(request: Request) -> dict[str, Any]:
+    return form_values(await request.form())
+
+
+# The form is read here (async) so the handlers can be plain functions: FastAPI runs those in
+# its thread pool. Blocking database calls inside an `async def` handler would stall the event
+# loop while another request holds the audit-log lock, and the live form's overlapping preview
+# requests then deadlock.
+PostedForm = Annotated[dict[str, Any], Depends(_posted_form)]
+
+
 def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
     """Dashboard: patients whose treatment waits for a clinician's override decision."""
     if not actor.can(Permission.DECISION_OVERRIDE):
@@ -114,10 +125,10 @@ def new_assessment_form(request: Request, patient_id: uuid.UUID, session: DbSess
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
-async def create_assessment(request: Request, patient_id: uuid.UUID, session: DbSession,
-                            actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                            ) -> Response:
-    values = form_values(await request.form())
+def create_assessment(request: Request, values: PostedForm, patient_id: uuid.UUID,
+                      session: DbSession,
+                      actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                      ) -> Response:
     data, errors = _validated(request, values)
     if data is not None:
         with savepoint(session, errors):
@@ -131,12 +142,12 @@ async def create_assessment(request: Request, patient_id: uuid.UUID, session: Db
 
 
 @router.post("/patients/{patient_id}/assessments/preview", response_class=HTMLResponse)
-async def preview_fragment(request: Request, patient_id: uuid.UUID, session: DbSession,
-                           actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                           ) -> Response:
+def preview_fragment(request: Request, values: PostedForm, patient_id: uuid.UUID,
+                     session: DbSession,
+                     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                     ) -> Response:
     """The decision panel for the form as filled so far (fetched by the form's script)."""
     patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    values = form_values(await request.form())
     data, errors = _validated(request, values)
     decision = None
     if data is not None:
@@ -168,11 +179,10 @@ def assessment_detail(request: Request, patient_id: uuid.UUID, assessment_id: uu
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/overrides",
              response_class=HTMLResponse)
-async def override_decision(request: Request, patient_id: uuid.UUID, assessment_id: uuid.UUID,
-                            session: DbSession,
-                            actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)]
-                            ) -> Response:
-    values = form_values(await request.form())
+def override_decision(request: Request, values: PostedForm, patient_id: uuid.UUID,
+                      assessment_id: uuid.UUID, session: DbSession,
+                      actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)]
+                      ) -> Response:
     data, errors = validate(OverrideCreate, values)
     if data is not None:
         with savepoint(session, errors):
@@ -185,11 +195,10 @@ async def override_decision(request: Request, patient_id: uuid.UUID, assessment_
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/entered-in-error",
              response_class=HTMLResponse)
-async def void_assessment(request: Request, patient_id: uuid.UUID, assessment_id: uuid.UUID,
-                          session: DbSession,
-                          actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                          ) -> Response:
-    values = form_values(await request.form())
+def void_assessment(request: Request, values: PostedForm, patient_id: uuid.UUID,
+                    assessment_id: uuid.UUID, session: DbSession,
+                    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                    ) -> Response:
     data, errors = validate(AssessmentVoid, values)
     if data is not None:
         with savepoint(session, errors):
