@@ -1,0 +1,37 @@
+"""Overlapping preview requests (as the live form sends them) all complete on a real server."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+
+from support import TEST_PASSWORD
+
+
+def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:
+    client = httpx.Client(base_url=url, timeout=20)
+    page = client.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = client.post("/login", data={"username": username, "password": TEST_PASSWORD,
+                                     "csrf_token": token})
+    assert r.status_code == 303, r.text
+    form = client.get("/patients")
+    return client, form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def test_overlapping_previews_do_not_block_each_other(world: Any, live_server: Any) -> None:
+    if world.db.dialect == "sqlite":
+        # Known foundation limitation, reported: `security.deps.authenticate` is async and its
+        # first query opens SQLite's BEGIN IMMEDIATE on the event loop, so a request waiting
+        # for the write lock stalls the loop and the lock holder cannot finish.
+        pytest.skip("overlapping requests on SQLite wait on the foundation's async authenticate")
+    client, token = _signed_in(live_server.url, world.users["clinician"].username)
+    path = f"/patients/{world.patient_a.id}/assessments/preview"
+    body = {"csrf_token": token, "diagnosis": "telogen_effluvium"}
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        codes = list(pool.map(lambda _: client.post(path, data=body).status_code, range(16)))
+    client.close()
+    assert codes == [200] * 16
