@@ -26,6 +26,8 @@ ROUTER_MODULES = [
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
     "mesoclinic.web.pages",
+    "mesoclinic.formulary.api",
+    "mesoclinic.visits.api",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 
