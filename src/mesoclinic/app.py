@@ -28,6 +28,8 @@ ROUTER_MODULES = [
     "mesoclinic.web.pages",
     "mesoclinic.formulary.api",
     "mesoclinic.visits.api",
+    "mesoclinic.formulary.pages",
+    "mesoclinic.visits.pages",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 
