@@ -70,6 +70,8 @@ def receive(session: Session, actor: Actor, data: LotReceive,
         raise InvalidInput("Choose the clinic receiving this lot", "clinic_id")
     if session.get(Product, data.product_id) is None:
         raise NotFound("Product not found", "product_id")
+    if data.expires_on < utcnow().date():
+        raise InvalidInput("This lot has already expired: do not receive it", "expires_on")
     if session.execute(select(Lot.id).where(Lot.clinic_id == target,
                                             Lot.product_id == data.product_id,
                                             Lot.batch_number == data.batch_number)).first():
