@@ -88,6 +88,9 @@ def test_alerts_list_expiring_expired_and_low_stock(world, product):
     _expire(world, old["id"])
     kinds = sorted(a["kind"] for a in c.get("/api/v1/stock/alerts").json())
     assert kinds == ["expired", "expiring", "low_stock"]
+    c.post(f"/api/v1/lots/{old['id']}/recall", json={"reason": "notice"})
+    kinds = sorted(a["kind"] for a in c.get("/api/v1/stock/alerts").json())
+    assert kinds == ["expiring", "low_stock", "recalled"]
 
 
 def test_other_clinic_cannot_see_or_change_a_lot(world, product):
