@@ -189,8 +189,8 @@ def stock_panel(session: Session, actor: Actor) -> Panel | None:
         return Panel("Stock", [("No stock alerts.", "/stock")])
     lines: list[tuple[str, str | None]] = [
         (a.message, f"/stock/lots/{a.lot_id}" if a.lot_id else "/stock") for a in found[:8]]
-    return Panel("Stock alerts", lines, tone="bad" if any(a.kind in ("expired", "recalled") for a in found)
-                 else "warn")
+    urgent = any(a.kind in ("expired", "recalled") for a in found)
+    return Panel("Stock alerts", lines, tone="bad" if urgent else "warn")
 
 
 PANELS.append(stock_panel)
