@@ -185,12 +185,12 @@ def alerts(session: Session, actor: Actor, today: date | None = None) -> list[St
     today = today or utcnow().date()
     horizon = today + timedelta(days=get_visit_rulebook().stock.expiry_alert_days)
     found: list[StockAlert] = []
-    held = list_lots(session, actor, include_empty=False)
-    for lot in (lot for lot in held if lot.recalled_at is not None):
+    holding = list_lots(session, actor, include_empty=False)
+    for lot in (lot for lot in holding if lot.recalled_at is not None):
         found.append(StockAlert(kind="recalled", lot_id=lot.id, product_id=lot.product_id,
                                 message=f"{lot.product.name} lot {lot.batch_number} is recalled "
                                         f"({lot.balance_ul / 1000:g} mL left): quarantine it."))
-    lots = [lot for lot in held if lot.recalled_at is None]
+    lots = [lot for lot in holding if lot.recalled_at is None]
     for lot in lots:
         label = f"{lot.product.name} lot {lot.batch_number}"
         if lot.expires_on < today:
