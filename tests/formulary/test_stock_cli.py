@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
-from support import audit_entries
 from typer.testing import CliRunner
 
 from mesoclinic.cli import build_app
+from support import audit_entries
 
 
 @pytest.fixture
