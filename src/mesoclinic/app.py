@@ -28,6 +28,10 @@ ROUTER_MODULES = [
     "mesoclinic.patients.pages",
     "mesoclinic.assessment.pages",
     "mesoclinic.web.pages",
+    "mesoclinic.formulary.api",
+    "mesoclinic.visits.api",
+    "mesoclinic.formulary.pages",
+    "mesoclinic.visits.pages",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 

@@ -2,8 +2,11 @@
 
 from mesoclinic.assessment import models as assessment_models
 from mesoclinic.db import Base
+from mesoclinic.formulary import models as formulary_models
 from mesoclinic.patients import models as patients_models
 from mesoclinic.security import models as security_models
+from mesoclinic.visits import models as visits_models
 
 metadata = Base.metadata
-__all__ = ["assessment_models", "metadata", "patients_models", "security_models"]
+__all__ = ["assessment_models", "formulary_models", "metadata", "patients_models",
+           "security_models", "visits_models"]

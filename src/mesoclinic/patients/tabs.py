@@ -20,6 +20,7 @@ PATIENT_TABS: list[PatientTab] = [
     PatientTab("history", "Medical history", "/history", Permission.HISTORY_READ),
     PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
     PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),
+    PatientTab("visits", "Visits", "/visits", Permission.VISIT_READ),
 ]
 
 
