@@ -39,6 +39,8 @@ class Permission(StrEnum):
     APPOINTMENT_READ = "appointment:read"
     APPOINTMENT_WRITE = "appointment:write"
     AFTERCARE_READ = "aftercare:read"
+    AFTERCARE_WRITE = "aftercare:write"
+    OUTBOX_READ = "outbox:read"
     OUTCOME_READ = "outcome:read"
     OUTCOME_WRITE = "outcome:write"
     ANALYTICS_READ = "analytics:read"
@@ -52,6 +54,7 @@ _CLINICAL_STAFF = {
     P.CONSENT_WRITE, P.SELF, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.FORMULARY_READ,
     P.STOCK_WRITE, P.VISIT_READ, P.VISIT_WRITE, P.PLAN_READ, P.PLAN_WRITE, P.APPOINTMENT_READ,
     P.APPOINTMENT_WRITE, P.AFTERCARE_READ, P.OUTCOME_READ, P.OUTCOME_WRITE, P.FHIR_READ,
+    P.AFTERCARE_WRITE, P.OUTBOX_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -64,11 +67,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.RECEPTION: frozenset({
         P.PATIENT_READ, P.PATIENT_WRITE, P.CONSENT_READ, P.CONSENT_WRITE, P.SELF,
         P.PLAN_READ, P.APPOINTMENT_READ, P.APPOINTMENT_WRITE, P.AFTERCARE_READ,
+        P.AFTERCARE_WRITE, P.OUTBOX_READ,
     }),
     # A patient holds these for their own record only; scoping is enforced per request.
     Role.PATIENT: frozenset({
         P.PATIENT_READ, P.HISTORY_READ, P.CONSENT_READ, P.SELF, P.PLAN_READ,
         P.APPOINTMENT_READ, P.AFTERCARE_READ, P.OUTCOME_READ, P.VISIT_READ,
+        P.AFTERCARE_WRITE,  # declare own events, email opt-out (own record only)
     }),
 }
 
