@@ -3,6 +3,7 @@
 from mesoclinic.aftercare import models as aftercare_models
 from mesoclinic.db import Base
 from mesoclinic.patients import models as patients_models
+from mesoclinic.plans import models as plans_models  # noqa: F401
 from mesoclinic.security import models as security_models
 
 metadata = Base.metadata
