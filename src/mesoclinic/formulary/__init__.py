@@ -1,0 +1,1 @@
+"""Formulary: ingredients, products, cocktail recipes, product lots and stock."""

@@ -1,0 +1,1 @@
+"""Visits: treatment session records with dose and safety checks before saving."""

@@ -1,0 +1,90 @@
+"""A visit: one treatment session given to a patient, the lots it drew and its adverse events."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.formulary.models import Cocktail, Lot
+
+TECHNIQUES = ("nappage", "point_by_point", "mesogun", "microneedling")
+ZONES = ("frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital")
+ADVERSE_EVENT_TYPES = ("none", "pain", "headache", "bruising", "swelling", "redness", "itching",
+                       "allergic_reaction", "infection", "patchy_alopecia", "scarring")
+
+
+class Visit(UUIDPrimaryKey, Base):
+    """A completed treatment session; corrected by marking it entered-in-error, never deleted."""
+
+    __tablename__ = "visits"
+
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
+    practitioner_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    performed_at: Mapped[datetime]
+    # Plans are built in parallel: the link is validated by the service, not a foreign key.
+    plan_session_id: Mapped[uuid.UUID | None]
+    cocktail_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocktails.id"))
+    technique: Mapped[str] = mapped_column(String(20))
+    zones: Mapped[str] = mapped_column(String(120))  # comma-separated ZONES
+    depth_mm: Mapped[float] = mapped_column(Float)
+    points: Mapped[int] = mapped_column(Integer)
+    volume_per_point_ml: Mapped[float] = mapped_column(Float)
+    total_volume_ml: Mapped[float] = mapped_column(Float)
+    needle_gauge: Mapped[int] = mapped_column(Integer)
+    needle_length_mm: Mapped[float] = mapped_column(Float)
+    prp_given: Mapped[bool] = mapped_column(Boolean, default=False)
+    prp_volume_ml: Mapped[float | None] = mapped_column(Float)
+    pain_score: Mapped[int | None] = mapped_column(Integer)
+    hair_colour_last_date: Mapped[date | None]
+    confirmed_warnings: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids
+    notes: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20), default="completed")
+    void_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")
+
+    cocktail: Mapped[Cocktail] = relationship(lazy="joined")
+    lots_used: Mapped[list[VisitLot]] = relationship(back_populates="visit", lazy="selectin")
+    adverse_events: Mapped[list[AdverseEvent]] = relationship(back_populates="visit",
+                                                              lazy="selectin")
+
+    @property
+    def zone_list(self) -> list[str]:
+        return [z for z in self.zones.split(",") if z]
+
+    @property
+    def confirmed_warning_list(self) -> list[str]:
+        return [w for w in self.confirmed_warnings.split(",") if w]
+
+
+class VisitLot(UUIDPrimaryKey, Base):
+    __tablename__ = "visit_lots"
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id"), index=True)
+    lot_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lots.id"), index=True)
+    volume_ul: Mapped[int] = mapped_column(Integer)
+
+    visit: Mapped[Visit] = relationship(back_populates="lots_used")
+    lot: Mapped[Lot] = relationship(lazy="joined")
+
+
+class AdverseEvent(UUIDPrimaryKey, Base):
+    """What happened during or after a visit ("none" is recorded explicitly)."""
+
+    __tablename__ = "adverse_events"
+
+    visit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("visits.id"), index=True)
+    type: Mapped[str] = mapped_column(String(24))
+    severity: Mapped[str | None] = mapped_column(String(10))  # mild | moderate | severe
+    onset: Mapped[str | None] = mapped_column(String(20))  # during | same_day | later
+    outcome: Mapped[str | None] = mapped_column(String(20))  # resolved | ongoing | sequelae
+    note: Mapped[str | None] = mapped_column(Text)
+
+    visit: Mapped[Visit] = relationship(back_populates="adverse_events")

@@ -1,0 +1,221 @@
+"""Safety checks run before a visit is saved. Pure: plain values in, findings out.
+
+Severities: "refuse" blocks the visit; "warning" needs the practitioner's explicit confirmation;
+contraindication findings from the assessment module keep their own severities ("absolute"
+blocks, "relative" needs confirmation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from mesoclinic.findings import Finding
+from mesoclinic.visits.rulebook import VisitRulebook
+
+BLOCKING = frozenset({"refuse", "absolute"})
+NEEDS_CONFIRMATION = frozenset({"warning", "relative"})
+SRC_CONSENT = "CLINICAL.md: informed consent specific to the procedure before the first visit"
+SRC_ALLERGY = "CLINICAL.md: allergy to any component of the chosen cocktail (absolute)"
+SRC_LOT = "CLINICAL.md: expired or recalled lots are refused at the visit"
+SRC_STOCK = "Stock control: a lot cannot give more than it holds"
+SRC_PRESCRIBE = "CLINICAL.md: prescription drugs need a prescriber on the record"
+SRC_PRODUCT = "Formulary: the lot's product must be a presentation of the chosen cocktail"
+SRC_VOLUME = "Stock control: the volume drawn from lots must cover the volume injected"
+
+
+@dataclass(frozen=True)
+class IngredientFacts:
+    name: str
+    prescription_only: bool = False
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class LotFacts:
+    """A lot as it stands when the visit is checked, and how much the visit draws from it."""
+
+    batch_number: str
+    product_name: str
+    product_matches_cocktail: bool
+    expires_on: date
+    recalled: bool
+    balance_ul: int
+    requested_ul: int
+
+
+@dataclass(frozen=True)
+class DoseFacts:
+    depth_mm: float
+    volume_per_point_ml: float
+    total_volume_ml: float
+    needle_gauge: float
+    needle_length_mm: float
+
+
+@dataclass(frozen=True)
+class VisitFacts:
+    """Everything the visit checks need, gathered by the service."""
+
+    visit_date: date
+    consent_on_file: bool
+    cocktail_name: str
+    ingredients: tuple[IngredientFacts, ...]
+    allergies: tuple[str, ...]
+    may_prescribe: bool
+    lots: tuple[LotFacts, ...]
+    dose: DoseFacts
+    hair_colour_last_date: date | None = None
+    prp_given: bool = False
+    prp_consent_on_file: bool = False
+    extra: tuple[Finding, ...] = field(default=())  # e.g. contraindications from assessment
+
+
+def check_consent(consent_on_file: bool, prp_given: bool = False,
+                  prp_consent_on_file: bool = False) -> list[Finding]:
+    """Refuse without a current consent for each procedure given (mesotherapy, PRP)."""
+    findings = []
+    if not consent_on_file:
+        findings.append(Finding("consent.missing", "refuse",
+                                "No current mesotherapy consent is on file for this patient.",
+                                SRC_CONSENT))
+    if prp_given and not prp_consent_on_file:
+        findings.append(Finding("consent.prp_missing", "refuse",
+                                "PRP was given but no current PRP consent is on file.",
+                                SRC_CONSENT))
+    return findings
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("-", " ").split())
+
+
+def check_allergies(ingredients: Iterable[IngredientFacts],
+                    allergies: Iterable[str]) -> list[Finding]:
+    """Refuse when a recorded allergy names an ingredient (or one of its aliases)."""
+    allergic = {_normal(a) for a in allergies if a.strip()}
+    findings = []
+    for ing in ingredients:
+        names = {_normal(ing.name), *(_normal(a) for a in ing.aliases)}
+        if hit := sorted(names & allergic):
+            findings.append(Finding(
+                "allergy.cocktail_ingredient", "refuse",
+                f"The patient is allergic to {hit[0]}, an ingredient of this cocktail "
+                f"({ing.name}).", SRC_ALLERGY))
+    return findings
+
+
+def check_prescription(ingredients: Iterable[IngredientFacts],
+                       may_prescribe: bool) -> list[Finding]:
+    """Only a prescriber may record a cocktail with a prescription-only ingredient."""
+    if may_prescribe:
+        return []
+    drugs = sorted(i.name for i in ingredients if i.prescription_only)
+    if not drugs:
+        return []
+    return [Finding("prescription.prescriber_required", "refuse",
+                    f"{', '.join(drugs)} is prescription-only: only a clinician may record "
+                    "this visit.", SRC_PRESCRIBE)]
+
+
+def check_lot(lot: LotFacts, on: date) -> list[Finding]:
+    """Refuse a wrong, expired, recalled or insufficient lot."""
+    label = f"Lot {lot.batch_number} ({lot.product_name})"
+    findings = []
+    if not lot.product_matches_cocktail:
+        findings.append(Finding("lot.wrong_product", "refuse",
+                                f"{label} is not a product of the chosen cocktail.",
+                                SRC_PRODUCT))
+    if lot.expires_on < on:
+        findings.append(Finding("lot.expired", "refuse",
+                                f"{label} expired on {lot.expires_on.isoformat()}.", SRC_LOT))
+    if lot.recalled:
+        findings.append(Finding("lot.recalled", "refuse", f"{label} has been recalled.", SRC_LOT))
+    if lot.requested_ul > lot.balance_ul:
+        findings.append(Finding(
+            "lot.insufficient", "refuse",
+            f"{label} holds {lot.balance_ul / 1000:g} mL; {lot.requested_ul / 1000:g} mL "
+            "was requested.", SRC_STOCK))
+    return findings
+
+
+def check_lots(lots: Sequence[LotFacts], on: date, total_volume_ml: float) -> list[Finding]:
+    """Check every lot, and that the lots cover the volume injected."""
+    findings = [f for lot in lots for f in check_lot(lot, on)]
+    drawn_ul = sum(lot.requested_ul for lot in lots)
+    if drawn_ul < round(total_volume_ml * 1000):
+        findings.append(Finding(
+            "lot.volume_unaccounted", "refuse",
+            f"The lots give {drawn_ul / 1000:g} mL but {total_volume_ml:g} mL was injected: "
+            "record every lot used.", SRC_VOLUME))
+    return findings
+
+
+def check_doses(dose: DoseFacts, rulebook: VisitRulebook) -> list[Finding]:
+    """Warn outside the typical range, refuse outside the hard limits."""
+    findings = []
+    for limit in rulebook.limits:
+        value = float(getattr(dose, limit.field))
+        shown = f"{limit.label} {value:g} {limit.unit}"
+        too_low = limit.hard_min is not None and value < limit.hard_min
+        too_high = limit.hard_max is not None and value > limit.hard_max
+        if too_low or too_high:
+            bound = limit.hard_max if too_high else limit.hard_min
+            findings.append(Finding(f"{limit.id}.hard_limit", "refuse",
+                                    f"{shown} is beyond the hard limit of {bound:g} {limit.unit}.",
+                                    limit.source))
+        elif not limit.typical_min <= value <= limit.typical_max:
+            findings.append(Finding(
+                f"{limit.id}.atypical", "warning",
+                f"{shown} is outside the typical {limit.typical_min:g}-{limit.typical_max:g} "
+                f"{limit.unit}.", limit.source))
+    return findings
+
+
+def check_hair_colour(last_colour: date | None, visit_date: date,
+                      rulebook: VisitRulebook) -> list[Finding]:
+    """Warn when hair was coloured within the precaution window before the visit."""
+    rule = rulebook.precaution("precaution.hair_colour")
+    if rule is None or last_colour is None:
+        return []
+    days = (visit_date - last_colour).days
+    if 0 <= days <= rule.days_before:
+        return [Finding(rule.id, "warning",
+                        f"{rule.label} {days} day(s) before this visit (window: "
+                        f"{rule.days_before} days).", rule.source)]
+    return []
+
+
+def check_visit(facts: VisitFacts, rulebook: VisitRulebook) -> list[Finding]:
+    """Every safety check for a visit, blocking findings first."""
+    findings = [
+        *check_consent(facts.consent_on_file, facts.prp_given, facts.prp_consent_on_file),
+        *facts.extra,
+        *check_allergies(facts.ingredients, facts.allergies),
+        *check_prescription(facts.ingredients, facts.may_prescribe),
+        *check_lots(facts.lots, facts.visit_date, facts.dose.total_volume_ml),
+        *check_doses(facts.dose, rulebook),
+        *check_hair_colour(facts.hair_colour_last_date, facts.visit_date, rulebook),
+    ]
+    return sorted(_unique(findings), key=lambda f: f.severity not in BLOCKING)
+
+
+def _unique(findings: Iterable[Finding]) -> list[Finding]:
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for f in findings:
+        if (f.rule_id, f.reason) not in seen:
+            seen.add((f.rule_id, f.reason))
+            out.append(f)
+    return out
+
+
+def blocking(findings: Iterable[Finding]) -> list[Finding]:
+    return [f for f in findings if f.severity in BLOCKING]
+
+
+def unconfirmed(findings: Iterable[Finding], confirmed: Iterable[str]) -> list[Finding]:
+    """Warnings the practitioner has not confirmed by rule id."""
+    done = set(confirmed)
+    return [f for f in findings if f.severity in NEEDS_CONFIRMATION and f.rule_id not in done]
