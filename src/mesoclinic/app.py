@@ -26,6 +26,8 @@ ROUTER_MODULES = [
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
     "mesoclinic.web.pages",
+    "mesoclinic.aftercare.api",
+    "mesoclinic.aftercare.pages",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 

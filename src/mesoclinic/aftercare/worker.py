@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from mesoclinic.aftercare import mailer, outbox, scheduler, sources
+from mesoclinic.aftercare import mailer, outbox, scheduler, sessions
 from mesoclinic.aftercare.rulebook import load
 from mesoclinic.config import Settings
 from mesoclinic.db import unit_of_work, utcnow
@@ -36,7 +36,7 @@ def run_once(factory: sessionmaker[Session], settings: Settings, now: datetime |
     rulebook = load(settings.aftercare_rulebook)
     with unit_of_work(factory) as session:
         report.queued = scheduler.queue_appointment_reminders(session, now, rulebook).queued
-        report.queued += sources.queue_missing_aftercare(session, now, rulebook)
+        report.queued += sessions.queue_missing_aftercare(session, now, rulebook)
     for claimed in outbox.claim_due(factory, now):
         _deliver(factory, settings, claimed, send, report)
     return report

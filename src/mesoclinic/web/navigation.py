@@ -16,6 +16,7 @@ class NavItem:
 
 
 NAV_ITEMS: list[NavItem] = []
+NAV_ITEMS.append(NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ))
 
 
 def nav_items(user: object) -> list[NavItem]:
