@@ -32,6 +32,7 @@ class Settings(BaseSettings):
     login_lockout_minutes: int = Field(default=15, ge=1)
     default_timezone: str = "Europe/London"
     rulebook: Path | None = None
+    protocols: Path | None = None  # clinic protocol templates YAML (plans area)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
