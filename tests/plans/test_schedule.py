@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from itertools import pairwise
 
 import pytest
 from hypothesis import assume, given, settings
@@ -30,7 +31,7 @@ def phases(draw: st.DrawFn) -> Phase:
     if draw(st.booleans()) and sessions > 1:
         steps = draw(st.lists(st.integers(1, 8), min_size=sessions - 1, max_size=sessions - 1))
         offsets = tuple([0, *[sum(steps[:i + 1]) for i in range(len(steps))]])
-    smallest = min([interval] + [7 * (b - a) for a, b in zip(offsets or (), (offsets or ())[1:])])
+    smallest = min([interval] + [7 * (b - a) for a, b in pairwise(offsets or ())])
     window_before = draw(st.integers(0, smallest - 1))
     prp = draw(st.sets(st.integers(1, sessions), max_size=sessions))
     return Phase(name=draw(st.sampled_from(["induction", "consolidation", "maintenance"])),
@@ -54,7 +55,7 @@ def closures_near(start: date) -> st.SearchStrategy[frozenset[date]]:
 
 def assert_valid(sessions: list[PlannedSession], opening: frozenset[int],
                  closed: frozenset[date]) -> None:
-    for before, after in zip(sessions, sessions[1:]):
+    for before, after in pairwise(sessions):
         assert after.planned_date > before.planned_date
         assert (after.planned_date - before.planned_date).days >= after.min_gap_days
     for s in sessions:
@@ -85,7 +86,7 @@ def test_generated_sessions_respect_intervals_windows_and_closures(
     assert len(sessions) == protocol.session_count
     assert sessions[0].planned_date >= start
     specs = session_specs(protocol)
-    for spec, s, prev in zip(specs[1:], sessions[1:], sessions):
+    for spec, s, prev in zip(specs[1:], sessions[1:], sessions, strict=False):
         target = prev.planned_date + timedelta(days=spec.gap_days)
         assert s.window_start == target - timedelta(days=spec.window_before)
         assert s.window_end == target + timedelta(days=spec.window_after)
@@ -139,7 +140,7 @@ def test_dutasteride_follows_its_week_offsets() -> None:
 def test_meso_prp_marks_prp_monthly_three_times_in_induction() -> None:
     sessions = generate_sessions(BOOK.get("meso-prp"), START, frozenset(range(7)), frozenset())
     prp = [s.planned_date for s in sessions if s.includes_prp][:3]
-    assert [(b - a).days for a, b in zip(prp, prp[1:])] == [28, 28]
+    assert [(b - a).days for a, b in pairwise(prp)] == [28, 28]
 
 
 def test_moving_a_session_too_early_is_refused_with_the_earliest_date() -> None:
