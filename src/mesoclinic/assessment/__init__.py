@@ -1,0 +1,1 @@
+"""Hair-loss assessment: diagnosis and staging, candidacy and contraindication rules."""
