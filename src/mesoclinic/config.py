@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     rulebook: Path | None = None
     aftercare_rulebook: Path | None = None  # the clinic's own aftercare precautions YAML
     outbox_max_attempts: int = Field(default=5, ge=1, le=20)
+    protocols: Path | None = None  # clinic protocol templates YAML (plans area)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None

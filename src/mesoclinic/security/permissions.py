@@ -46,6 +46,7 @@ class Permission(StrEnum):
     ANALYTICS_READ = "analytics:read"
     FHIR_READ = "fhir:read"
     FHIR_WRITE = "fhir:write"
+    CLINIC_CALENDAR_WRITE = "clinic-calendar:write"  # plans: opening days, rooms, closures
 
 
 P = Permission
@@ -61,7 +62,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
     Role.CLINICIAN: frozenset(_CLINICAL_STAFF | {
         P.PATIENT_VOID, P.DECISION_OVERRIDE, P.FORMULARY_WRITE, P.PRESCRIBE, P.ANALYTICS_READ,
-        P.FHIR_WRITE,
+        P.FHIR_WRITE, P.CLINIC_CALENDAR_WRITE,
     }),
     Role.NURSE: frozenset(_CLINICAL_STAFF),
     Role.RECEPTION: frozenset({
