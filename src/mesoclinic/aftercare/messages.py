@@ -25,7 +25,8 @@ def _lines(windows: Sequence[PrecautionWindow], tz: str) -> str:
 def appointment_reminder(name: str, clinic: str, starts_at: datetime, tz: str
                          ) -> tuple[str, str]:
     """Subject and body of the 24-hour appointment reminder."""
-    subject = f"Reminder: your mesotherapy session on {_when(starts_at, tz)}"
+    local = starts_at.astimezone(ZoneInfo(tz))
+    subject = f"Reminder: your mesotherapy session on {local:%a %d %b at %H:%M}"
     body = (f"Dear {name},\n\nThis is a reminder of your scalp mesotherapy session at {clinic} "
             f"on {_when(starts_at, tz)}.\nPlease come with clean, dry hair and no styling "
             f"products. If you cannot come, let us know as soon as possible." + SIGN_OFF)
