@@ -96,3 +96,27 @@ def add_appointment(world: Any) -> Any:
             return appointment.id
 
     return add
+
+
+@pytest.fixture
+def add_visit(world: Any) -> Any:
+    """Add a completed (or voided) visit row for a patient, arranged directly."""
+    from mesoclinic.formulary.models import Cocktail
+    from mesoclinic.visits.models import Visit
+
+    def add(patient: Any, performed_at: datetime, status: str = "completed") -> uuid.UUID:
+        with unit_of_work(world.db.factory) as s:
+            cocktail = Cocktail(name=f"Test cocktail {uuid.uuid4().hex[:8]}",
+                                total_volume_ml=5.0)
+            s.add(cocktail)
+            s.flush()
+            visit = Visit(
+                id=uuid.uuid4(), clinic_id=patient.clinic_id, patient_id=patient.id,
+                practitioner_id=world.users["clinician"].id, performed_at=performed_at,
+                cocktail_id=cocktail.id, technique="manual", zones="vertex", depth_mm=1.0,
+                points=40, volume_per_point_ml=0.05, total_volume_ml=2.0, needle_gauge=32,
+                needle_length_mm=4.0, status=status)
+            s.add(visit)
+            return visit.id
+
+    return add

@@ -98,14 +98,13 @@ def create_declared_event(patient_id: uuid.UUID, data: DeclaredEventCreate, sess
         service.declare_event(session, actor, patient_id, data))
 
 
-@router.post("/patients/{patient_id}/declared-events/{event_id}/void",
-             response_model=DeclaredEventRead)
-def void_declared_event(patient_id: uuid.UUID, event_id: uuid.UUID, session: DbSession,
+@router.post("/declared-events/{event_id}/void", response_model=DeclaredEventRead)
+def void_declared_event(event_id: uuid.UUID, session: DbSession,
                         actor: Annotated[Actor, Allowed(Permission.AFTERCARE_WRITE)]
                         ) -> DeclaredEventRead:
     """Withdraw a declared event (kept as entered-in-error)."""
     return DeclaredEventRead.model_validate(
-        service.void_event(session, actor, patient_id, event_id))
+        service.void_event(session, actor, event_id))
 
 
 @router.put("/patients/{patient_id}/email-preference", response_model=EmailPreferenceRead)

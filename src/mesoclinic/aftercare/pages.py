@@ -70,7 +70,7 @@ async def declare_event(request: Request, patient_id: uuid.UUID, session: DbSess
 @router.post("/patients/{patient_id}/aftercare/events/{event_id}/void")
 def void_event(patient_id: uuid.UUID, event_id: uuid.UUID, session: DbSession,
                actor: Annotated[Actor, Allowed(Permission.AFTERCARE_WRITE)]) -> Response:
-    service.void_event(session, actor, patient_id, event_id)
+    service.void_event(session, actor, event_id, patient_id)
     return redirect(f"/patients/{patient_id}/aftercare", "Event withdrawn.")
 
 

@@ -101,13 +101,13 @@ def declare_event(session: Session, actor: Actor, patient_id: uuid.UUID,
     return event
 
 
-def void_event(session: Session, actor: Actor, patient_id: uuid.UUID,
-               event_id: uuid.UUID) -> DeclaredEvent:
+def void_event(session: Session, actor: Actor, event_id: uuid.UUID,
+               patient_id: uuid.UUID | None = None) -> DeclaredEvent:
     """Withdraw a declared event (kept, marked entered-in-error)."""
-    patient = _patient(session, actor, patient_id, Permission.AFTERCARE_WRITE)
     event = session.get(DeclaredEvent, event_id)
-    if event is None or event.patient_id != patient.id:
+    if event is None or (patient_id is not None and event.patient_id != patient_id):
         raise NotFound("Declared event not found")
+    patient = _patient(session, actor, event.patient_id, Permission.AFTERCARE_WRITE)
     if event.status != "active":
         raise InvalidTransition("This event was already withdrawn")
     event.status, event.voided_at, event.voided_by = "entered-in-error", utcnow(), actor.username
