@@ -28,6 +28,8 @@ ROUTER_MODULES = [
     "mesoclinic.web.pages",
     "mesoclinic.aftercare.api",
     "mesoclinic.aftercare.pages",
+    "mesoclinic.formulary.api",
+    "mesoclinic.visits.api",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 

@@ -90,7 +90,7 @@ def lock_lots(session: Session, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID,
     """Lock the lots' rows (in id order, so two visits never deadlock) and reload them."""
     ids = sorted(set(lot_ids))
     rows = session.execute(select(Lot).where(Lot.id.in_(ids)).order_by(Lot.id)
-                           .with_for_update().execution_options(populate_existing=True)
+                           .with_for_update(of=Lot).execution_options(populate_existing=True)
                            ).scalars().all()
     return {lot.id: lot for lot in rows}
 

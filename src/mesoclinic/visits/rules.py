@@ -198,6 +198,9 @@ def check_visit(facts: VisitFacts, rulebook: VisitRulebook) -> list[Finding]:
         *check_doses(facts.dose, rulebook),
         *check_hair_colour(facts.hair_colour_last_date, facts.visit_date, rulebook),
     ]
+    if any(f.rule_id == "allergy.cocktail_ingredient" for f in findings):
+        # The assessment engine names the same allergy; keep the formulary-aware finding.
+        findings = [f for f in findings if f.rule_id != "contra.cocktail_allergy"]
     return sorted(_unique(findings), key=lambda f: f.severity not in BLOCKING)
 
 

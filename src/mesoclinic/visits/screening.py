@@ -6,9 +6,9 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from mesoclinic.assessment import rulebook as assessment_rulebook
-from mesoclinic.assessment import rules as assessment_rules
-from mesoclinic.assessment import service as assessment_service
+from mesoclinic.assessment.rulebook import get_rulebook
+from mesoclinic.assessment.rules import check_contraindications
+from mesoclinic.assessment.service import facts_from_record
 from mesoclinic.findings import Finding
 from mesoclinic.formulary.models import Cocktail
 from mesoclinic.patients.models import Patient
@@ -19,8 +19,7 @@ def contraindications(session: Session, patient: Patient, cocktail: Cocktail,
     """Contraindications as they stand on the visit date, for this cocktail's ingredients."""
     ingredients = tuple(line.ingredient.name for line in cocktail.lines)
     drugs = tuple(line.ingredient.name for line in cocktail.lines
-                  if line.ingredient.category == "drug" or line.ingredient.prescription_only)
-    facts = assessment_service.facts_from_record(session, patient, on_date=on_date,
-                                                 cocktail_ingredients=ingredients, drugs=drugs)
-    return list(assessment_rules.check_contraindications(facts,
-                                                         assessment_rulebook.get_rulebook()))
+                  if line.ingredient.category == "drug")
+    facts = facts_from_record(session, patient, on_date=on_date,
+                              cocktail_ingredients=ingredients, drugs=drugs)
+    return check_contraindications(facts, get_rulebook())
