@@ -25,6 +25,7 @@ ROUTER_MODULES = [
     "mesoclinic.patients.api",
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
+    "mesoclinic.plans.api",
     "mesoclinic.web.pages",
     "mesoclinic.aftercare.api",
     "mesoclinic.aftercare.pages",

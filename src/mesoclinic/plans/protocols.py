@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from mesoclinic.errors import NotFound
+from mesoclinic.errors import InvalidInput
 from mesoclinic.findings import load_rulebook
 
 DEFAULT_PROTOCOLS = Path(__file__).with_name("protocols.yaml")
@@ -98,11 +98,11 @@ class ProtocolBook(BaseModel):
         return self
 
     def get(self, code: str) -> Protocol:
-        """The protocol with this code, or NotFound naming the field."""
+        """The protocol with this code, or InvalidInput naming the field."""
         for protocol in self.protocols:
             if protocol.code == code:
                 return protocol
-        raise NotFound(f"No protocol with code {code!r}", "protocol_code")
+        raise InvalidInput(f"No protocol with code {code!r}", "protocol_code")
 
 
 def load_protocols(path: Path | None = None) -> ProtocolBook:
