@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Response
 
+from mesoclinic.aftercare.schemas import ConflictRead
+from mesoclinic.aftercare.service import booking_warnings
 from mesoclinic.plans import booking, clinic_calendar, service
-from mesoclinic.plans.models import TreatmentPlan
+from mesoclinic.plans.models import Appointment, TreatmentPlan
 from mesoclinic.plans.protocols import Protocol
 from mesoclinic.plans.schemas import (
     AppointmentCreate,
@@ -54,6 +57,14 @@ def protocol_read(protocol: Protocol) -> ProtocolRead:
 
 def plan_read(plan: TreatmentPlan) -> PlanRead:
     return PlanRead.model_validate(plan)
+
+
+def booked_read(session: DbSession, appointment: Appointment) -> AppointmentRead:
+    """The new appointment with aftercare warnings (declared events inside its windows)."""
+    read = AppointmentRead.model_validate(appointment)
+    read.warnings = [ConflictRead(**asdict(f)) for f in booking_warnings(
+        session, appointment.patient_id, appointment.starts_at)]
+    return read
 
 
 @router.get("/protocols", response_model=list[ProtocolRead])
@@ -123,7 +134,7 @@ def book_session(plan_id: uuid.UUID, sequence: Sequence, body: SessionBooking,
     """Book an appointment for a plan session (a date inside its window moves the session)."""
     appointment = booking.book_for_session(session, actor, plan_id, sequence, body)
     response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    return AppointmentRead.model_validate(appointment)
+    return booked_read(session, appointment)
 
 
 @router.post("/appointments", response_model=AppointmentRead, status_code=201,
@@ -134,7 +145,7 @@ def create_appointment(body: AppointmentCreate, session: DbSession, response: Re
     """Book a practitioner and room; 409 `double_booking` when either is taken."""
     appointment = booking.book(session, actor, body)
     response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    return AppointmentRead.model_validate(appointment)
+    return booked_read(session, appointment)
 
 
 @router.get("/appointments", response_model=list[AppointmentRead], tags=["appointments"])

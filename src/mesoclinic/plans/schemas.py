@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
+from mesoclinic.aftercare.schemas import ConflictRead
 from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema, ShortText
 
 PlanStatus = Literal["draft", "active", "paused", "completed", "stopped"]
@@ -144,6 +145,8 @@ class AppointmentRead(ReadSchema):
     note: str | None
     status_reason: str | None
     created_by: str
+    # Filled on booking: declared events the session would put inside a precaution window.
+    warnings: list[ConflictRead] = Field(default_factory=list)
 
 
 class ClinicCalendarUpdate(Schema):
