@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mesoclinic.aftercare import outbox_admin, service, sheet
+from mesoclinic.aftercare import outbox_admin, panels, service, sheet
 from mesoclinic.aftercare.api import Rulebook
 from mesoclinic.aftercare.outbox import STATUSES
 from mesoclinic.aftercare.rulebook import EVENT_KINDS
@@ -25,6 +25,7 @@ from mesoclinic.web.forms import form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
+__all__ = ["panels", "router"]  # importing panels registers the dashboard panels
 OUTBOX_PAGE_SIZE = 50
 EVENT_LABELS = {"hair_colouring": "Hair colouring or chemical treatment",
                 "beach_holiday": "Beach or sunny holiday", "sauna": "Sauna, steam room or pool",
