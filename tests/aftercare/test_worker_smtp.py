@@ -30,7 +30,8 @@ def rows(world: Any) -> list[OutboxMessage]:
         return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.kind)).scalars())
 
 
-def test_reminders_arrive_once_each_when_due(world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+def test_reminders_arrive_once_each_when_due(world: Any, smtp: Any, mail_settings: Any,
+                                             add_appointment: Any) -> None:
     starts = NOW + timedelta(hours=30)
     add_appointment(world.patient_a, starts)
     first = worker.run_once(world.db.factory, mail_settings, now=NOW)
@@ -104,7 +105,8 @@ def test_message_is_marked_failed_after_the_last_attempt(
     assert {(r.status, r.attempts) for r in rows(world)} == {("failed", 2)}
 
 
-def test_opted_out_patient_is_never_emailed(world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+def test_opted_out_patient_is_never_emailed(world: Any, smtp: Any, mail_settings: Any,
+                                            add_appointment: Any) -> None:
     with unit_of_work(world.db.factory) as s:
         s.execute(update(Patient).where(Patient.id == world.other_patient_a.id)
                   .values(email_opt_out=True))

@@ -36,7 +36,8 @@ class OutboxMessage(UUIDPrimaryKey, Base):
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
-    kind: Mapped[str] = mapped_column(String(30))  # appointment_reminder|pre_visit_precautions|aftercare
+    # appointment_reminder | pre_visit_precautions | aftercare
+    kind: Mapped[str] = mapped_column(String(30))
     dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
     related_id: Mapped[uuid.UUID | None]  # the appointment or visit the message is about
     related_at: Mapped[datetime | None]  # that appointment's start when queued
