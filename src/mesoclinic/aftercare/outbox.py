@@ -100,7 +100,8 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20) -> list[Claimed]:
+def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20,
+              lease: timedelta = LEASE) -> list[Claimed]:
     """Claim due messages (and ones whose lease expired) in one committed transaction."""
     token = secrets.token_hex(16)
     with unit_of_work(factory) as session:
@@ -119,7 +120,7 @@ def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20) ->
                 row.status, row.last_error, row.lease_until = "skipped", reason, None
                 continue
             row.status, row.claim_token = "sending", token
-            row.lease_until, row.attempts = now + LEASE, row.attempts + 1
+            row.lease_until, row.attempts = now + lease, row.attempts + 1
             row.to_address = patient.email or row.to_address
             claimed.append(Claimed(row.id, token, row.to_address, row.subject, row.body,
                                    row.message_id, row.attempts))

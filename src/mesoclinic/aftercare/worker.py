@@ -7,7 +7,7 @@ import smtplib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,7 +37,8 @@ def run_once(factory: sessionmaker[Session], settings: Settings, now: datetime |
     with unit_of_work(factory) as session:
         report.queued = scheduler.queue_appointment_reminders(session, now, rulebook).queued
         report.queued += sessions.queue_missing_aftercare(session, now, rulebook)
-    for claimed in outbox.claim_due(factory, now):
+    lease = timedelta(seconds=settings.outbox_lease_seconds)
+    for claimed in outbox.claim_due(factory, now, lease=lease):
         _deliver(factory, settings, claimed, send, report)
     return report
 
