@@ -119,3 +119,18 @@ def test_outbox_admin_page_lists_messages_for_staff_only(
     assert "Patient emails" in world.web("reception").get("/").text
     assert world.web("patient").get("/admin/outbox").status_code == 403
     assert "ana@example.org" not in world.web("clinician_b").get("/admin/outbox").text
+
+
+def test_staff_check_a_session_time_on_the_tab(world: Any, session: Any) -> None:
+    day = (NOW + timedelta(days=20)).date()
+    session.add(DeclaredEvent(patient_id=world.patient_a.id, kind="hair_colouring",
+                              starts_on=day, ends_on=day))
+    session.commit()
+    web = world.web("reception")
+    url = f"/patients/{world.patient_a.id}/aftercare"
+    checked = (day - timedelta(days=2)).isoformat() + "T10:30"
+    r = web.get(url, params={"check_at": checked})
+    assert r.status_code == 200
+    assert "Nearest date without a conflict" in r.text
+    assert web.get(url, params={"check_at": "soon"}).status_code == 422
+    assert audit_entries(world.db, action="read", entity_type="precaution_conflicts")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -38,20 +40,33 @@ def Allowed(permission: Permission) -> Any:  # noqa: N802
 
 def _tab(request: Request, session: DbSession, actor: Actor, patient_id: uuid.UUID,
          rulebook: Rulebook, values: dict[str, Any], errors: dict[str, str],
-         status_code: int = 200) -> Response:
+         status_code: int = 200, extra: dict[str, Any] | None = None) -> Response:
     view = service.overview(session, actor, patient_id, rulebook, utcnow())
     request.state.timezone = view.timezone
     return patient_page(request, actor, view.patient, "aftercare", "aftercare/tab.html", {
-        "view": view, "values": values, "errors": errors,
+        "view": view, "values": values, "errors": errors, "checked": None,
         "event_kinds": [(k, EVENT_LABELS[k]) for k in EVENT_KINDS],
-        "event_labels": EVENT_LABELS}, status_code=status_code)
+        "event_labels": EVENT_LABELS, **(extra or {})}, status_code=status_code)
 
 
 @router.get("/patients/{patient_id}/aftercare", response_class=HTMLResponse)
 def aftercare_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
                   rulebook: Rulebook,
-                  actor: Annotated[Actor, Allowed(Permission.AFTERCARE_READ)]) -> Response:
-    return _tab(request, session, actor, patient_id, rulebook, {}, {})
+                  actor: Annotated[Actor, Allowed(Permission.AFTERCARE_READ)],
+                  check_at: str | None = None) -> Response:
+    if not check_at:
+        return _tab(request, session, actor, patient_id, rulebook, {}, {})
+    patient = load_patient(session, actor, patient_id, Permission.AFTERCARE_READ)
+    tz = ZoneInfo(service.clinic_timezone(session, patient.clinic_id))
+    try:
+        # A datetime-local input: a clinic-local wall-clock time without a zone.
+        starts = datetime.fromisoformat(check_at).replace(tzinfo=tz)
+    except ValueError:
+        return _tab(request, session, actor, patient_id, rulebook, {"check_at": check_at},
+                    {"check_at": "Use a date and time like 2026-05-01T10:30"}, 422)
+    found = service.precaution_conflicts(session, actor, patient_id, starts, rulebook)
+    return _tab(request, session, actor, patient_id, rulebook, {"check_at": check_at}, {},
+                extra={"checked": found})
 
 
 @router.post("/patients/{patient_id}/aftercare/events", response_class=HTMLResponse)
