@@ -23,14 +23,18 @@ from mesoclinic.web.templating import STATIC_DIR, render
 ROUTER_MODULES = [
     "mesoclinic.security.api",
     "mesoclinic.patients.api",
+    "mesoclinic.assessment.api",
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
     "mesoclinic.plans.api",
+    "mesoclinic.assessment.pages",
     "mesoclinic.web.pages",
     "mesoclinic.aftercare.api",
     "mesoclinic.aftercare.pages",
     "mesoclinic.formulary.api",
     "mesoclinic.visits.api",
+    "mesoclinic.formulary.pages",
+    "mesoclinic.visits.pages",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 

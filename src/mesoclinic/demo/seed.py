@@ -62,7 +62,11 @@ class DemoContext:
 
 
 # Each area's demo module has `add_demo_data(session, context)`; run in this order.
-DEMO_STEP_MODULES: list[str] = []
+DEMO_STEP_MODULES: list[str] = [
+    "mesoclinic.assessment.demo",
+    "mesoclinic.formulary.demo",
+    "mesoclinic.visits.demo",
+]
 DEMO_STEP_MODULES.append("mesoclinic.aftercare.demo")  # after plans and visits: uses theirs
 
 

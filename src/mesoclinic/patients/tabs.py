@@ -19,6 +19,8 @@ PATIENT_TABS: list[PatientTab] = [
     PatientTab("overview", "Overview", "", Permission.PATIENT_READ),
     PatientTab("history", "Medical history", "/history", Permission.HISTORY_READ),
     PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
+    PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),
+    PatientTab("visits", "Visits", "/visits", Permission.VISIT_READ),
     PatientTab("aftercare", "Aftercare", "/aftercare", Permission.AFTERCARE_READ),
 ]
 

@@ -16,6 +16,8 @@ class NavItem:
 
 
 NAV_ITEMS: list[NavItem] = []
+NAV_ITEMS.append(NavItem("Formulary", "/formulary", Permission.FORMULARY_READ))
+NAV_ITEMS.append(NavItem("Stock", "/stock", Permission.FORMULARY_READ))
 NAV_ITEMS.append(NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ))
 
 
