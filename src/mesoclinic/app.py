@@ -26,6 +26,8 @@ ROUTER_MODULES = [
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
     "mesoclinic.plans.api",
+    "mesoclinic.plans.pages",
+    "mesoclinic.plans.calendar_pages",
     "mesoclinic.web.pages",
 ]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
