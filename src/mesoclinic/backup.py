@@ -83,7 +83,7 @@ def backup(engine: Engine, images_dir: Path, target: Path) -> dict[str, int]:
                      for row in conn.execute(select(table))]
             counts[table.name] = len(lines)
             archive.writestr(f"tables/{table.name}.jsonl", "\n".join(lines))
-        manifest = {"format": FORMAT_VERSION, "schema": migrate.current_revision(engine),
+        manifest = {"format": FORMAT_VERSION, "schema": migrate.current_revision(conn),
                     "created_at": datetime.now().astimezone().isoformat(), "rows": counts}
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
         if images_dir.exists():

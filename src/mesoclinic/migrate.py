@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -27,10 +27,13 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(cfg, "heads")
 
 
-def current_revision(engine: Engine) -> str:
+def current_revision(bind: Engine | Connection) -> str:
     """The schema version the database is at, as shown by /healthz."""
-    with engine.connect() as connection:
-        heads = MigrationContext.configure(connection).get_current_heads()
+    if isinstance(bind, Connection):
+        heads = MigrationContext.configure(bind).get_current_heads()
+    else:
+        with bind.connect() as connection:
+            heads = MigrationContext.configure(connection).get_current_heads()
     return ",".join(sorted(heads)) or "none"
 
 

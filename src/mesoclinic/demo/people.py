@@ -13,8 +13,8 @@ GIVEN_M = ["Andre", "Bruno", "Carlos", "Daniel", "Eduardo", "Filipe", "Gabriel",
 FAMILY = ["Silva", "Costa", "Ruiz", "Martins", "Okafor", "Novak", "Fischer", "Moreau", "Rossi",
           "Haddad", "Kowalski", "Lindqvist", "Tanaka", "Murphy", "Santos", "Pereira", "Garcia",
           "Dubois", "Nakamura", "Evans"]
-CITIES = [("London", "GB", "W1G"), ("London", "GB", "NW1"), ("Madrid", "ES", "28001"),
-          ("Madrid", "ES", "28014")]
+CITIES = [("London", "GB", "W1G"), ("London", "GB", "NW1"), ("London", "GB", "SW3"),
+          ("Madrid", "ES", "28001")]
 
 
 @dataclass(frozen=True)

@@ -96,7 +96,7 @@ def create_demo(session: Session, settings: Settings) -> DemoContext:
     now = datetime.now(UTC).replace(microsecond=0)
     patients = []
     for i, person in enumerate(demo_people()):
-        clinic = clinics[MAIN_CLINIC if person.country == "GB" or i % 5 else SECOND_CLINIC]
+        clinic = clinics[MAIN_CLINIC if person.country == "GB" else SECOND_CLINIC]
         author = staff["dr.moreau" if clinic.name == MAIN_CLINIC else "dr.garcia"]
         actor = security_service.actor_for(author, "demo")
         patient = patient_service.create(session, actor, PatientCreate(

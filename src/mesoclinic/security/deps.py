@@ -6,7 +6,9 @@ routes to make sure none is missed.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -16,8 +18,8 @@ from mesoclinic.config import Settings
 from mesoclinic.errors import Forbidden, Unauthenticated
 from mesoclinic.security import service
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.models import User
-from mesoclinic.security.permissions import Permission
+from mesoclinic.security.models import Clinic, User
+from mesoclinic.security.permissions import Permission, Role
 
 SESSION_COOKIE = "mc_session"
 PRE_SESSION_COOKIE = "mc_pre"
@@ -58,9 +60,30 @@ async def _submitted_csrf(request: Request) -> str | None:
     return None
 
 
-async def authenticate(request: Request, session: DbSession, settings: SettingsDep) -> User | None:
+@dataclass(frozen=True)
+class SignedInUser:
+    """A snapshot of the caller's account, safe to use after the transaction has ended."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    clinic_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+    active: bool
+    timezone: str | None
+
+
+def _snapshot(session: Session, user: User) -> SignedInUser:
+    clinic = session.get(Clinic, user.clinic_id) if user.clinic_id else None
+    return SignedInUser(user.id, user.username, user.display_name, user.role, user.clinic_id,
+                        user.patient_id, user.active, clinic.timezone if clinic else None)
+
+
+async def authenticate(request: Request, session: DbSession,
+                       settings: SettingsDep) -> SignedInUser | None:
     """The user behind a bearer token or the web session cookie, CSRF-checked for cookies."""
-    cached: User | None = getattr(request.state, "user", None)
+    cached: SignedInUser | None = getattr(request.state, "user", None)
     if cached is not None:
         return cached
     header = request.headers.get("authorization", "")
@@ -76,11 +99,16 @@ async def authenticate(request: Request, session: DbSession, settings: SettingsD
             if not service.csrf_valid(settings.resolved_secret_key, cookie, submitted):
                 raise Forbidden("The form has expired or did not come from this site "
                                 "(CSRF check failed); reload the page and try again")
-    request.state.user = user
-    return user
+    if user is None:
+        return None
+    snapshot = _snapshot(session, user)
+    request.state.user = snapshot
+    if snapshot.timezone:
+        request.state.timezone = snapshot.timezone
+    return snapshot
 
 
-CurrentUser = Annotated[User | None, Depends(authenticate)]
+CurrentUser = Annotated[SignedInUser | None, Depends(authenticate)]
 
 
 def require(permission: Permission) -> Callable[..., Any]:
@@ -89,7 +117,9 @@ def require(permission: Permission) -> Callable[..., Any]:
     async def dependency(request: Request, user: CurrentUser) -> Actor:
         if user is None:
             raise Unauthenticated()
-        actor = service.actor_for(user, client_addr(request))
+        actor = Actor(user_id=user.id, username=user.username, role=Role(user.role),
+                      clinic_id=user.clinic_id, patient_id=user.patient_id,
+                      client_addr=client_addr(request))
         actor.require(permission)
         request.state.actor = actor
         return actor

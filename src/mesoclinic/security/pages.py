@@ -25,6 +25,7 @@ from mesoclinic.security.deps import (
     require,
 )
 from mesoclinic.security.permissions import Permission
+from mesoclinic.web.forms import savepoint
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -119,3 +120,43 @@ def audit_page(request: Request, session: DbSession,
         "page": Page(items=list(rows), total=total, limit=100, offset=offset),
         "filters": filt, "since": since, "until": until,
         "query_base": "/admin/audit?" + urlencode(query)})
+
+
+ROLE_CHOICES = [("clinician", "Clinician"), ("nurse", "Nurse"), ("reception", "Reception"),
+                ("admin", "Group administrator")]
+
+
+def _users_page(request: Request, session: DbSession, actor: Actor,
+                values: dict[str, str], errors: dict[str, str], status_code: int = 200
+                ) -> Response:
+    return render(request, "security/users.html", {
+        "users": service.list_users(session, actor), "clinics": service.list_clinics(session),
+        "roles": ROLE_CHOICES, "values": values, "errors": errors}, status_code=status_code)
+
+
+@router.get("/admin/users", response_class=HTMLResponse)
+def users_page(request: Request, session: DbSession,
+               actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]) -> Response:
+    """Staff accounts of the group, and a form to add one."""
+    return _users_page(request, session, actor, {}, {})
+
+
+@router.post("/admin/users", response_class=HTMLResponse)
+async def create_user(request: Request, session: DbSession,
+                      actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
+                      ) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in
+              ("username", "display_name", "role", "clinic", "email")}
+    password = str(form.get("password") or "")
+    errors: dict[str, str] = {}
+    if values["role"] not in dict(ROLE_CHOICES):
+        errors["role"] = "Choose a staff role (patient accounts are made from the patient page)"
+    else:
+        with savepoint(session, errors):
+            user = service.create_user(
+                session, actor, username=values["username"], role=values["role"],
+                password=password, clinic_name=values["clinic"] or None,
+                display_name=values["display_name"], email=values["email"] or None)
+            return redirect("/admin/users", f"Added {user.role} {user.username}.")
+    return _users_page(request, session, actor, values, errors, status_code=422)

@@ -1,0 +1,52 @@
+"""Staff command line: clinics and users."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from mesoclinic.cli import build_app
+from mesoclinic.security.models import User
+from mesoclinic.security.service import verify_password
+
+
+@pytest.fixture
+def cli(db, monkeypatch, tmp_path):
+    monkeypatch.setenv("MESOCLINIC_DATABASE_URL", db.url)
+    monkeypatch.setenv("MESOCLINIC_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    return lambda *args, input=None: runner.invoke(build_app(), list(args), input=input)
+
+
+def test_clinic_and_users_are_created_with_the_password_from_stdin(cli, db):
+    assert cli("clinics", "create", "North Clinic").exit_code == 0
+    r = cli("users", "create", "--username", "dr.who", "--role", "clinician",
+            "--clinic", "North Clinic", input="a-long-password\n")
+    assert r.exit_code == 0, r.output
+    with db.factory() as s:
+        user = s.execute(select(User).where(User.username == "dr.who")).scalar_one()
+        assert user.role == "clinician"
+        assert verify_password(user.password_hash, "a-long-password")
+
+
+def test_user_errors_exit_nonzero_with_a_message(cli):
+    cli("clinics", "create", "North Clinic")
+    r = cli("users", "create", "--username", "n1", "--role", "nurse", input="a-long-password\n")
+    assert r.exit_code != 0 and "clinic" in r.output
+    r = cli("users", "create", "--username", "n1", "--role", "wizard", "--clinic",
+            "North Clinic", input="a-long-password\n")
+    assert r.exit_code != 0 and "role" in r.output
+    r = cli("users", "create", "--username", "n1", "--role", "nurse", "--clinic",
+            "North Clinic", input="short\n")
+    assert r.exit_code != 0 and "password" in r.output.lower()
+    r = cli("users", "create", "--username", "n1", "--role", "nurse", "--clinic", "Nowhere",
+            input="a-long-password\n")
+    assert r.exit_code != 0 and "Nowhere" in r.output
+    assert cli("clinics", "create", "North Clinic").exit_code != 0
+
+
+def test_admin_needs_no_clinic(cli):
+    r = cli("users", "create", "--username", "root.admin", "--role", "admin",
+            input="a-long-password\n")
+    assert r.exit_code == 0, r.output
