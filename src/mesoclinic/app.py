@@ -23,8 +23,10 @@ from mesoclinic.web.templating import STATIC_DIR, render
 ROUTER_MODULES = [
     "mesoclinic.security.api",
     "mesoclinic.patients.api",
+    "mesoclinic.assessment.api",
     "mesoclinic.security.pages",
     "mesoclinic.patients.pages",
+    "mesoclinic.assessment.pages",
     "mesoclinic.plans.api",
     "mesoclinic.plans.pages",
     "mesoclinic.plans.calendar_pages",

@@ -36,6 +36,7 @@ err = Console(stderr=True)
 AREA_CLI_MODULES = [
     "mesoclinic.backup",
     "mesoclinic.demo.cli",
+    "mesoclinic.assessment.cli",
 ]
 
 

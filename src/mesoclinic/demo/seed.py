@@ -62,7 +62,9 @@ class DemoContext:
 
 
 # Each area's demo module has `add_demo_data(session, context)`; run in this order.
-DEMO_STEP_MODULES: list[str] = []
+DEMO_STEP_MODULES: list[str] = [
+    "mesoclinic.assessment.demo",
+]
 
 
 def demo_steps() -> list[Callable[[Session, DemoContext], None]]:

@@ -19,6 +19,7 @@ PATIENT_TABS: list[PatientTab] = [
     PatientTab("overview", "Overview", "", Permission.PATIENT_READ),
     PatientTab("history", "Medical history", "/history", Permission.HISTORY_READ),
     PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
+    PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),
     PatientTab("plan", "Plan", "/plan", Permission.PLAN_READ),
 ]
 

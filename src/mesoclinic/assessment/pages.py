@@ -1,0 +1,183 @@
+"""HTML pages: the patient's Assessments tab, the assessment form with its live decision panel,
+an assessment's detail with overrides, and the treatment gate."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+
+from mesoclinic.assessment import service
+from mesoclinic.assessment.facts import STATED_FACTS
+from mesoclinic.assessment.schemas import AssessmentCreate, AssessmentVoid, OverrideCreate
+from mesoclinic.assessment.staging import DIAGNOSIS_CODES, SALT_WEIGHTS, SCALE_GRADES, SCALE_LABELS
+from mesoclinic.patients import service as patient_service
+from mesoclinic.patients.pages import patient_page
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.permissions import Permission
+from mesoclinic.web.forms import form_values, savepoint, validate
+from mesoclinic.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+NUMBERS = ("complaint_duration_months", "pull_test_hairs", "wash_test_count", "comb_count")
+TEXTS = ("complaint", "scalp_notes", "diagnosis")
+CHECKBOXES = ("scalp_infection", "open_wound", "herpes_active", "scalp_inflammation")
+# Service errors name API fields; the form's inputs are flat.
+FORM_FIELD = {"staging": "staging_grade", "staging.grade": "staging_grade",
+              "staging.scale": "staging_scale",
+              **{f"staging.regions.{r}": f"salt_{r}" for r in SALT_WEIGHTS}}
+
+
+def Allowed(permission: Permission) -> Any:  # noqa: N802
+    return Depends(require(permission))
+
+
+def _local_to_utc(request: Request, value: str) -> str:
+    tz = ZoneInfo(request.app.state.settings.default_timezone)
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=tz).astimezone(UTC).isoformat()
+    except ValueError:
+        return value
+
+
+def payload_from_form(request: Request, values: dict[str, Any]) -> dict[str, Any]:
+    """The API body a posted assessment form stands for (blank facts = from history)."""
+    body: dict[str, Any] = {k: values[k] for k in (*TEXTS, *NUMBERS) if k in values}
+    body.update({k: values.get(k) == "on" for k in CHECKBOXES})
+    for name in STATED_FACTS:
+        answer = values.get(name)
+        if answer is not None:
+            body[name] = {"yes": True, "no": False}.get(answer, answer)
+    if scale := values.get("staging_scale"):
+        regions = {r: values[f"salt_{r}"] for r in SALT_WEIGHTS if f"salt_{r}" in values}
+        if scale == "salt" and regions and "staging_grade" not in values:
+            body["staging"] = {"scale": scale, "regions": regions}
+        else:
+            body["staging"] = {"scale": scale, "grade": values.get("staging_grade")}
+    if at := values.get("assessed_at"):
+        body["assessed_at"] = _local_to_utc(request, at) if len(at) == 16 else at
+    return body
+
+
+def _validated(request: Request, values: dict[str, Any]
+               ) -> tuple[AssessmentCreate | None, dict[str, str]]:
+    data, errors = validate(AssessmentCreate, payload_from_form(request, values))
+    return data, {FORM_FIELD.get(k, k): v for k, v in errors.items()}
+
+
+def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    return {"values": values, "errors": errors, "diagnoses": DIAGNOSIS_CODES,
+            "scales": SCALE_LABELS, "grades": SCALE_GRADES, "salt_regions": SALT_WEIGHTS,
+            "stated_facts": STATED_FACTS}
+
+
+@router.get("/patients/{patient_id}/assessments", response_class=HTMLResponse)
+def assessments_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
+                    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)]) -> Response:
+    """The patient's assessments, newest first, and whether treatment may be planned."""
+    rows = service.list_for(session, actor, patient_id)
+    patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_READ)
+    gate = service.gate(session, actor, patient_id)
+    return patient_page(request, actor, patient, "assessments", "assessment/tab.html",
+                        {"rows": rows, "gate": gate})
+
+
+@router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+def new_assessment_form(request: Request, patient_id: uuid.UUID, session: DbSession,
+                        actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                        ) -> Response:
+    patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
+    return patient_page(request, actor, patient, "assessments", "assessment/form.html",
+                        {**_form_context({}, {}), "decision": None})
+
+
+@router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
+async def create_assessment(request: Request, patient_id: uuid.UUID, session: DbSession,
+                            actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                            ) -> Response:
+    values = form_values(await request.form())
+    data, errors = _validated(request, values)
+    if data is not None:
+        with savepoint(session, errors):
+            made = service.create(session, actor, patient_id, data)
+            return redirect(f"/patients/{patient_id}/assessments/{made.id}",
+                            f"Assessment saved: {made.candidacy.replace('_', ' ')}.")
+        errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
+    patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
+    return patient_page(request, actor, patient, "assessments", "assessment/form.html",
+                        {**_form_context(values, errors), "decision": None}, status_code=422)
+
+
+@router.post("/patients/{patient_id}/assessments/preview", response_class=HTMLResponse)
+async def preview_fragment(request: Request, patient_id: uuid.UUID, session: DbSession,
+                           actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                           ) -> Response:
+    """The decision panel for the form as filled so far (fetched by the form's script)."""
+    patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
+    values = form_values(await request.form())
+    data, errors = _validated(request, values)
+    decision = None
+    if data is not None:
+        with savepoint(session, errors):
+            decision = service.preview_view(service.preview(session, actor, patient_id, data))
+        errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
+    return render(request, "assessment/_decision.html",
+                  {"decision": decision, "errors": errors, "preview": True})
+
+
+def _detail(request: Request, session: DbSession, actor: Actor, patient_id: uuid.UUID,
+            assessment_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str],
+            status_code: int = 200) -> Response:
+    assessment = service.get(session, actor, patient_id, assessment_id)
+    patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_READ)
+    return patient_page(request, actor, patient, "assessments", "assessment/detail.html",
+                        {"a": assessment, "decision": service.decision_view(assessment),
+                         "code": DIAGNOSIS_CODES[assessment.diagnosis], "scales": SCALE_LABELS,
+                         "values": values, "errors": errors, "preview": False},
+                        status_code=status_code)
+
+
+@router.get("/patients/{patient_id}/assessments/{assessment_id}", response_class=HTMLResponse)
+def assessment_detail(request: Request, patient_id: uuid.UUID, assessment_id: uuid.UUID,
+                      session: DbSession,
+                      actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)]) -> Response:
+    return _detail(request, session, actor, patient_id, assessment_id, {}, {})
+
+
+@router.post("/patients/{patient_id}/assessments/{assessment_id}/overrides",
+             response_class=HTMLResponse)
+async def override_decision(request: Request, patient_id: uuid.UUID, assessment_id: uuid.UUID,
+                            session: DbSession,
+                            actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)]
+                            ) -> Response:
+    values = form_values(await request.form())
+    data, errors = validate(OverrideCreate, values)
+    if data is not None:
+        with savepoint(session, errors):
+            service.add_override(session, actor, patient_id, assessment_id, data)
+            return redirect(f"/patients/{patient_id}/assessments/{assessment_id}",
+                            f"Override of {data.rule_id} recorded.")
+    errors = {f"override_{k}": v for k, v in errors.items()}
+    return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
+
+
+@router.post("/patients/{patient_id}/assessments/{assessment_id}/entered-in-error",
+             response_class=HTMLResponse)
+async def void_assessment(request: Request, patient_id: uuid.UUID, assessment_id: uuid.UUID,
+                          session: DbSession,
+                          actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
+                          ) -> Response:
+    values = form_values(await request.form())
+    data, errors = validate(AssessmentVoid, values)
+    if data is not None:
+        with savepoint(session, errors):
+            service.void(session, actor, patient_id, assessment_id, data.reason)
+            return redirect(f"/patients/{patient_id}/assessments/{assessment_id}",
+                            "Assessment marked as entered in error.")
+    errors = {f"void_{k}": v for k, v in errors.items()}
+    return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
