@@ -64,6 +64,7 @@ class DemoContext:
 # Each area's demo module has `add_demo_data(session, context)`; run in this order.
 DEMO_STEP_MODULES: list[str] = [
     "mesoclinic.assessment.demo",
+    "mesoclinic.plans.demo",
 ]
 
 
