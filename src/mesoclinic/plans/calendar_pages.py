@@ -27,6 +27,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
+from mesoclinic.web.dashboard import PANELS, Panel
 from mesoclinic.web.forms import form_values, validate
 from mesoclinic.web.templating import redirect, render
 
@@ -222,3 +223,24 @@ def remove_closure(closure_id: uuid.UUID, session: DbSession,
                    ) -> Response:
     clinic_calendar.remove_closure(session, actor, closure_id)
     return redirect("/clinic-calendar", "Closure day removed.")
+
+
+def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
+    """Dashboard panel: the rest of today's appointments in the actor's clinic."""
+    if not actor.can(Permission.APPOINTMENT_WRITE) or actor.clinic_id is None:
+        return None
+    cal = clinic_calendar.load(session, actor.clinic_id)
+    now = datetime.now(cal.timezone)
+    end = datetime.combine(now.date() + timedelta(days=1), time(0), cal.timezone)
+    rows = [(a, p) for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
+            if a.status in ("booked", "arrived")]
+    lines: list[tuple[str, str | None]] = [
+        (f"{a.starts_at.astimezone(cal.timezone):%H:%M} {p.given_name} {p.family_name} · "
+         f"{a.room} ({a.status})", f"/patients/{p.id}/plan") for a, p in rows[:8]]
+    if not lines:
+        lines = [("No more appointments today.", None)]
+    lines.append(("Open the calendar", "/calendar"))
+    return Panel(f"Today's appointments ({len(rows)})", lines)
+
+
+PANELS.append(todays_appointments_panel)
