@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from plans.plan_support import make_treatable, next_weekday
 from mesoclinic.plans.models import TreatmentPlan
+from plans.plan_support import make_treatable, next_weekday
 from support import audit_entries
 
 

@@ -66,6 +66,7 @@ DEMO_STEP_MODULES: list[str] = [
     "mesoclinic.assessment.demo",
     "mesoclinic.formulary.demo",
     "mesoclinic.visits.demo",
+    "mesoclinic.plans.demo",
 ]
 DEMO_STEP_MODULES.append("mesoclinic.aftercare.demo")  # after plans and visits: uses theirs
 

@@ -6,10 +6,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from mesoclinic.errors import InvalidInput
-from mesoclinic.findings import load_rulebook
+from mesoclinic.findings import load_rulebook, validate_rulebook
 
 DEFAULT_PROTOCOLS = Path(__file__).with_name("protocols.yaml")
 
@@ -114,4 +115,12 @@ def load_protocols(path: Path | None = None) -> ProtocolBook:
 @lru_cache(maxsize=8)
 def _load_cached(path: Path, _mtime: int) -> ProtocolBook:
     # The modification time is part of the key so an edited file is re-read.
-    return load_rulebook(path, ProtocolBook)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return load_rulebook(path, ProtocolBook)  # raises the shared, named RulebookError
+    # Errors name a rule by its `id`; a protocol is known by its code.
+    for protocol in (raw.get("protocols") or []) if isinstance(raw, dict) else []:
+        if isinstance(protocol, dict) and "code" in protocol:
+            protocol.setdefault("id", protocol["code"])
+    return validate_rulebook(raw, ProtocolBook, str(path))

@@ -25,3 +25,4 @@ def nav_items(user: object) -> list[NavItem]:
     role = Role(getattr(user, "role", "patient"))
     return [item for item in NAV_ITEMS if has_permission(role, item.permission)
             and not (item.staff_only and role is Role.PATIENT)]
+NAV_ITEMS.append(NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE))
