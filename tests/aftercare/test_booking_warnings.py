@@ -33,3 +33,24 @@ def test_booking_without_declared_events_has_no_warnings(world: Any) -> None:
         "room": "Room 1", "starts_at": at(day, 11), "duration_minutes": 30})
     assert r.status_code == 201, r.text
     assert r.json()["warnings"] == []
+
+
+def test_calendar_booking_page_flashes_the_aftercare_warning(world: Any) -> None:
+    from urllib.parse import unquote
+
+    day = next_weekday(weekday=3, weeks_ahead=2)
+    sauna_day = day + timedelta(days=1)
+    assert world.client("nurse").post(
+        f"/api/v1/patients/{world.other_patient_a.id}/declared-events",
+        json={"kind": "sauna", "starts_on": sauna_day.isoformat(),
+              "ends_on": sauna_day.isoformat()}).status_code == 201
+    web = world.web("reception")
+    page = web.get("/calendar").text
+    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = web.post("/calendar/book", data={
+        "csrf_token": token, "patient_id": str(world.other_patient_a.id),
+        "practitioner_id": str(world.users["nurse"].id), "room": "Room 2",
+        "date": day.isoformat(), "time": "09:15", "view": "day"})
+    assert r.status_code == 303
+    flash = unquote(r.cookies.get("mc_flash") or "")
+    assert flash.startswith("Appointment booked. Aftercare warning: Declared sauna")

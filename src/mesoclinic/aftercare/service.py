@@ -148,6 +148,12 @@ def booking_warnings(session: Session, patient_id: uuid.UUID, starts_at: datetim
                      earliest=today)
 
 
+def booking_note(session: Session, patient_id: uuid.UUID, starts_at: datetime) -> str:
+    """The booking warnings as one sentence for a flash message ("" when there are none)."""
+    found = booking_warnings(session, patient_id, starts_at)
+    return "".join(f" Aftercare warning: {f.reason}" for f in found)
+
+
 def precaution_conflicts(session: Session, actor: Actor, patient_id: uuid.UUID,
                          starts_at: datetime, rulebook: AftercareRulebook
                          ) -> list[PrecautionConflict]:

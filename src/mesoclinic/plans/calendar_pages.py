@@ -136,8 +136,22 @@ async def book(request: Request, session: DbSession,
     starts_at = _local_start(session, actor, values, errors)
     if starts_at and _book(session, actor, values, starts_at, errors):
         return redirect(f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
-                        "Appointment booked.")
+                        "Appointment booked." + _aftercare_note(session, values, starts_at))
     return _calendar(request, session, actor, query, values, errors, 422)
+
+
+def _aftercare_note(session: Session, values: dict[str, Any], starts_at: str) -> str:
+    """Declared events the new session puts inside a precaution window (aftercare area)."""
+    from mesoclinic.aftercare.service import booking_note
+    from mesoclinic.plans.models import TreatmentPlan
+
+    patient_id = values.get("patient_id")
+    if values.get("plan_id"):
+        plan = session.get(TreatmentPlan, uuid.UUID(values["plan_id"]))
+        patient_id = str(plan.patient_id) if plan else None
+    if not patient_id:
+        return ""
+    return booking_note(session, uuid.UUID(patient_id), datetime.fromisoformat(starts_at))
 
 
 def _local_start(session: Session, actor: Actor, values: dict[str, Any],
