@@ -14,16 +14,18 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare import scheduler, sessions
 from mesoclinic.aftercare.models import DeclaredEvent, OutboxMessage
-from mesoclinic.aftercare.rulebook import load
+from mesoclinic.aftercare.rulebook import AftercareRulebook, load
 from mesoclinic.demo.seed import MAIN_CLINIC, PATIENT_USERNAME, DemoContext
 from mesoclinic.errors import DomainError
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking
 from mesoclinic.plans.models import Appointment
 from mesoclinic.plans.schemas import AppointmentCreate
+from mesoclinic.visits.models import Visit
 
 DEMO_PATIENTS = 4  # main-clinic patients given events and reminders
-SENT_AGO = timedelta(hours=3)
+SEND_DELAY = timedelta(minutes=2)
+PAST_VISITS = timedelta(days=30)
 
 
 def _next_appointment(session: Session, patient: Patient, now: datetime) -> Appointment | None:
@@ -86,16 +88,24 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     session.flush()
     rulebook = load(ctx.settings.aftercare_rulebook)
     scheduler.queue_appointment_reminders(session, ctx.now, rulebook)
-    sessions.queue_missing_aftercare(session, ctx.now, rulebook)
+    _past_aftercare_emails(session, ctx.now, rulebook)
     _mark_due_as_delivered(session, ctx.now)
     ctx.extra["aftercare_demo_patients"] = [p.id for p in chosen]
 
 
+def _past_aftercare_emails(session: Session, now: datetime, rulebook: AftercareRulebook) -> None:
+    """The aftercare emails the worker would have sent after the demo's recent visits."""
+    stmt = select(Visit).where(Visit.status == "completed",
+                               Visit.performed_at >= now - PAST_VISITS, Visit.performed_at <= now)
+    for visit in session.execute(stmt).scalars():
+        scheduler.enqueue_aftercare(session, visit, rulebook, visit.performed_at)
+
+
 def _mark_due_as_delivered(session: Session, now: datetime) -> None:
-    """Messages already due count as sent a few hours ago, as a running worker would have."""
+    """Messages already due count as sent a moment after they fell due, as a worker would."""
     due = session.execute(select(OutboxMessage).where(OutboxMessage.status == "queued",
                                                       OutboxMessage.send_after <= now))
     for message in due.scalars():
         message.status, message.attempts = "sent", 1
-        message.sent_at = max(message.send_after, now - SENT_AGO)
+        message.sent_at = min(message.send_after + SEND_DELAY, now)
     session.flush()
