@@ -207,3 +207,21 @@ def test_outbox_list_is_staff_only_and_clinic_scoped(world: Any, anon: Any,
     assert [i["kind"] for i in sent["items"]] == ["pre_visit_precautions"]
     r = world.client("clinician").get("/api/v1/outbox", params={"status": "lost"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "status"
+
+
+def test_suggested_date_is_a_day_the_clinic_is_open(world: Any, session: Any) -> None:
+    from mesoclinic.aftercare.service import booking_warnings
+    from mesoclinic.plans import clinic_calendar
+    from mesoclinic.plans.schedule import is_open
+
+    day = (NOW + timedelta(days=30)).date()
+    session.add(DeclaredEvent(patient_id=world.patient_a.id, kind="hair_colouring",
+                              starts_on=day, ends_on=day))
+    session.flush()
+
+    calendar = clinic_calendar.load(session, world.clinic_a.id)
+    for shift in range(7):  # whatever weekday the clash falls on
+        starts = NOW + timedelta(days=27 + shift)
+        for finding in booking_warnings(session, world.patient_a.id, starts):
+            assert finding.suggested_date is not None
+            assert is_open(finding.suggested_date, calendar.opening_days, calendar.closures)

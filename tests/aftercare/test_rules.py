@@ -121,23 +121,29 @@ event_spans = st.builds(
 @settings(max_examples=60, deadline=None)
 @given(events=st.lists(event_spans, max_size=4), day=st.integers(-10, 40),
        hour=st.integers(6, 21), tz=st.sampled_from([LONDON, "Europe/Madrid", "America/New_York"]),
-       earliest_offset=st.none() | st.integers(-5, 5))
+       earliest_offset=st.none() | st.integers(-5, 5),
+       closed_weekdays=st.frozensets(st.integers(0, 6), max_size=3))
 def test_suggested_date_is_conflict_free_and_nearest(events: list[DeclaredEventSpan], day: int,
                                                      hour: int, tz: str,
-                                                     earliest_offset: int | None) -> None:
+                                                     earliest_offset: int | None,
+                                                     closed_weekdays: frozenset[int]) -> None:
     requested = date(2026, 3, 1) + timedelta(days=day)
     start = moved_to(datetime(2026, 1, 5, hour, 30, tzinfo=UTC), requested, tz)
     earliest = None if earliest_offset is None else requested + timedelta(days=earliest_offset)
-    suggestion = nearest_safe_date(start, events, tz, RULEBOOK, earliest)
-    assert suggestion is not None
+
+    def bookable(candidate: date) -> bool:
+        return candidate.weekday() not in closed_weekdays
+
+    suggestion = nearest_safe_date(start, events, tz, RULEBOOK, earliest, bookable)
+    assert suggestion is not None and bookable(suggestion)
     assert earliest is None or suggestion >= earliest
     assert is_safe(moved_to(start, suggestion, tz), events, tz, RULEBOOK)
     distance = abs((suggestion - requested).days)
     for offset in range(-distance + 1, distance):
         nearer = requested + timedelta(days=offset)
-        if earliest is not None and nearer < earliest:
+        if (earliest is not None and nearer < earliest) or not bookable(nearer):
             continue
         assert not is_safe(moved_to(start, nearer, tz), events, tz, RULEBOOK)
-    found = conflicts(start, events, tz, RULEBOOK, earliest)
+    found = conflicts(start, events, tz, RULEBOOK, earliest, bookable)
     assert bool(found) != is_safe(start, events, tz, RULEBOOK)
     assert all(f.suggested_date == suggestion for f in found)

@@ -108,4 +108,5 @@ def _mark_due_as_delivered(session: Session, now: datetime) -> None:
     for message in due.scalars():
         message.status, message.attempts = "sent", 1
         message.sent_at = min(message.send_after + SEND_DELAY, now)
+        message.created_at = min(message.created_at, message.send_after)
     session.flush()

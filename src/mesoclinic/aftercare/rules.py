@@ -6,7 +6,7 @@ clinic-local days (an event on 12 March occupies 00:00-24:00 of 12 March in the 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -130,16 +130,18 @@ def moved_to(session_start: datetime, day: date, clinic_tz: str) -> datetime:
 
 def nearest_safe_date(session_start: datetime, events: Sequence[DeclaredEventSpan],
                       clinic_tz: str, rulebook: AftercareRulebook,
-                      earliest: date | None = None) -> date | None:
+                      earliest: date | None = None,
+                      bookable: Callable[[date], bool] | None = None) -> date | None:
     """The nearest day (same clock time) with no conflict; on a tie the later day wins.
 
     Later wins because postponing leaves time to stop supplements and finish the event; days
-    before `earliest` (usually today) are never suggested. None when nothing within a year works.
+    before `earliest` (usually today) and days `bookable` rejects (clinic closed) are never
+    suggested. None when nothing within a year works.
     """
     requested = session_start.astimezone(ZoneInfo(clinic_tz)).date()
     for offset in range(0, SEARCH_DAYS + 1):
         for day in (requested + timedelta(days=offset), requested - timedelta(days=offset)):
-            if earliest is not None and day < earliest:
+            if (earliest is not None and day < earliest) or (bookable and not bookable(day)):
                 continue
             if is_safe(moved_to(session_start, day, clinic_tz), events, clinic_tz, rulebook):
                 return day
@@ -147,14 +149,15 @@ def nearest_safe_date(session_start: datetime, events: Sequence[DeclaredEventSpa
 
 
 def conflicts(session_start: datetime, events: Sequence[DeclaredEventSpan], clinic_tz: str,
-              rulebook: AftercareRulebook, earliest: date | None = None
-              ) -> list[PrecautionConflict]:
+              rulebook: AftercareRulebook, earliest: date | None = None,
+              bookable: Callable[[date], bool] | None = None) -> list[PrecautionConflict]:
     """A warning per declared event inside a precaution window, each with a suggested date."""
     windows = precaution_windows(session_start, clinic_tz, rulebook)
     pairs = overlapping(windows, events, clinic_tz, rulebook)
     if not pairs:
         return []
-    suggestion = nearest_safe_date(session_start, events, clinic_tz, rulebook, earliest)
+    suggestion = nearest_safe_date(session_start, events, clinic_tz, rulebook, earliest,
+                                   bookable)
     return [_finding(window, event, suggestion, clinic_tz) for window, event in pairs]
 
 

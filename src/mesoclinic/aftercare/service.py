@@ -31,7 +31,9 @@ from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidTransition, NotFound
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
+from mesoclinic.plans import clinic_calendar
 from mesoclinic.plans.models import Appointment, PlanSession
+from mesoclinic.plans.schedule import is_open
 from mesoclinic.plans.service import plan_sessions_for
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
@@ -144,8 +146,13 @@ def booking_warnings(session: Session, patient_id: uuid.UUID, starts_at: datetim
     events = [DeclaredEventSpan(e.kind, e.starts_on, e.ends_on, e.note or "")
               for e in _active_events(session, patient.id)]
     today = today or utcnow().astimezone(ZoneInfo(tz)).date()
+    calendar = clinic_calendar.load(session, patient.clinic_id)
+
+    def bookable(day: date) -> bool:  # suggest only days the clinic is open
+        return is_open(day, calendar.opening_days, calendar.closures)
+
     return conflicts(starts_at, events, tz, rulebook or load(get_settings().aftercare_rulebook),
-                     earliest=today)
+                     earliest=today, bookable=bookable)
 
 
 def booking_note(session: Session, patient_id: uuid.UUID, starts_at: datetime) -> str:
