@@ -175,3 +175,31 @@ def test_parallel_workers_never_send_a_message_twice(
     assert errors == []
     assert len(smtp.inbox.messages) == 8
     assert len(set(smtp.inbox.message_ids())) == 8
+
+
+def test_message_that_keeps_crashing_the_worker_is_given_up(
+        world: Any, smtp: Any, settings_for: Any, add_appointment: Any) -> None:
+    settings = settings_for(world.db.url, smtp_host=smtp.host, smtp_port=smtp.port,
+                            outbox_max_attempts=2)
+    add_appointment(world.patient_a, NOW + timedelta(hours=10))
+    moment = NOW
+    for _ in range(2):
+        with pytest.raises(SimulatedCrash):
+            worker.run_once(world.db.factory, settings, now=moment, send=crash)
+        moment += outbox.LEASE + timedelta(seconds=1)
+    worker.run_once(world.db.factory, settings, now=moment)
+    assert smtp.inbox.messages == []
+    assert {(r.status, r.attempts) for r in rows(world)} == {("failed", 2)}
+    assert "worker stopped while sending" in (rows(world)[0].last_error or "")
+
+
+def test_unexpected_send_error_is_retried_not_lost(world: Any, smtp: Any, mail_settings: Any,
+                                                   add_appointment: Any) -> None:
+    def broken(_settings: Any, _message: Any) -> None:
+        raise ValueError("header contains a newline")
+
+    add_appointment(world.patient_a, NOW + timedelta(hours=10))
+    report = worker.run_once(world.db.factory, mail_settings, now=NOW, send=broken)
+    assert report.retrying == 2
+    assert all(r.status == "queued" and "ValueError" in (r.last_error or "")
+               for r in rows(world))

@@ -101,8 +101,12 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20,
-              lease: timedelta = LEASE) -> list[Claimed]:
-    """Claim due messages (and ones whose lease expired) in one committed transaction."""
+              lease: timedelta = LEASE, max_attempts: int = 5) -> list[Claimed]:
+    """Claim due messages (and ones whose lease expired) in one committed transaction.
+
+    A message whose worker died while sending it `max_attempts` times is given up ("failed"),
+    so a message that crashes the worker cannot loop forever.
+    """
     token = secrets.token_hex(16)
     with unit_of_work(factory) as session:
         stmt = (select(OutboxMessage, Patient).join(Patient, Patient.id == OutboxMessage.patient_id)
@@ -118,6 +122,10 @@ def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20,
         for row, patient in session.execute(stmt).all():
             if reason := skip_reason(patient):  # opted out after the message was queued
                 row.status, row.last_error, row.lease_until = "skipped", reason, None
+                continue
+            if row.status == "sending" and row.attempts >= max_attempts:
+                row.status, row.lease_until = "failed", None
+                row.last_error = f"worker stopped while sending, {row.attempts} times"
                 continue
             row.status, row.claim_token = "sending", token
             row.lease_until, row.attempts = now + lease, row.attempts + 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import smtplib
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -38,7 +37,8 @@ def run_once(factory: sessionmaker[Session], settings: Settings, now: datetime |
         report.queued = scheduler.queue_appointment_reminders(session, now, rulebook).queued
         report.queued += sessions.queue_missing_aftercare(session, now, rulebook)
     lease = timedelta(seconds=settings.outbox_lease_seconds)
-    for claimed in outbox.claim_due(factory, now, lease=lease):
+    for claimed in outbox.claim_due(factory, now, lease=lease,
+                                    max_attempts=settings.outbox_max_attempts):
         _deliver(factory, settings, claimed, send, report)
     return report
 
@@ -47,7 +47,7 @@ def _deliver(factory: sessionmaker[Session], settings: Settings, claimed: outbox
              send: Sender, report: WorkerReport) -> None:
     try:
         send(settings, claimed)
-    except (OSError, smtplib.SMTPException) as exc:
+    except Exception as exc:  # noqa: BLE001 - any refusal (SMTP, network, bad address) is retried
         status = outbox.mark_failed(factory, claimed, f"{type(exc).__name__}: {exc}", utcnow(),
                                     settings.outbox_max_attempts)
         if status == "failed":
