@@ -75,3 +75,27 @@ def test_killed_worker_then_restart_sends_each_message_exactly_once(
     assert len(set(smtp.inbox.message_ids())) == 2
     with world.db.factory() as s:
         assert {m.status for m in s.execute(select(OutboxMessage)).scalars()} == {"sent"}
+
+
+def test_looping_worker_sends_then_stops_cleanly_on_sigterm(
+        world: Any, smtp: Any, add_appointment: Any, tmp_path: Path) -> None:
+    import signal
+
+    add_appointment(world.patient_a, datetime.now(UTC) + timedelta(hours=10))
+    proc = subprocess.Popen([sys.executable, "-c", "from mesoclinic.cli import main; main()",
+                             "worker", "--poll-seconds", "0.2"],
+                            env=worker_env(world.db, smtp, tmp_path),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while len(smtp.inbox.messages) < 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        time.sleep(0.5)  # a few more passes: nothing may be sent twice
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "worker stopped" in out
+    assert len(smtp.inbox.messages) == 2

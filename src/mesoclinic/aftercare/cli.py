@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Annotated
 
 import typer
@@ -34,10 +36,15 @@ def worker(
         console.print(f"queued {report.queued}, sent {report.sent}, "
                       f"retrying {report.retrying}, failed {report.failed}")
         return
+    stop = threading.Event()
+    # SIGTERM (systemd, docker stop) lets the current pass finish, so no message is cut off
+    # between the SMTP hand-over and its "sent" mark.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
     try:
-        run_forever(factory, settings, poll_seconds)
+        run_forever(factory, settings, poll_seconds, stop)
     except KeyboardInterrupt:
-        console.print("worker stopped")
+        pass
+    console.print("worker stopped")
 
 
 def register(app: typer.Typer) -> None:

@@ -194,7 +194,7 @@ def overview(session: Session, actor: Actor, patient_id: uuid.UUID, rulebook: Af
     patient = _patient(session, actor, patient_id, Permission.AFTERCARE_READ)
     tz = clinic_timezone(session, patient.clinic_id)
     view = Overview(patient, tz, now, events=_active_events(session, patient.id),
-                    visits=sessions.recent_visits(session, patient.id, now),
+                    visits=sessions.latest_visits(session, patient.id),
                     plan_sessions=plan_sessions_for(session, patient.id))
     for time in sessions.session_times(session, patient.id, now):
         for window in precaution_windows(time.starts_at, tz, rulebook):

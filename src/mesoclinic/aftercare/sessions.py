@@ -43,6 +43,13 @@ def recent_visits(session: Session, patient_id: uuid.UUID, now: datetime) -> lis
     return list(session.execute(stmt).scalars())
 
 
+def latest_visits(session: Session, patient_id: uuid.UUID, limit: int = 5) -> list[Visit]:
+    """The patient's most recent completed visits (for their instruction sheets)."""
+    stmt = (select(Visit).where(Visit.patient_id == patient_id, Visit.status == "completed")
+            .order_by(Visit.performed_at.desc()).limit(limit))
+    return list(session.execute(stmt).scalars())
+
+
 def next_appointments(session: Session, patient_id: uuid.UUID, now: datetime,
                       limit: int = 10) -> list[Appointment]:
     """Booked or arrived appointments from now on, soonest first."""
