@@ -38,6 +38,7 @@ AREA_CLI_MODULES = [
     "mesoclinic.demo.cli",
     "mesoclinic.aftercare.cli",
     "mesoclinic.assessment.cli",
+    "mesoclinic.formulary.cli",
 ]
 
 

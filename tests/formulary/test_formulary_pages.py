@@ -97,3 +97,14 @@ def test_invalid_receive_form_names_the_field(world):
     with world.db.factory() as s:
         assert s.execute(select(Lot)).first() is None
         assert s.execute(select(Product)).scalar_one()
+
+
+def test_pages_refuse_roles_without_permission(world):
+    nurse = world.web("nurse")
+    r = _post(nurse, "/formulary", "/formulary/ingredients", {"name": "x", "category": "other"})
+    assert r.status_code == 403
+    reception = world.web("reception")
+    assert reception.get("/stock").status_code == 403
+    assert reception.get("/formulary").status_code == 403
+    assert 'href="/stock"' not in reception.get("/").text
+    assert world.web("patient").get("/stock").status_code == 403

@@ -31,6 +31,17 @@ def _receive(c: Any, product: dict[str, Any], batch: str, ml: float, days: int) 
     return r.json()
 
 
+def _expire(world: Any, lot_id: str) -> None:
+    """Let time pass: the lot expired yesterday."""
+    import uuid
+
+    from mesoclinic.db import unit_of_work
+    from mesoclinic.formulary.models import Lot
+
+    with unit_of_work(world.db.factory) as s:
+        s.get(Lot, uuid.UUID(lot_id)).expires_on = date.today() - timedelta(days=1)
+
+
 def test_receive_waste_and_adjust_keep_a_running_balance(world, product):
     c = world.client("nurse")
     lot = _receive(c, product, "B1", 20, 200)
@@ -73,9 +84,13 @@ def test_invalid_receive_names_the_field_and_stores_nothing(world, product):
 def test_alerts_list_expiring_expired_and_low_stock(world, product):
     c = world.client("nurse")
     _receive(c, product, "SOON", 4, 10)
-    _receive(c, product, "OLD", 3, -1)
+    old = _receive(c, product, "OLD", 3, 5)
+    _expire(world, old["id"])
     kinds = sorted(a["kind"] for a in c.get("/api/v1/stock/alerts").json())
     assert kinds == ["expired", "expiring", "low_stock"]
+    c.post(f"/api/v1/lots/{old['id']}/recall", json={"reason": "notice"})
+    kinds = sorted(a["kind"] for a in c.get("/api/v1/stock/alerts").json())
+    assert kinds == ["expiring", "low_stock", "recalled"]
 
 
 def test_other_clinic_cannot_see_or_change_a_lot(world, product):
@@ -133,3 +148,10 @@ def test_recall_report_page_offers_the_csv(world, product):
     page = web.get(f"/stock/lots/{lot['id']}/recipients")
     assert page.status_code == 200 and f"/api/v1/lots/{lot['id']}/recipients.csv" in page.text
     assert web.get(f"/api/v1/lots/{lot['id']}/recipients.csv").status_code == 200
+
+
+def test_an_already_expired_lot_cannot_be_received(world, product):
+    r = world.client("nurse").post("/api/v1/lots", json={
+        "product_id": product["id"], "batch_number": "OLD", "quantity_ml": 5,
+        "expires_on": (date.today() - timedelta(days=1)).isoformat()})
+    assert r.status_code == 422 and r.json()["error"]["field"] == "expires_on"

@@ -41,8 +41,11 @@ def _ingredient(s: Any, actor: Any, name: str, category: str, rx: bool = False,
 
 def _lot(s: Any, actor: Any, clinic: Any, product: Any, batch: str, ml: float,
          expires: date) -> Any:
-    return stock.receive(s, actor, LotReceive(product_id=product.id, batch_number=batch,
-                                              expires_on=expires, quantity_ml=ml), clinic.id)
+    lot = stock.receive(s, actor, LotReceive(
+        product_id=product.id, batch_number=batch, expires_on=max(expires, date.today()),
+        quantity_ml=ml), clinic.id)
+    lot.expires_on = expires  # time has passed since it was received
+    return lot
 
 
 @pytest.fixture

@@ -189,3 +189,12 @@ def test_hair_colour_within_seven_days_is_a_warning(world, stocked, visit_body):
     r = world.client("clinician").post("/api/v1/visits", json=body)
     assert r.json()["error"]["code"] == "warnings_need_confirmation"
     assert _rule_ids(r) == ["precaution.hair_colour"]
+
+
+def test_consent_signed_after_the_visit_does_not_count(world, stocked, visit_body):
+    from datetime import UTC, datetime, timedelta
+
+    body = visit_body(world.patient_a, stocked.vitamin_cocktail, stocked.vitamin_lot,
+                      performed_at=(datetime.now(UTC) - timedelta(days=20)).isoformat())
+    r = world.client("clinician").post("/api/v1/visits", json=body)
+    assert r.status_code == 422 and "consent.missing" in _rule_ids(r)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support import browser_login
 
 from mesoclinic.formulary.models import Lot
+from support import browser_login
 
 pytestmark = pytest.mark.browser
 
@@ -28,6 +28,7 @@ def test_clinician_records_a_visit_with_a_confirmed_warning(world, stocked, page
     warning.wait_for()
     assert "outside the typical" in warning.inner_text()
     warning.locator("input[name=confirm]").check()
+    page.locator("#visit-form:not([data-checking])").wait_for()
     page.click("#save-visit")
     page.wait_for_url(f"**/patients/{world.patient_a.id}/visits/*")
     assert "dose.depth.atypical" in page.locator("#visit-detail").inner_text()

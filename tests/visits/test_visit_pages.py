@@ -97,3 +97,8 @@ def test_patient_sees_own_visits_tab_without_the_form(world, stocked, visit_body
 def test_reception_has_no_visits_tab(world, stocked):
     page = world.web("reception").get(f"/patients/{world.patient_a.id}")
     assert f'/patients/{world.patient_a.id}/visits"' not in page.text
+
+
+def test_reception_gets_403_on_the_visits_tab(world, stocked):
+    assert world.web("reception").get(
+        f"/patients/{world.patient_a.id}/visits").status_code == 403

@@ -110,9 +110,12 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     lots: dict[str, tuple[Any, int]] = {}
     for key, product, clinic, batch, expiry_days, ml, reserve_ml in LOTS:
         receiver = ctx.actor("dr.moreau" if clinic == MAIN_CLINIC else "dr.garcia")
+        expires = today + timedelta(days=expiry_days)
         lot = stock.receive(session, receiver, LotReceive(
             product_id=products[product].id, batch_number=batch,
-            expires_on=today + timedelta(days=expiry_days), quantity_ml=ml))
+            expires_on=max(expires, today), quantity_ml=ml))
+        # Received months ago: the expired demo lot was still in date then.
         lot.received_at = ctx.now - timedelta(days=130)
+        lot.expires_on = expires
         lots[key] = (lot, reserve_ml * 1000)
     ctx.extra["formulary"] = {"cocktails": cocktails, "products": products, "lots": lots}

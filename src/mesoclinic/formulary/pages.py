@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import utcnow
 from mesoclinic.formulary import service, stock
 from mesoclinic.formulary.schemas import (
     CocktailCreate,
@@ -107,7 +108,8 @@ def _stock(request: Request, session: Session, actor: Actor,
     return render(request, "formulary/stock.html", {
         "lots": stock.list_lots(session, actor), "alerts": stock.alerts(session, actor),
         "products": service.list_products(session, actor), "clinics": clinics,
-        "values": values or {}, "errors": errors or {}}, status_code=status_code)
+        "values": values or {}, "errors": errors or {}, "today": utcnow().date()},
+        status_code=status_code)
 
 
 @router.get("/stock", response_class=HTMLResponse)
@@ -187,8 +189,8 @@ def stock_panel(session: Session, actor: Actor) -> Panel | None:
         return Panel("Stock", [("No stock alerts.", "/stock")])
     lines: list[tuple[str, str | None]] = [
         (a.message, f"/stock/lots/{a.lot_id}" if a.lot_id else "/stock") for a in found[:8]]
-    return Panel("Stock alerts", lines, tone="bad" if any(a.kind == "expired" for a in found)
-                 else "warn")
+    urgent = any(a.kind in ("expired", "recalled") for a in found)
+    return Panel("Stock alerts", lines, tone="bad" if urgent else "warn")
 
 
 PANELS.append(stock_panel)

@@ -140,7 +140,7 @@ class MovementRead(ReadSchema):
 
 
 class StockAlert(Schema):
-    kind: Literal["expiring", "expired", "low_stock"]
+    kind: Literal["recalled", "expiring", "expired", "low_stock"]
     message: str
     lot_id: uuid.UUID | None = None
     product_id: uuid.UUID | None = None

@@ -70,6 +70,8 @@ def receive(session: Session, actor: Actor, data: LotReceive,
         raise InvalidInput("Choose the clinic receiving this lot", "clinic_id")
     if session.get(Product, data.product_id) is None:
         raise NotFound("Product not found", "product_id")
+    if data.expires_on < utcnow().date():
+        raise InvalidInput("This lot has already expired: do not receive it", "expires_on")
     if session.execute(select(Lot.id).where(Lot.clinic_id == target,
                                             Lot.product_id == data.product_id,
                                             Lot.batch_number == data.batch_number)).first():
@@ -179,12 +181,16 @@ def recipients(session: Session, actor: Actor, lot_id: uuid.UUID) -> list[Recipi
 
 
 def alerts(session: Session, actor: Actor, today: date | None = None) -> list[StockAlert]:
-    """Lots expired or expiring soon (still holding stock) and products below threshold."""
+    """Recalled, expired or soon-expiring lots still holding stock; products below threshold."""
     today = today or utcnow().date()
     horizon = today + timedelta(days=get_visit_rulebook().stock.expiry_alert_days)
     found: list[StockAlert] = []
-    lots = [lot for lot in list_lots(session, actor, include_empty=False)
-            if lot.recalled_at is None]
+    holding = list_lots(session, actor, include_empty=False)
+    for lot in (lot for lot in holding if lot.recalled_at is not None):
+        found.append(StockAlert(kind="recalled", lot_id=lot.id, product_id=lot.product_id,
+                                message=f"{lot.product.name} lot {lot.batch_number} is recalled "
+                                        f"({lot.balance_ul / 1000:g} mL left): quarantine it."))
+    lots = [lot for lot in holding if lot.recalled_at is None]
     for lot in lots:
         label = f"{lot.product.name} lot {lot.batch_number}"
         if lot.expires_on < today:

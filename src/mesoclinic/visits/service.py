@@ -65,17 +65,22 @@ def _load_lots(session: Session, patient: Patient, data: VisitCreate,
     return lots
 
 
+def _consented(session: Session, patient_id: uuid.UUID, procedure: str,
+               data: VisitCreate) -> bool:
+    """A current consent signed no later than the visit (a later signature does not count)."""
+    consent = consent_service.current_consent(session, patient_id, procedure)
+    return consent is not None and consent.signed_at <= data.performed_at
+
+
 def _facts(session: Session, actor: Actor, prep: Prepared, data: VisitCreate,
            extra: list[Finding]) -> rules.VisitFacts:
     patient, cocktail = prep.patient, prep.cocktail
     requested = {u.lot_id: stock.ul(u.volume_ml) for u in data.lots}
     return rules.VisitFacts(
         visit_date=prep.visit_date,
-        consent_on_file=consent_service.current_consent(session, patient.id,
-                                                        "mesotherapy") is not None,
+        consent_on_file=_consented(session, patient.id, "mesotherapy", data),
         prp_given=data.prp_given,
-        prp_consent_on_file=consent_service.current_consent(session, patient.id,
-                                                            "prp") is not None,
+        prp_consent_on_file=_consented(session, patient.id, "prp", data),
         cocktail_name=cocktail.name,
         ingredients=tuple(rules.IngredientFacts(line.ingredient.name,
                                                 line.ingredient.prescription_only,
