@@ -163,3 +163,15 @@ def test_void_keeps_the_assessment_marked(world: Any, clinician: Any, kit: Any) 
     again = clinician.post(kit.url(world.patient_a, f"/{made['id']}/entered-in-error"),
                            json={"reason": "wrong patient selected"})
     assert again.status_code == 409
+
+
+def test_broken_clinic_rulebook_is_reported_and_nothing_stored(
+        world: Any, clinician: Any, kit: Any, tmp_path: Any, monkeypatch: Any) -> None:
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("version: x\ncandidacy: []\n")
+    monkeypatch.setenv("MESOCLINIC_RULEBOOK", str(broken))
+    r = clinician.post(kit.url(world.patient_a), json=kit.female_fphl)
+    assert r.status_code == 500
+    assert r.json()["error"]["code"] == "rulebook_invalid"
+    monkeypatch.delenv("MESOCLINIC_RULEBOOK")
+    assert clinician.get(kit.url(world.patient_a)).json() == []

@@ -92,6 +92,7 @@ def test_preview_fragment_renders_the_decision_and_stores_nothing(world: Any) ->
         "csrf_token": token, "diagnosis": "telogen_effluvium", "breastfeeding": "yes"})
     assert r.status_code == 200
     assert "contra.breastfeeding" in r.text and "Not recommended" in r.text
+    assert "Raised to “not recommended” by the contraindications" in r.text
     assert "preview, not saved" in r.text
     empty = client.post(f"/patients/{pid}/assessments/preview", data={"csrf_token": token})
     assert "Fill in the diagnosis" in empty.text
@@ -136,3 +137,17 @@ def test_entered_in_error_from_the_page(world: Any, clinician: Any, kit: Any) ->
                                                       "reason": "duplicate entry"})
     assert r.status_code == 303
     assert re.search(r"entered in error", client.get(path).text)
+
+
+def test_dashboard_lists_decisions_awaiting_an_override(world: Any, clinician: Any) -> None:
+    pid = world.other_patient_a.id
+    made = clinician.post(f"/api/v1/patients/{pid}/assessments", json={
+        "diagnosis": "androgenetic_alopecia",
+        "staging": {"scale": "norwood_hamilton", "grade": "VI"}}).json()
+    page = world.web("clinician").get("/")
+    assert "Decisions awaiting you" in page.text
+    assert f"/patients/{pid}/assessments/{made['id']}" in page.text
+    assert "candidacy.advanced_male_pattern" in page.text
+    assert "Decisions awaiting you" not in world.web("nurse").get("/").text
+    assert "Decisions awaiting you" in world.web("clinician_b").get("/").text
+    assert str(pid) not in world.web("clinician_b").get("/").text

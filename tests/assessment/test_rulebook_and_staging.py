@@ -54,7 +54,8 @@ def test_bad_severity_names_the_rule(tmp_path: Path) -> None:
 
 
 def test_unknown_fact_diagnosis_or_grade_is_refused(tmp_path: Path) -> None:
-    for when in ({"fact": "smoker"}, {"diagnosis_in": ["baldness"]}, {"grade_in": ["VIII"]}):
+    for when in ({"fact": "smoker"}, {"diagnosis_in": ["baldness"]}, {"grade_in": ["VIII"]},
+                 {"diagnosis_in": []}, {"condition_in": ["diabetis"]}):
         data = _shipped()
         data["candidacy"][0]["when"] = when
         with pytest.raises(RulebookError, match=r"id=candidacy\.telogen_effluvium"):

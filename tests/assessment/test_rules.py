@@ -94,6 +94,8 @@ def test_unstaged_pattern_loss_falls_back_to_caution() -> None:
     ({"drugs": ("dutasteride",), "may_become_pregnant": True},
      "contra.antiandrogen_pregnancy_risk"),
     ({"drugs": ("finasteride",), "pregnant": True}, "contra.antiandrogen_pregnancy_risk"),
+    ({"drugs": ("Dutasteride 0.01 %",), "may_become_pregnant": True},
+     "contra.antiandrogen_pregnancy_risk"),
 ])
 def test_each_absolute_contraindication_fires_and_blocks(change: dict[str, object],
                                                          rule: str) -> None:

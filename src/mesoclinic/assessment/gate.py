@@ -12,16 +12,25 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.assessment.facts import BLEEDING_WINDOW_DAYS, build_facts, history_facts
 from mesoclinic.assessment.models import Assessment
-from mesoclinic.assessment.rulebook import get_rulebook
+from mesoclinic.assessment.rulebook import Rulebook, get_rulebook
 from mesoclinic.assessment.rules import PatientFacts, screen
 from mesoclinic.db import utcnow
-from mesoclinic.errors import NotFound
-from mesoclinic.findings import Finding
+from mesoclinic.errors import DomainError, NotFound
+from mesoclinic.findings import Finding, RulebookError
 from mesoclinic.patients.consent import current_consent
 from mesoclinic.patients.history import active
 from mesoclinic.patients.models import Patient
 
 CONSENT_SOURCE = 'CLINICAL.md "Contraindications": informed consent, specific to the procedure'
+
+
+def current_rulebook() -> Rulebook:
+    """The rulebook in use; a broken clinic file is reported clearly instead of as a crash."""
+    try:
+        return get_rulebook()
+    except RulebookError as exc:
+        raise DomainError(f"The clinic's rulebook is invalid, so no decision can be made: "
+                          f"{exc}", None, "rulebook_invalid", 500) from exc
 
 
 def latest_assessment(session: Session, patient_id: uuid.UUID) -> Assessment | None:
@@ -92,7 +101,7 @@ def treatment_gate(session: Session, patient_id: uuid.UUID,
         blocking.append(Finding("assessment.missing", "refuse",
                                 "No hair-loss assessment is recorded: assess candidacy and "
                                 "contraindications first.", "mesoclinic workflow"))
-    decision = screen(facts_from_record(session, patient), get_rulebook())
+    decision = screen(facts_from_record(session, patient), current_rulebook())
     overridden = {o.rule_id for o in latest.overrides} if latest is not None else set()
     for finding in decision.contraindications:
         if finding.severity == "absolute" or finding.rule_id not in overridden:

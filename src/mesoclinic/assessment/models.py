@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
@@ -63,6 +63,8 @@ class DecisionOverride(UUIDPrimaryKey, Base):
     """A clinician's written decision to go ahead despite a not-recommended or relative finding."""
 
     __tablename__ = "assessment_overrides"
+    __table_args__ = (UniqueConstraint("assessment_id", "rule_id",
+                                       name="uq_assessment_overrides_rule"),)
 
     assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessments.id"), index=True)
     rule_id: Mapped[str] = mapped_column(String(80))

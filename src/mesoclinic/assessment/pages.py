@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from mesoclinic.assessment import service
 from mesoclinic.assessment.facts import STATED_FACTS
@@ -20,6 +21,7 @@ from mesoclinic.patients.pages import patient_page
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.permissions import Permission
+from mesoclinic.web.dashboard import PANELS, Panel
 from mesoclinic.web.forms import form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
@@ -35,6 +37,21 @@ FORM_FIELD = {"staging": "staging_grade", "staging.grade": "staging_grade",
 
 def Allowed(permission: Permission) -> Any:  # noqa: N802
     return Depends(require(permission))
+
+
+def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
+    """Dashboard: patients whose treatment waits for a clinician's override decision."""
+    if not actor.can(Permission.DECISION_OVERRIDE):
+        return None
+    waiting = service.awaiting_override(session, actor)
+    if not waiting:
+        return Panel("Decisions awaiting you", [("No assessment waits for an override.", None)])
+    return Panel("Decisions awaiting you", [
+        (f"{p.family_name}, {p.given_name}: {', '.join(rules)}",
+         f"/patients/{p.id}/assessments/{a.id}") for p, a, rules in waiting], tone="warn")
+
+
+PANELS.append(awaiting_override_panel)
 
 
 def _local_to_utc(request: Request, value: str) -> str:

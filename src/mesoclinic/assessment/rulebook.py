@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mesoclinic.assessment.staging import DIAGNOSES, SCALE_GRADES, SCALES
 from mesoclinic.config import get_settings
 from mesoclinic.findings import RulebookError, load_rulebook
+from mesoclinic.patients.schemas import ConditionKind
 
 DEFAULT_RULEBOOK_PATH = Path(__file__).with_name("rulebook.yaml")
 Candidacy = Literal["recommended", "caution", "not_recommended"]
@@ -21,6 +22,8 @@ BoolFact = Literal["pregnant", "breastfeeding", "anticoagulants",
                    "herpes_active", "may_become_pregnant"]
 Sex = Literal["female", "male", "other", "unknown"]
 _ALL_GRADES = {g for grades in SCALE_GRADES.values() for g in grades}
+# The condition kinds the medical history records.
+CONDITION_KINDS: tuple[str, ...] = get_args(ConditionKind)
 
 
 class _Strict(BaseModel):
@@ -31,14 +34,14 @@ class When(_Strict):
     """A rule's condition: every key given must hold (an empty condition never fires)."""
 
     fact: BoolFact | None = None
-    fact_any: tuple[BoolFact, ...] | None = None
-    diagnosis_in: tuple[str, ...] | None = None
-    scale_in: tuple[str, ...] | None = None
-    grade_in: tuple[str, ...] | None = None
+    fact_any: tuple[BoolFact, ...] | None = Field(default=None, min_length=1)
+    diagnosis_in: tuple[str, ...] | None = Field(default=None, min_length=1)
+    scale_in: tuple[str, ...] | None = Field(default=None, min_length=1)
+    grade_in: tuple[str, ...] | None = Field(default=None, min_length=1)
     salt_at_least: float | None = Field(default=None, ge=0, le=100)
-    sex_in: tuple[Sex, ...] | None = None
-    condition_in: tuple[str, ...] | None = None
-    drug_in: tuple[str, ...] | None = None
+    sex_in: tuple[Sex, ...] | None = Field(default=None, min_length=1)
+    condition_in: tuple[str, ...] | None = Field(default=None, min_length=1)
+    drug_in: tuple[str, ...] | None = Field(default=None, min_length=1)
     allergy_to_cocktail: bool | None = None
 
     @field_validator("diagnosis_in")
@@ -65,7 +68,17 @@ class When(_Strict):
                 raise ValueError(f"unknown grade {item!r} (not on any staging scale)")
         return value
 
-    @field_validator("condition_in", "drug_in")
+    @field_validator("condition_in")
+    @classmethod
+    def _known_conditions(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        # A misspelt kind would silently never fire, so it is refused.
+        for item in value or ():
+            if item not in CONDITION_KINDS:
+                raise ValueError(f"unknown condition kind {item!r}; use one of "
+                                 f"{', '.join(CONDITION_KINDS)}")
+        return value
+
+    @field_validator("drug_in")
     @classmethod
     def _lower_case(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
         return tuple(v.strip().lower() for v in value) if value is not None else None

@@ -100,7 +100,8 @@ def _holds(when: When, facts: PatientFacts) -> tuple[bool, list[str]]:
         checks.append(bool(found))
         details += found
     if when.drug_in is not None:
-        drugs = [d for d in facts.drugs if d.lower() in when.drug_in]
+        # Product names often carry a strength ("Dutasteride 0.01 %"): match the drug name in it.
+        drugs = [d for d in facts.drugs if any(x in d.lower() for x in when.drug_in)]
         checks.append(bool(drugs))
         details += drugs
     if when.allergy_to_cocktail is not None:

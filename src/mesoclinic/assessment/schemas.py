@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
 from mesoclinic.assessment.staging import Diagnosis, Scale
+from mesoclinic.patients.schemas import ConditionKind
 from mesoclinic.schemas_common import LongText, PastDatetime, ReadSchema, Schema
 
-ConditionKind = Literal["bleeding_disorder", "diabetes", "heart_failure", "kidney_disease",
-                        "cancer", "autoimmune", "keloid_tendency", "herpes", "thyroid",
-                        "iron_deficiency", "other"]
 Percent = Annotated[float, Field(ge=0, le=100)]
 Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
                                              max_length=120)]

@@ -10,14 +10,18 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.assessment import staging as staging_rules
 from mesoclinic.assessment.facts import STATED_FACTS, build_facts, history_facts
-from mesoclinic.assessment.gate import facts_from_record, latest_assessment, treatment_gate
+from mesoclinic.assessment.gate import (
+    current_rulebook,
+    facts_from_record,
+    latest_assessment,
+    treatment_gate,
+)
 from mesoclinic.assessment.models import Assessment, DecisionOverride
-from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.assessment.rules import Decision, PatientFacts, screen
 from mesoclinic.assessment.schemas import AssessmentCreate, OverrideCreate, Staging
 from mesoclinic.db import utcnow
@@ -29,8 +33,9 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 
-__all__ = ["Prepared", "add_override", "create", "decision_view", "facts_from_record", "gate",
-           "get", "latest_assessment", "list_for", "preview", "treatment_gate", "void"]
+__all__ = ["Prepared", "add_override", "awaiting_override", "create", "decision_view",
+           "facts_from_record", "gate", "get", "latest_assessment", "list_for", "prepare",
+           "preview", "treatment_gate", "void"]
 # A pull test is positive when more than 10 % of ~50 pulled hairs come out (CLINICAL.md).
 PULL_TEST_POSITIVE_ABOVE = 5
 
@@ -71,7 +76,8 @@ def _stage(staging: Staging | None, sex: str) -> StagingResult:
     return StagingResult(staging.scale, grade, regions, severity)
 
 
-def _prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
+def prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
+    """Derive stage, codes, facts and decision for an assessment without storing anything."""
     assessed_at = data.assessed_at or utcnow()
     stage = _stage(data.staging, patient.sex)
     stated: dict[str, Any] = {name: getattr(data, name) for name in STATED_FACTS
@@ -85,7 +91,7 @@ def _prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
                 "staging_scale": stage.scale, "staging_grade": stage.grade}
     facts = build_facts(history_facts(patient, assessed_at.date()), stated, findings)
     return Prepared(stage, staging_rules.DIAGNOSIS_CODES[data.diagnosis], facts, stated,
-                    screen(facts, get_rulebook()))
+                    screen(facts, current_rulebook()))
 
 
 def _active_patient(session: Session, actor: Actor, patient_id: uuid.UUID,
@@ -100,7 +106,7 @@ def preview(session: Session, actor: Actor, patient_id: uuid.UUID,
             data: AssessmentCreate) -> Prepared:
     """The decision the assessment would get; stores nothing but audits the history read."""
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    prepared = _prepare(patient, data)
+    prepared = prepare(patient, data)
     audit.record(session, actor, "read", "medical_history", patient.id, patient_id=patient.id,
                  clinic_id=patient.clinic_id, detail={"purpose": "assessment preview"})
     return prepared
@@ -110,7 +116,7 @@ def create(session: Session, actor: Actor, patient_id: uuid.UUID,
            data: AssessmentCreate) -> Assessment:
     """Record an assessment with the decision made on it and the rulebook version used."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    prepared = _prepare(patient, data)
+    prepared = prepare(patient, data)
     stage = prepared.staging
     pull_positive = (data.pull_test_hairs > PULL_TEST_POSITIVE_ABOVE
                      if data.pull_test_hairs is not None else None)
@@ -153,8 +159,9 @@ def list_for(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Asse
     return list(rows)
 
 
-def _load(session: Session, patient: Patient, assessment_id: uuid.UUID) -> Assessment:
-    assessment = session.get(Assessment, assessment_id)
+def _load(session: Session, patient: Patient, assessment_id: uuid.UUID, *,
+          for_update: bool = False) -> Assessment:
+    assessment = session.get(Assessment, assessment_id, with_for_update=for_update)
     if assessment is None or assessment.patient_id != patient.id:
         raise NotFound("Assessment not found")
     return assessment
@@ -180,7 +187,8 @@ def add_override(session: Session, actor: Actor, patient_id: uuid.UUID,
                  assessment_id: uuid.UUID, data: OverrideCreate) -> DecisionOverride:
     """A clinician goes ahead despite a relative or not-recommended finding, with a reason."""
     patient = _active_patient(session, actor, patient_id, Permission.DECISION_OVERRIDE)
-    assessment = _load(session, patient, assessment_id)
+    # Locked so two clinicians overriding at once cannot both pass the "already" check.
+    assessment = _load(session, patient, assessment_id, for_update=True)
     if assessment.status != "active":
         raise InvalidTransition("This assessment was entered in error")
     finding = _fired(assessment).get(data.rule_id)
@@ -217,7 +225,7 @@ def void(session: Session, actor: Actor, patient_id: uuid.UUID, assessment_id: u
          reason: str) -> Assessment:
     """Mark an assessment entered-in-error; it stays visible and stops counting."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    assessment = _load(session, patient, assessment_id)
+    assessment = _load(session, patient, assessment_id, for_update=True)
     if assessment.status != "active":
         raise InvalidTransition("This assessment is already voided")
     assessment.status = "entered-in-error"
@@ -261,3 +269,28 @@ def gate(session: Session, actor: Actor, patient_id: uuid.UUID,
                  clinic_id=patient.clinic_id,
                  detail={"procedure": procedure, "blocking": [f.rule_id for f in findings]})
     return findings
+
+
+def awaiting_override(session: Session, actor: Actor, *, limit: int = 8
+                      ) -> list[tuple[Patient, Assessment, list[str]]]:
+    """Patients whose latest assessment waits for a clinician's override (actor's clinic)."""
+    actor.require(Permission.DECISION_OVERRIDE)
+    newest = (select(Assessment.patient_id, func.max(Assessment.assessed_at).label("at"))
+              .where(Assessment.status == "active").group_by(Assessment.patient_id).subquery())
+    stmt = (select(Assessment, Patient).join(Patient, Patient.id == Assessment.patient_id)
+            .join(newest, (newest.c.patient_id == Assessment.patient_id)
+                  & (newest.c.at == Assessment.assessed_at))
+            .where(Assessment.status == "active", Patient.status == "active")
+            .order_by(Assessment.assessed_at.desc()))
+    if not actor.is_group_admin:
+        stmt = stmt.where(Assessment.clinic_id == actor.clinic_id)
+    waiting = []
+    for assessment, patient in session.execute(stmt).all():
+        pending = decision_view(assessment)["needs_override"]
+        if pending and not assessment.decision.get("blocked"):
+            waiting.append((patient, assessment, pending))
+    waiting = waiting[:limit]
+    audit.record(session, actor, "search", "assessment", None, clinic_id=actor.clinic_id,
+                 detail={"purpose": "awaiting override",
+                         "returned": [str(p.id) for p, _, _ in waiting]})
+    return waiting

@@ -72,7 +72,8 @@ def upgrade() -> None:
     sa.Column('created_by', sa.String(length=80), nullable=False),
     sa.Column('id', sa.Uuid(), nullable=False),
     sa.ForeignKeyConstraint(['assessment_id'], ['assessments.id'], name=op.f('fk_assessment_overrides_assessment_id_assessments')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_overrides'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_assessment_overrides')),
+    sa.UniqueConstraint('assessment_id', 'rule_id', name='uq_assessment_overrides_rule')
     )
     with op.batch_alter_table('assessment_overrides', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_assessment_overrides_assessment_id'), ['assessment_id'], unique=False)
