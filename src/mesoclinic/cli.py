@@ -37,6 +37,7 @@ AREA_CLI_MODULES = [
     "mesoclinic.backup",
     "mesoclinic.demo.cli",
     "mesoclinic.assessment.cli",
+    "mesoclinic.plans.cli",
 ]
 
 
