@@ -39,6 +39,7 @@ AREA_CLI_MODULES = [
     "mesoclinic.aftercare.cli",
     "mesoclinic.assessment.cli",
     "mesoclinic.formulary.cli",
+    "mesoclinic.plans.cli",
 ]
 
 

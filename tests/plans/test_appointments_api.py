@@ -213,3 +213,21 @@ def test_stopping_a_plan_cancels_its_booked_appointments(world: Any) -> None:
     cancelled = client.get(f"/api/v1/appointments/{appointment['id']}").json()
     assert cancelled["status"] == "cancelled"
     assert counts(world) == (1, 0)
+
+
+def test_booking_a_session_on_another_day_in_its_window_moves_it_and_later_ones(
+        world: Any) -> None:
+    plan = plan_for(world)
+    second = plan["sessions"][1]
+    planned = datetime.fromisoformat(second["planned_date"]).date()
+    later = planned + timedelta(days=2)
+    assert later <= datetime.fromisoformat(second["window_end"]).date()
+    r = world.client("reception").post(f"/api/v1/plans/{plan['id']}/sessions/2/book", json={
+        "practitioner_id": str(world.users["nurse"].id), "room": "Room 1",
+        "starts_at": at(later, 12)})
+    assert r.status_code == 201, r.text
+    sessions = world.client("reception").get(f"/api/v1/plans/{plan['id']}").json()["sessions"]
+    assert sessions[1]["planned_date"] == later.isoformat() and sessions[1]["status"] == "booked"
+    third = datetime.fromisoformat(sessions[2]["planned_date"]).date()
+    assert (third - later).days >= sessions[2]["min_gap_days"]
+    assert audit_entries(world.db, action="reschedule", entity_type="treatment_plan")

@@ -151,3 +151,19 @@ def test_plans_skip_a_closure_day(world: Any) -> None:
         f"/api/v1/patients/{world.patient_a.id}/plans",
         json={"protocol_code": "minoxidil", "start_date": start.isoformat()}).json()
     assert plan["sessions"][1]["planned_date"] == (start + timedelta(days=8)).isoformat()
+
+
+def test_calendar_still_lists_appointments_of_a_deactivated_practitioner(world: Any) -> None:
+    from mesoclinic.db import unit_of_work
+    from mesoclinic.security.models import User
+
+    day = next_weekday(1)
+    world.client("reception").post("/api/v1/appointments", json={
+        "patient_id": str(world.patient_a.id), "practitioner_id": str(world.users["nurse"].id),
+        "room": "Room 1", "starts_at": at(day, 11)})
+    with unit_of_work(world.db.factory) as s:
+        nurse = s.get(User, world.users["nurse"].id)
+        assert nurse is not None
+        nurse.active = False
+    page = world.web("reception").get(f"/calendar?view=day&date={day.isoformat()}")
+    assert "no longer active" in page.text and "Ana Silva" in page.text

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound
@@ -124,6 +124,13 @@ def _hold(session: Session, appointment: Appointment) -> None:
     except IntegrityError as exc:
         raise Conflict("Another booking took this practitioner or room at the same time",
                        "starts_at", code="double_booking") from exc
+    except OperationalError as exc:
+        # PostgreSQL breaks a lock cycle between overlapping bookings by failing one of them.
+        if getattr(exc.orig, "sqlstate", None) != "40P01":
+            raise
+        raise Conflict("Another booking for this practitioner or room was being made at the "
+                       "same time; check the calendar and try again", "starts_at",
+                       code="double_booking") from exc
 
 
 def book(session: Session, actor: Actor, data: AppointmentCreate, *,

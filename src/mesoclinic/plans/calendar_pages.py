@@ -23,6 +23,7 @@ from mesoclinic.plans.schemas import (
     ClosureCreate,
     SessionBooking,
 )
+from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.models import Clinic
@@ -101,6 +102,8 @@ def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> An
     plan = plan_service.load_plan(session, actor, query["plan_id"],
                                   Permission.APPOINTMENT_WRITE)
     item = plan_service.session_by_number(plan, int(query["sequence"]))
+    audit.record(session, actor, "read", "treatment_plan", plan.id, patient_id=plan.patient_id,
+                 clinic_id=plan.clinic_id, detail={"booking_session": item.sequence})
     return {"plan": plan, "session": item, "patient": session.get(Patient, plan.patient_id)}
 
 

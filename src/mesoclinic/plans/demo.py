@@ -124,8 +124,10 @@ def _book(session: Session, ctx: DemoContext, plan: TreatmentPlan, item: PlanSes
     people = booking.practitioners(session, plan.clinic_id)
     index = used.get((plan.clinic_id, item.planned_date), 0)
     used[(plan.clinic_id, item.planned_date)] = index + 1
-    opens = datetime.combine(item.planned_date, time(9, 30), cal.timezone)
-    starts = opens + timedelta(minutes=SLOT_MINUTES * (index // len(people)))
+    # Vary the first slot of the day (09:00 to 12:00) so the calendar looks like a real week.
+    first = datetime.combine(item.planned_date, time(9, 0), cal.timezone) + timedelta(
+        minutes=45 * (item.planned_date.toordinal() % 5))
+    starts = first + timedelta(minutes=SLOT_MINUTES * (index // len(people)))
     main = plan.clinic_id == ctx.clinics[MAIN_CLINIC].id
     actor = ctx.actor("reception.khan" if main else "dr.garcia")
     appointment = booking.book(session, actor, AppointmentCreate(

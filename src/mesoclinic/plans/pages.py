@@ -16,6 +16,7 @@ from mesoclinic.patients.pages import patient_page
 from mesoclinic.plans import booking, service
 from mesoclinic.plans.models import TreatmentPlan
 from mesoclinic.plans.schemas import PlanCreate, PlanStop, PlanTransition, SessionReschedule
+from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.permissions import Permission
@@ -47,10 +48,17 @@ def _plan_tab(request: Request, session: Session, actor: Actor, patient_id: uuid
     now = datetime.now(UTC)
     upcoming = service.upcoming_appointments(session, patient.id, after=now) \
         if actor.can(Permission.APPOINTMENT_READ) else []
+    if upcoming:
+        audit.record(session, actor, "read", "appointment", None, patient_id=patient.id,
+                     clinic_id=patient.clinic_id,
+                     detail={"upcoming": [str(a.id) for a in upcoming]})
+    protocols = service.protocol_book(request.app.state.settings.protocols)
+    open_ended = current is not None and any(
+        p.code == current.protocol_code and p.phases[-1].open_ended for p in protocols)
     return patient_page(request, actor, patient, "plan", "plans/plan_tab.html", {
-        "plans": plans, "current": current, "upcoming": upcoming,
+        "plans": plans, "current": current, "upcoming": upcoming, "open_ended": open_ended,
         "appointments": _appointments_of(session, current),
-        "protocols": service.protocol_book(request.app.state.settings.protocols),
+        "protocols": protocols,
         "values": values, "errors": errors, "checks": checks or [], "badge": STATUS_BADGE,
         "today": now.date()}, status_code=status_code)
 
