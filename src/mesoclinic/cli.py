@@ -36,8 +36,10 @@ err = Console(stderr=True)
 AREA_CLI_MODULES = [
     "mesoclinic.backup",
     "mesoclinic.demo.cli",
+    "mesoclinic.aftercare.cli",
     "mesoclinic.assessment.cli",
     "mesoclinic.formulary.cli",
+    "mesoclinic.plans.cli",
 ]
 
 

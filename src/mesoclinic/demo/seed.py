@@ -66,7 +66,9 @@ DEMO_STEP_MODULES: list[str] = [
     "mesoclinic.assessment.demo",
     "mesoclinic.formulary.demo",
     "mesoclinic.visits.demo",
+    "mesoclinic.plans.demo",
 ]
+DEMO_STEP_MODULES.append("mesoclinic.aftercare.demo")  # after plans and visits: uses theirs
 
 
 def demo_steps() -> list[Callable[[Session, DemoContext], None]]:

@@ -20,7 +20,9 @@ PATIENT_TABS: list[PatientTab] = [
     PatientTab("history", "Medical history", "/history", Permission.HISTORY_READ),
     PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
     PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),
+    PatientTab("plan", "Plan", "/plan", Permission.PLAN_READ),
     PatientTab("visits", "Visits", "/visits", Permission.VISIT_READ),
+    PatientTab("aftercare", "Aftercare", "/aftercare", Permission.AFTERCARE_READ),
 ]
 
 

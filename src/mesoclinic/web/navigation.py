@@ -18,9 +18,11 @@ class NavItem:
 NAV_ITEMS: list[NavItem] = []
 NAV_ITEMS.append(NavItem("Formulary", "/formulary", Permission.FORMULARY_READ))
 NAV_ITEMS.append(NavItem("Stock", "/stock", Permission.FORMULARY_READ))
+NAV_ITEMS.append(NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ))
 
 
 def nav_items(user: object) -> list[NavItem]:
     role = Role(getattr(user, "role", "patient"))
     return [item for item in NAV_ITEMS if has_permission(role, item.permission)
             and not (item.staff_only and role is Role.PATIENT)]
+NAV_ITEMS.append(NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE))

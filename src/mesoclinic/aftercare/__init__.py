@@ -1,0 +1,1 @@
+"""Aftercare: precaution windows, declared-event conflicts, instruction sheets, reminders, .ics."""

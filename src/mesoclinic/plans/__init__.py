@@ -1,0 +1,1 @@
+"""Protocols, treatment plans, plan sessions, appointments and the reception calendar."""

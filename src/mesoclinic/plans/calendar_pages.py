@@ -1,0 +1,263 @@
+"""Reception calendar (day/week, practitioners as columns, booking form) and clinic days page."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mesoclinic.errors import InvalidInput
+from mesoclinic.patients.models import Patient
+from mesoclinic.plans import booking, clinic_calendar
+from mesoclinic.plans import service as plan_service
+from mesoclinic.plans.clinic_calendar import ClinicCalendar
+from mesoclinic.plans.pages import STATUS_BADGE, _run
+from mesoclinic.plans.schemas import (
+    AppointmentCreate,
+    ClinicCalendarUpdate,
+    ClosureCreate,
+    SessionBooking,
+)
+from mesoclinic.security import audit
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.models import Clinic
+from mesoclinic.security.permissions import Permission
+from mesoclinic.web.dashboard import PANELS, Panel
+from mesoclinic.web.forms import form_values, validate
+from mesoclinic.web.templating import redirect, render
+
+router = APIRouter(include_in_schema=False)
+WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+ROW_MINUTES = 5
+
+
+def Allowed(permission: Permission) -> Any:  # noqa: N802
+    return Depends(require(permission))
+
+
+def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UUID:
+    if actor.clinic_id:
+        return actor.clinic_id
+    try:
+        return uuid.UUID(requested or "")
+    except ValueError:
+        first = session.execute(select(Clinic.id).order_by(Clinic.name)).scalars().first()
+        if first is None:
+            raise InvalidInput("No clinic exists yet", "clinic_id") from None
+        return first
+
+
+def _day(value: str | None, cal: ClinicCalendar) -> date:
+    try:
+        return date.fromisoformat(value or "")
+    except ValueError:
+        return datetime.now(cal.timezone).date()
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(request: Request, session: DbSession,
+                  actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+                  view: str = "day", date: str | None = None, clinic_id: str | None = None,
+                  plan_id: uuid.UUID | None = None, sequence: int | None = None) -> Response:
+    query = {"view": view, "date": date, "clinic_id": clinic_id, "plan_id": plan_id,
+             "sequence": sequence}
+    return _calendar(request, session, actor, query, {}, {})
+
+
+def _calendar(request: Request, session: Session, actor: Actor, query: dict[str, Any],
+              values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+              ) -> Response:
+    clinic_id = _clinic_id(session, actor, query.get("clinic_id"))
+    cal = clinic_calendar.load(session, clinic_id)
+    day = _day(query.get("date"), cal)
+    week = query.get("view") == "week"
+    first = day - timedelta(days=day.weekday()) if week else day
+    days = [first + timedelta(days=i) for i in range(7 if week else 1)]
+    start = datetime.combine(first, time(0), cal.timezone)
+    end = datetime.combine(days[-1] + timedelta(days=1), time(0), cal.timezone)
+    rows = booking.in_range(session, actor, start, end, clinic_id=clinic_id)
+    people = booking.practitioners(session, clinic_id)
+    target = _session_target(session, actor, query)
+    return render(request, "plans/calendar.html", {
+        "cal": cal, "day": day, "days": days, "week": week, "people": people,
+        "blocks": [_block(a, p, cal) for a, p in rows], "target": target,
+        "patients": [] if target else _patients(session, clinic_id),
+        "times": _times(cal), "row_minutes": ROW_MINUTES, "clinic_id": clinic_id,
+        "prev": first - timedelta(days=7 if week else 1),
+        "next": first + timedelta(days=7 if week else 1),
+        "values": values, "errors": errors, "weekdays": WEEKDAYS, "badge": STATUS_BADGE,
+        "closed": {d for d in days if d.weekday() not in cal.opening_days
+                   or d in cal.closures}}, status_code=status_code)
+
+
+def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
+    if not query.get("plan_id") or not query.get("sequence"):
+        return None
+    plan = plan_service.load_plan(session, actor, query["plan_id"],
+                                  Permission.APPOINTMENT_WRITE)
+    item = plan_service.session_by_number(plan, int(query["sequence"]))
+    audit.record(session, actor, "read", "treatment_plan", plan.id, patient_id=plan.patient_id,
+                 clinic_id=plan.clinic_id, detail={"booking_session": item.sequence})
+    return {"plan": plan, "session": item, "patient": session.get(Patient, plan.patient_id)}
+
+
+def _patients(session: Session, clinic_id: uuid.UUID) -> list[Patient]:
+    return list(session.execute(select(Patient).where(
+        Patient.clinic_id == clinic_id, Patient.status == "active")
+        .order_by(Patient.family_name, Patient.given_name).limit(500)).scalars())
+
+
+def _times(cal: ClinicCalendar) -> list[str]:
+    minutes = cal.opens_at.hour * 60 + cal.opens_at.minute
+    end = cal.closes_at.hour * 60 + cal.closes_at.minute
+    return [f"{m // 60:02d}:{m % 60:02d}" for m in range(minutes, end, 30)]
+
+
+def _block(appointment: Any, patient: Patient, cal: ClinicCalendar) -> dict[str, Any]:
+    local = appointment.starts_at.astimezone(cal.timezone)
+    opens = cal.opens_at.hour * 60 + cal.opens_at.minute
+    offset = local.hour * 60 + local.minute - opens
+    return {"a": appointment, "patient": patient, "date": local.date(),
+            "time": f"{local:%H:%M}",
+            "end": f"{local + timedelta(minutes=appointment.duration_minutes):%H:%M}",
+            "row": offset // ROW_MINUTES + 2, "span": appointment.duration_minutes // ROW_MINUTES}
+
+
+@router.post("/calendar/book", response_class=HTMLResponse)
+async def book(request: Request, session: DbSession,
+               actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)]) -> Response:
+    values = form_values(await request.form())
+    query = {k: values.get(k) for k in ("view", "clinic_id", "plan_id", "sequence")}
+    query["date"] = values.get("date")
+    errors: dict[str, str] = {}
+    starts_at = _local_start(session, actor, values, errors)
+    if starts_at and _book(session, actor, values, starts_at, errors):
+        return redirect(f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
+                        "Appointment booked." + _aftercare_note(session, values, starts_at))
+    return _calendar(request, session, actor, query, values, errors, 422)
+
+
+def _aftercare_note(session: Session, values: dict[str, Any], starts_at: str) -> str:
+    """Declared events the new session puts inside a precaution window (aftercare area)."""
+    from mesoclinic.aftercare.service import booking_note
+    from mesoclinic.plans.models import TreatmentPlan
+
+    patient_id = values.get("patient_id")
+    if values.get("plan_id"):
+        plan = session.get(TreatmentPlan, uuid.UUID(values["plan_id"]))
+        patient_id = str(plan.patient_id) if plan else None
+    if not patient_id:
+        return ""
+    return booking_note(session, uuid.UUID(patient_id), datetime.fromisoformat(starts_at))
+
+
+def _local_start(session: Session, actor: Actor, values: dict[str, Any],
+                 errors: dict[str, str]) -> str | None:
+    cal = clinic_calendar.load(session, _clinic_id(session, actor, values.get("clinic_id")))
+    try:
+        day = date.fromisoformat(values.get("date", ""))
+        clock = time.fromisoformat(values.get("time", ""))
+    except ValueError:
+        errors["starts_at"] = "Give a date and a time like 09:30"
+        return None
+    return datetime.combine(day, clock, cal.timezone).isoformat()
+
+
+def _book(session: Session, actor: Actor, values: dict[str, Any], starts_at: str,
+          errors: dict[str, str]) -> bool:
+    fields = {"practitioner_id": values.get("practitioner_id"), "room": values.get("room"),
+              "starts_at": starts_at, "note": values.get("note")}
+    if values.get("duration_minutes"):
+        fields["duration_minutes"] = values["duration_minutes"]
+    fields = {k: v for k, v in fields.items() if v is not None}
+    checks: list[dict[str, Any]] = []
+    if values.get("plan_id") and values.get("sequence"):
+        data, errors_ = validate(SessionBooking, fields)
+        errors.update(errors_)
+        return data is not None and _run(session, errors, checks, lambda: booking.book_for_session(
+            session, actor, uuid.UUID(values["plan_id"]), int(values["sequence"]), data))
+    free, errors_ = validate(AppointmentCreate, {**fields,
+                                                 "patient_id": values.get("patient_id")})
+    errors.update(errors_)
+    return free is not None and _run(session, errors, checks,
+                                     lambda: booking.book(session, actor, free))
+
+
+@router.get("/clinic-calendar", response_class=HTMLResponse)
+def clinic_days_page(request: Request, session: DbSession,
+                     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+                     clinic_id: str | None = None) -> Response:
+    return _clinic_days(request, session, actor, _clinic_id(session, actor, clinic_id), {}, {})
+
+
+def _clinic_days(request: Request, session: Session, actor: Actor, clinic_id: uuid.UUID,
+                 values: dict[str, Any], errors: dict[str, str], status_code: int = 200
+                 ) -> Response:
+    cal = clinic_calendar.load(session, clinic_id)
+    return render(request, "plans/clinic_days.html", {
+        "cal": cal, "closures": clinic_calendar.closures(session, clinic_id),
+        "weekdays": WEEKDAYS, "values": values, "errors": errors, "clinic_id": clinic_id},
+        status_code=status_code)
+
+
+@router.post("/clinic-calendar", response_class=HTMLResponse)
+async def update_clinic_days(request: Request, session: DbSession,
+                             actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
+                             ) -> Response:
+    values = form_values(await request.form(), lists=("opening_weekdays",))
+    clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
+    values["rooms"] = [r.strip() for r in values.get("rooms", "").splitlines() if r.strip()]
+    data, errors = validate(ClinicCalendarUpdate, values)
+    if data is not None and _run(session, errors, [], lambda: clinic_calendar.update(
+            session, actor, clinic_id, data)):
+        return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Opening days saved.")
+    values["rooms"] = "\n".join(values["rooms"])
+    return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+
+@router.post("/clinic-calendar/closures", response_class=HTMLResponse)
+async def add_closure(request: Request, session: DbSession,
+                      actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
+                      ) -> Response:
+    values = form_values(await request.form())
+    clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
+    data, errors = validate(ClosureCreate, values)
+    if data is not None and _run(session, errors, [], lambda: clinic_calendar.add_closure(
+            session, actor, clinic_id, data)):
+        return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Closure day added.")
+    return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+
+@router.post("/clinic-calendar/closures/{closure_id}/delete", response_class=HTMLResponse)
+def remove_closure(closure_id: uuid.UUID, session: DbSession,
+                   actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
+                   ) -> Response:
+    clinic_calendar.remove_closure(session, actor, closure_id)
+    return redirect("/clinic-calendar", "Closure day removed.")
+
+
+def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
+    """Dashboard panel: the rest of today's appointments in the actor's clinic."""
+    if not actor.can(Permission.APPOINTMENT_WRITE) or actor.clinic_id is None:
+        return None
+    cal = clinic_calendar.load(session, actor.clinic_id)
+    now = datetime.now(cal.timezone)
+    end = datetime.combine(now.date() + timedelta(days=1), time(0), cal.timezone)
+    rows = [(a, p) for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
+            if a.status in ("booked", "arrived")]
+    lines: list[tuple[str, str | None]] = [
+        (f"{a.starts_at.astimezone(cal.timezone):%H:%M} {p.given_name} {p.family_name} · "
+         f"{a.room} ({a.status})", f"/patients/{p.id}/plan") for a, p in rows[:8]]
+    if not lines:
+        lines = [("No more appointments today.", None)]
+    lines.append(("Open the calendar", "/calendar"))
+    return Panel(f"Today's appointments ({len(rows)})", lines)
+
+
+PANELS.append(todays_appointments_panel)
