@@ -23,7 +23,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -70,11 +70,11 @@ def aftercare_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
 
 
 @router.post("/patients/{patient_id}/aftercare/events", response_class=HTMLResponse)
-async def declare_event(request: Request, patient_id: uuid.UUID, session: DbSession,
+def declare_event(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                         rulebook: Rulebook,
                         actor: Annotated[Actor, Allowed(Permission.AFTERCARE_WRITE)]
                         ) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     data, errors = validate(DeclaredEventCreate, values)
     if data is not None:
         with savepoint(session, errors):
@@ -91,10 +91,10 @@ def void_event(patient_id: uuid.UUID, event_id: uuid.UUID, session: DbSession,
 
 
 @router.post("/patients/{patient_id}/aftercare/email")
-async def email_preference(request: Request, patient_id: uuid.UUID, session: DbSession,
+def email_preference(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                            actor: Annotated[Actor, Allowed(Permission.AFTERCARE_WRITE)]
                            ) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     opt_out = values.get("email_opt_out") == "on"
     service.set_email_opt_out(session, actor, patient_id, opt_out)
     message = ("Reminder and aftercare emails turned off." if opt_out

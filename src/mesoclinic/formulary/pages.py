@@ -25,7 +25,7 @@ from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
-from mesoclinic.web.forms import form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -54,10 +54,10 @@ def formulary_page(request: Request, session: DbSession,
 
 
 @router.post("/formulary/ingredients", response_class=HTMLResponse)
-async def add_ingredient(request: Request, session: DbSession,
+def add_ingredient(request: Request, form: PostedForm, session: DbSession,
                          actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]
                          ) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     parsed = dict(values, prescription_only=values.get("prescription_only") == "on",
                   aliases=[a.strip() for a in values.get("aliases", "").split(",") if a.strip()])
     data, errors = validate(IngredientCreate, parsed)
@@ -75,9 +75,9 @@ def _recipe_lines(values: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.post("/formulary/cocktails", response_class=HTMLResponse)
-async def add_cocktail(request: Request, session: DbSession,
+def add_cocktail(request: Request, form: PostedForm, session: DbSession,
                        actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     parsed = {k: values.get(k) for k in ("name", "description", "total_volume_ml")
               if values.get(k)}
     data, errors = validate(CocktailCreate, dict(parsed, lines=_recipe_lines(values)))
@@ -89,9 +89,9 @@ async def add_cocktail(request: Request, session: DbSession,
 
 
 @router.post("/formulary/products", response_class=HTMLResponse)
-async def add_product(request: Request, session: DbSession,
+def add_product(request: Request, form: PostedForm, session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     data, errors = validate(ProductCreate, values)
     if data is not None:
         with savepoint(session, errors):
@@ -119,9 +119,9 @@ def stock_page(request: Request, session: DbSession,
 
 
 @router.post("/stock/lots", response_class=HTMLResponse)
-async def receive_lot(request: Request, session: DbSession,
+def receive_lot(request: Request, form: PostedForm, session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.STOCK_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     clinic = values.pop("clinic_id", None)
     data, errors = validate(LotReceive, values)
     if data is not None:
@@ -147,10 +147,11 @@ def lot_page(request: Request, lot_id: uuid.UUID, session: DbSession,
 
 
 @router.post("/stock/lots/{lot_id}/{action}", response_class=HTMLResponse)
-async def change_lot(request: Request, lot_id: uuid.UUID, action: str, session: DbSession,
+def change_lot(request: Request, form: PostedForm,
+               lot_id: uuid.UUID, action: str, session: DbSession,
                      actor: Annotated[Actor, Allowed(Permission.STOCK_WRITE)]) -> Response:
     """Waste, adjust or recall a lot from its page."""
-    values = form_values(await request.form())
+    values = form_values(form)
     errors: dict[str, str] = {}
     if action == "recall":
         recall, errors = validate(LotRecall, values)

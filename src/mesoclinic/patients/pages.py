@@ -30,7 +30,7 @@ from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -83,9 +83,9 @@ def new_patient_form(request: Request,
 
 
 @router.post("/patients/new", response_class=HTMLResponse)
-async def create_patient(request: Request, session: DbSession,
+def create_patient(request: Request, form: PostedForm, session: DbSession,
                          actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
     data, errors = validate(PatientCreate, values)
     if data is not None:
@@ -114,10 +114,10 @@ def edit_patient_form(request: Request, patient_id: uuid.UUID, session: DbSessio
 
 
 @router.post("/patients/{patient_id}/edit", response_class=HTMLResponse)
-async def update_patient(request: Request, patient_id: uuid.UUID, session: DbSession,
+def update_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                          actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
     patient = service.load(session, actor, patient_id, Permission.PATIENT_WRITE)
-    values = form_values(await request.form())
+    values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
     # A blank optional field in the form means "clear it".
     for name in ("phone", "email", "address_line", "city", "postal_code", "country", "notes"):
@@ -132,9 +132,9 @@ async def update_patient(request: Request, patient_id: uuid.UUID, session: DbSes
 
 
 @router.post("/patients/{patient_id}/void", response_class=HTMLResponse)
-async def void_patient(request: Request, patient_id: uuid.UUID, session: DbSession,
+def void_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                        actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     data, errors = validate(PatientVoid, values)
     if data is not None:
         with savepoint(session, errors):
@@ -154,10 +154,11 @@ def history_page(request: Request, patient_id: uuid.UUID, session: DbSession,
 
 
 @router.post("/patients/{patient_id}/history/{kind}", response_class=HTMLResponse)
-async def add_history(request: Request, patient_id: uuid.UUID, kind: history_service.HistoryKind,
+def add_history(request: Request, form: PostedForm,
+                patient_id: uuid.UUID, kind: history_service.HistoryKind,
                       session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     data, errors = validate(HISTORY_FORMS[kind], values)
     if data is not None:
         with savepoint(session, errors):
@@ -198,9 +199,9 @@ def _consents(request: Request, session: DbSession, actor: Actor, patient_id: uu
 
 
 @router.post("/patients/{patient_id}/consents", response_class=HTMLResponse)
-async def sign_consent(request: Request, patient_id: uuid.UUID, session: DbSession,
+def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                        actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     if "signed_at" not in values:
         values["signed_at"] = datetime.now(UTC).isoformat()
     elif len(values["signed_at"]) == 16:  # datetime-local input: clinic-local, no zone
@@ -225,11 +226,12 @@ def _local_to_utc(request: Request, value: str) -> str:
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw",
              response_class=HTMLResponse)
-async def withdraw_consent(request: Request, patient_id: uuid.UUID, consent_id: uuid.UUID,
+def withdraw_consent(request: Request, form: PostedForm,
+                     patient_id: uuid.UUID, consent_id: uuid.UUID,
                            session: DbSession,
                            actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]
                            ) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     data, errors = validate(ConsentWithdraw, values)
     if data is not None:
         with savepoint(session, errors):

@@ -29,7 +29,7 @@ from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
-from mesoclinic.web.forms import form_values, validate
+from mesoclinic.web.forms import PostedForm, form_values, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -130,9 +130,9 @@ def _block(appointment: Any, patient: Patient, cal: ClinicCalendar) -> dict[str,
 
 
 @router.post("/calendar/book", response_class=HTMLResponse)
-async def book(request: Request, session: DbSession,
+def book(request: Request, form: PostedForm, session: DbSession,
                actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     query = {k: values.get(k) for k in ("view", "clinic_id", "plan_id", "sequence")}
     query["date"] = values.get("date")
     errors: dict[str, str] = {}
@@ -207,10 +207,10 @@ def _clinic_days(request: Request, session: Session, actor: Actor, clinic_id: uu
 
 
 @router.post("/clinic-calendar", response_class=HTMLResponse)
-async def update_clinic_days(request: Request, session: DbSession,
+def update_clinic_days(request: Request, form: PostedForm, session: DbSession,
                              actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
                              ) -> Response:
-    values = form_values(await request.form(), lists=("opening_weekdays",))
+    values = form_values(form, lists=("opening_weekdays",))
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     values["rooms"] = [r.strip() for r in values.get("rooms", "").splitlines() if r.strip()]
     data, errors = validate(ClinicCalendarUpdate, values)
@@ -222,10 +222,10 @@ async def update_clinic_days(request: Request, session: DbSession,
 
 
 @router.post("/clinic-calendar/closures", response_class=HTMLResponse)
-async def add_closure(request: Request, session: DbSession,
+def add_closure(request: Request, form: PostedForm, session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
                       ) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     data, errors = validate(ClosureCreate, values)
     if data is not None and _run(session, errors, [], lambda: clinic_calendar.add_closure(

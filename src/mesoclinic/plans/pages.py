@@ -20,7 +20,7 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import form_values, validate
+from mesoclinic.web.forms import PostedForm, form_values, validate
 from mesoclinic.web.templating import redirect
 
 router = APIRouter(include_in_schema=False)
@@ -88,9 +88,9 @@ def _run(session: Session, errors: dict[str, str], checks: list[dict[str, Any]],
 
 
 @router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
-async def create_plan(request: Request, patient_id: uuid.UUID, session: DbSession,
+def create_plan(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     values["activate"] = values.get("activate") == "on"
     data, errors = validate(PlanCreate, values)
     checks: list[dict[str, Any]] = []
@@ -102,9 +102,9 @@ async def create_plan(request: Request, patient_id: uuid.UUID, session: DbSessio
 
 
 @router.post("/plans/{plan_id}/status", response_class=HTMLResponse)
-async def change_status(request: Request, plan_id: uuid.UUID, session: DbSession,
+def change_status(request: Request, form: PostedForm, plan_id: uuid.UUID, session: DbSession,
                         actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     plan = service.load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     action = values.pop("action", "")
     if action not in service.TRANSITIONS:
@@ -123,9 +123,10 @@ async def change_status(request: Request, plan_id: uuid.UUID, session: DbSession
 
 
 @router.post("/plans/{plan_id}/sessions/{sequence}/reschedule", response_class=HTMLResponse)
-async def reschedule(request: Request, plan_id: uuid.UUID, sequence: int, session: DbSession,
+def reschedule(request: Request, form: PostedForm,
+               plan_id: uuid.UUID, sequence: int, session: DbSession,
                      actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     plan = service.load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     data, errors = validate(SessionReschedule, values)
     checks: list[dict[str, Any]] = []
@@ -139,11 +140,12 @@ async def reschedule(request: Request, plan_id: uuid.UUID, sequence: int, sessio
 
 
 @router.post("/appointments/{appointment_id}/status", response_class=HTMLResponse)
-async def appointment_status(request: Request, appointment_id: uuid.UUID, session: DbSession,
+def appointment_status(request: Request, form: PostedForm,
+                       appointment_id: uuid.UUID, session: DbSession,
                              actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)]
                              ) -> Response:
     """Arrived / done / no-show / cancel buttons on the calendar and the plan tab."""
-    values = form_values(await request.form())
+    values = form_values(form)
     back = values.get("next", "/calendar")
     if not back.startswith("/") or back.startswith("//"):
         back = "/calendar"

@@ -25,7 +25,7 @@ from mesoclinic.security.deps import (
     require,
 )
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import savepoint
+from mesoclinic.web.forms import PostedForm, savepoint
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -142,10 +142,10 @@ def users_page(request: Request, session: DbSession,
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-async def create_user(request: Request, session: DbSession,
+def create_user(request: Request, form: PostedForm, session: DbSession,
                       actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
                       ) -> Response:
-    form = await request.form()
+    form = form
     values = {k: str(form.get(k) or "").strip() for k in
               ("username", "display_name", "role", "clinic", "email")}
     password = str(form.get("password") or "")

@@ -23,7 +23,7 @@ from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
 from mesoclinic.visits.models import ADVERSE_EVENT_TYPES, TECHNIQUES, ZONES
 from mesoclinic.visits.schemas import VisitCreate, VisitVoid
-from mesoclinic.web.forms import form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect
 
 router = APIRouter(include_in_schema=False)
@@ -93,11 +93,11 @@ def visits_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
 
 
 @router.post("/patients/{patient_id}/visits", response_class=HTMLResponse)
-async def record_visit(request: Request, patient_id: uuid.UUID, session: DbSession,
+def record_visit(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
                        actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)]) -> Response:
     """Record the visit from the form; refusals come back with every check shown."""
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_WRITE)
-    values = form_values(await request.form(), lists=("zones", "confirm"))
+    values = form_values(form, lists=("zones", "confirm"))
     checks: list[dict[str, Any]] = []
     try:
         body = visit_values(values, patient.id, _clinic_tz(session, patient.clinic_id))
@@ -129,10 +129,10 @@ def visit_detail(request: Request, patient_id: uuid.UUID, visit_id: uuid.UUID,
 
 
 @router.post("/patients/{patient_id}/visits/{visit_id}/void", response_class=HTMLResponse)
-async def void_visit(request: Request, patient_id: uuid.UUID, visit_id: uuid.UUID,
+def void_visit(request: Request, form: PostedForm, patient_id: uuid.UUID, visit_id: uuid.UUID,
                      session: DbSession,
                      actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)]) -> Response:
-    values = form_values(await request.form())
+    values = form_values(form)
     data, errors = validate(VisitVoid, values)
     if data is not None:
         with savepoint(session, errors):

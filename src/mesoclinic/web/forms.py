@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
+from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -54,3 +55,15 @@ def savepoint(session: Session, errors: dict[str, str]) -> Iterator[None]:
             yield
     except DomainError as exc:
         errors[exc.field or "__all__"] = exc.message
+
+
+async def posted_form(request: Request) -> FormData:
+    """The posted form, read in an async dependency so page handlers can be plain functions.
+
+    FastAPI runs plain handlers in its thread pool; database calls inside an `async def`
+    handler would block the event loop while another request holds a lock.
+    """
+    return await request.form()
+
+
+PostedForm = Annotated[FormData, Depends(posted_form)]
