@@ -6,7 +6,6 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
-import pytest
 
 from support import TEST_PASSWORD
 
@@ -23,11 +22,6 @@ def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:
 
 
 def test_overlapping_previews_do_not_block_each_other(world: Any, live_server: Any) -> None:
-    if world.db.dialect == "sqlite":
-        # Known foundation limitation, reported: `security.deps.authenticate` is async and its
-        # first query opens SQLite's BEGIN IMMEDIATE on the event loop, so a request waiting
-        # for the write lock stalls the loop and the lock holder cannot finish.
-        pytest.skip("overlapping requests on SQLite wait on the foundation's async authenticate")
     client, token = _signed_in(live_server.url, world.users["clinician"].username)
     path = f"/patients/{world.patient_a.id}/assessments/preview"
     body = {"csrf_token": token, "diagnosis": "telogen_effluvium"}
