@@ -23,3 +23,34 @@ def test_demo_logins_work(app, db, anon):
         r = anon.post("/api/v1/auth/token", json={"username": username,
                                                   "password": DEMO_PASSWORD})
         assert r.status_code == 200, username
+
+
+def _web_login(app, username):
+    from fastapi.testclient import TestClient
+
+    c = TestClient(app, base_url="https://testserver", follow_redirects=False)
+    page = c.get("/login")
+    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD,
+                               "csrf_token": token})
+    assert r.status_code == 303
+    return c
+
+
+def test_guided_tour_links_open_for_each_role(app, db, monkeypatch):
+    ensure_demo(db.factory, app.state.settings)
+    monkeypatch.setattr(app.state, "show_tour", True, raising=False)
+    for username, minimum in (("dr.moreau", 8), ("admin", 8), ("reception.khan", 2),
+                              ("patient.demo", 0)):
+        c = _web_login(app, username)
+        home = c.get("/", follow_redirects=True)
+        assert home.status_code == 200
+        if username == "patient.demo":
+            continue
+        assert "Guided tour of the demo clinic" in home.text
+        links = [part.split('"', 1)[0] for part in
+                 home.text.split('<ol class="tour">', 1)[1].split("</ol>", 1)[0]
+                 .split('<a href="')[1:]]
+        assert len(links) >= minimum, (username, links)
+        for link in links:
+            assert c.get(link).status_code == 200, (username, link)

@@ -171,6 +171,7 @@ def serve(
         from mesoclinic.demo import seed
 
         created = seed.ensure_demo(application.state.sessionmaker, settings)
+        application.state.show_tour = True
         seed.print_welcome(console, f"http://{host}:{port}", created)
     else:
         console.print(f"mesoclinic on http://{host}:{port} (data in {settings.data_dir})")

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from mesoclinic.demo.tour import tour_steps
 from mesoclinic.patients import service as patient_service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
@@ -26,5 +27,7 @@ def dashboard(request: Request, session: DbSession,
                                             limit=8)
                      if actor.can(Permission.PATIENT_READ) else ([], 0))
     panels = [panel(session, actor) for panel in PANELS]
-    return render(request, "dashboard.html", {"recent": recent, "total": total,
+    tour = (tour_steps(session, actor) if getattr(request.app.state, "show_tour", False)
+            else [])
+    return render(request, "dashboard.html", {"recent": recent, "total": total, "tour": tour,
                                               "panels": [p for p in panels if p]})

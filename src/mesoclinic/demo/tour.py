@@ -1,0 +1,102 @@
+"""The guided path through the demo clinic shown on the dashboard of `serve --demo`.
+
+Each step links to a real record of the signed-in user's clinic that shows one feature; a step
+whose record does not exist (a clinic's own data) is left out.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy import Select, select
+from sqlalchemy.orm import Session
+
+from mesoclinic.assessment.models import Assessment
+from mesoclinic.formulary.models import Lot
+from mesoclinic.patients.models import Allergy, Patient, PregnancyStatus
+from mesoclinic.security import audit
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.permissions import Permission, Role
+from mesoclinic.visits.models import Visit
+
+
+@dataclass(frozen=True)
+class TourStep:
+    title: str
+    text: str
+    href: str
+
+
+def _first_patient(session: Session, actor: Actor, stmt: Select[uuid.UUID]
+                   ) -> uuid.UUID | None:
+    stmt = stmt.join(Patient, Patient.id == stmt.selected_columns[0]).where(
+        Patient.status == "active")
+    if not actor.is_group_admin:
+        stmt = stmt.where(Patient.clinic_id == actor.clinic_id)
+    return session.execute(stmt.limit(1)).scalar_one_or_none()
+
+
+def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
+    steps: list[TourStep] = [TourStep(
+        "Find a patient", "Search by name, record number or phone; every search is audited.",
+        "/patients")]
+    by_candidacy = {c: _first_patient(session, actor, select(Assessment.patient_id).where(
+        Assessment.candidacy == c, Assessment.status == "active"))
+        for c in ("recommended", "not_recommended")}
+    if actor.can(Permission.ASSESSMENT_READ):
+        if pid := by_candidacy["recommended"]:
+            steps.append(TourStep("A good candidate", "The decision panel names every rule that "
+                                  "fired, its reason and its source.",
+                                  f"/patients/{pid}/assessments"))
+        if pid := by_candidacy["not_recommended"]:
+            steps.append(TourStep("Probably not fruitful", "Advanced pattern loss is not "
+                                  "recommended; a clinician may override with a written reason.",
+                                  f"/patients/{pid}/assessments"))
+        pregnant = _first_patient(session, actor, select(PregnancyStatus.patient_id).where(
+            PregnancyStatus.value == "pregnant", PregnancyStatus.status == "active"))
+        if pregnant:
+            steps.append(TourStep("Must not be treated", "Pregnancy is an absolute "
+                                  "contraindication: the treatment gate stays closed.",
+                                  f"/patients/{pregnant}/assessments"))
+    if actor.can(Permission.PLAN_READ) and (pid := by_candidacy["recommended"]):
+        steps.append(TourStep("The session series", "Dated sessions with their allowed windows; "
+                              "book one or move it and later sessions follow.",
+                              f"/patients/{pid}/plan"))
+    if actor.can(Permission.VISIT_WRITE):
+        allergic = _first_patient(session, actor, select(Allergy.patient_id).where(
+            Allergy.substance == "biotin", Allergy.status == "active"))
+        if allergic:
+            steps.append(TourStep("Safety checks at the chair", "Record a visit with a biotin "
+                                  "cocktail for this patient: the allergy check refuses it.",
+                                  f"/patients/{allergic}/visits"))
+    if actor.can(Permission.AFTERCARE_READ):
+        visited = _first_patient(session, actor, select(Visit.patient_id).where(
+            Visit.status == "completed").order_by(Visit.performed_at.desc()))
+        if visited:
+            steps.append(TourStep("Aftercare", "Precaution windows, the instruction sheet (PDF) "
+                                  "and the calendar file the patient receives.",
+                                  f"/patients/{visited}/aftercare"))
+    if actor.can(Permission.APPOINTMENT_READ):
+        steps.append(TourStep("Reception's calendar", "Practitioners side by side; a double "
+                              "booking is refused.", "/calendar"))
+    if actor.can(Permission.STOCK_WRITE):
+        recalled = session.execute(select(Lot.id).where(Lot.recalled_at.is_not(None))
+                                   .limit(1)).scalar_one_or_none()
+        if recalled:
+            steps.append(TourStep("A recalled lot", "Every patient and visit that received it, "
+                                  "as a page and as CSV.", f"/stock/lots/{recalled}/recipients"))
+    if actor.can(Permission.AUDIT_READ):
+        steps.append(TourStep("The audit trail", "Every read and write of patient data; "
+                              "`mesoclinic audit verify` checks the hash chain.", "/admin/audit"))
+    return steps
+
+
+def tour_steps(session: Session, actor: Actor) -> list[TourStep]:
+    """The guided path for this user's role."""
+    if actor.role is Role.PATIENT:
+        return [TourStep("Your record", "Your plan, next sessions and current precautions.",
+                         f"/patients/{actor.patient_id}/aftercare")]
+    steps = _staff_steps(session, actor)
+    audit.record(session, actor, "search", "patient", None, detail={"purpose": "guided tour"})
+    return steps
