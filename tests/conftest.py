@@ -29,7 +29,7 @@ from mesoclinic.models_registry import metadata
 from mesoclinic.security.actor import cli_actor
 from mesoclinic.security.models import Clinic, User
 from mesoclinic.security.service import issue_token
-from support import PG_URL, TEST_PASSWORD, password_hash_for_tests, skip_or_fail
+from support import PG_URL, TEST_PASSWORD, csrf_from, password_hash_for_tests, skip_or_fail
 
 
 def _postgres_database() -> Iterator[str]:
@@ -164,7 +164,7 @@ class World:
         """A browser-like client signed in through the login form as `persona`."""
         c = TestClient(self.app, base_url="https://testserver", follow_redirects=False)
         page = c.get("/login")
-        token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+        token = csrf_from(page.text)
         r = c.post("/login", data={"username": self.users[persona].username,
                                    "password": TEST_PASSWORD, "csrf_token": token})
         assert r.status_code == 303, r.text

@@ -58,3 +58,8 @@ def browser_login(page: Any, username: str, password: str = TEST_PASSWORD) -> No
     page.fill("#f-password", password)
     page.click("button[type=submit]")
     page.wait_for_url(lambda url: "/login" not in url)
+
+
+def csrf_from(html: str) -> str:
+    """The CSRF token a rendered page puts in its forms."""
+    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]

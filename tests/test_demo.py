@@ -6,6 +6,7 @@ from sqlalchemy import func, select
 
 from mesoclinic.demo.seed import DEMO_PASSWORD, ensure_demo
 from mesoclinic.patients.models import Consent, Patient
+from support import csrf_from
 
 
 def test_demo_clinic_is_created_once_with_patients_and_consents(app, db):
@@ -30,7 +31,7 @@ def _web_login(app, username):
 
     c = TestClient(app, base_url="https://testserver", follow_redirects=False)
     page = c.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD,
                                "csrf_token": token})
     assert r.status_code == 303

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from plans.plan_support import at, next_weekday
+from support import csrf_from
 
 
 def test_booking_response_carries_precaution_warning_with_safe_date(world: Any) -> None:
@@ -46,7 +47,7 @@ def test_calendar_booking_page_flashes_the_aftercare_warning(world: Any) -> None
               "ends_on": sauna_day.isoformat()}).status_code == 201
     web = world.web("reception")
     page = web.get("/calendar").text
-    token = page.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page)
     r = web.post("/calendar/book", data={
         "csrf_token": token, "patient_id": str(world.other_patient_a.id),
         "practitioner_id": str(world.users["nurse"].id), "room": "Room 2",

@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 
 from mesoclinic.aftercare.models import DeclaredEvent
 from mesoclinic.patients.models import Patient
-from support import audit_entries
+from support import audit_entries, csrf_from
 
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return csrf_from(html)
 
 
 def test_patient_portal_shows_current_precautions_and_next_session(

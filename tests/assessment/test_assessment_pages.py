@@ -5,18 +5,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from support import audit_entries
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+from support import audit_entries, csrf_from
 
 
 def _web(world: Any, persona: str, path: str) -> tuple[Any, str]:
     client = world.web(persona)
     page = client.get(path)
     assert page.status_code == 200, page.text
-    return client, _csrf(page.text)
+    return client, csrf_from(page.text)
 
 
 def test_tab_lists_assessments_and_shows_the_gate(world: Any, clinician: Any, kit: Any) -> None:

@@ -7,18 +7,18 @@ from typing import Any
 
 import httpx
 
-from support import TEST_PASSWORD
+from support import TEST_PASSWORD, csrf_from
 
 
 def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=url, timeout=20)
     page = client.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     r = client.post("/login", data={"username": username, "password": TEST_PASSWORD,
                                      "csrf_token": token})
     assert r.status_code == 303, r.text
     form = client.get("/patients")
-    return client, form.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    return client, csrf_from(form.text)
 
 
 def test_overlapping_previews_do_not_block_each_other(world: Any, live_server: Any) -> None:

@@ -8,14 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from mesoclinic.formulary.models import Cocktail, Ingredient, Lot, Product
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+from support import csrf_from
 
 
 def _post(web: Any, page_url: str, url: str, data: dict[str, Any]) -> Any:
-    token = _csrf(web.get(page_url).text)
+    token = csrf_from(web.get(page_url).text)
     return web.post(url, data={**data, "csrf_token": token})
 
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+from support import csrf_from
 
 
 def test_registration_form_keeps_input_and_shows_field_errors(world):
     web = world.web("reception")
-    token = _csrf(web.get("/patients/new").text)
+    token = csrf_from(web.get("/patients/new").text)
     r = web.post("/patients/new", data={"csrf_token": token, "given_name": "Maya",
                                         "family_name": "", "birth_date": "1991-07-08",
                                         "sex": "female", "email": "bad"})
@@ -20,7 +18,7 @@ def test_registration_form_keeps_input_and_shows_field_errors(world):
 
 def test_registration_form_creates_and_redirects_to_the_record(world):
     web = world.web("reception")
-    token = _csrf(web.get("/patients/new").text)
+    token = csrf_from(web.get("/patients/new").text)
     r = web.post("/patients/new", data={"csrf_token": token, "given_name": "Maya",
                                         "family_name": "Lopez", "birth_date": "1991-07-08",
                                         "sex": "female"})
@@ -41,7 +39,7 @@ def test_patient_page_shows_tabs_allowed_for_the_role(world):
 def test_history_form_adds_an_allergy(world):
     web = world.web("clinician")
     url = f"/patients/{world.patient_a.id}/history"
-    token = _csrf(web.get(url).text)
+    token = csrf_from(web.get(url).text)
     r = web.post(f"{url}/allergies", data={"csrf_token": token, "substance": "lidocaine",
                                            "severity": "severe"})
     assert r.status_code == 303
@@ -51,7 +49,7 @@ def test_history_form_adds_an_allergy(world):
 def test_consent_form_records_and_withdraws(world):
     web = world.web("reception")
     url = f"/patients/{world.patient_a.id}/consents"
-    token = _csrf(web.get(url).text)
+    token = csrf_from(web.get(url).text)
     r = web.post(url, data={"csrf_token": token, "procedure": "mesotherapy",
                             "signed_by": "Ana Silva", "signer_role": "patient"})
     assert r.status_code == 303

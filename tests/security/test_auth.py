@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from mesoclinic.db import utcnow
 from mesoclinic.patients.models import Patient
 from mesoclinic.security.models import AuthToken
-from support import TEST_PASSWORD
+from support import TEST_PASSWORD, csrf_from
 
 
 def _token(client, username, password=TEST_PASSWORD):
@@ -53,7 +53,7 @@ def test_lockout_also_applies_to_the_web_sign_in(world, anon):
     for _ in range(5):
         _token(anon, name, "bad-password-1")
     page = anon.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     r = anon.post("/login", data={"username": name, "password": TEST_PASSWORD,
                                   "csrf_token": token}, follow_redirects=False)
     assert r.status_code == 429
@@ -70,7 +70,7 @@ def test_expired_token_is_refused(world):
 
 def test_web_sign_in_sets_a_secure_httponly_samesite_cookie(world, anon):
     page = anon.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     r = anon.post("/login", data={"username": world.users["nurse"].username,
                                   "password": TEST_PASSWORD, "csrf_token": token},
                   follow_redirects=False)
@@ -133,7 +133,7 @@ def test_pages_redirect_to_sign_in_when_signed_out(anon):
 
 def test_login_next_parameter_cannot_leave_the_site(world, anon):
     page = anon.get("/login")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     r = anon.post("/login", data={"username": world.users["nurse"].username,
                                   "password": TEST_PASSWORD, "csrf_token": token,
                                   "next": "//evil.example/"}, follow_redirects=False)
@@ -143,7 +143,7 @@ def test_login_next_parameter_cannot_leave_the_site(world, anon):
 def test_admin_adds_a_staff_user_from_the_users_page(world):
     web = world.web("admin")
     page = web.get("/admin/users")
-    token = page.text.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    token = csrf_from(page.text)
     r = web.post("/admin/users", data={"csrf_token": token, "username": "nurse.two",
                                        "role": "nurse", "clinic": "", "password": "long-enough-pw"})
     assert r.status_code == 422 and "clinic" in r.text

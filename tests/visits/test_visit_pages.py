@@ -8,10 +8,7 @@ from sqlalchemy import func, select
 
 from mesoclinic.formulary.models import Lot
 from mesoclinic.visits.models import Visit
-
-
-def _csrf(html: str) -> str:
-    return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+from support import csrf_from
 
 
 def _form(stocked: Any, **overrides: str) -> dict[str, Any]:
@@ -36,13 +33,14 @@ def test_form_shows_warning_then_records_once_confirmed(world, stocked):
     assert page.status_code == 200 and "Record a visit" in page.text
     coloured = (date.today() - timedelta(days=2)).isoformat()
     r = web.post(url, data={**_form(stocked, hair_colour_last_date=coloured),
-                            "csrf_token": _csrf(page.text)})
+                            "csrf_token": csrf_from(page.text)})
     assert r.status_code == 422
     assert 'value="precaution.hair_colour"' in r.text and "I confirm this warning" in r.text
     with world.db.factory() as s:
         assert s.execute(select(func.count()).select_from(Visit)).scalar_one() == 0
     r = web.post(url, data={**_form(stocked, hair_colour_last_date=coloured),
-                            "confirm": "precaution.hair_colour", "csrf_token": _csrf(page.text)})
+                            "confirm": "precaution.hair_colour",
+                            "csrf_token": csrf_from(page.text)})
     assert r.status_code == 303, r.text
     detail = web.get(r.headers["location"])
     assert "precaution.hair_colour" in detail.text and "3.5 mL" in detail.text
@@ -56,7 +54,7 @@ def test_form_refusal_lists_the_blocking_check(world, stocked):
     url = f"/patients/{world.patient_a.id}/visits"
     page = web.get(url)
     r = web.post(url, data={**_form(stocked, lot_id_0=str(stocked.expired_lot.id)),
-                            "csrf_token": _csrf(page.text)})
+                            "csrf_token": csrf_from(page.text)})
     assert r.status_code == 422
     assert "lot.expired" in r.text
 
@@ -66,7 +64,7 @@ def test_form_with_invalid_input_keeps_values_and_names_the_field(world, stocked
     url = f"/patients/{world.patient_a.id}/visits"
     page = web.get(url)
     r = web.post(url, data={**_form(stocked, zones=[], points="0"),
-                            "csrf_token": _csrf(page.text)})
+                            "csrf_token": csrf_from(page.text)})
     assert r.status_code == 422
     assert 'aria-invalid="true" aria-describedby="e-points"' in r.text
 
@@ -78,7 +76,7 @@ def test_visit_can_be_marked_entered_in_error(world, stocked, visit_body):
     url = f"/patients/{world.patient_a.id}/visits/{created['id']}"
     page = web.get(url)
     r = web.post(url + "/void", data={"reason": "wrong patient chart",
-                                      "csrf_token": _csrf(page.text)})
+                                      "csrf_token": csrf_from(page.text)})
     assert r.status_code == 303
     assert "entered in error" in web.get(url).text
 

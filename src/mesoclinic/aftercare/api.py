@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
@@ -27,14 +27,11 @@ from mesoclinic.aftercare.schemas import (
 from mesoclinic.db import utcnow
 from mesoclinic.schemas_common import AwareDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, SettingsDep, require
+from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["aftercare"])
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 def rulebook_dep(settings: SettingsDep) -> AftercareRulebook:

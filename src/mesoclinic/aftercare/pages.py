@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mesoclinic.aftercare import outbox_admin, panels, service, sheet
@@ -20,7 +20,7 @@ from mesoclinic.patients.pages import patient_page
 from mesoclinic.patients.service import load as load_patient
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
@@ -33,9 +33,6 @@ EVENT_LABELS = {"hair_colouring": "Hair colouring or chemical treatment",
                 "beach_holiday": "Beach or sunny holiday", "sauna": "Sauna, steam room or pool",
                 "other": "Other"}
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 def _tab(request: Request, session: DbSession, actor: Actor, patient_id: uuid.UUID,

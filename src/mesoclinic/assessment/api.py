@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from mesoclinic.assessment import service
 from mesoclinic.assessment.models import Assessment
@@ -21,15 +21,12 @@ from mesoclinic.assessment.schemas import (
     PreviewRead,
 )
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["assessment"])
 Procedure = Literal["mesotherapy", "prp"]
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
-    return Depends(require(permission))
 
 
 def to_read(assessment: Assessment) -> AssessmentRead:

@@ -19,7 +19,7 @@ from mesoclinic.assessment.staging import DIAGNOSIS_CODES, SALT_WEIGHTS, SCALE_G
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
 from mesoclinic.web.forms import form_values, savepoint, validate
@@ -34,9 +34,6 @@ FORM_FIELD = {"staging": "staging_grade", "staging.grade": "staging_grade",
               "staging.scale": "staging_scale",
               **{f"staging.regions.{r}": f"salt_{r}" for r in SALT_WEIGHTS}}
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 async def _posted_form(request: Request) -> dict[str, Any]:

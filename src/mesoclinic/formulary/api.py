@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from mesoclinic.formulary import service, stock
 from mesoclinic.formulary.schemas import (
@@ -25,14 +25,11 @@ from mesoclinic.formulary.schemas import (
 )
 from mesoclinic.formulary.views import lot_read, movement_read, product_read, recipients_csv
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["formulary"])
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
-    return Depends(require(permission))
 
 
 Reader = Annotated[Actor, Allowed(Permission.FORMULARY_READ)]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from mesoclinic.formulary.schemas import (
     StockChange,
 )
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
@@ -31,9 +31,6 @@ from mesoclinic.web.templating import redirect, render
 router = APIRouter(include_in_schema=False)
 RECIPE_ROWS = 8
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 def _formulary(request: Request, session: Session, actor: Actor, form: str | None = None,

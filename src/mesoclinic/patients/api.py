@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
 from mesoclinic.patients import consent as consent_service
 from mesoclinic.patients import history as history_service
@@ -33,14 +33,11 @@ from mesoclinic.patients.schemas import (
 )
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
-    return Depends(require(permission))
 
 
 @router.post("/patients", response_model=PatientRead, status_code=201)

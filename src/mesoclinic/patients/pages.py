@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from mesoclinic.patients import consent as consent_service
@@ -28,7 +28,7 @@ from mesoclinic.patients.schemas import (
 from mesoclinic.patients.tabs import tabs_for
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
@@ -40,9 +40,6 @@ HISTORY_FORMS: dict[str, Any] = {
     "conditions": ConditionCreate, "pregnancy-statuses": PregnancyStatusCreate,
 }
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 def patient_page(request: Request, actor: Actor, patient: Patient, tab: str, template: str,

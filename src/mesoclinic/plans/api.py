@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from mesoclinic.aftercare.schemas import ConflictRead
 from mesoclinic.aftercare.service import booking_warnings
@@ -32,15 +32,12 @@ from mesoclinic.plans.schemas import (
 )
 from mesoclinic.schemas_common import AwareDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, SettingsDep, require
+from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 Sequence = Annotated[int, Path(ge=1, le=200)]
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
-    return Depends(require(permission))
 
 
 def protocol_read(protocol: Protocol) -> ProtocolRead:

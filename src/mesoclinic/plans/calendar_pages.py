@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -25,7 +25,7 @@ from mesoclinic.plans.schemas import (
 )
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
@@ -36,9 +36,6 @@ router = APIRouter(include_in_schema=False)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ROW_MINUTES = 5
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UUID:

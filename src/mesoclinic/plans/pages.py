@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -18,7 +18,7 @@ from mesoclinic.plans.models import TreatmentPlan
 from mesoclinic.plans.schemas import PlanCreate, PlanStop, PlanTransition, SessionReschedule
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, validate
 from mesoclinic.web.templating import redirect
@@ -28,9 +28,6 @@ STATUS_BADGE = {"active": "ok", "paused": "warn", "draft": "", "completed": "",
                 "stopped": "bad", "planned": "", "booked": "ok", "done": "ok", "missed": "bad",
                 "cancelled": "", "arrived": "ok", "no_show": "bad"}
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 @router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)

@@ -140,6 +140,11 @@ def require(permission: Permission) -> Callable[..., Any]:
     return dependency
 
 
+def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
+    """Use as `actor: Annotated[Actor, Allowed(Permission.X)]` in a route's signature."""
+    return Depends(require(permission))
+
+
 def public(func: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a route as deliberately open to anonymous callers (login, health)."""
     func.is_public = True  # type: ignore[attr-defined]

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Response
 
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
 from mesoclinic.visits.schemas import CheckResult, VisitCreate, VisitRead, VisitVoid
@@ -16,9 +16,6 @@ from mesoclinic.visits.views import check_result, visit_read
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
-    return Depends(require(permission))
 
 
 Writer = Annotated[Actor, Allowed(Permission.VISIT_WRITE)]

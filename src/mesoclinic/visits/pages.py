@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -17,7 +17,7 @@ from mesoclinic.formulary import stock
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, require
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
@@ -31,9 +31,6 @@ LOT_ROWS = 2
 DEFAULTS = {"technique": "point_by_point", "depth_mm": "1.5", "needle_gauge": "30",
             "needle_length_mm": "4", "adverse_type": "none", "zones": []}
 
-
-def Allowed(permission: Permission) -> Any:  # noqa: N802
-    return Depends(require(permission))
 
 
 def _clinic_tz(session: Session, clinic_id: uuid.UUID) -> ZoneInfo:
