@@ -16,11 +16,12 @@ from mesoclinic.formulary import service as formulary_service
 from mesoclinic.formulary import stock
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
+from mesoclinic.plans import service as plan_service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.visits import service
+from mesoclinic.visits import flows, service
 from mesoclinic.visits.models import ADVERSE_EVENT_TYPES, TECHNIQUES, ZONES
 from mesoclinic.visits.schemas import VisitCreate, VisitVoid
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
@@ -43,7 +44,7 @@ def visit_values(values: dict[str, Any], patient_id: uuid.UUID, tz: ZoneInfo) ->
     body: dict[str, Any] = {k: values[k] for k in (
         "cocktail_id", "technique", "depth_mm", "points", "volume_per_point_ml",
         "total_volume_ml", "needle_gauge", "needle_length_mm", "prp_volume_ml", "pain_score",
-        "hair_colour_last_date", "notes") if values.get(k) not in (None, "")}
+        "hair_colour_last_date", "notes", "plan_session_id") if values.get(k) not in (None, "")}
     body["patient_id"] = patient_id
     performed = values.get("performed_at")
     body["performed_at"] = (datetime.fromisoformat(performed).replace(tzinfo=tz)
@@ -59,9 +60,11 @@ def visit_values(values: dict[str, Any], patient_id: uuid.UUID, tz: ZoneInfo) ->
     return body
 
 
-def _form_context(session: Session, actor: Actor) -> dict[str, Any]:
+def _form_context(session: Session, actor: Actor, patient_id: uuid.UUID) -> dict[str, Any]:
     cocktails = formulary_service.list_cocktails(session, actor)
-    return {"cocktails": cocktails,
+    open_sessions = [s for s in plan_service.plan_sessions_for(session, patient_id)
+                     if s.status in flows.OPEN_SESSION_STATUSES]
+    return {"cocktails": cocktails, "open_sessions": open_sessions,
             "lots": [lot for lot in stock.list_lots(session, actor, include_empty=False)
                      if lot.recalled_at is None],
             "techniques": TECHNIQUES, "zones": ZONES, "event_types": ADVERSE_EVENT_TYPES,
@@ -78,7 +81,7 @@ def _visits_tab(request: Request, session: Session, actor: Actor, patient_id: uu
     ctx: dict[str, Any] = {"visits": visits, "values": values or dict(DEFAULTS),
                            "errors": errors or {}, "checks": checks or []}
     if actor.can(Permission.VISIT_WRITE) and patient.status == "active":
-        ctx.update(_form_context(session, actor))
+        ctx.update(_form_context(session, actor, patient.id))
     return patient_page(request, actor, patient, "visits", "visits/tab.html", ctx,
                         status_code=status_code)
 

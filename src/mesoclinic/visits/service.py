@@ -25,7 +25,7 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.visits import rules, screening
+from mesoclinic.visits import flows, rules, screening
 from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot
 from mesoclinic.visits.rulebook import get_visit_rulebook
 from mesoclinic.visits.schemas import VisitCreate
@@ -149,6 +149,7 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
         raise InvalidInput("A visit needs a practitioner with a user account")
     prep = prepare(session, actor, data, lock=True)
     _refuse_unless_safe(prep.findings, data.confirmed_warnings)
+    plan_session = flows.plan_session_to_fulfil(session, prep.patient.id, data.plan_session_id)
     confirmed = sorted({f.rule_id for f in prep.findings
                         if f.severity in rules.NEEDS_CONFIRMATION})
     visit = Visit(
@@ -172,6 +173,8 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
     for event in data.adverse_events:
         session.add(AdverseEvent(visit_id=visit.id, **event.model_dump()))
     session.flush()
+    if plan_session is not None:
+        flows.mark_fulfilled(session, actor, plan_session, visit.id)
     session.refresh(visit)
     audit.record(session, actor, "create", "visit", visit.id, patient_id=visit.patient_id,
                  clinic_id=visit.clinic_id,
