@@ -157,7 +157,7 @@ def serve(
     demo: Annotated[bool, typer.Option("--demo", help="create the demo clinic if the "
                                                       "database is empty")] = False,
 ) -> None:
-    """Run the web app, API and FHIR server."""
+    """Run the web app and the JSON API."""
     import uvicorn
 
     from mesoclinic.app import create_app
