@@ -16,7 +16,7 @@ from mesoclinic.imaging.hairs import trace_shaft
 from mesoclinic.imaging.loading import WORK_WIDTH
 from mesoclinic.imaging.quality import QualityLimits, assess_quality
 from mesoclinic.imaging.results import Calibration, Hair, Roi, TrichoscopyResult
-from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts
+from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts, shaft_intensity
 from mesoclinic.imaging.units import empty_openings, group_units
 
 
@@ -107,13 +107,12 @@ def analyze_image(
     valid = valid_region(work.shape[:2], roi, scale)
     exits, scores = detect_exit_points(work, valid, model)
     mask = segment_shafts(work, params.segmentation, valid)
-    distance = ndi.distance_transform_edt(mask).astype(np.float32)
     hairs = tuple(
-        _measure_hair(row, col, float(score), mask, distance, scale, calibration, params)
+        _measure_hair(row, col, float(score), mask, scale, calibration, params)
         for (row, col), score in zip(exits, scores, strict=True)
     )
     points = np.array([[hair.x, hair.y] for hair in hairs], dtype=np.float64).reshape(-1, 2)
-    value = work.max(axis=2).astype(np.float32)
+    value = shaft_intensity(work)
     openings = empty_openings(
         value, mask, valid, points / scale, params.opening_radius_work_px
     )
@@ -134,12 +133,11 @@ def _measure_hair(
     col: float,
     score: float,
     mask: NDArray[np.bool_],
-    distance: NDArray[np.float32],
     scale: float,
     calibration: Calibration | None,
     params: AnalysisParams,
 ) -> Hair:
-    trace = trace_shaft(mask, distance, row, col)
+    trace = trace_shaft(mask, row, col)
     x, y = _to_source(np.array([[row, col]]), scale)[0]
     width_px = max(trace.width, 0.0) * scale
     diameter = None if calibration is None else width_px / calibration.px_per_mm * 1000.0

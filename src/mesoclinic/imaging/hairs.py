@@ -9,7 +9,8 @@ from numpy.typing import NDArray
 
 ANGLE_STEPS = 48
 MAX_GAP = 3
-MAX_LENGTH = 600
+MAX_LENGTH = 400
+MAX_HALF_WIDTH = 20
 
 
 @dataclass(frozen=True)
@@ -21,53 +22,59 @@ class ShaftTrace:
     width: float
 
 
-def _run_length(
-    mask: NDArray[np.bool_], row: float, col: float, d_row: float, d_col: float
-) -> int:
-    """Steps along a direction that stay on the shaft mask, bridging gaps up to MAX_GAP."""
-    height, width = mask.shape
-    last_on, gap = 0, 0
-    for step in range(1, MAX_LENGTH):
-        r, c = int(round(row + step * d_row)), int(round(col + step * d_col))
-        if not (0 <= r < height and 0 <= c < width):
-            break
-        if mask[r, c]:
-            last_on, gap = step, 0
-        else:
-            gap += 1
-            if gap > MAX_GAP:
-                break
-    return last_on
+def _run_lengths(
+    mask: NDArray[np.bool_], row: float, col: float, angles: NDArray[np.float64]
+) -> NDArray[np.int64]:
+    """Steps along each direction that stay on the shaft mask, bridging gaps up to MAX_GAP."""
+    steps = np.arange(1, MAX_LENGTH)
+    rows = np.round(row + np.sin(angles)[:, None] * steps).astype(np.int64)
+    cols = np.round(col + np.cos(angles)[:, None] * steps).astype(np.int64)
+    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
+    on = np.zeros(rows.shape, dtype=bool)
+    on[inside] = mask[rows[inside], cols[inside]]
+    # A gap of more than MAX_GAP off-pixels ends the run.
+    off = (~on).astype(np.int32)
+    window = np.cumsum(np.pad(off, ((0, 0), (1, 0))), axis=1)
+    gap = window[:, MAX_GAP + 1 :] - window[:, : -(MAX_GAP + 1)] == MAX_GAP + 1
+    first_gap = np.where(gap.any(axis=1), gap.argmax(axis=1), on.shape[1])
+    before = np.arange(on.shape[1])[None, :] < first_gap[:, None]
+    last_on = np.where(on & before, steps[None, :], 0).max(axis=1)
+    return np.asarray(last_on, dtype=np.int64)
 
 
-def trace_shaft(
-    mask: NDArray[np.bool_], distance: NDArray[np.float32], row: float, col: float
-) -> ShaftTrace:
+def trace_shaft(mask: NDArray[np.bool_], row: float, col: float) -> ShaftTrace:
     """Find the direction of longest shaft run from an exit point and measure along it.
 
     The exit point lies at one end of its shaft, so the longest run of shaft pixels leaving it
-    follows the hair; the distance transform along that run gives the half-width.
+    follows the hair; scans across it give the width.
     """
-    best_angle, best_length = 0.0, 0
-    for index in range(ANGLE_STEPS):
-        angle = 2 * np.pi * index / ANGLE_STEPS
-        length = _run_length(mask, row, col, np.sin(angle), np.cos(angle))
-        if length > best_length:
-            best_angle, best_length = angle, length
-    return ShaftTrace(best_angle, float(best_length), _width_along(distance, row, col, best_angle,
-                                                                      best_length))
+    angles = 2 * np.pi * np.arange(ANGLE_STEPS) / ANGLE_STEPS
+    lengths = _run_lengths(mask, row, col, angles)
+    best = int(np.argmax(lengths))
+    angle, length = float(angles[best]), int(lengths[best])
+    return ShaftTrace(angle, float(length), _width_along(mask, row, col, angle, length))
 
 
-def _width_along(
-    distance: NDArray[np.float32], row: float, col: float, angle: float, length: int
-) -> float:
-    """Twice the median distance-to-background over the middle of the traced shaft."""
+def _width_along(mask: NDArray[np.bool_], row: float, col: float, angle: float, length: int) -> float:
+    """Median count of shaft pixels across the shaft, over the middle half of its length."""
     if length < 2:
-        return float(2 * distance[int(row), int(col)])
-    steps = np.arange(max(1, length // 4), max(2, 3 * length // 4 + 1))
-    rows = np.clip(np.round(row + steps * np.sin(angle)).astype(int), 0, distance.shape[0] - 1)
-    cols = np.clip(np.round(col + steps * np.cos(angle)).astype(int), 0, distance.shape[1] - 1)
-    values = distance[rows, cols]
-    values = values[values > 0]
-    # The distance transform at the medial line is the half-width; +0.5 for pixel centres.
-    return float(2 * np.median(values) - 1) if len(values) else 0.0
+        return 0.0
+    along = np.linspace(length / 4, 3 * length / 4, 7)
+    across = np.arange(-MAX_HALF_WIDTH, MAX_HALF_WIDTH + 1)
+    d_row, d_col = np.sin(angle), np.cos(angle)
+    rows = np.round(row + along[:, None] * d_row + across[None, :] * d_col).astype(np.int64)
+    cols = np.round(col + along[:, None] * d_col - across[None, :] * d_row).astype(np.int64)
+    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
+    on = np.zeros(rows.shape, dtype=bool)
+    on[inside] = mask[rows[inside], cols[inside]]
+    # Count the contiguous run through the centre line so a parallel neighbour is not added.
+    centre = MAX_HALF_WIDTH
+    widths = []
+    for line in on:
+        if not line[centre]:
+            continue
+        left = centre - int(np.argmin(line[centre::-1])) if not line[: centre + 1].all() else 0
+        right = centre + int(np.argmin(line[centre:])) if not line[centre:].all() else len(line)
+        widths.append(right - left - 1)
+    # Steps across an oblique shaft are one pixel each, so the count is already perpendicular.
+    return float(np.median(widths)) if widths else 0.0

@@ -9,6 +9,7 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
 from mesoclinic.imaging.results import Quality
+from mesoclinic.imaging.segmentation import shaft_intensity
 
 
 @dataclass(frozen=True)
@@ -28,14 +29,14 @@ def assess_quality(
     limits: QualityLimits,
 ) -> Quality:
     """Measure sharpness, over-exposure and skin share inside the valid region."""
-    value = rgb.max(axis=2).astype(np.float32)
+    value = shaft_intensity(rgb)
     inside = value[valid]
     if inside.size == 0:
         return Quality(0.0, 0.0, 0.0, ("no_region",))
-    skin_level = max(float(np.percentile(inside, 75)), 1.0)
+    skin_level = max(float(np.percentile(inside[::7], 75)), 1.0)
     laplacian = ndi.laplace(ndi.gaussian_filter(value / skin_level, 0.7))
     sharpness = float(np.std(laplacian[valid]))
-    saturated = rgb.min(axis=2) >= 250
+    saturated = np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]) >= 250
     overexposed = float(saturated[valid].mean())
     dark = value < 0.25 * 255
     skin = valid & ~shaft_mask & ~saturated & ~dark

@@ -35,14 +35,23 @@ def shaft_intensity(rgb: NDArray[np.generic]) -> FloatImage:
     """
     if rgb.ndim == 2:
         return np.asarray(rgb, dtype=np.float32)
-    return np.asarray(rgb[..., :3].max(axis=2), dtype=np.float32)
+    # np.maximum on channel planes is several times faster than max(axis=2).
+    return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
 
 
 def darkness_map(value: FloatImage, params: SegmentationParams) -> FloatImage:
     """Relative black top-hat: the fraction by which a pixel is darker than its local skin."""
     smooth = ndi.gaussian_filter(value, params.smoothing_sigma)
-    size = params.background_size
-    background = ndi.grey_closing(smooth, size=(size, size))
+    # The skin background varies slowly: estimate it on a half-resolution grid (4x faster).
+    height, width = smooth.shape
+    half = smooth[: height // 2 * 2, : width // 2 * 2].reshape(height // 2, 2, width // 2, 2)
+    size = params.background_size // 2 | 1
+    closed = ndi.grey_closing(half.max(axis=(1, 3)), size=(size, size))
+    background = np.pad(
+        closed.repeat(2, axis=0).repeat(2, axis=1),
+        ((0, height - closed.shape[0] * 2), (0, width - closed.shape[1] * 2)),
+        mode="edge",
+    )
     return np.asarray((background - smooth) / (background + 10.0), dtype=np.float32)
 
 
@@ -52,7 +61,7 @@ def segment_shafts(
     """Boolean mask of hair shafts (working resolution)."""
     value = shaft_intensity(rgb)
     darkness = darkness_map(value, params)
-    skin_level = float(np.percentile(value, 75)) if value.size else 0.0
+    skin_level = float(np.percentile(value[::4, ::4], 75)) if value.size else 0.0
     # Overlapping hairs are wider than the top-hat window: recover them by absolute darkness.
     very_dark = value < params.dark_fraction * skin_level
     strong = (darkness > params.high_threshold) | very_dark
@@ -60,12 +69,26 @@ def segment_shafts(
     if valid is not None:
         strong &= valid
         weak &= valid
-    weak = ndi.binary_opening(weak, iterations=1)
-    labels, _ = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
-    seeded = np.unique(labels[strong & weak])
-    mask = np.isin(labels, seeded[seeded > 0])
-    mask = ndi.binary_fill_holes(mask)
+    # A 3x3 opening as min/max filters on uint8: several times faster than binary_opening.
+    weak = ndi.maximum_filter(ndi.minimum_filter(weak.view(np.uint8), size=3), size=3) > 0
+    labels, count = ndi.label(weak, structure=np.ones((3, 3), dtype=bool))
+    is_seeded = np.zeros(count + 1, dtype=bool)
+    is_seeded[labels[strong & weak]] = True
+    is_seeded[0] = False
+    mask = fill_holes(is_seeded[labels])
     return remove_small_regions(np.asarray(mask, dtype=bool), params.min_area)
+
+
+def fill_holes(mask: BoolImage) -> BoolImage:
+    """Fill background regions that do not touch the image border."""
+    background, count = ndi.label(~mask)
+    border = np.unique(
+        np.concatenate([background[0], background[-1], background[:, 0], background[:, -1]])
+    )
+    is_hole = np.ones(count + 1, dtype=bool)
+    is_hole[border] = False
+    is_hole[0] = False
+    return np.asarray(mask | is_hole[background], dtype=bool)
 
 
 def remove_small_regions(mask: BoolImage, min_area: int) -> BoolImage:

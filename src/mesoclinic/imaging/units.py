@@ -35,23 +35,29 @@ def empty_openings(
 ) -> NDArray[np.float64]:
     """Round dark dots of about a follicle's size, away from any shaft or hair exit.
 
-    Works on the working grid (row, col); returns (x, y) points on that grid. Experimental:
-    there are no labelled empty openings to validate it against.
+    Inputs are on the working grid; returns (x, y) points on that grid. Runs on a
+    half-resolution grid for speed. Experimental: no labelled empty openings exist to
+    validate it against.
     """
-    smooth = ndi.gaussian_filter(value, opening_radius / 2)
-    background = ndi.grey_closing(smooth, size=int(4 * opening_radius) | 1)
-    dots = ((background - smooth) / (background + 1e-3) > 0.12) & valid
-    dots &= ~ndi.binary_dilation(shaft_mask, iterations=int(opening_radius))
+    half = value[::2, ::2]
+    radius = opening_radius / 2
+    smooth = ndi.gaussian_filter(half, radius / 2)
+    background = ndi.grey_closing(smooth, size=int(4 * radius) | 1)
+    dots = ((background - smooth) / (background + 1e-3) > 0.12) & valid[::2, ::2]
+    near_shaft = ndi.maximum_filter(shaft_mask[::2, ::2], size=2 * int(radius) + 1)
+    dots &= ~near_shaft
     labels, count = ndi.label(dots)
     if count == 0:
         return np.zeros((0, 2))
-    index = np.arange(1, count + 1)
-    areas = ndi.sum_labels(dots, labels, index)
-    centres = np.asarray(ndi.center_of_mass(dots, labels, index), dtype=np.float64)
-    expected = np.pi * opening_radius**2
+    areas = np.bincount(labels.ravel(), minlength=count + 1)[1:]
+    rows, cols = np.nonzero(labels)
+    ids = labels[rows, cols]
+    sum_rows = np.bincount(ids, weights=rows, minlength=count + 1)[1:]
+    sum_cols = np.bincount(ids, weights=cols, minlength=count + 1)[1:]
+    expected = np.pi * radius**2
     keep = (areas > 0.3 * expected) & (areas < 3.0 * expected)
-    found = centres[keep][:, ::-1]
+    found = np.column_stack([sum_cols[keep], sum_rows[keep]]) / areas[keep, None] * 2.0
     if len(hair_points) and len(found):
         gaps = np.linalg.norm(found[:, None, :] - hair_points[None, :, :], axis=2).min(axis=1)
         found = found[gaps > 4 * opening_radius]
-    return found
+    return np.asarray(found, dtype=np.float64)
