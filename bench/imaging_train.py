@@ -9,6 +9,7 @@ holds out about a quarter of subjects to pick the peak threshold. Pure NumPy, CP
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import sys
 import time
@@ -77,6 +78,25 @@ def samples(
     return features, labels.astype(np.float32)
 
 
+def hard_negatives(model: ExitModel, image: LabelledImage, per_image: int) -> np.ndarray:
+    """Patches at the model's false peaks (often the cut tip of a shaft) on one image."""
+    fine = load_fine(image)
+    pyramid = FeaturePyramid(fine)
+    heat = score_map(pyramid, fine[..., 0], valid_mask(fine.shape[:2]), model)
+    peaks = find_peaks(heat, 0.5, 1)
+    if len(peaks) == 0:
+        return np.zeros((0, FEATURE_COUNT), dtype=np.float32)
+    exits = np.array([[h.y0, h.x0] for h in image.hairs], dtype=np.float64) / FINE_FACTOR - 0.375
+    nearest = np.linalg.norm(peaks[:, None, :] - exits[None, :, :], axis=2).min(axis=1)
+    false = np.round(peaks[nearest > 3.0]).astype(np.intp)[:per_image]
+    offsets = np.array([(dr, dc) for dr in (-1, 0, 1) for dc in (-1, 0, 1)])
+    points = (false[:, None, :] + offsets[None, :, :]).reshape(-1, 2)
+    height, width = fine.shape[:2]
+    points = points[(points[:, 0] >= 0) & (points[:, 0] < height)]
+    points = points[(points[:, 1] >= 0) & (points[:, 1] < width)]
+    return pyramid.patches(points[:, 0], points[:, 1])
+
+
 def train_mlp(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int) -> dict:
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
@@ -131,8 +151,7 @@ def choose_threshold(model: ExitModel, images: list[LabelledImage]) -> ExitModel
     heats = [heat_map(model, image) for image in images]
     for distance in (1, 2):
         for threshold in (0.5, 0.7, 0.8, 0.9, 0.95, 0.97, 0.98, 0.99):
-            trial = ExitModel(**{**model.__dict__, "peak_threshold": threshold,
-                                 "peak_distance": distance})
+            trial = dataclasses.replace(model, peak_threshold=threshold, peak_distance=distance)
             tally = Tally()
             for image, heat in zip(images, heats, strict=True):
                 labelled = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
@@ -152,6 +171,7 @@ def main() -> None:
     parser.add_argument("--negatives", type=int, default=400)
     parser.add_argument("--output", type=Path, default=MODEL_PATH)
     parser.add_argument("--positive-radius", type=float, default=1.5)
+    parser.add_argument("--mining-rounds", type=int, default=1)
     parser.add_argument("--negative-radius", type=float, default=2.5)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -165,16 +185,27 @@ def main() -> None:
     print(f"{len(fit)} training images, {len(validation)} validation images, "
           f"{int(y.sum())} positive / {len(y)} samples")
     weights = train_mlp(x, y, args.hidden, args.epochs, seed=0)
-    model = ExitModel(
+    model = to_model(weights)
+    if args.mining_rounds:
+        print("mining hard negatives (false peaks) on the training images")
+        mined = np.concatenate([hard_negatives(model, image, 40) for image in fit])
+        print(f"{len(mined)} hard negative samples")
+        x = np.concatenate([x, mined])
+        y = np.concatenate([y, np.zeros(len(mined), dtype=np.float32)])
+        model = to_model(train_mlp(x, y, args.hidden, args.epochs, seed=1))
+    model = choose_threshold(model, validation)
+    save_model(str(args.output), model)
+    print(f"saved {args.output} (threshold {model.peak_threshold}, distance "
+          f"{model.peak_distance}) in {time.perf_counter() - started:.0f} s")
+
+
+def to_model(weights: dict) -> ExitModel:
+    return ExitModel(
         mean=weights["mean"].astype(np.float32),
         scale=weights["scale"].astype(np.float32),
         w1=weights["w1"], b1=weights["b1"], w2=weights["w2"], b2=weights["b2"],
         candidate_level=CANDIDATE_LEVEL, peak_threshold=0.5, peak_distance=2,
     )
-    model = choose_threshold(model, validation)
-    save_model(str(args.output), model)
-    print(f"saved {args.output} (threshold {model.peak_threshold}, distance "
-          f"{model.peak_distance}) in {time.perf_counter() - started:.0f} s")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ stored next to this module (exit_model.npz, well under 1 MB). No download at run
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from importlib import resources
 
 import numpy as np
@@ -36,24 +36,19 @@ class ExitModel:
 
     def scores(self, features: NDArray[np.float32]) -> NDArray[np.float32]:
         """Probability that each feature row is a hair exit point."""
-        w1, b1 = self._folded()
+        w1, b1 = self._folded
         hidden = np.maximum(features @ w1 + b1, 0.0)
         logits = (hidden @ self.w2 + self.b2).ravel()
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float32)
 
 
+    @cached_property
     def _folded(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """First layer with the input standardisation folded in (one matmul, no copies)."""
-        cached = _FOLDED.get(id(self))
-        if cached is None or cached[0] is not self:
-            w1 = (self.w1 / self.scale[:, None]).astype(np.float32)
-            b1 = (self.b1 - (self.mean / self.scale) @ self.w1).astype(np.float32)
-            cached = (self, w1, b1)
-            _FOLDED[id(self)] = cached
-        return cached[1], cached[2]
+        w1 = (self.w1 / self.scale[:, None]).astype(np.float32)
+        b1 = (self.b1 - (self.mean / self.scale) @ self.w1).astype(np.float32)
+        return w1, b1
 
-
-_FOLDED: dict[int, tuple[ExitModel, NDArray[np.float32], NDArray[np.float32]]] = {}
 COARSE_STRIDE = 2
 REFINE_LEVEL = 0.3
 
