@@ -56,14 +56,58 @@ def valid_mask(shape: tuple[int, int]) -> np.ndarray:
     return valid
 
 
+def transformed(
+    fine: np.ndarray, valid: np.ndarray, exits: np.ndarray, variant: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One of 8 rotations/flips of a fine grid, its valid mask and its (row, col) exits.
+
+    Hair direction varies over the scalp; augmenting keeps the detector from learning the
+    dominant direction of this data set.
+    """
+    exits = exits.copy()
+    if variant >= 4:
+        fine, valid = fine[:, ::-1], valid[:, ::-1]
+        exits[:, 1] = fine.shape[1] - 1 - exits[:, 1]
+    for _ in range(variant % 4):
+        width = fine.shape[1]
+        fine, valid = np.rot90(fine), np.rot90(valid)
+        exits = np.column_stack([width - 1 - exits[:, 1], exits[:, 0]])
+    return np.ascontiguousarray(fine), np.ascontiguousarray(valid), exits
+
+
 def samples(
-    image: LabelledImage, rng: np.random.Generator, negatives: int, pos: float, neg: float
-):
-    fine = load_fine(image)
-    pyramid = FeaturePyramid(fine)
-    rows, cols = candidate_pixels(fine[..., 0], CANDIDATE_LEVEL, valid_mask(fine.shape[:2]))
+    image: LabelledImage,
+    rng: np.random.Generator,
+    negatives: int,
+    pos: float,
+    neg: float,
+    variants: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positive and negative patches from the image as labelled and `variants` - 1 transforms."""
+    base = load_fine(image)
     exits = np.array([[h.y0, h.x0] for h in image.hairs], dtype=np.float64) / FINE_FACTOR
     exits -= 0.375  # centre of a fine pixel is at 4r + 1.5 source px
+    chosen_variants = [0, *rng.choice(np.arange(1, 8), size=variants - 1, replace=False)]
+    xs, ys = [], []
+    for variant in chosen_variants:
+        fine, valid, points = transformed(base, valid_mask(base.shape[:2]), exits, int(variant))
+        x, y = variant_samples(fine, valid, points, rng, negatives, pos, neg)
+        xs.append(x)
+        ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def variant_samples(
+    fine: np.ndarray,
+    valid: np.ndarray,
+    exits: np.ndarray,
+    rng: np.random.Generator,
+    negatives: int,
+    pos: float,
+    neg: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    pyramid = FeaturePyramid(fine)
+    rows, cols = candidate_pixels(fine[..., 0], CANDIDATE_LEVEL, valid)
     grid = np.column_stack([rows, cols]).astype(np.float64)
     nearest = np.linalg.norm(grid[:, None, :] - exits[None, :, :], axis=2).min(axis=1)
     positive = np.nonzero(nearest <= pos)[0]
@@ -122,7 +166,9 @@ def train_mlp(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int)
             logit = h @ w2 + b2
             p = 1 / (1 + np.exp(-np.clip(logit, -30, 30)))
             weight = np.where(yb == 1, positive_weight, 1.0) / len(idx)
-            total += float(-(weight * (yb * np.log(p + 1e-7) + (1 - yb) * np.log(1 - p + 1e-7))).sum())
+            total += float(
+                -(weight * (yb * np.log(p + 1e-7) + (1 - yb) * np.log(1 - p + 1e-7))).sum()
+            )
             g_logit = weight * (p - yb)
             g_w2 = h.T @ g_logit + 1e-4 * w2
             g_b2 = g_logit.sum(axis=0)
@@ -172,6 +218,7 @@ def main() -> None:
     parser.add_argument("--output", type=Path, default=MODEL_PATH)
     parser.add_argument("--positive-radius", type=float, default=1.5)
     parser.add_argument("--mining-rounds", type=int, default=1)
+    parser.add_argument("--variants", type=int, default=2, help="rotations/flips per image")
     parser.add_argument("--negative-radius", type=float, default=2.5)
     args = parser.parse_args()
     started = time.perf_counter()
@@ -179,11 +226,26 @@ def main() -> None:
     fit = [image for image in tune if not held_out(image.subject)]
     validation = [image for image in tune if held_out(image.subject)]
     rng = np.random.default_rng(0)
-    xs, ys = zip(*(samples(image, rng, args.negatives, args.positive_radius, args.negative_radius) for image in fit))
+    xs, ys = zip(
+        *(
+            samples(
+                image,
+                rng,
+                args.negatives,
+                args.positive_radius,
+                args.negative_radius,
+                args.variants,
+            )
+            for image in fit
+        ),
+        strict=True,
+    )
     x, y = np.concatenate(xs), np.concatenate(ys)
     assert x.shape[1] == FEATURE_COUNT
-    print(f"{len(fit)} training images, {len(validation)} validation images, "
-          f"{int(y.sum())} positive / {len(y)} samples")
+    print(
+        f"{len(fit)} training images, {len(validation)} validation images, "
+        f"{int(y.sum())} positive / {len(y)} samples"
+    )
     weights = train_mlp(x, y, args.hidden, args.epochs, seed=0)
     model = to_model(weights)
     if args.mining_rounds:
@@ -195,16 +257,23 @@ def main() -> None:
         model = to_model(train_mlp(x, y, args.hidden, args.epochs, seed=1))
     model = choose_threshold(model, validation)
     save_model(str(args.output), model)
-    print(f"saved {args.output} (threshold {model.peak_threshold}, distance "
-          f"{model.peak_distance}) in {time.perf_counter() - started:.0f} s")
+    print(
+        f"saved {args.output} (threshold {model.peak_threshold}, distance "
+        f"{model.peak_distance}) in {time.perf_counter() - started:.0f} s"
+    )
 
 
 def to_model(weights: dict) -> ExitModel:
     return ExitModel(
         mean=weights["mean"].astype(np.float32),
         scale=weights["scale"].astype(np.float32),
-        w1=weights["w1"], b1=weights["b1"], w2=weights["w2"], b2=weights["b2"],
-        candidate_level=CANDIDATE_LEVEL, peak_threshold=0.5, peak_distance=2,
+        w1=weights["w1"],
+        b1=weights["b1"],
+        w2=weights["w2"],
+        b2=weights["b2"],
+        candidate_level=CANDIDATE_LEVEL,
+        peak_threshold=0.5,
+        peak_distance=2,
     )
 
 

@@ -55,34 +55,48 @@ def draw_trichoscopy(
     rng = np.random.default_rng(seed)
     width, height = size
     skin = np.empty((height, width, 3), dtype=np.float32)
-    skin[...] = (205, 190, 180)
+    skin[...] = (145, 148, 168)  # median skin colour of the FDU images
     skin += rng.normal(0, 6, (height, width, 1)).astype(np.float32)
     image = Image.fromarray(np.clip(skin, 0, 255).astype(np.uint8)).filter(
         ImageFilter.GaussianBlur(2)
     )
     draw = ImageDraw.Draw(image)
     for hair in hairs:
-        radius = hair.width * 1.6
+        # The part of the hair still under the skin shows as a blue-grey streak behind the exit.
+        angle = math.radians(hair.angle_deg)
+        behind = (hair.x - 70 * math.cos(angle), hair.y + 70 * math.sin(angle))
+        draw.line([(hair.x, hair.y), behind], fill=(95, 105, 140), width=int(hair.width * 1.4))
+        radius = hair.width * 1.2
         draw.ellipse(
             [hair.x - radius, hair.y - radius, hair.x + radius, hair.y + radius],
-            fill=(120, 130, 160),
+            fill=(100, 110, 145),
         )
-    image = image.filter(ImageFilter.GaussianBlur(6))
+    image = image.filter(ImageFilter.GaussianBlur(5))
     draw = ImageDraw.Draw(image)
     for hair in hairs:
         angle = math.radians(hair.angle_deg)
         end = (hair.x + hair.length * math.cos(angle), hair.y - hair.length * math.sin(angle))
-        draw.line([(hair.x, hair.y), end], fill=(35, 30, 30), width=int(hair.width))
+        draw.line([(hair.x, hair.y), end], fill=(28, 30, 38), width=int(hair.width))
     return np.asarray(image.filter(ImageFilter.GaussianBlur(1.2)), dtype=np.uint8)
 
 
 @pytest.fixture
 def synthetic_hairs() -> list[SyntheticHair]:
     """Eight well separated hairs in a common growth direction."""
-    spots = [(200, 250), (520, 220), (860, 300), (1100, 200), (260, 650), (600, 600),
-             (900, 700), (400, 880)]
-    return [SyntheticHair(x, y, 315.0 + 10 * (i % 3), 150 + 10 * i, 20.0)
-            for i, (x, y) in enumerate(spots)]
+    spots = [
+        (200, 250),
+        (520, 220),
+        (860, 300),
+        (1100, 200),
+        (260, 650),
+        (600, 600),
+        (900, 700),
+        (400, 880),
+    ]
+    return [
+        SyntheticHair(x, y, 315.0 + 10 * (i % 3), 150 + 10 * i, 20.0)
+        for i, (x, y) in enumerate(spots)
+    ]
 
 
 @pytest.fixture

@@ -23,7 +23,15 @@ def test_benchmark_quick_mode_prints_every_figure() -> None:
     )
     assert completed.returncode == 0, completed.stderr
     figures = json.loads(completed.stdout.strip().splitlines()[-1])
-    for name in ("count_mae", "mean_relative_count_error", "pearson_r", "precision", "recall",
-                 "f1", "mask_dice_20image", "seconds_per_image"):
+    for name in (
+        "count_mae",
+        "mean_relative_count_error",
+        "pearson_r",
+        "precision",
+        "recall",
+        "f1",
+        "mask_dice_20image",
+        "seconds_per_image",
+    ):
         assert name in figures
     assert figures["images"] > 0 and 0.0 <= figures["f1"] <= 1.0

@@ -18,8 +18,16 @@ from mesoclinic.imaging.cli import register
 
 MakeImage = Callable[..., NDArray[np.uint8]]
 FIELDS = {
-    "image", "hair_count", "hairs", "density_per_cm2", "terminal_count", "vellus_count",
-    "mean_diameter_um", "follicular_units", "quality", "algorithm_version",
+    "image",
+    "hair_count",
+    "hairs",
+    "density_per_cm2",
+    "terminal_count",
+    "vellus_count",
+    "mean_diameter_um",
+    "follicular_units",
+    "quality",
+    "algorithm_version",
 }
 
 
@@ -36,9 +44,7 @@ def app() -> typer.Typer:
 
 
 @pytest.fixture
-def scalp_jpeg(
-    tmp_path: Path, synthetic_hairs: list[SyntheticHair], make_image: MakeImage
-) -> Path:
+def scalp_jpeg(tmp_path: Path, synthetic_hairs: list[SyntheticHair], make_image: MakeImage) -> Path:
     path = tmp_path / "scalp.jpg"
     Image.fromarray(make_image(synthetic_hairs)).save(path, quality=92)
     return path
@@ -77,7 +83,9 @@ def test_profile_marks_density_as_assumed(app: typer.Typer, scalp_jpeg: Path) ->
 
 
 def test_roi_limits_the_analysis(app: typer.Typer, scalp_jpeg: Path) -> None:
-    result = CliRunner().invoke(app, ["analyze", str(scalp_jpeg), "--json", "--roi", "0,0,1280,480"])
+    result = CliRunner().invoke(
+        app, ["analyze", str(scalp_jpeg), "--json", "--roi", "0,0,1280,480"]
+    )
     assert _json_lines(result.stdout)[0]["hair_count"] == 4
 
 
@@ -89,7 +97,9 @@ def test_table_output_without_json(app: typer.Typer, scalp_jpeg: Path) -> None:
 
 def test_overlay_png_is_written(app: typer.Typer, scalp_jpeg: Path, tmp_path: Path) -> None:
     folder = tmp_path / "overlays"
-    result = CliRunner().invoke(app, ["analyze", str(scalp_jpeg), "--json", "--overlay", str(folder)])
+    result = CliRunner().invoke(
+        app, ["analyze", str(scalp_jpeg), "--json", "--overlay", str(folder)]
+    )
     assert result.exit_code == 0
     written = folder / "scalp.overlay.png"
     assert written.exists()

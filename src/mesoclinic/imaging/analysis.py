@@ -113,9 +113,7 @@ def analyze_image(
     )
     points = np.array([[hair.x, hair.y] for hair in hairs], dtype=np.float64).reshape(-1, 2)
     value = shaft_intensity(work)
-    openings = empty_openings(
-        value, mask, valid, points / scale, params.opening_radius_work_px
-    )
+    openings = empty_openings(value, mask, valid, points / scale, params.opening_radius_work_px)
     area_px = float(valid.sum()) * scale * scale
     return TrichoscopyResult(
         hairs=hairs,

@@ -52,7 +52,9 @@ def parse_roi(text: str | None) -> Roi | None:
     try:
         x0, y0, x1, y1 = (int(part) for part in text.split(","))
     except ValueError as error:
-        raise typer.BadParameter("expected four integers X0,Y0,X1,Y1", param_hint="--roi") from error
+        raise typer.BadParameter(
+            "expected four integers X0,Y0,X1,Y1", param_hint="--roi"
+        ) from error
     if x1 <= x0 or y1 <= y0 or x0 < 0 or y0 < 0:
         raise typer.BadParameter("need 0 <= X0 < X1 and 0 <= Y0 < Y1", param_hint="--roi")
     return Roi(x0, y0, x1, y1)
@@ -132,8 +134,16 @@ def _progress(console: Console, total: int) -> Progress:
 
 def _table(records: list[dict[str, Any]]) -> Table:
     table = Table(title="Trichoscopy analysis")
-    for column in ("image", "hairs", "per cm2", "terminal", "vellus", "mean um", "units 1/2/3+",
-                   "quality"):
+    for column in (
+        "image",
+        "hairs",
+        "per cm2",
+        "terminal",
+        "vellus",
+        "mean um",
+        "units 1/2/3+",
+        "quality",
+    ):
         table.add_column(column)
     for record in records:
         if "error" in record:
@@ -145,8 +155,9 @@ def _table(records: list[dict[str, Any]]) -> Table:
         table.add_row(
             record["image"],
             str(record["hair_count"]),
-            "-" if density is None else f"{density:.0f}" + (" (assumed)"
-                                                            if record["density_assumed"] else ""),
+            "-"
+            if density is None
+            else f"{density:.0f}" + (" (assumed)" if record["density_assumed"] else ""),
             _dash(record["terminal_count"]),
             _dash(record["vellus_count"]),
             _dash(record["mean_diameter_um"]),

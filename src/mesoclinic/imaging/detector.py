@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from importlib import resources
+from typing import IO
 
 import numpy as np
 from numpy.typing import NDArray
@@ -41,13 +42,13 @@ class ExitModel:
         logits = (hidden @ self.w2 + self.b2).ravel()
         return np.asarray(1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30))), dtype=np.float32)
 
-
     @cached_property
     def _folded(self) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         """First layer with the input standardisation folded in (one matmul, no copies)."""
         w1 = (self.w1 / self.scale[:, None]).astype(np.float32)
         b1 = (self.b1 - (self.mean / self.scale) @ self.w1).astype(np.float32)
         return w1, b1
+
 
 COARSE_STRIDE = 2
 REFINE_LEVEL = 0.3
@@ -69,9 +70,9 @@ def save_model(path: str, model: ExitModel) -> None:
     )
 
 
-def load_model_file(source: object) -> ExitModel:
+def load_model_file(source: str | IO[bytes]) -> ExitModel:
     """Read a model written by save_model from a path or file object."""
-    with np.load(source) as data:  # type: ignore[call-overload]
+    with np.load(source) as data:
         settings = data["settings"]
         return ExitModel(
             mean=data["mean"].astype(np.float32),
@@ -116,17 +117,13 @@ def score_map(
     on_grid = (rows % COARSE_STRIDE == 0) & (cols % COARSE_STRIDE == 0)
     if not on_grid.any():
         return heat
-    heat[rows[on_grid], cols[on_grid]] = model.scores(
-        pyramid.patches(rows[on_grid], cols[on_grid])
-    )
+    heat[rows[on_grid], cols[on_grid]] = model.scores(pyramid.patches(rows[on_grid], cols[on_grid]))
     promising = np.zeros(pyramid.fine_shape, dtype=bool)
     promising[rows[on_grid], cols[on_grid]] = heat[rows[on_grid], cols[on_grid]] > REFINE_LEVEL
     promising = ndi.binary_dilation(promising, structure=np.ones((3, 3), dtype=bool))
     refine = promising[rows, cols] & ~on_grid
     if refine.any():
-        heat[rows[refine], cols[refine]] = model.scores(
-            pyramid.patches(rows[refine], cols[refine])
-        )
+        heat[rows[refine], cols[refine]] = model.scores(pyramid.patches(rows[refine], cols[refine]))
     return heat
 
 

@@ -7,8 +7,8 @@ The exit-point detector looks at two scales of a skin-normalised image: a fine g
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import NDArray
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
 
 # (downsampling factor from the fine grid, patch radius) per scale: 52, 88 and 144 source px
 SCALES = ((1, 6), (2, 5), (4, 4))
@@ -34,7 +34,7 @@ def block_mean(image: NDArray[np.float32], factor: int) -> NDArray[np.float32]:
     for row in range(factor):
         for col in range(factor):
             total += image[row:height:factor, col:width:factor]
-    return total / np.float32(factor * factor)
+    return np.asarray(total / np.float32(factor * factor), dtype=np.float32)
 
 
 def normalised_channels(rgb: NDArray[np.generic]) -> Float32Array:

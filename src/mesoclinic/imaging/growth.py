@@ -2,8 +2,9 @@
 
 Hairs in anagen grow about 0.3 mm a day; telogen hairs do not. Two images of the same clipped
 site 2-3 days apart are registered (translation: phase correlation as a hint, then the shift
-most exit points agree on), hairs are paired by exit point, and a hair whose visible length grew by at least the minimum growth is anagen. A hair
-of the first image with no partner in the second was shed and counts as telogen.
+most exit points agree on), hairs are paired by exit point, and a hair whose visible length
+grew by at least the minimum growth is anagen. A hair of the first image with no partner in
+the second was shed and counts as telogen.
 """
 
 from __future__ import annotations
@@ -29,15 +30,13 @@ INLIER_PX = 12.0
 FALLBACK_MIN_GROWTH_PX = 40.0  # ~0.15 mm on a 1280 px wide 70x image
 
 
-def register_shift(
-    before: NDArray[np.generic], after: NDArray[np.generic]
-) -> tuple[float, float]:
+def register_shift(before: NDArray[np.generic], after: NDArray[np.generic]) -> tuple[float, float]:
     """Translation (dx, dy) in input pixels that maps points of `before` onto `after`."""
     work_before, factor = to_work_resolution(as_rgb(before))
     work_after, _ = to_work_resolution(as_rgb(after))
     if work_before.shape != work_after.shape:
         raise ValueError("the two images must have the same size")
-    shift, _, _ = phase_cross_correlation(
+    shift, _, _ = phase_cross_correlation(  # type: ignore[no-untyped-call]
         shaft_intensity(work_after), shaft_intensity(work_before), upsample_factor=4
     )
     return float(shift[1]) * factor, float(shift[0]) * factor

@@ -30,14 +30,15 @@ def _run_lengths(
     rows = np.round(row + np.sin(angles)[:, None] * steps).astype(np.int64)
     cols = np.round(col + np.cos(angles)[:, None] * steps).astype(np.int64)
     inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
-    on = np.zeros(rows.shape, dtype=bool)
+    on = np.zeros((len(angles), len(steps)), dtype=bool)
     on[inside] = mask[rows[inside], cols[inside]]
     # A gap of more than MAX_GAP off-pixels ends the run.
     off = (~on).astype(np.int32)
-    window = np.cumsum(np.pad(off, ((0, 0), (1, 0))), axis=1)
+    window: NDArray[np.int64] = np.cumsum(np.pad(off, ((0, 0), (1, 0))), axis=1)
     gap = window[:, MAX_GAP + 1 :] - window[:, : -(MAX_GAP + 1)] == MAX_GAP + 1
-    first_gap = np.where(gap.any(axis=1), gap.argmax(axis=1), on.shape[1])
-    before = np.arange(on.shape[1])[None, :] < first_gap[:, None]
+    samples = int(on.shape[1])
+    first_gap = np.where(gap.any(axis=1), gap.argmax(axis=1), samples)
+    before = np.arange(samples)[None, :] < first_gap[:, None]
     last_on = np.where(on & before, steps[None, :], 0).max(axis=1)
     return np.asarray(last_on, dtype=np.int64)
 
@@ -55,7 +56,9 @@ def trace_shaft(mask: NDArray[np.bool_], row: float, col: float) -> ShaftTrace:
     return ShaftTrace(angle, float(length), _width_along(mask, row, col, angle, length))
 
 
-def _width_along(mask: NDArray[np.bool_], row: float, col: float, angle: float, length: int) -> float:
+def _width_along(
+    mask: NDArray[np.bool_], row: float, col: float, angle: float, length: int
+) -> float:
     """Median count of shaft pixels across the shaft, over the middle half of its length."""
     if length < 2:
         return 0.0

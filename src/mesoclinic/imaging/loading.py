@@ -30,7 +30,7 @@ class LoadedImage:
     @property
     def source_scale(self) -> float:
         """Source pixels per decoded pixel (2.0 when a JPEG was decoded at half size)."""
-        return self.source_width / self.pixels.shape[1]
+        return float(self.source_width / self.pixels.shape[1])
 
 
 def load_image(
@@ -68,8 +68,7 @@ def _decode(image: Image.Image, max_pixels: int, reduce_to_width: int | None) ->
         raise ImageLoadError("image has no pixels")
     if width * height > max_pixels:
         raise ImageLoadError(
-            f"image is too large to decode safely ({width}x{height} pixels, "
-            f"limit {max_pixels})"
+            f"image is too large to decode safely ({width}x{height} pixels, limit {max_pixels})"
         )
     if reduce_to_width and image.format == "JPEG" and width >= 2 * reduce_to_width:
         image.draft("RGB", (width // 2, height // 2))

@@ -27,7 +27,12 @@ def render_overlay(
     to_pixels = 1.0 / source_scale
     if roi is not None:
         draw.rectangle(
-            [roi.x0 * to_pixels, roi.y0 * to_pixels, roi.x1 * to_pixels - 1, roi.y1 * to_pixels - 1],
+            [
+                roi.x0 * to_pixels,
+                roi.y0 * to_pixels,
+                roi.x1 * to_pixels - 1,
+                roi.y1 * to_pixels - 1,
+            ],
             outline=(255, 255, 255),
         )
     for hair in result.hairs:

@@ -36,7 +36,8 @@ def shaft_intensity(rgb: NDArray[np.generic]) -> FloatImage:
     if rgb.ndim == 2:
         return np.asarray(rgb, dtype=np.float32)
     # np.maximum on channel planes is several times faster than max(axis=2).
-    return np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]).astype(np.float32)
+    brightest = np.maximum(np.maximum(rgb[..., 0], rgb[..., 1]), rgb[..., 2])
+    return np.asarray(brightest, dtype=np.float32)
 
 
 def darkness_map(value: FloatImage, params: SegmentationParams) -> FloatImage:
