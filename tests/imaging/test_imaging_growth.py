@@ -24,8 +24,10 @@ def _site(shift: tuple[int, int], grow: set[int], growth: float) -> list[Synthet
 
 
 def test_registration_recovers_the_shift_between_visits(make_image: MakeImage) -> None:
-    before = make_image(_site((0, 0), set(), 0), seed=1)
-    after = make_image(_site((24, -16), set(), 0), seed=1)
+    # One larger scene seen through two windows: skin texture and hairs move together.
+    scene = make_image(_site((100, 100), set(), 0), size=(1480, 1224), seed=1)
+    before = scene[100 : 100 + 1024, 100 : 100 + 1280]
+    after = scene[116 : 116 + 1024, 76 : 76 + 1280]
     dx, dy = register_shift(before, after)
     assert dx == pytest.approx(24, abs=3) and dy == pytest.approx(-16, abs=3)
 

@@ -14,8 +14,18 @@ from scipy.optimize import linear_sum_assignment
 from mesoclinic.imaging import analyze_image, load_image
 from mesoclinic.imaging.profiles import get_profile
 
-# Report-split subjects (see bench/imaging_dataset.split_of), never used for tuning.
-IMAGES = ("220106_A207_1", "220105_A095_1", "220328_B094_1", "230219_A026_4")
+# Every 50th image of the report split (bench/imaging_dataset.split_of): subjects never used
+# for tuning. On these the detector measured 94 hairs for 92 labelled, 48 matched (Nov 2026).
+IMAGES = (
+    "220105_A095_1",
+    "220127_B428_3",
+    "220317_A710_1",
+    "220727_B666_3",
+    "220919_A898_1",
+    "230219_A044_3",
+    "230219_A094_1",
+    "230219_A157_3",
+)
 
 
 def _matches(found: np.ndarray, labelled: np.ndarray) -> int:
@@ -46,9 +56,10 @@ def test_counts_and_exit_points_follow_the_labels_on_real_images() -> None:
         matched += _matches(found, labelled)
         assert result.quality.usable, (name, result.quality)
         assert result.density_per_cm2 is not None and result.to_dict()["density_assumed"]
-    assert abs(found_total - labelled_total) / labelled_total <= 0.35
-    assert matched / labelled_total >= 0.4
-    assert matched / found_total >= 0.4
+    # Guard rails a little below the measured level, so a regression shows up.
+    assert abs(found_total - labelled_total) / labelled_total <= 0.2
+    assert matched / labelled_total >= 0.42
+    assert matched / found_total >= 0.42
 
 
 def test_real_image_is_decoded_at_half_size() -> None:

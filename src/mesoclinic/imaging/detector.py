@@ -51,7 +51,7 @@ class ExitModel:
 
 
 COARSE_STRIDE = 2
-REFINE_LEVEL = 0.3
+REFINE_LEVEL = 0.5
 
 
 def save_model(path: str, model: ExitModel) -> None:
