@@ -6,15 +6,13 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
-from conftest import REPO_ROOT, require_shared_data
 
-
-def test_benchmark_quick_mode_prints_every_figure() -> None:
-    require_shared_data()
-    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src")}
+def test_benchmark_quick_mode_prints_every_figure(fdu_data: Path, repo_root: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "src")}
     completed = subprocess.run(
-        [sys.executable, str(REPO_ROOT / "bench" / "imaging_accuracy.py"), "--quick"],
+        [sys.executable, str(repo_root / "bench" / "imaging_accuracy.py"), "--quick"],
         capture_output=True,
         text=True,
         env=env,

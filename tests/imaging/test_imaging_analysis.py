@@ -8,12 +8,12 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from conftest import SyntheticHair
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from mesoclinic.imaging import ALGORITHM_VERSION, Calibration, Roi, analyze_image
 from mesoclinic.imaging.analysis import AnalysisParams
+from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]
 

@@ -9,12 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer
-from conftest import SyntheticHair
 from numpy.typing import NDArray
 from PIL import Image
 from typer.testing import CliRunner
 
 from mesoclinic.imaging.cli import register
+from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]
 FIELDS = {

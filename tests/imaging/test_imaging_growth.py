@@ -7,10 +7,10 @@ from collections.abc import Callable
 
 import numpy as np
 import pytest
-from conftest import SyntheticHair
 from numpy.typing import NDArray
 
 from mesoclinic.imaging.growth import analyze_growth, register_shift
+from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
-from conftest import SyntheticHair
 from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
 from mesoclinic.imaging import analyze_image
+from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]
 

@@ -7,8 +7,10 @@ docs/imaging.md), not the project targets.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
+
 import numpy as np
-from conftest import labelled_exit_points, require_shared_data
 from scipy.optimize import linear_sum_assignment
 
 from mesoclinic.imaging import analyze_image, load_image
@@ -37,8 +39,10 @@ def _matches(found: np.ndarray, labelled: np.ndarray) -> int:
     return int((cost[rows, cols] <= 15).sum())
 
 
-def test_counts_and_exit_points_follow_the_labels_on_real_images() -> None:
-    fdu = require_shared_data()
+def test_counts_and_exit_points_follow_the_labels_on_real_images(
+    fdu_data: Path, read_exit_points: Callable[[Path], np.ndarray]
+) -> None:
+    fdu = fdu_data
     profile = get_profile("fdu-70x")
     found_total = labelled_total = matched = 0
     for name in IMAGES:
@@ -49,7 +53,7 @@ def test_counts_and_exit_points_follow_the_labels_on_real_images() -> None:
             profile.roi_for(loaded.source_width, loaded.source_height),
             source_scale=loaded.source_scale,
         )
-        labelled = labelled_exit_points(fdu / "annotations" / f"{name}.xml")
+        labelled = read_exit_points(fdu / "annotations" / f"{name}.xml")
         found = np.array([[h.x, h.y] for h in result.hairs]).reshape(-1, 2)
         found_total += len(found)
         labelled_total += len(labelled)
@@ -62,7 +66,7 @@ def test_counts_and_exit_points_follow_the_labels_on_real_images() -> None:
     assert matched / found_total >= 0.42
 
 
-def test_real_image_is_decoded_at_half_size() -> None:
-    fdu = require_shared_data()
+def test_real_image_is_decoded_at_half_size(fdu_data: Path) -> None:
+    fdu = fdu_data
     loaded = load_image(fdu / "images" / f"{IMAGES[0]}.jpg")
     assert loaded.pixels.shape == (512, 640, 3) and loaded.source_scale == 2.0
