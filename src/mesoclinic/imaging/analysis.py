@@ -11,10 +11,15 @@ from PIL import Image
 from scipy import ndimage as ndi
 
 from mesoclinic.imaging.detector import ExitModel, bundled_model, find_peaks, score_map
-from mesoclinic.imaging.features import FeaturePyramid, fine_grid
-from mesoclinic.imaging.hairs import trace_shaft
+from mesoclinic.imaging.features import FeaturePyramid, block_mean, normalised_channels
+from mesoclinic.imaging.hairs import ShaftTrace, trace_shaft
 from mesoclinic.imaging.loading import WORK_WIDTH
 from mesoclinic.imaging.quality import QualityLimits, assess_quality
+from mesoclinic.imaging.rescoring import (
+    FEATURE_NAMES,
+    bundled_rescore_model,
+    candidate_features,
+)
 from mesoclinic.imaging.results import Calibration, Hair, Roi, TrichoscopyResult
 from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts, shaft_intensity
 from mesoclinic.imaging.units import empty_openings, group_units
@@ -27,6 +32,8 @@ class AnalysisParams:
     terminal_threshold_um: float = 40.0
     unit_radius_px: float = 36.0
     opening_radius_work_px: float = 8.0
+    rescore: bool = True
+    candidate_threshold: float = 0.5
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
     quality: QualityLimits = field(default_factory=QualityLimits)
 
@@ -73,17 +80,54 @@ def _to_source(work_points: NDArray[np.float64], scale: float) -> NDArray[np.flo
 
 
 def detect_exit_points(
-    work: NDArray[np.uint8], valid: NDArray[np.bool_], model: ExitModel
+    channels: NDArray[np.float32], valid: NDArray[np.bool_], model: ExitModel, threshold: float
 ) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
-    """Exit points as work-grid (row, col) and their detector scores."""
-    fine = fine_grid(work)
+    """Exit points as work-grid (row, col) and their detector scores.
+
+    channels: normalised_channels of the working image.
+    """
+    fine = block_mean(channels, 2)
     valid_fine = valid[: 2 * fine.shape[0] : 2, : 2 * fine.shape[1] : 2]
     heat = score_map(FeaturePyramid(fine), fine[..., 0], valid_fine, model)
-    peaks = find_peaks(heat, model.peak_threshold, model.peak_distance)
+    peaks = find_peaks(heat, threshold, model.peak_distance)
     scores = ndi.gaussian_filter(heat, 0.7)[
         np.round(peaks[:, 0]).astype(int), np.round(peaks[:, 1]).astype(int)
     ]
     return peaks * 2 + 0.5, scores.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Candidate hairs on the working grid, before the rescoring stage keeps or drops them."""
+
+    exits: NDArray[np.float64]
+    scores: NDArray[np.float32]
+    traces: tuple[ShaftTrace, ...]
+    features: NDArray[np.float64]
+    mask: NDArray[np.bool_]
+
+
+def find_candidates(
+    work: NDArray[np.uint8],
+    valid: NDArray[np.bool_],
+    params: AnalysisParams,
+    model: ExitModel,
+    threshold: float,
+) -> Candidates:
+    """Detect exit points, trace their shafts and describe each for the rescoring stage."""
+    channels = normalised_channels(work)
+    exits, scores = detect_exit_points(channels, valid, model, threshold)
+    mask = segment_shafts(work, params.segmentation, valid)
+    traces = tuple(trace_shaft(mask, row, col) for row, col in exits)
+    value, blue = channels[..., 0], channels[..., 1]
+    features = np.array(
+        [
+            candidate_features(row, col, t.angle, t.length, t.width, float(s), value, blue, exits)
+            for (row, col), t, s in zip(exits, traces, scores, strict=True)
+        ],
+        dtype=np.float64,
+    ).reshape(len(exits), len(FEATURE_NAMES))
+    return Candidates(exits, scores, traces, features, mask)
 
 
 def analyze_image(
@@ -102,24 +146,35 @@ def analyze_image(
     """
     params = params or AnalysisParams()
     model = model or bundled_model()
+    rescore = bundled_rescore_model() if params.rescore else None
     work, factor = to_work_resolution(as_rgb(pixels))
     scale = factor * source_scale
     valid = valid_region(work.shape[:2], roi, scale)
-    exits, scores = detect_exit_points(work, valid, model)
-    mask = segment_shafts(work, params.segmentation, valid)
+    threshold = params.candidate_threshold if rescore else model.peak_threshold
+    found = find_candidates(work, valid, params, model, threshold)
+    keep = np.ones(len(found.exits), dtype=bool)
+    probabilities = found.scores.astype(np.float64)
+    if rescore is not None and len(found.exits):
+        probabilities = rescore.probabilities(found.features)
+        keep = probabilities >= rescore.threshold
     hairs = tuple(
-        _measure_hair(row, col, float(score), mask, scale, calibration, params)
-        for (row, col), score in zip(exits, scores, strict=True)
+        _measure_hair(row, col, trace, float(p), scale, calibration, params)
+        for (row, col), trace, p, kept in zip(
+            found.exits, found.traces, probabilities, keep, strict=True
+        )
+        if kept
     )
     points = np.array([[hair.x, hair.y] for hair in hairs], dtype=np.float64).reshape(-1, 2)
     value = shaft_intensity(work)
-    openings = empty_openings(value, mask, valid, points / scale, params.opening_radius_work_px)
+    openings = empty_openings(
+        value, found.mask, valid, points / scale, params.opening_radius_work_px
+    )
     area_px = float(valid.sum()) * scale * scale
     return TrichoscopyResult(
         hairs=hairs,
         follicular_units=group_units(points, params.unit_radius_px * scale / 2.0),
         empty_openings=tuple((float(x * scale), float(y * scale)) for x, y in openings),
-        quality=assess_quality(work, mask, valid, params.quality),
+        quality=assess_quality(work, found.mask, valid, params.quality),
         analysed_area_mm2=None if calibration is None else area_px / calibration.px_per_mm**2,
         calibration=calibration,
         terminal_threshold_um=params.terminal_threshold_um,
@@ -129,13 +184,12 @@ def analyze_image(
 def _measure_hair(
     row: float,
     col: float,
+    trace: ShaftTrace,
     score: float,
-    mask: NDArray[np.bool_],
     scale: float,
     calibration: Calibration | None,
     params: AnalysisParams,
 ) -> Hair:
-    trace = trace_shaft(mask, row, col)
     x, y = _to_source(np.array([[row, col]]), scale)[0]
     width_px = max(trace.width, 0.0) * scale
     diameter = None if calibration is None else width_px / calibration.px_per_mm * 1000.0

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 
 ANGLE_STEPS = 48
 MAX_GAP = 3
-MAX_LENGTH = 400
+MAX_LENGTH = 320
 MAX_HALF_WIDTH = 20
 
 
