@@ -166,3 +166,12 @@ def test_exit_is_found_whatever_the_hair_direction(make_image: MakeImage, angle:
     result = analyze_image(make_image([SyntheticHair(640, 512, angle, 220, 20)]))
     assert result.hair_count == 1
     assert abs(result.hairs[0].x - 640) <= 15 and abs(result.hairs[0].y - 512) <= 15
+
+
+def test_rescoring_stage_can_be_switched_off(
+    synthetic_hairs: list[SyntheticHair], make_image: MakeImage
+) -> None:
+    image = make_image(synthetic_hairs)
+    plain = analyze_image(image, params=AnalysisParams(rescore=False))
+    assert plain.hair_count == len(synthetic_hairs)
+    assert all(0.0 <= hair.score <= 1.0 for hair in plain.hairs)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,7 +98,8 @@ def analyze(
     except ProfileError as error:
         raise typer.BadParameter(str(error), param_hint="--profile") from error
     settings = Settings(px_per_mm, parse_roi(roi), device, overlay)
-    out = Console(soft_wrap=True, highlight=False)
+    # Piped output has no terminal width: give the table room instead of Rich's 80 columns.
+    out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     err = Console(stderr=True, highlight=False)
     records: list[dict[str, Any]] = []
     failures = 0
@@ -111,7 +113,7 @@ def analyze(
                 record = {"image": str(path), "error": str(error)}
                 err.print(f"error: {path}: {error}", markup=False)
             if json_output:
-                out.print(json.dumps(record), markup=False)
+                typer.echo(json.dumps(record))  # one unwrapped line per image
             records.append(record)
             progress.advance(task)
     if not json_output:
@@ -133,7 +135,7 @@ def _progress(console: Console, total: int) -> Progress:
 
 
 def _table(records: list[dict[str, Any]]) -> Table:
-    table = Table(title="Trichoscopy analysis")
+    table = Table(title="Trichoscopy analysis", caption="density marked * is from an assumed px/mm")
     for column in (
         "image",
         "hairs",
@@ -147,17 +149,17 @@ def _table(records: list[dict[str, Any]]) -> Table:
         table.add_column(column)
     for record in records:
         if "error" in record:
-            table.add_row(record["image"], "error", record["error"], "", "", "", "", "")
+            table.add_row(Path(record["image"]).name, "error", record["error"], "", "", "", "", "")
             continue
         density = record["density_per_cm2"]
         units = record["follicular_units"]
         quality = record["quality"]
         table.add_row(
-            record["image"],
+            Path(record["image"]).name,
             str(record["hair_count"]),
             "-"
             if density is None
-            else f"{density:.0f}" + (" (assumed)" if record["density_assumed"] else ""),
+            else f"{density:.0f}" + ("*" if record["density_assumed"] else ""),
             _dash(record["terminal_count"]),
             _dash(record["vellus_count"]),
             _dash(record["mean_diameter_um"]),
