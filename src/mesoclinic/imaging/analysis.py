@@ -15,11 +15,7 @@ from mesoclinic.imaging.features import FeaturePyramid, block_mean, normalised_c
 from mesoclinic.imaging.hairs import ShaftTrace, trace_shaft
 from mesoclinic.imaging.loading import WORK_WIDTH
 from mesoclinic.imaging.quality import QualityLimits, assess_quality
-from mesoclinic.imaging.rescoring import (
-    FEATURE_NAMES,
-    bundled_rescore_model,
-    candidate_features,
-)
+from mesoclinic.imaging.rescoring import bundled_rescore_model, candidate_features
 from mesoclinic.imaging.results import Calibration, Hair, Roi, TrichoscopyResult
 from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts, shaft_intensity
 from mesoclinic.imaging.units import empty_openings, group_units
@@ -120,13 +116,15 @@ def find_candidates(
     mask = segment_shafts(work, params.segmentation, valid)
     traces = tuple(trace_shaft(mask, row, col) for row, col in exits)
     value, blue = channels[..., 0], channels[..., 1]
-    features = np.array(
-        [
-            candidate_features(row, col, t.angle, t.length, t.width, float(s), value, blue, exits)
-            for (row, col), t, s in zip(exits, traces, scores, strict=True)
-        ],
-        dtype=np.float64,
-    ).reshape(len(exits), len(FEATURE_NAMES))
+    features = candidate_features(
+        exits.reshape(-1, 2),
+        np.array([t.angle for t in traces], dtype=np.float64),
+        np.array([t.length for t in traces], dtype=np.float64),
+        np.array([t.width for t in traces], dtype=np.float64),
+        scores.astype(np.float64),
+        value,
+        blue,
+    )
     return Candidates(exits, scores, traces, features, mask)
 
 

@@ -49,10 +49,16 @@ def trace_shaft(mask: NDArray[np.bool_], row: float, col: float) -> ShaftTrace:
     The exit point lies at one end of its shaft, so the longest run of shaft pixels leaving it
     follows the hair; scans across it give the width.
     """
-    angles = 2 * np.pi * np.arange(ANGLE_STEPS) / ANGLE_STEPS
-    lengths = _run_lengths(mask, row, col, angles)
-    best = int(np.argmax(lengths))
-    angle, length = float(angles[best]), int(lengths[best])
+    # Coarse to fine: every other direction first, then the two neighbours of the best.
+    coarse = 2 * np.pi * np.arange(0, ANGLE_STEPS, 2) / ANGLE_STEPS
+    coarse_lengths = _run_lengths(mask, row, col, coarse)
+    best = int(np.argmax(coarse_lengths)) * 2
+    fine = 2 * np.pi * np.array([best - 1, best + 1]) / ANGLE_STEPS
+    fine_lengths = _run_lengths(mask, row, col, fine)
+    angles = np.concatenate([[coarse[best // 2]], fine])
+    lengths = np.concatenate([[coarse_lengths[best // 2]], fine_lengths])
+    pick = int(np.argmax(lengths))
+    angle, length = float(angles[pick]) % (2 * np.pi), int(lengths[pick])
     return ShaftTrace(angle, float(length), _width_along(mask, row, col, angle, length))
 
 
@@ -72,12 +78,9 @@ def _width_along(
     on[inside] = mask[rows[inside], cols[inside]]
     # Count the contiguous run through the centre line so a parallel neighbour is not added.
     centre = MAX_HALF_WIDTH
-    widths = []
-    for line in on:
-        if not line[centre]:
-            continue
-        left = centre - int(np.argmin(line[centre::-1])) if not line[: centre + 1].all() else 0
-        right = centre + int(np.argmin(line[centre:])) if not line[centre:].all() else len(line)
-        widths.append(right - left - 1)
+    index = np.arange(on.shape[1])[None, :]
+    left = np.where(~on & (index < centre), index, -1).max(axis=1)
+    right = np.where(~on & (index > centre), index, on.shape[1]).min(axis=1)
+    widths = (right - left - 1)[on[:, centre]]
     # Steps across an oblique shaft are one pixel each, so the count is already perpendicular.
-    return float(np.median(widths)) if widths else 0.0
+    return float(np.median(widths)) if len(widths) else 0.0

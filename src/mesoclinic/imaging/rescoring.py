@@ -10,7 +10,6 @@ fitted by bench/imaging_train_rescore.py on tuning subjects and stored as JSON.
 from __future__ import annotations
 
 import json
-import math
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -68,43 +67,48 @@ def bundled_rescore_model() -> RescoreModel:
 
 
 def _mean_beyond(
-    channel: NDArray[np.float32], row: float, col: float, d_row: float, d_col: float
-) -> float:
-    """Mean of a channel over a short strip starting 4 px beyond a point in a direction."""
-    steps = np.arange(4, 20, 2, dtype=np.float64)
-    offsets = np.array([-3.0, 0.0, 3.0])
-    rows = row + steps[:, None] * d_row + offsets[None, :] * d_col
-    cols = col + steps[:, None] * d_col - offsets[None, :] * d_row
-    r = np.clip(np.round(rows).astype(int), 0, channel.shape[0] - 1)
-    c = np.clip(np.round(cols).astype(int), 0, channel.shape[1] - 1)
-    return float(channel[r, c].mean())
+    channel: NDArray[np.float32],
+    rows: NDArray[np.float64],
+    cols: NDArray[np.float64],
+    d_rows: NDArray[np.float64],
+    d_cols: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Per point: mean of a channel over a short strip starting 4 px beyond it in a direction."""
+    steps = np.arange(4, 20, 2, dtype=np.float64)[None, :, None]
+    offsets = np.array([-3.0, 0.0, 3.0])[None, None, :]
+    r = rows[:, None, None] + steps * d_rows[:, None, None] + offsets * d_cols[:, None, None]
+    c = cols[:, None, None] + steps * d_cols[:, None, None] - offsets * d_rows[:, None, None]
+    r_index = np.clip(np.round(r).astype(int), 0, channel.shape[0] - 1)
+    c_index = np.clip(np.round(c).astype(int), 0, channel.shape[1] - 1)
+    return np.asarray(channel[r_index, c_index].mean(axis=(1, 2)), dtype=np.float64)
 
 
 def candidate_features(
-    row: float,
-    col: float,
-    angle: float,
-    length: float,
-    width: float,
-    score: float,
+    exits: NDArray[np.float64],
+    angles: NDArray[np.float64],
+    lengths: NDArray[np.float64],
+    widths: NDArray[np.float64],
+    scores: NDArray[np.float64],
     value: NDArray[np.float32],
     blue: NDArray[np.float32],
-    others: NDArray[np.float64],
-) -> list[float]:
-    """FEATURE_NAMES for one candidate on the working grid (angle: radians, y down)."""
-    d_row, d_col = math.sin(angle), math.cos(angle)
-    far_row, far_col = row + length * d_row, col + length * d_col
-    height, width_px = value.shape
-    border = min(row, col, height - 1 - row, width_px - 1 - col)
-    gaps = np.hypot(others[:, 0] - row, others[:, 1] - col) if len(others) else np.zeros(0)
-    return [
-        score,
-        math.log1p(length),
-        width,
-        1.0 - _mean_beyond(value, row, col, -d_row, -d_col),
-        1.0 - _mean_beyond(value, far_row, far_col, d_row, d_col),
-        _mean_beyond(blue, row, col, -d_row, -d_col),
-        _mean_beyond(blue, far_row, far_col, d_row, d_col),
-        min(border, 60.0),
-        float(((gaps > 0.5) & (gaps < 10)).sum()),
+) -> NDArray[np.float64]:
+    """FEATURE_NAMES (columns) for candidates on the working grid (angles: radians, y down)."""
+    rows, cols = exits[:, 0], exits[:, 1]
+    d_rows, d_cols = np.sin(angles), np.cos(angles)
+    far_rows, far_cols = rows + lengths * d_rows, cols + lengths * d_cols
+    height, width = value.shape
+    border = np.minimum.reduce([rows, cols, height - 1 - rows, width - 1 - cols])
+    gaps = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
+    neighbours = ((gaps > 0.5) & (gaps < 10)).sum(axis=1)
+    columns = [
+        scores,
+        np.log1p(lengths),
+        widths,
+        1.0 - _mean_beyond(value, rows, cols, -d_rows, -d_cols),
+        1.0 - _mean_beyond(value, far_rows, far_cols, d_rows, d_cols),
+        _mean_beyond(blue, rows, cols, -d_rows, -d_cols),
+        _mean_beyond(blue, far_rows, far_cols, d_rows, d_cols),
+        np.minimum(border, 60.0),
+        neighbours.astype(np.float64),
     ]
+    return np.column_stack(columns).astype(np.float64)
