@@ -28,6 +28,8 @@ FEATURE_NAMES = (
     "blue_beyond_far_end",
     "border_distance",
     "neighbours",
+    "candidate_at_far_end",
+    "far_end_score",
 )
 
 
@@ -100,6 +102,14 @@ def candidate_features(
     border = np.minimum.reduce([rows, cols, height - 1 - rows, width - 1 - cols])
     gaps = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
     neighbours = ((gaps > 0.5) & (gaps < 10)).sum(axis=1)
+    # A candidate at the far end of this shaft means one of the two is a cut tip: the
+    # model can weigh the two scores against each other.
+    far_gaps = np.hypot(far_rows[:, None] - rows[None, :], far_cols[:, None] - cols[None, :])
+    np.fill_diagonal(far_gaps, np.inf)
+    nearest_far = far_gaps.argmin(axis=1) if len(rows) else np.zeros(0, dtype=int)
+    far_distance = far_gaps[np.arange(len(rows)), nearest_far] if len(rows) else np.zeros(0)
+    at_far_end = far_distance < 12
+    far_score = np.where(at_far_end, scores[nearest_far] if len(rows) else 0.0, 0.0)
     columns = [
         scores,
         np.log1p(lengths),
@@ -110,5 +120,7 @@ def candidate_features(
         _mean_beyond(blue, far_rows, far_cols, d_rows, d_cols),
         np.minimum(border, 60.0),
         neighbours.astype(np.float64),
+        at_far_end.astype(np.float64),
+        far_score,
     ]
     return np.column_stack(columns).astype(np.float64)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ALGORITHM_VERSION = "mesoclinic-trichoscopy 0.2.0 (exit-mlp-1, rescore-1)"
+ALGORITHM_VERSION = "mesoclinic-trichoscopy 0.2.1 (exit-mlp-1, rescore-2)"
 
 
 @dataclass(frozen=True)
