@@ -1,0 +1,68 @@
+"""Reading the shared FDU trichoscopy set and its deterministic subject split."""
+
+from __future__ import annotations
+
+import hashlib
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+FDU = SHARED_DATA / "trichoscopy-fdu"
+MASKS = SHARED_DATA / "hair-shaft-masks"
+
+
+@dataclass(frozen=True)
+class LabelledHair:
+    """One labelled hair: exit point (x0, y0) and a point along the shaft (x1, y1)."""
+
+    x0: int
+    y0: int
+    x1: int
+    y1: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class LabelledImage:
+    """An FDU image path, its subject id and its labelled hairs."""
+
+    path: Path
+    subject: str
+    hairs: tuple[LabelledHair, ...]
+
+
+def subject_of(path: Path) -> str:
+    """Subject id from a file name DATE_SUBJECT_N.jpg."""
+    return path.stem.split("_")[1]
+
+
+def split_of(subject: str) -> str:
+    """'tune' or 'report': a fixed hash of the subject id, about half each."""
+    digest = hashlib.sha256(f"mesoclinic-imaging:{subject}".encode()).digest()
+    return "report" if digest[0] % 2 == 1 else "tune"
+
+
+def read_labels(xml_path: Path) -> tuple[LabelledHair, ...]:
+    """All labelled hairs of one PASCAL-VOC annotation file."""
+    hairs = []
+    for obj in ET.parse(xml_path).getroot().iter("object"):
+        box = obj.find("bndbox")
+        assert box is not None
+        values = [int(float(box.findtext(k, "0"))) for k in ("xmin", "ymin", "xmax", "ymax")]
+        hairs.append(LabelledHair(*values, kind=obj.findtext("class", "")))
+    return tuple(hairs)
+
+
+def labelled_images(split: str | None = None) -> list[LabelledImage]:
+    """Labelled FDU images, optionally only one split, sorted by file name."""
+    images = []
+    for path in sorted((FDU / "images").glob("*.jpg")):
+        xml_path = FDU / "annotations" / f"{path.stem}.xml"
+        if not xml_path.exists():
+            continue
+        subject = subject_of(path)
+        if split is not None and split_of(subject) != split:
+            continue
+        images.append(LabelledImage(path, subject, read_labels(xml_path)))
+    return images

@@ -1,0 +1,62 @@
+"""Matching detections to labelled exit points and the count statistics of the benchmark."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
+
+MATCH_RADIUS_PX = 15.0
+
+
+def matched_pairs(detected: NDArray[np.float64], labelled: NDArray[np.float64]) -> int:
+    """One-to-one (Hungarian) matches within MATCH_RADIUS_PX between two (n, 2) point sets."""
+    if len(detected) == 0 or len(labelled) == 0:
+        return 0
+    distance = np.linalg.norm(detected[:, None, :] - labelled[None, :, :], axis=2)
+    cost = np.where(distance <= MATCH_RADIUS_PX, distance, 1e6)
+    rows, cols = linear_sum_assignment(cost)
+    return int((cost[rows, cols] <= MATCH_RADIUS_PX).sum())
+
+
+@dataclass
+class Tally:
+    """Running totals over images."""
+
+    matched: int = 0
+    detected: int = 0
+    labelled: int = 0
+
+    def add(self, detected: NDArray[np.float64], labelled: NDArray[np.float64]) -> None:
+        """Add one image's detections and labels."""
+        self.matched += matched_pairs(detected, labelled)
+        self.detected += len(detected)
+        self.labelled += len(labelled)
+
+    def precision_recall_f1(self) -> tuple[float, float, float]:
+        """Localisation precision, recall and F1."""
+        precision = self.matched / self.detected if self.detected else 0.0
+        recall = self.matched / self.labelled if self.labelled else 0.0
+        total = precision + recall
+        return precision, recall, (2 * precision * recall / total if total else 0.0)
+
+
+def count_statistics(predicted: list[int], labelled: list[int]) -> dict[str, float]:
+    """Count MAE, mean relative error, mean signed error and Pearson r."""
+    p = np.asarray(predicted, dtype=np.float64)
+    t = np.asarray(labelled, dtype=np.float64)
+    pearson = float(np.corrcoef(p, t)[0, 1]) if len(p) > 1 and p.std() > 0 else float("nan")
+    return {
+        "count_mae": float(np.abs(p - t).mean()),
+        "mean_relative_count_error": float((np.abs(p - t) / np.maximum(t, 1)).mean()),
+        "mean_signed_count_error": float((p - t).mean()),
+        "pearson_r": pearson,
+    }
+
+
+def dice(predicted: NDArray[np.bool_], truth: NDArray[np.bool_]) -> float:
+    """Dice overlap of two boolean masks (1.0 when both are empty)."""
+    total = int(predicted.sum()) + int(truth.sum())
+    return 1.0 if total == 0 else 2.0 * int((predicted & truth).sum()) / total

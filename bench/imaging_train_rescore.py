@@ -1,0 +1,102 @@
+"""Fit the rescoring stage (src/mesoclinic/imaging/rescore_model.json) on tuning subjects.
+
+Candidates come from the bundled exit-point detector at a low threshold; a candidate is
+positive when it matches a labelled exit point (15 px, one-to-one). A logistic regression
+(NumPy, L2) is fitted on the training part of the tuning subjects and the keep threshold is
+chosen for the best F1 on the held-out tuning subjects (imaging_train.held_out).
+
+    PYTHONPATH=src python bench/imaging_train_rescore.py
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from imaging_dataset import LabelledImage, labelled_images  # noqa: E402
+from imaging_metrics import MATCH_RADIUS_PX, Tally  # noqa: E402
+from imaging_train import held_out  # noqa: E402
+
+from mesoclinic.imaging.analysis import (  # noqa: E402
+    AnalysisParams,
+    find_candidates,
+    to_work_resolution,
+    valid_region,
+)
+from mesoclinic.imaging.detector import bundled_model  # noqa: E402
+from mesoclinic.imaging.loading import load_image  # noqa: E402
+from mesoclinic.imaging.profiles import get_profile  # noqa: E402
+from mesoclinic.imaging.rescoring import RESCORE_FILE, RescoreModel  # noqa: E402
+
+OUTPUT = Path(__file__).resolve().parents[1] / "src/mesoclinic/imaging" / RESCORE_FILE
+
+
+def candidates(image: LabelledImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Features, match labels and source (x, y) of one image's candidates."""
+    profile = get_profile("fdu-70x")
+    loaded = load_image(image.path)
+    work, factor = to_work_resolution(loaded.pixels)
+    scale = factor * loaded.source_scale
+    valid = valid_region(work.shape[:2], profile.roi_for(1280, 1024), scale)
+    params = AnalysisParams()
+    found = find_candidates(work, valid, params, bundled_model(), params.candidate_threshold)
+    points = (found.exits[:, ::-1] + 0.5) * scale - 0.5
+    truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
+    matched = np.zeros(len(points))
+    if len(points):
+        distance = np.linalg.norm(points[:, None, :] - truth[None, :, :], axis=2)
+        cost = np.where(distance <= MATCH_RADIUS_PX, distance, 1e6)
+        rows, cols = linear_sum_assignment(cost)
+        matched[rows[cost[rows, cols] <= MATCH_RADIUS_PX]] = 1
+    return found.features, matched, points
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-6
+    z = (x - mean) / scale
+    w, b = np.zeros(z.shape[1]), 0.0
+    for _ in range(3000):
+        p = 1 / (1 + np.exp(-(z @ w + b)))
+        w -= 0.5 * (z.T @ (p - y) / len(y) + 1e-3 * w)
+        b -= 0.5 * float((p - y).mean())
+    return mean, scale, w, b
+
+
+def main() -> None:
+    tune = labelled_images("tune")
+    fit = [image for image in tune if not held_out(image.subject)]
+    validation = [image for image in tune if held_out(image.subject)]
+    fitted = [candidates(image) for image in fit]
+    x = np.concatenate([f for f, _, _ in fitted])
+    y = np.concatenate([m for _, m, _ in fitted])
+    print(f"{len(x)} candidates, {int(y.sum())} matched")
+    mean, scale, w, b = fit_logistic(x, y)
+    model = RescoreModel(tuple(mean), tuple(scale), tuple(w), b, 0.5)
+    checked = [(image, candidates(image)) for image in validation]
+    trials = []
+    for threshold in np.arange(0.2, 0.8, 0.025):
+        tally = Tally()
+        for image, (features, _, points) in checked:
+            keep = model.probabilities(features) >= threshold if len(features) else []
+            truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
+            tally.add(points[keep].reshape(-1, 2), truth)
+        p, r, f1 = tally.precision_recall_f1()
+        bias = tally.detected / tally.labelled - 1
+        print(f"threshold {threshold:.3f}: P {p:.3f} R {r:.3f} F1 {f1:.3f} count bias {bias:+.3f}")
+        trials.append((f1, abs(bias), float(threshold)))
+    # Within 0.005 F1 of the best, prefer the threshold whose total count is least biased:
+    # counts (density) are what clinics read.
+    best_f1 = max(f1 for f1, _, _ in trials)
+    f1, _, threshold = min((t for t in trials if t[0] >= best_f1 - 0.005), key=lambda t: t[1])
+    model = RescoreModel(tuple(mean), tuple(scale), tuple(w), b, round(threshold, 3))
+    OUTPUT.write_text(model.to_json() + "\n")
+    print(f"saved {OUTPUT} (threshold {model.threshold}, validation F1 {f1:.3f})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The accuracy benchmark runs in quick mode so it cannot rot (no timing assertions)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_benchmark_quick_mode_prints_every_figure(fdu_data: Path, repo_root: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(repo_root / "src")}
+    completed = subprocess.run(
+        [sys.executable, str(repo_root / "bench" / "imaging_accuracy.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=240,
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    for name in (
+        "count_mae",
+        "mean_relative_count_error",
+        "pearson_r",
+        "precision",
+        "recall",
+        "f1",
+        "mask_dice_20image",
+        "seconds_per_image",
+    ):
+        assert name in figures
+    assert figures["images"] > 0 and 0.0 <= figures["f1"] <= 1.0
