@@ -50,3 +50,11 @@ def test_admin_needs_no_clinic(cli):
     r = cli("users", "create", "--username", "root.admin", "--role", "admin",
             input="a-long-password\n")
     assert r.exit_code == 0, r.output
+
+
+def test_every_area_command_is_on_the_root_command():
+    from typer.main import get_command
+
+    names = set(get_command(build_app()).commands)  # type: ignore[attr-defined]
+    assert {"serve", "demo", "db", "clinics", "users", "audit", "backup", "restore", "worker",
+            "rules", "stock", "protocols", "analyze"} <= names

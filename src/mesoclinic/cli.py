@@ -40,6 +40,7 @@ AREA_CLI_MODULES = [
     "mesoclinic.assessment.cli",
     "mesoclinic.formulary.cli",
     "mesoclinic.plans.cli",
+    "mesoclinic.imaging.cli",
 ]
 
 
