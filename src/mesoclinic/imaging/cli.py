@@ -111,7 +111,7 @@ def analyze(
             except ImageLoadError as error:
                 failures += 1
                 record = {"image": str(path), "error": str(error)}
-                err.print(f"error: {path}: {error}", markup=False)
+                err.print(f"error: {path}: {error}", markup=False, soft_wrap=True)
             if json_output:
                 typer.echo(json.dumps(record))  # one unwrapped line per image
             records.append(record)
