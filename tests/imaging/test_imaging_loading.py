@@ -76,3 +76,16 @@ def test_pixel_limit_is_configurable(tmp_path: Path) -> None:
     Image.new("RGB", (200, 200)).save(path)
     with pytest.raises(ImageLoadError, match="too large"):
         load_image(path, max_pixels=10_000)
+
+
+def test_truncated_jpeg_is_refused_even_when_pillow_is_told_to_tolerate_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # as WeasyPrint does
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(_jpeg_bytes()[:5000])
+    with pytest.raises(ImageLoadError, match="truncated"):
+        load_image(cut)
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageFile, UnidentifiedImageError
 
 MAX_PIXELS = 40_000_000
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -72,6 +72,13 @@ def _decode(image: Image.Image, max_pixels: int, reduce_to_width: int | None) ->
         )
     if reduce_to_width and image.format == "JPEG" and width >= 2 * reduce_to_width:
         image.draft("RGB", (width // 2, height // 2))
-    image.load()
+    # Other libraries flip Pillow's process-wide switch to accept truncated files (WeasyPrint
+    # does on import); a clinical measurement must never come from half an image.
+    tolerant = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = False
+    try:
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
     rgb = np.asarray(image.convert("RGB"), dtype=np.uint8)
     return LoadedImage(pixels=rgb, source_width=width, source_height=height)
