@@ -61,3 +61,15 @@ def test_cli_backup_and_restore(world, tmp_path, monkeypatch):
     assert r.exit_code != 0 and "cannot restore" in r.output
     r = runner.invoke(build_app(), ["restore", str(tmp_path / "missing.zip"), "--yes"])
     assert r.exit_code != 0
+
+
+def test_round_trip_of_the_whole_demo_clinic(app, db, tmp_path):
+    from mesoclinic.demo.seed import ensure_demo
+
+    ensure_demo(db.factory, app.state.settings)
+    before = _dump(db)
+    archive = tmp_path / "demo.zip"
+    backup(db.engine, tmp_path / "images", archive)
+    db.reset()
+    restore(db.engine, tmp_path / "images", archive)
+    assert _dump(db) == before

@@ -17,13 +17,14 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 import typer
 from rich.console import Console
 from sqlalchemy import Connection, Engine, Table, delete, insert, select, text
 
 from mesoclinic import migrate
 from mesoclinic.config import get_settings
-from mesoclinic.db import make_engine
+from mesoclinic.db import UTCDateTime, make_engine
 from mesoclinic.models_registry import metadata
 
 FORMAT_VERSION = 1
@@ -42,28 +43,28 @@ def _encode(value: Any) -> Any:
     return value
 
 
+# Column types whose values JSON carries as strings, and how to read them back.
+_DECODERS: list[tuple[type[Any], Any]] = [
+    (sa.Uuid, uuid.UUID),
+    (UTCDateTime, datetime.fromisoformat),
+    (sa.DateTime, datetime.fromisoformat),
+    (sa.Date, date.fromisoformat),
+    (sa.LargeBinary, base64.b64decode),
+    (sa.Numeric, Decimal),
+]
+
+
+def _decoder(column_type: Any) -> Any:
+    if isinstance(column_type, sa.Float):
+        return None
+    return next((read for kind, read in _DECODERS if isinstance(column_type, kind)), None)
+
+
 def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in row.items():
-        column = table.c[name]
-        if value is None:
-            out[name] = None
-            continue
-        try:
-            kind = column.type.python_type
-        except NotImplementedError:
-            kind = type(value)
-        if kind is uuid.UUID:
-            value = uuid.UUID(value)
-        elif kind is datetime:
-            value = datetime.fromisoformat(value)
-        elif kind is date:
-            value = date.fromisoformat(value)
-        elif kind is bytes:
-            value = base64.b64decode(value)
-        elif kind is Decimal:
-            value = Decimal(value)
-        out[name] = value
+        read = _decoder(table.c[name].type)
+        out[name] = read(value) if read is not None and value is not None else value
     return out
 
 
