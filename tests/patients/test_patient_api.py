@@ -141,7 +141,7 @@ def test_patient_user_cannot_open_another_patients_page(world):
     web = world.web("patient")
     assert web.get(f"/patients/{world.patient_a.id}").status_code == 200
     assert web.get(f"/patients/{world.other_patient_a.id}").status_code == 403
-    assert web.get("/").headers["location"] == f"/patients/{world.patient_a.id}"
+    assert web.get("/").headers["location"] == f"/patients/{world.patient_a.id}/aftercare"
 
 
 def test_voided_record_is_kept_read_only_and_hidden_from_search(world):

@@ -22,7 +22,8 @@ router = APIRouter(include_in_schema=False)
 def dashboard(request: Request, session: DbSession,
               actor: Annotated[Actor, Depends(require(Permission.SELF))]) -> Response:
     if actor.role is Role.PATIENT and actor.patient_id:
-        return RedirectResponse(f"/patients/{actor.patient_id}", status_code=303)
+        # A patient lands on what they need between sessions: plan, next visits, precautions.
+        return RedirectResponse(f"/patients/{actor.patient_id}/aftercare", status_code=303)
     recent, total = (patient_service.search(session, actor, patient_service.PatientQuery(),
                                             limit=8)
                      if actor.can(Permission.PATIENT_READ) else ([], 0))
