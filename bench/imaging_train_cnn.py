@@ -164,6 +164,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--out", default="src/mesoclinic/imaging/exit_cnn.onnx")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", default=None, help="continue from a saved state dict (.pt)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -187,6 +188,8 @@ def main() -> None:
         flush=True,
     )
     net = ExitNet()
+    if args.init:
+        net.load_state_dict(torch.load(args.init))
     print("params", sum(p.numel() for p in net.parameters()), flush=True)
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
     running = 0.0
@@ -223,8 +226,8 @@ def main() -> None:
             print(
                 f"step {step} loss {running:.3f} {time.perf_counter() - started:.0f} s", flush=True
             )
-    torch.save(net.state_dict(), "/tmp/mesoclinic_exit_cnn.pt")
-    thresholds = np.round(np.arange(0.15, 0.75, 0.05), 2)
+    torch.save(net.state_dict(), args.out.removesuffix(".onnx") + ".pt")
+    thresholds = np.round(np.arange(0.12, 0.40, 0.02), 2)
     for t, f1, _, pred, lab in evaluate(net, data, val_idx, thresholds):
         print(f"val threshold {t:.2f} F1 {f1:.3f} detected {pred} labelled {lab}", flush=True)
     net.eval()
