@@ -3,6 +3,7 @@
     PYTHONPATH=src python bench/imaging_accuracy.py            # full report split
     PYTHONPATH=src python bench/imaging_accuracy.py --quick    # a handful of images (CI)
     PYTHONPATH=src python bench/imaging_accuracy.py --split tune
+    PYTHONPATH=src python bench/imaging_accuracy.py --detector mlp|cnn   # default: the shipped one
 
 Figures: count MAE, mean relative count error, Pearson r of counts, localisation
 precision/recall/F1 (a detection matches a labelled exit point within 15 px, one-to-one,
@@ -30,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imaging_dataset import FDU, MASKS, labelled_images  # noqa: E402
 from imaging_metrics import Tally, count_statistics, dice  # noqa: E402
 
-from mesoclinic.imaging.analysis import analyze_image, as_rgb  # noqa: E402
+from mesoclinic.imaging.analysis import AnalysisParams, analyze_image, as_rgb  # noqa: E402
 from mesoclinic.imaging.loading import load_image  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
 from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts  # noqa: E402
@@ -38,13 +39,14 @@ from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts  
 QUICK_IMAGES = 6
 
 
-def detection_figures(split: str, limit: int | None) -> dict[str, float]:
+def detection_figures(split: str, limit: int | None, detector: str = "mlp") -> dict[str, float]:
     """Run the analysis over one split's images and compare with the labels."""
     images = labelled_images(split)
     if limit is not None:
         images = images[:: max(1, len(images) // limit)][:limit]
     profile = get_profile("fdu-70x")
     tally = Tally()
+    params = AnalysisParams(detector=detector)  # type: ignore[arg-type]
     predicted, labelled, seconds, cpu_seconds = [], [], [], []
     for image in images:
         started = time.perf_counter()
@@ -52,7 +54,9 @@ def detection_figures(split: str, limit: int | None) -> dict[str, float]:
         loaded = load_image(image.path)
         roi = profile.roi_for(loaded.source_width, loaded.source_height)
         calibration = profile.calibration_for(loaded.source_width)
-        result = analyze_image(loaded.pixels, calibration, roi, source_scale=loaded.source_scale)
+        result = analyze_image(
+            loaded.pixels, calibration, roi, source_scale=loaded.source_scale, params=params
+        )
         seconds.append(time.perf_counter() - started)
         cpu_seconds.append(time.process_time() - cpu_started)
         detected = np.array([[h.x, h.y] for h in result.hairs], dtype=np.float64).reshape(-1, 2)
@@ -97,17 +101,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_IMAGES} images only")
     parser.add_argument("--split", choices=("report", "tune"), default="report")
+    parser.add_argument("--detector", choices=("mlp", "cnn"), default=None)
+    parser.add_argument("--no-masks", action="store_true", help="skip the shaft-mask Dice")
     args = parser.parse_args()
     if not FDU.exists() or not MASKS.exists():
         sys.exit(f"shared data not found at {FDU.parent}")
     limit = QUICK_IMAGES if args.quick else None
-    figures = detection_figures(args.split, limit)
-    figures["mask_dice_20image"] = tile_dice("20image", 4 if args.quick else None)
-    figures["mask_dice_80image"] = tile_dice("80image", 4 if args.quick else None)
-    print(f"split={args.split} mode={'quick' if args.quick else 'full'}")
+    detector = args.detector or AnalysisParams().detector
+    figures = detection_figures(args.split, limit, detector)
+    if not args.no_masks:
+        figures["mask_dice_20image"] = tile_dice("20image", 4 if args.quick else None)
+        figures["mask_dice_80image"] = tile_dice("80image", 4 if args.quick else None)
+    print(f"split={args.split} mode={'quick' if args.quick else 'full'} detector={detector}")
     for name, value in figures.items():
         print(f"{name:28s} {value:.4f}")
-    print(json.dumps({"split": args.split, "quick": args.quick, **figures}))
+    print(json.dumps({"split": args.split, "quick": args.quick, "detector": detector, **figures}))
 
 
 if __name__ == "__main__":

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image
 from scipy import ndimage as ndi
 
+from mesoclinic.imaging.cnn_detector import PEAK_THRESHOLD as CNN_PEAK_THRESHOLD
+from mesoclinic.imaging.cnn_detector import heat_map, heat_peaks, model_input
 from mesoclinic.imaging.detector import ExitModel, bundled_model, find_peaks, score_map
 from mesoclinic.imaging.features import FeaturePyramid, block_mean, normalised_channels
 from mesoclinic.imaging.hairs import ShaftTrace, trace_shaft
@@ -20,6 +23,8 @@ from mesoclinic.imaging.results import Calibration, Hair, Roi, TrichoscopyResult
 from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts, shaft_intensity
 from mesoclinic.imaging.units import empty_openings, group_units
 
+DEFAULT_DETECTOR: Literal["mlp", "cnn"] = "mlp"
+
 
 @dataclass(frozen=True)
 class AnalysisParams:
@@ -29,6 +34,7 @@ class AnalysisParams:
     unit_radius_px: float = 36.0
     opening_radius_work_px: float = 8.0
     rescore: bool = True
+    detector: Literal["mlp", "cnn"] = DEFAULT_DETECTOR
     candidate_threshold: float = 0.5
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
     quality: QualityLimits = field(default_factory=QualityLimits)
@@ -92,6 +98,18 @@ def detect_exit_points(
     return peaks * 2 + 0.5, scores.astype(np.float32)
 
 
+def detect_exit_points_cnn(
+    work: NDArray[np.uint8], valid: NDArray[np.bool_], threshold: float
+) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Exit points (work-grid row, col) and scores from the convolutional heat map."""
+    heat = heat_map(model_input(work))
+    valid_fine = valid[: 2 * heat.shape[0] : 2, : 2 * heat.shape[1] : 2]
+    heat = np.where(valid_fine[: heat.shape[0], : heat.shape[1]], heat, 0.0).astype(np.float32)
+    peaks = heat_peaks(heat, threshold)
+    scores = heat[np.round(peaks[:, 0]).astype(int), np.round(peaks[:, 1]).astype(int)]
+    return peaks * 2 + 0.5, scores.astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Candidates:
     """Candidate hairs on the working grid, before the rescoring stage keeps or drops them."""
@@ -112,7 +130,10 @@ def find_candidates(
 ) -> Candidates:
     """Detect exit points, trace their shafts and describe each for the rescoring stage."""
     channels = normalised_channels(work)
-    exits, scores = detect_exit_points(channels, valid, model, threshold)
+    if params.detector == "cnn":
+        exits, scores = detect_exit_points_cnn(work, valid, threshold)
+    else:
+        exits, scores = detect_exit_points(channels, valid, model, threshold)
     mask = segment_shafts(work, params.segmentation, valid)
     traces = tuple(trace_shaft(mask, row, col) for row, col in exits)
     value, blue = channels[..., 0], channels[..., 1]
@@ -144,11 +165,16 @@ def analyze_image(
     """
     params = params or AnalysisParams()
     model = model or bundled_model()
-    rescore = bundled_rescore_model() if params.rescore else None
+    # The rescoring stage was fitted on the MLP's candidates; the CNN's peaks are final.
+    use_rescore = params.rescore and params.detector == "mlp"
+    rescore = bundled_rescore_model() if use_rescore else None
     work, factor = to_work_resolution(as_rgb(pixels))
     scale = factor * source_scale
     valid = valid_region(work.shape[:2], roi, scale)
-    threshold = params.candidate_threshold if rescore else model.peak_threshold
+    if params.detector == "cnn":
+        threshold = CNN_PEAK_THRESHOLD
+    else:
+        threshold = params.candidate_threshold if rescore else model.peak_threshold
     found = find_candidates(work, valid, params, model, threshold)
     keep = np.ones(len(found.exits), dtype=bool)
     probabilities = found.scores.astype(np.float64)
