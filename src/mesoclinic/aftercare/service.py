@@ -51,10 +51,8 @@ def visit_precautions(session: Session, actor: Actor, visit_id: uuid.UUID,
                       rulebook: AftercareRulebook, action: str = "read"
                       ) -> tuple[Visit, list[PrecautionWindow]]:
     """The precaution windows of one completed visit (audited as `action`: read or export)."""
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound("Visit not found")
-    patient_service.load(session, actor, visit.patient_id, Permission.AFTERCARE_READ)
+    visit = patient_service.load_owned(session, actor, Visit, visit_id,
+                                       Permission.AFTERCARE_READ, "Visit")
     if visit.status != "completed":
         raise Conflict("This visit was marked entered in error; it has no aftercare",
                        code="visit_voided")

@@ -226,13 +226,7 @@ def void(session: Session, actor: Actor, patient_id: uuid.UUID, assessment_id: u
     """Mark an assessment entered-in-error; it stays visible and stops counting."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
     assessment = _load(session, patient, assessment_id, for_update=True)
-    if assessment.status != "active":
-        raise InvalidTransition("This assessment is already voided")
-    assessment.status = "entered-in-error"
-    assessment.voided_at = utcnow()
-    assessment.void_reason = reason
-    assessment.updated_by = actor.username
-    session.flush()
+    patient_service.mark_entered_in_error(session, actor, assessment, reason, "assessment")
     audit.record(session, actor, "void", "assessment", assessment.id, patient_id=patient.id,
                  clinic_id=patient.clinic_id, detail={"reason": reason})
     return assessment

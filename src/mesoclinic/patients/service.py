@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -62,6 +63,23 @@ def load(session: Session, actor: Actor, patient_id: uuid.UUID,
         raise NotFound("Patient not found")
     actor.check_patient_scope(patient.clinic_id, patient.id)
     return patient
+
+
+R = TypeVar("R")
+
+
+def load_owned(session: Session, actor: Actor, model: type[R], record_id: uuid.UUID,
+               permission: Permission, label: str) -> R:
+    """A record that belongs to a patient (visit, plan, appointment...), scoped like the patient.
+
+    The model needs a `patient_id` column; no audit (callers audit what they read).
+    """
+    actor.require(permission)
+    record = session.get(model, record_id)
+    if record is None:
+        raise NotFound(f"{label} not found")
+    load(session, actor, record.patient_id, permission)  # type: ignore[attr-defined]
+    return record
 
 
 def get(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
@@ -135,16 +153,22 @@ def update(session: Session, actor: Actor, patient_id: uuid.UUID,
     return patient
 
 
+def mark_entered_in_error(session: Session, actor: Actor, record: Any, reason: str,
+                          label: str) -> None:
+    """Void a clinical record (status, when, why, by whom); records are never deleted."""
+    if record.status != "active":
+        raise InvalidTransition(f"This {label} is already voided")
+    record.status = "entered-in-error"
+    record.voided_at = utcnow()
+    record.void_reason = reason
+    record.updated_by = actor.username
+    session.flush()
+
+
 def void(session: Session, actor: Actor, patient_id: uuid.UUID, reason: str) -> Patient:
     """Mark a record entered-in-error; it is kept for the audit trail, never deleted."""
     patient = load(session, actor, patient_id, Permission.PATIENT_VOID)
-    if patient.status != "active":
-        raise InvalidTransition("This record is already voided")
-    patient.status = "entered-in-error"
-    patient.voided_at = utcnow()
-    patient.void_reason = reason
-    patient.updated_by = actor.username
-    session.flush()
+    mark_entered_in_error(session, actor, patient, reason, "record")
     audit.record(session, actor, "void", "patient", patient.id, patient_id=patient.id,
                  clinic_id=patient.clinic_id, detail={"reason": reason})
     return patient

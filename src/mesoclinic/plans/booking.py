@@ -17,7 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
-from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import clinic_calendar
@@ -195,12 +195,8 @@ def _move_within_window(session: Session, actor: Actor, plan_id: uuid.UUID,
 
 def load_appointment(session: Session, actor: Actor, appointment_id: uuid.UUID,
                      permission: Permission = Permission.APPOINTMENT_READ) -> Appointment:
-    actor.require(permission)
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None:
-        raise NotFound("Appointment not found")
-    patient_service.load(session, actor, appointment.patient_id, permission)
-    return appointment
+    return patient_service.load_owned(session, actor, Appointment, appointment_id, permission,
+                                      "Appointment")
 
 
 def get(session: Session, actor: Actor, appointment_id: uuid.UUID) -> Appointment:

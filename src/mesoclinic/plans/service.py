@@ -130,12 +130,7 @@ def _session_values(p: PlannedSession) -> dict[str, object]:
 def load_plan(session: Session, actor: Actor, plan_id: uuid.UUID,
               permission: Permission = Permission.PLAN_READ) -> TreatmentPlan:
     """A plan the actor may see (scope as for its patient), without auditing."""
-    actor.require(permission)
-    plan = session.get(TreatmentPlan, plan_id)
-    if plan is None:
-        raise NotFound("Plan not found")
-    patient_service.load(session, actor, plan.patient_id, permission)
-    return plan
+    return patient_service.load_owned(session, actor, TreatmentPlan, plan_id, permission, "Plan")
 
 
 def get(session: Session, actor: Actor, plan_id: uuid.UUID) -> TreatmentPlan:

@@ -185,12 +185,7 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
 
 def _load_visit(session: Session, actor: Actor, visit_id: uuid.UUID,
                 permission: Permission) -> Visit:
-    actor.require(permission)
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound("Visit not found")
-    patient_service.load(session, actor, visit.patient_id, permission)
-    return visit
+    return patient_service.load_owned(session, actor, Visit, visit_id, permission, "Visit")
 
 
 def get_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
