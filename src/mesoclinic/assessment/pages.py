@@ -4,9 +4,7 @@ an assessment's detail with overrides, and the treatment gate."""
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
@@ -22,7 +20,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
-from mesoclinic.web.forms import form_values, savepoint, validate
+from mesoclinic.web.forms import form_values, local_to_utc, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -62,13 +60,6 @@ def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
 PANELS.append(awaiting_override_panel)
 
 
-def _local_to_utc(request: Request, value: str) -> str:
-    tz = ZoneInfo(request.app.state.settings.default_timezone)
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=tz).astimezone(UTC).isoformat()
-    except ValueError:
-        return value
-
 
 def payload_from_form(request: Request, values: dict[str, Any]) -> dict[str, Any]:
     """The API body a posted assessment form stands for (blank facts = from history)."""
@@ -85,7 +76,7 @@ def payload_from_form(request: Request, values: dict[str, Any]) -> dict[str, Any
         else:
             body["staging"] = {"scale": scale, "grade": values.get("staging_grade")}
     if at := values.get("assessed_at"):
-        body["assessed_at"] = _local_to_utc(request, at) if len(at) == 16 else at
+        body["assessed_at"] = local_to_utc(request, at) if len(at) == 16 else at
     return body
 
 

@@ -30,7 +30,7 @@ from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -202,7 +202,7 @@ def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
     if "signed_at" not in values:
         values["signed_at"] = datetime.now(UTC).isoformat()
     elif len(values["signed_at"]) == 16:  # datetime-local input: clinic-local, no zone
-        values["signed_at"] = _local_to_utc(request, values["signed_at"])
+        values["signed_at"] = local_to_utc(request, values["signed_at"])
     data, errors = validate(ConsentCreate, values)
     if data is not None:
         with savepoint(session, errors):
@@ -210,15 +210,6 @@ def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
             return redirect(f"/patients/{patient_id}/consents", "Consent recorded.")
     return _consents(request, session, actor, patient_id, values, errors, 422)
 
-
-def _local_to_utc(request: Request, value: str) -> str:
-    from zoneinfo import ZoneInfo
-
-    tz = ZoneInfo(request.app.state.settings.default_timezone)
-    try:
-        return datetime.fromisoformat(value).replace(tzinfo=tz).astimezone(UTC).isoformat()
-    except ValueError:
-        return value
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Request
 from pydantic import BaseModel, ValidationError
@@ -67,3 +69,21 @@ async def posted_form(request: Request) -> FormData:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
+
+
+def clinic_zone(request: Request) -> ZoneInfo:
+    """The signed-in user's clinic time zone (the one pages show times in)."""
+    name = getattr(request.state, "timezone", None) or request.app.state.settings.default_timezone
+    return ZoneInfo(name)
+
+
+def local_to_utc(request: Request, value: str) -> str:
+    """A `datetime-local` form value (clinic time, no zone) as an ISO UTC time.
+
+    Unparseable input is returned unchanged so the schema reports it against its field.
+    """
+    try:
+        local = datetime.fromisoformat(value).replace(tzinfo=clinic_zone(request))
+    except ValueError:
+        return value
+    return local.astimezone(UTC).isoformat()
