@@ -67,3 +67,14 @@ def test_consent_form_records_and_withdraws(world):
 def test_clinician_of_other_clinic_gets_not_found_page(world):
     r = world.web("clinician_b").get(f"/patients/{world.patient_a.id}")
     assert r.status_code == 404
+
+
+def test_form_times_are_read_in_the_users_clinic_time_zone(world):
+    web = world.web("clinician_b")  # clinic B is in Europe/Madrid (UTC+1 in January)
+    url = f"/patients/{world.patient_b.id}/consents"
+    r = web.post(url, data={"csrf_token": csrf_from(web.get(url).text),
+                            "procedure": "mesotherapy", "signed_by": "Carmen Ruiz",
+                            "signer_role": "patient", "signed_at": "2026-01-10T10:00"})
+    assert r.status_code == 303
+    consents = world.client("admin").get(f"/api/v1/patients/{world.patient_b.id}/consents")
+    assert consents.json()[0]["signed_at"].startswith("2026-01-10T09:00")
