@@ -23,43 +23,64 @@ class ShaftTrace:
 
 
 def _run_lengths(
-    mask: NDArray[np.bool_], row: float, col: float, angles: NDArray[np.float64]
+    mask: NDArray[np.bool_],
+    rows0: NDArray[np.float64],
+    cols0: NDArray[np.float64],
+    angles: NDArray[np.float64],
 ) -> NDArray[np.int64]:
-    """Steps along each direction that stay on the shaft mask, bridging gaps up to MAX_GAP."""
+    """(points, directions) steps along each direction that stay on the shaft mask from each
+    point, bridging gaps up to MAX_GAP. angles: (directions,) or (points, directions)."""
     steps = np.arange(1, MAX_LENGTH)
-    rows = np.round(row + np.sin(angles)[:, None] * steps).astype(np.int64)
-    cols = np.round(col + np.cos(angles)[:, None] * steps).astype(np.int64)
+    angles = np.broadcast_to(angles, (len(rows0),) + np.shape(angles)[-1:])
+    rows = np.round(rows0[:, None, None] + np.sin(angles)[..., None] * steps).astype(np.int64)
+    cols = np.round(cols0[:, None, None] + np.cos(angles)[..., None] * steps).astype(np.int64)
     inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
-    on = np.zeros((len(angles), len(steps)), dtype=bool)
+    on = np.zeros(rows.shape, dtype=bool)
     on[inside] = mask[rows[inside], cols[inside]]
     # A gap of more than MAX_GAP off-pixels ends the run.
     off = (~on).astype(np.int32)
-    window: NDArray[np.int64] = np.cumsum(np.pad(off, ((0, 0), (1, 0))), axis=1)
-    gap = window[:, MAX_GAP + 1 :] - window[:, : -(MAX_GAP + 1)] == MAX_GAP + 1
-    samples = int(on.shape[1])
-    first_gap = np.where(gap.any(axis=1), gap.argmax(axis=1), samples)
-    before = np.arange(samples)[None, :] < first_gap[:, None]
-    last_on = np.where(on & before, steps[None, :], 0).max(axis=1)
+    window: NDArray[np.int64] = np.cumsum(np.pad(off, ((0, 0), (0, 0), (1, 0))), axis=2)
+    gap = window[..., MAX_GAP + 1 :] - window[..., : -(MAX_GAP + 1)] == MAX_GAP + 1
+    samples = int(steps.size)
+    first_gap = np.where(gap.any(axis=2), gap.argmax(axis=2), samples)
+    before = np.arange(samples) < first_gap[..., None]
+    last_on = np.where(on & before, steps, 0).max(axis=2)
     return np.asarray(last_on, dtype=np.int64)
 
 
-def trace_shaft(mask: NDArray[np.bool_], row: float, col: float) -> ShaftTrace:
-    """Find the direction of longest shaft run from an exit point and measure along it.
+def trace_shafts(mask: NDArray[np.bool_], exits: NDArray[np.float64]) -> tuple[ShaftTrace, ...]:
+    """Find the direction of longest shaft run from each exit point (row, col) and measure
+    along it.
 
     The exit point lies at one end of its shaft, so the longest run of shaft pixels leaving it
-    follows the hair; scans across it give the width.
+    follows the hair; scans across it give the width. All points are traced at once.
     """
+    exits = np.asarray(exits, dtype=np.float64).reshape(-1, 2)
+    if len(exits) == 0:
+        return ()
+    rows, cols = exits[:, 0], exits[:, 1]
     # Coarse to fine: every other direction first, then the two neighbours of the best.
     coarse = 2 * np.pi * np.arange(0, ANGLE_STEPS, 2) / ANGLE_STEPS
-    coarse_lengths = _run_lengths(mask, row, col, coarse)
-    best = int(np.argmax(coarse_lengths)) * 2
-    fine = 2 * np.pi * np.array([best - 1, best + 1]) / ANGLE_STEPS
-    fine_lengths = _run_lengths(mask, row, col, fine)
-    angles = np.concatenate([[coarse[best // 2]], fine])
-    lengths = np.concatenate([[coarse_lengths[best // 2]], fine_lengths])
-    pick = int(np.argmax(lengths))
-    angle, length = float(angles[pick]) % (2 * np.pi), int(lengths[pick])
-    return ShaftTrace(angle, float(length), _width_along(mask, row, col, angle, length))
+    coarse_lengths = _run_lengths(mask, rows, cols, coarse)
+    best = np.argmax(coarse_lengths, axis=1) * 2
+    fine = 2 * np.pi * np.stack([best - 1, best + 1], axis=1) / ANGLE_STEPS
+    fine_lengths = _run_lengths(mask, rows, cols, fine)
+    angles = np.concatenate([coarse[best // 2][:, None], fine], axis=1)
+    lengths = np.concatenate(
+        [np.take_along_axis(coarse_lengths, best[:, None] // 2, 1), fine_lengths], 1
+    )
+    pick = np.argmax(lengths, axis=1)
+    traces = []
+    for i, (row, col) in enumerate(exits):
+        angle = float(angles[i, pick[i]]) % (2 * np.pi)
+        length = int(lengths[i, pick[i]])
+        traces.append(ShaftTrace(angle, float(length), _width_along(mask, row, col, angle, length)))
+    return tuple(traces)
+
+
+def trace_shaft(mask: NDArray[np.bool_], row: float, col: float) -> ShaftTrace:
+    """trace_shafts for one exit point."""
+    return trace_shafts(mask, np.array([[row, col]]))[0]
 
 
 def _width_along(
