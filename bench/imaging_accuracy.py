@@ -3,7 +3,7 @@
     PYTHONPATH=src python bench/imaging_accuracy.py            # full report split
     PYTHONPATH=src python bench/imaging_accuracy.py --quick    # a handful of images (CI)
     PYTHONPATH=src python bench/imaging_accuracy.py --split tune
-    PYTHONPATH=src python bench/imaging_accuracy.py --detector mlp|cnn   # default: the shipped one
+    PYTHONPATH=src python bench/imaging_accuracy.py --detector cnn|mlp   # default: cnn
 
 Figures: count MAE, mean relative count error, Pearson r of counts, localisation
 precision/recall/F1 (a detection matches a labelled exit point within 15 px, one-to-one,
@@ -22,6 +22,7 @@ import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import cast  # noqa: E402
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -31,7 +32,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imaging_dataset import FDU, MASKS, labelled_images  # noqa: E402
 from imaging_metrics import Tally, count_statistics, dice  # noqa: E402
 
-from mesoclinic.imaging.analysis import AnalysisParams, analyze_image, as_rgb  # noqa: E402
+from mesoclinic.imaging.analysis import (  # noqa: E402
+    DETECTORS,
+    AnalysisParams,
+    Detector,
+    analyze_image,
+    as_rgb,
+)
 from mesoclinic.imaging.loading import load_image  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
 from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts  # noqa: E402
@@ -39,14 +46,16 @@ from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts  
 QUICK_IMAGES = 6
 
 
-def detection_figures(split: str, limit: int | None, detector: str = "mlp") -> dict[str, float]:
+def detection_figures(
+    split: str, limit: int | None, detector: str = "cnn", rescore: bool = True
+) -> dict[str, float]:
     """Run the analysis over one split's images and compare with the labels."""
     images = labelled_images(split)
     if limit is not None:
         images = images[:: max(1, len(images) // limit)][:limit]
     profile = get_profile("fdu-70x")
     tally = Tally()
-    params = AnalysisParams(detector=detector)  # type: ignore[arg-type]
+    params = AnalysisParams(detector=cast(Detector, detector), rescore=rescore)
     predicted, labelled, seconds, cpu_seconds = [], [], [], []
     for image in images:
         started = time.perf_counter()
@@ -101,14 +110,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_IMAGES} images only")
     parser.add_argument("--split", choices=("report", "tune"), default="report")
-    parser.add_argument("--detector", choices=("mlp", "cnn"), default=None)
+    parser.add_argument("--detector", choices=DETECTORS, default=None)
     parser.add_argument("--no-masks", action="store_true", help="skip the shaft-mask Dice")
+    parser.add_argument("--no-rescore", action="store_true", help="detector peaks only")
     args = parser.parse_args()
     if not FDU.exists() or not MASKS.exists():
         sys.exit(f"shared data not found at {FDU.parent}")
     limit = QUICK_IMAGES if args.quick else None
     detector = args.detector or AnalysisParams().detector
-    figures = detection_figures(args.split, limit, detector)
+    figures = detection_figures(args.split, limit, detector, rescore=not args.no_rescore)
     if not args.no_masks:
         figures["mask_dice_20image"] = tile_dice("20image", 4 if args.quick else None)
         figures["mask_dice_80image"] = tile_dice("80image", 4 if args.quick else None)

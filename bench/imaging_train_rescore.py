@@ -5,13 +5,16 @@ positive when it matches a labelled exit point (15 px, one-to-one). A logistic r
 (NumPy, L2) is fitted on the training part of the tuning subjects and the keep threshold is
 chosen for the best F1 on the held-out tuning subjects (imaging_train.held_out).
 
-    PYTHONPATH=src python bench/imaging_train_rescore.py
+    PYTHONPATH=src python bench/imaging_train_rescore.py [--detector mlp|cnn]
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import sys
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -23,7 +26,9 @@ from imaging_metrics import MATCH_RADIUS_PX, Tally  # noqa: E402
 from imaging_train import held_out  # noqa: E402
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
+    DETECTORS,
     AnalysisParams,
+    Detector,
     find_candidates,
     to_work_resolution,
     valid_region,
@@ -31,20 +36,22 @@ from mesoclinic.imaging.analysis import (  # noqa: E402
 from mesoclinic.imaging.detector import bundled_model  # noqa: E402
 from mesoclinic.imaging.loading import load_image  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
-from mesoclinic.imaging.rescoring import RESCORE_FILE, RescoreModel  # noqa: E402
+from mesoclinic.imaging.rescoring import RESCORE_FILES, RescoreModel  # noqa: E402
 
-OUTPUT = Path(__file__).resolve().parents[1] / "src/mesoclinic/imaging" / RESCORE_FILE
+OUTPUT = Path(__file__).resolve().parents[1] / "src/mesoclinic/imaging" / RESCORE_FILES["mlp"]
+# Detector score above which a peak becomes a candidate: low, so rescoring can recover hairs.
+CANDIDATE_THRESHOLD = {"mlp": 0.5, "cnn": 0.12}
 
 
-def candidates(image: LabelledImage) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def candidates(image: LabelledImage, detector: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Features, match labels and source (x, y) of one image's candidates."""
     profile = get_profile("fdu-70x")
     loaded = load_image(image.path)
     work, factor = to_work_resolution(loaded.pixels)
     scale = factor * loaded.source_scale
     valid = valid_region(work.shape[:2], profile.roi_for(1280, 1024), scale)
-    params = AnalysisParams()
-    found = find_candidates(work, valid, params, bundled_model(), params.candidate_threshold)
+    params = AnalysisParams(detector=cast(Detector, detector))
+    found = find_candidates(work, valid, params, bundled_model(), CANDIDATE_THRESHOLD[detector])
     points = (found.exits[:, ::-1] + 0.5) * scale - 0.5
     truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
     matched = np.zeros(len(points))
@@ -67,35 +74,77 @@ def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
     return mean, scale, w, b
 
 
-def main() -> None:
-    tune = labelled_images("tune")
-    fit = [image for image in tune if not held_out(image.subject)]
-    validation = [image for image in tune if held_out(image.subject)]
-    fitted = [candidates(image) for image in fit]
-    x = np.concatenate([f for f, _, _ in fitted])
-    y = np.concatenate([m for _, m, _ in fitted])
-    print(f"{len(x)} candidates, {int(y.sum())} matched")
-    mean, scale, w, b = fit_logistic(x, y)
-    model = RescoreModel(tuple(mean), tuple(scale), tuple(w), b, 0.5)
-    checked = [(image, candidates(image)) for image in validation]
+def choose_threshold(
+    checked: list[tuple[LabelledImage, np.ndarray, np.ndarray]],
+) -> tuple[float, float]:
+    """Keep threshold over per-candidate probabilities: within 0.005 F1 of the best, the
+    least biased total count (counts, i.e. density, are what clinics read)."""
     trials = []
-    for threshold in np.arange(0.2, 0.8, 0.025):
+    for threshold in np.arange(0.1, 0.8, 0.025):
         tally = Tally()
-        for image, (features, _, points) in checked:
-            keep = model.probabilities(features) >= threshold if len(features) else []
+        for image, probabilities, points in checked:
+            keep = probabilities >= threshold
             truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
             tally.add(points[keep].reshape(-1, 2), truth)
         p, r, f1 = tally.precision_recall_f1()
         bias = tally.detected / tally.labelled - 1
         print(f"threshold {threshold:.3f}: P {p:.3f} R {r:.3f} F1 {f1:.3f} count bias {bias:+.3f}")
         trials.append((f1, abs(bias), float(threshold)))
-    # Within 0.005 F1 of the best, prefer the threshold whose total count is least biased:
-    # counts (density) are what clinics read.
     best_f1 = max(f1 for f1, _, _ in trials)
     f1, _, threshold = min((t for t in trials if t[0] >= best_f1 - 0.005), key=lambda t: t[1])
-    model = RescoreModel(tuple(mean), tuple(scale), tuple(w), b, round(threshold, 3))
-    OUTPUT.write_text(model.to_json() + "\n")
-    print(f"saved {OUTPUT} (threshold {model.threshold}, validation F1 {f1:.3f})")
+    return round(threshold, 3), f1
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--detector", choices=DETECTORS, default="mlp")
+    args = parser.parse_args()
+    detector = args.detector
+    output = OUTPUT.parent / RESCORE_FILES[detector]
+    tune = labelled_images("tune")
+    validation = [image for image in tune if held_out(image.subject)]
+    if detector == "mlp":
+        # The MLP's training images give candidates much like unseen ones: fit on them and
+        # pick the threshold on the held-out subjects.
+        fit = [image for image in tune if not held_out(image.subject)]
+        fitted = [candidates(image, detector) for image in fit]
+        x = np.concatenate([f for f, _, _ in fitted])
+        y = np.concatenate([m for _, m, _ in fitted])
+        print(f"{len(x)} candidates, {int(y.sum())} matched")
+        mean, scale, w, b = fit_logistic(x, y)
+        model = RescoreModel(tuple(mean), tuple(scale), tuple(w), b, 0.5)
+        checked = []
+        for image in validation:
+            features, _, points = candidates(image, detector)
+            probabilities = model.probabilities(features) if len(features) else np.zeros(0)
+            checked.append((image, probabilities, points))
+    else:
+        # The CNN has nearly memorised its training images, so their candidates would teach
+        # the model to trust the detector score too much: fit on the held-out subjects only,
+        # four subject folds give out-of-fold probabilities for the threshold.
+        found = [(image, *candidates(image, detector)) for image in validation]
+        fold = [hashlib.sha256(f"fold:{im.subject}".encode()).digest()[0] % 4 for im, *_ in found]
+        checked = []
+        for k in range(4):
+            train = [f for f, i in zip(found, fold, strict=True) if i != k]
+            mean, scale, w, b = fit_logistic(
+                np.concatenate([f[1] for f in train]), np.concatenate([f[2] for f in train])
+            )
+            model = RescoreModel(tuple(mean), tuple(scale), tuple(w), b, 0.5)
+            for (image, features, _, points), i in zip(found, fold, strict=True):
+                if i == k:
+                    probabilities = model.probabilities(features) if len(features) else np.zeros(0)
+                    checked.append((image, probabilities, points))
+        x = np.concatenate([f[1] for f in found])
+        y = np.concatenate([f[2] for f in found])
+        print(f"{len(x)} candidates, {int(y.sum())} matched")
+        mean, scale, w, b = fit_logistic(x, y)
+    threshold, f1 = choose_threshold(checked)
+    model = RescoreModel(
+        tuple(mean), tuple(scale), tuple(w), b, threshold, CANDIDATE_THRESHOLD[detector]
+    )
+    output.write_text(model.to_json() + "\n")
+    print(f"saved {output} (threshold {model.threshold}, validation F1 {f1:.3f})")
 
 
 if __name__ == "__main__":

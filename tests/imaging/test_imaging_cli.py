@@ -156,3 +156,21 @@ def test_malformed_roi_is_a_usage_error(app: typer.Typer, scalp_jpeg: Path, roi:
 def test_unknown_profile_is_a_usage_error(app: typer.Typer, scalp_jpeg: Path) -> None:
     result = CliRunner().invoke(app, ["analyze", str(scalp_jpeg), "--profile", "nope"])
     assert result.exit_code == 2
+
+
+def test_detector_option_picks_the_exit_point_detector(app: typer.Typer, scalp_jpeg: Path) -> None:
+    versions = {}
+    for detector in ("cnn", "mlp"):
+        result = CliRunner().invoke(
+            app, ["analyze", str(scalp_jpeg), "--json", "--detector", detector]
+        )
+        assert result.exit_code == 0, result.output
+        (record,) = _json_lines(result.output)
+        versions[detector] = record["algorithm_version"]
+    assert "exit-cnn" in str(versions["cnn"]) and "exit-mlp" in str(versions["mlp"])
+
+
+def test_unknown_detector_is_a_usage_error(app: typer.Typer, scalp_jpeg: Path) -> None:
+    result = CliRunner().invoke(app, ["analyze", str(scalp_jpeg), "--detector", "yolo"])
+    assert result.exit_code == 2
+    assert "--detector" in result.output

@@ -15,15 +15,23 @@ from mesoclinic.imaging.cnn_detector import PEAK_THRESHOLD as CNN_PEAK_THRESHOLD
 from mesoclinic.imaging.cnn_detector import heat_map, heat_peaks, model_input
 from mesoclinic.imaging.detector import ExitModel, bundled_model, find_peaks, score_map
 from mesoclinic.imaging.features import FeaturePyramid, block_mean, normalised_channels
-from mesoclinic.imaging.hairs import ShaftTrace, trace_shaft
+from mesoclinic.imaging.hairs import ShaftTrace, trace_shafts
 from mesoclinic.imaging.loading import WORK_WIDTH
 from mesoclinic.imaging.quality import QualityLimits, assess_quality
 from mesoclinic.imaging.rescoring import bundled_rescore_model, candidate_features
-from mesoclinic.imaging.results import Calibration, Hair, Roi, TrichoscopyResult
+from mesoclinic.imaging.results import (
+    ALGORITHM_VERSIONS,
+    Calibration,
+    Hair,
+    Roi,
+    TrichoscopyResult,
+)
 from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts, shaft_intensity
 from mesoclinic.imaging.units import empty_openings, group_units
 
-DEFAULT_DETECTOR: Literal["mlp", "cnn"] = "mlp"
+Detector = Literal["cnn", "mlp"]
+DETECTORS: tuple[Detector, ...] = ("cnn", "mlp")
+DEFAULT_DETECTOR: Detector = "cnn"
 
 
 @dataclass(frozen=True)
@@ -34,8 +42,8 @@ class AnalysisParams:
     unit_radius_px: float = 36.0
     opening_radius_work_px: float = 8.0
     rescore: bool = True
-    detector: Literal["mlp", "cnn"] = DEFAULT_DETECTOR
-    candidate_threshold: float = 0.5
+    detector: Detector = DEFAULT_DETECTOR
+    candidate_threshold: float | None = None  # None: the rescoring model's own
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
     quality: QualityLimits = field(default_factory=QualityLimits)
 
@@ -110,6 +118,15 @@ def detect_exit_points_cnn(
     return peaks * 2 + 0.5, scores.astype(np.float32)
 
 
+def candidate_threshold(params: AnalysisParams, model: ExitModel) -> float:
+    """Detector score above which peaks become candidates (rescoring keeps some of them)."""
+    if params.candidate_threshold is not None:
+        return params.candidate_threshold
+    if params.rescore:
+        return bundled_rescore_model(params.detector).candidate_threshold
+    return CNN_PEAK_THRESHOLD if params.detector == "cnn" else model.peak_threshold
+
+
 @dataclass(frozen=True)
 class Candidates:
     """Candidate hairs on the working grid, before the rescoring stage keeps or drops them."""
@@ -135,7 +152,7 @@ def find_candidates(
     else:
         exits, scores = detect_exit_points(channels, valid, model, threshold)
     mask = segment_shafts(work, params.segmentation, valid)
-    traces = tuple(trace_shaft(mask, row, col) for row, col in exits)
+    traces = trace_shafts(mask, exits)
     value, blue = channels[..., 0], channels[..., 1]
     features = candidate_features(
         exits.reshape(-1, 2),
@@ -165,17 +182,11 @@ def analyze_image(
     """
     params = params or AnalysisParams()
     model = model or bundled_model()
-    # The rescoring stage was fitted on the MLP's candidates; the CNN's peaks are final.
-    use_rescore = params.rescore and params.detector == "mlp"
-    rescore = bundled_rescore_model() if use_rescore else None
+    rescore = bundled_rescore_model(params.detector) if params.rescore else None
     work, factor = to_work_resolution(as_rgb(pixels))
     scale = factor * source_scale
     valid = valid_region(work.shape[:2], roi, scale)
-    if params.detector == "cnn":
-        threshold = CNN_PEAK_THRESHOLD
-    else:
-        threshold = params.candidate_threshold if rescore else model.peak_threshold
-    found = find_candidates(work, valid, params, model, threshold)
+    found = find_candidates(work, valid, params, model, candidate_threshold(params, model))
     keep = np.ones(len(found.exits), dtype=bool)
     probabilities = found.scores.astype(np.float64)
     if rescore is not None and len(found.exits):
@@ -201,6 +212,8 @@ def analyze_image(
         quality=assess_quality(work, found.mask, valid, params.quality),
         analysed_area_mm2=None if calibration is None else area_px / calibration.px_per_mm**2,
         calibration=calibration,
+        algorithm_version=ALGORITHM_VERSIONS[params.detector]
+        + ("" if params.rescore else " without rescoring"),
         terminal_threshold_um=params.terminal_threshold_um,
     )
 

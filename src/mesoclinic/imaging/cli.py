@@ -13,7 +13,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mesoclinic.imaging.analysis import analyze_image
+from mesoclinic.imaging.analysis import (
+    DEFAULT_DETECTOR,
+    DETECTORS,
+    AnalysisParams,
+    Detector,
+    analyze_image,
+)
 from mesoclinic.imaging.loading import ImageLoadError, load_image
 from mesoclinic.imaging.overlay import save_overlay
 from mesoclinic.imaging.profiles import DeviceProfile, ProfileError, get_profile
@@ -28,6 +34,7 @@ class Settings:
     roi: Roi | None
     profile: DeviceProfile | None
     overlay: Path | None
+    detector: Detector = DEFAULT_DETECTOR
 
     def calibration(self, source_width: int) -> Calibration | None:
         """An explicit --px-per-mm wins over the profile's (assumed) field of view."""
@@ -66,7 +73,13 @@ def analyze_path(path: Path, settings: Settings) -> dict[str, Any]:
     loaded = load_image(path)
     roi = settings.region(loaded.source_width, loaded.source_height)
     calibration = settings.calibration(loaded.source_width)
-    result = analyze_image(loaded.pixels, calibration, roi, source_scale=loaded.source_scale)
+    result = analyze_image(
+        loaded.pixels,
+        calibration,
+        roi,
+        source_scale=loaded.source_scale,
+        params=AnalysisParams(detector=settings.detector),
+    )
     record = result.to_dict(image=str(path))
     if settings.overlay is not None:
         written = save_overlay(
@@ -91,13 +104,22 @@ def analyze(
     overlay: Annotated[
         Path | None, typer.Option("--overlay", help="Write PNG overlays into this folder.")
     ] = None,
+    detector: Annotated[
+        str,
+        typer.Option(
+            "--detector",
+            help=f"Exit-point detector: {' or '.join(DETECTORS)} (docs/imaging.md).",
+        ),
+    ] = DEFAULT_DETECTOR,
 ) -> None:
     """Count and measure hairs on trichoscopy images."""
     try:
         device = get_profile(profile) if profile else None
     except ProfileError as error:
         raise typer.BadParameter(str(error), param_hint="--profile") from error
-    settings = Settings(px_per_mm, parse_roi(roi), device, overlay)
+    if detector not in DETECTORS:
+        raise typer.BadParameter(f"expected one of {', '.join(DETECTORS)}", param_hint="--detector")
+    settings = Settings(px_per_mm, parse_roi(roi), device, overlay, detector)
     # Piped output has no terminal width: give the table room instead of Rich's 80 columns.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     err = Console(stderr=True, highlight=False)

@@ -9,12 +9,14 @@ the second was shed and counts as telogen.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 from skimage.registration import phase_cross_correlation
 
-from mesoclinic.imaging.analysis import analyze_image, as_rgb, to_work_resolution
+from mesoclinic.imaging.analysis import AnalysisParams, analyze_image, as_rgb, to_work_resolution
 from mesoclinic.imaging.results import (
     Calibration,
     GrowthResult,
@@ -118,14 +120,16 @@ def analyze_growth(
     days: float,
     calibration: Calibration | None = None,
     roi: Roi | None = None,
+    params: AnalysisParams | None = None,
 ) -> GrowthResult:
     """Register two images of one clipped site and report each hair as anagen or telogen."""
-    first = analyze_image(before, calibration, roi)
-    second = analyze_image(after, calibration, roi)
+    first = analyze_image(before, calibration, roi, params=params)
+    second = analyze_image(after, calibration, roi, params=params)
     shift = register_exit_points(first, second, register_shift(before, after))
-    return classify_growth(
+    result = classify_growth(
         first,
         second,
         shift,
         min_growth_px(days, calibration, FALLBACK_MIN_GROWTH_PX),
     )
+    return dataclasses.replace(result, algorithm_version=first.algorithm_version)

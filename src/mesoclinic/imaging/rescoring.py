@@ -17,7 +17,9 @@ from importlib import resources
 import numpy as np
 from numpy.typing import NDArray
 
-RESCORE_FILE = "rescore_model.json"
+# One rescoring model per exit-point detector: each is fitted on that detector's candidates.
+RESCORE_FILES = {"mlp": "rescore_model.json", "cnn": "rescore_cnn.json"}
+RESCORE_FILE = RESCORE_FILES["mlp"]
 FEATURE_NAMES = (
     "detector_score",
     "log_length",
@@ -42,6 +44,7 @@ class RescoreModel:
     weights: tuple[float, ...]
     bias: float
     threshold: float
+    candidate_threshold: float = 0.5  # detector score above which candidates are made
 
     def probabilities(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
         """Probability that each candidate (row of features) is a labelled-quality hair."""
@@ -54,17 +57,21 @@ class RescoreModel:
         return json.dumps({**self.__dict__, "features": FEATURE_NAMES}, indent=1)
 
 
-@lru_cache(maxsize=1)
-def bundled_rescore_model() -> RescoreModel:
-    """The rescoring model shipped with the package."""
-    text = resources.files("mesoclinic.imaging").joinpath(RESCORE_FILE).read_text("utf-8")
+@lru_cache(maxsize=2)
+def bundled_rescore_model(detector: str = "mlp") -> RescoreModel:
+    """The rescoring model shipped with the package for one exit-point detector."""
+    name = RESCORE_FILES[detector]
+    text = resources.files("mesoclinic.imaging").joinpath(name).read_text("utf-8")
     data = json.loads(text)
+    if tuple(data["features"]) != FEATURE_NAMES:
+        raise ValueError(f"{name} was fitted on other features than {FEATURE_NAMES}")
     return RescoreModel(
         mean=tuple(data["mean"]),
         scale=tuple(data["scale"]),
         weights=tuple(data["weights"]),
         bias=float(data["bias"]),
         threshold=float(data["threshold"]),
+        candidate_threshold=float(data.get("candidate_threshold", 0.5)),
     )
 
 

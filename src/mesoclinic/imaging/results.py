@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-ALGORITHM_VERSION = "mesoclinic-trichoscopy 0.2.1 (exit-mlp-1, rescore-2)"
+# Every result names the exact detector and rescoring weights that produced it.
+ALGORITHM_VERSIONS = {
+    "cnn": "mesoclinic-trichoscopy 0.3.0 (exit-cnn-2, rescore-cnn-1)",
+    "mlp": "mesoclinic-trichoscopy 0.3.0 (exit-mlp-1, rescore-2)",
+}
+ALGORITHM_VERSION = ALGORITHM_VERSIONS["cnn"]  # the default detector's
 
 
 @dataclass(frozen=True)
