@@ -43,6 +43,12 @@ def split_of(subject: str) -> str:
     return "report" if digest[0] % 2 == 1 else "tune"
 
 
+def held_out(subject: str) -> bool:
+    """Within the tune split, a quarter of subjects validate thresholds and checkpoints; the
+    rest train the weights."""
+    return hashlib.sha256(f"val:{subject}".encode()).digest()[0] % 4 == 0
+
+
 def read_labels(xml_path: Path) -> tuple[LabelledHair, ...]:
     """All labelled hairs of one PASCAL-VOC annotation file."""
     hairs = []

@@ -6,19 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
+
+from mesoclinic.imaging.matching import match_points
 
 MATCH_RADIUS_PX = 15.0
 
 
 def matched_pairs(detected: NDArray[np.float64], labelled: NDArray[np.float64]) -> int:
     """One-to-one (Hungarian) matches within MATCH_RADIUS_PX between two (n, 2) point sets."""
-    if len(detected) == 0 or len(labelled) == 0:
-        return 0
-    distance = np.linalg.norm(detected[:, None, :] - labelled[None, :, :], axis=2)
-    cost = np.where(distance <= MATCH_RADIUS_PX, distance, 1e6)
-    rows, cols = linear_sum_assignment(cost)
-    return int((cost[rows, cols] <= MATCH_RADIUS_PX).sum())
+    return len(match_points(detected, labelled, MATCH_RADIUS_PX))
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -20,7 +19,7 @@ from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from imaging_dataset import LabelledImage, labelled_images  # noqa: E402
+from imaging_dataset import LabelledImage, held_out, labelled_images  # noqa: E402
 from imaging_metrics import Tally  # noqa: E402
 
 from mesoclinic.imaging.detector import (  # noqa: E402
@@ -36,11 +35,6 @@ FINE_FACTOR = 4.0  # one fine-grid pixel spans 4 source pixels of a 1280 px imag
 TOP_BAR_FINE_ROWS = 8  # the FDU text bar (32 source rows)
 CANDIDATE_LEVEL = 0.62
 MODEL_PATH = Path(__file__).resolve().parents[1] / "src/mesoclinic/imaging/exit_model.npz"
-
-
-def held_out(subject: str) -> bool:
-    """A quarter of tuning subjects validate the threshold; the rest train the weights."""
-    return hashlib.sha256(f"val:{subject}".encode()).digest()[0] % 4 == 0
 
 
 def load_fine(image: LabelledImage) -> np.ndarray:

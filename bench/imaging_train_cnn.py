@@ -13,7 +13,6 @@ The exported ONNX model maps (1, 3, H, W) -> (1, 1, H, W) logits, H and W multip
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from pathlib import Path
@@ -25,7 +24,7 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from imaging_dataset import labelled_images  # noqa: E402
+from imaging_dataset import held_out, labelled_images  # noqa: E402
 from imaging_metrics import Tally  # noqa: E402
 
 from mesoclinic.imaging.analysis import to_work_resolution  # noqa: E402
@@ -34,10 +33,6 @@ from mesoclinic.imaging.loading import load_image  # noqa: E402
 
 CACHE = Path("/tmp/mesoclinic_cnn_cache_rgb.npz")
 SIGMA = 1.5
-
-
-def is_val(subject: str) -> bool:
-    return hashlib.sha256(f"val:{subject}".encode()).digest()[0] % 4 == 0
 
 
 def fine_coords(xs: np.ndarray, ys: np.ndarray, scale: float) -> tuple[np.ndarray, np.ndarray]:
@@ -58,7 +53,7 @@ def load_split() -> dict[str, np.ndarray]:
         ys = np.array([h.y0 for h in image.hairs], dtype=np.float64)
         inputs.append(x)
         points.append(np.stack([xs, ys], axis=1))
-        vals.append(is_val(image.subject))
+        vals.append(held_out(image.subject))
         scales.append(scale)
     data = {
         "inputs": np.stack(inputs),
@@ -139,7 +134,7 @@ def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 def evaluate(
     net: ExitNet, data: dict[str, np.ndarray], index: np.ndarray, thresholds: np.ndarray
-) -> list[tuple[float, float, float, int, int]]:
+) -> list[tuple[float, float, int, int]]:
     net.eval()
     heats = []
     with torch.no_grad():
@@ -160,17 +155,16 @@ def evaluate(
             tally.add(detected.reshape(-1, 2), truth[keep])
             pred += len(detected)
             lab += int(keep.sum())
-        rows.append((float(t), tally.precision_recall_f1()[2], 0.0, pred, lab))
+        rows.append((float(t), tally.precision_recall_f1()[2], pred, lab))
     net.train()
     return rows
 
 
-def best_row(rows: list[tuple[float, float, float, int, int]]) -> tuple[float, float, int, int]:
+def best_row(rows: list[tuple[float, float, int, int]]) -> tuple[float, float, int, int]:
     """The docs' rule: among thresholds within 0.005 of the best F1, the least biased count."""
-    top = max(f1 for _, f1, _, _, _ in rows)
+    top = max(f1 for _, f1, _, _ in rows)
     near = [row for row in rows if row[1] >= top - 0.005]
-    t, f1, _, pred, lab = min(near, key=lambda row: abs(row[3] - row[4]))
-    return t, f1, pred, lab
+    return min(near, key=lambda row: abs(row[2] - row[3]))
 
 
 def export(net: ExitNet, out: str, channels: int, height: int, width: int) -> None:
@@ -214,9 +208,7 @@ def main() -> None:
     for i in range(n):
         pts = np.asarray(data["points"][i], dtype=np.float64).reshape(-1, 2)
         s = float(data["scales"][i])
-        rows = (pts[:, 1] + 0.5) / s / 2.0 - 0.5
-        cols = (pts[:, 0] + 0.5) / s / 2.0 - 0.5
-        targets[i] = target_map((height, width), rows, cols)
+        targets[i] = target_map((height, width), *fine_coords(pts[:, 0], pts[:, 1], s))
     train_idx = np.nonzero(~data["val"])[0]
     val_idx = np.nonzero(data["val"])[0]
     print(f"data {n} images ({len(train_idx)} train, {len(val_idx)} val)", flush=True)
@@ -273,7 +265,7 @@ def main() -> None:
                 torch.save(net.state_dict(), args.out.removesuffix(".onnx") + ".best.pt")
     torch.save(net.state_dict(), args.out.removesuffix(".onnx") + ".pt")
     val_rows = evaluate(net, data, val_idx, thresholds)
-    for t, f1, _, pred, lab in val_rows:
+    for t, f1, pred, lab in val_rows:
         print(f"val threshold {t:.2f} F1 {f1:.3f} detected {pred} labelled {lab}", flush=True)
     t, f1, pred, lab = best_row(val_rows)
     print(f"final step {step} threshold {t:.2f} F1 {f1:.3f} {pred}/{lab}", flush=True)

@@ -3,7 +3,7 @@
 Candidates come from the bundled exit-point detector at a low threshold; a candidate is
 positive when it matches a labelled exit point (15 px, one-to-one). A logistic regression
 (NumPy, L2) is fitted on the training part of the tuning subjects and the keep threshold is
-chosen for the best F1 on the held-out tuning subjects (imaging_train.held_out).
+chosen for the best F1 on the held-out tuning subjects (imaging_dataset.held_out).
 
     PYTHONPATH=src python bench/imaging_train_rescore.py [--detector mlp|cnn]
 """
@@ -17,13 +17,11 @@ from pathlib import Path
 from typing import cast
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from imaging_dataset import LabelledImage, labelled_images  # noqa: E402
+from imaging_dataset import LabelledImage, held_out, labelled_images  # noqa: E402
 from imaging_metrics import MATCH_RADIUS_PX, Tally  # noqa: E402
-from imaging_train import held_out  # noqa: E402
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
     DETECTORS,
@@ -35,6 +33,7 @@ from mesoclinic.imaging.analysis import (  # noqa: E402
 )
 from mesoclinic.imaging.detector import bundled_model  # noqa: E402
 from mesoclinic.imaging.loading import load_image  # noqa: E402
+from mesoclinic.imaging.matching import match_points  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
 from mesoclinic.imaging.rescoring import RESCORE_FILES, RescoreModel  # noqa: E402
 
@@ -55,11 +54,7 @@ def candidates(image: LabelledImage, detector: str) -> tuple[np.ndarray, np.ndar
     points = (found.exits[:, ::-1] + 0.5) * scale - 0.5
     truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
     matched = np.zeros(len(points))
-    if len(points):
-        distance = np.linalg.norm(points[:, None, :] - truth[None, :, :], axis=2)
-        cost = np.where(distance <= MATCH_RADIUS_PX, distance, 1e6)
-        rows, cols = linear_sum_assignment(cost)
-        matched[rows[cost[rows, cols] <= MATCH_RADIUS_PX]] = 1
+    matched[[i for i, _ in match_points(points, truth, MATCH_RADIUS_PX)]] = 1
     return found.features, matched, points
 
 

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from mesoclinic.imaging import analyze_image, load_image
+from mesoclinic.imaging.matching import match_points
 from mesoclinic.imaging.profiles import get_profile
 
 # Every 50th image of the report split (bench/imaging_dataset.split_of): subjects never used
@@ -28,15 +28,6 @@ IMAGES = (
     "230219_A094_1",
     "230219_A157_3",
 )
-
-
-def _matches(found: np.ndarray, labelled: np.ndarray) -> int:
-    if len(found) == 0 or len(labelled) == 0:
-        return 0
-    distance = np.linalg.norm(found[:, None, :] - labelled[None, :, :], axis=2)
-    cost = np.where(distance <= 15, distance, 1e6)
-    rows, cols = linear_sum_assignment(cost)
-    return int((cost[rows, cols] <= 15).sum())
 
 
 def test_counts_and_exit_points_follow_the_labels_on_real_images(
@@ -57,7 +48,7 @@ def test_counts_and_exit_points_follow_the_labels_on_real_images(
         found = np.array([[h.x, h.y] for h in result.hairs]).reshape(-1, 2)
         found_total += len(found)
         labelled_total += len(labelled)
-        matched += _matches(found, labelled)
+        matched += len(match_points(found, labelled, 15.0))
         assert result.quality.usable, (name, result.quality)
         assert result.density_per_cm2 is not None and result.to_dict()["density_assumed"]
     # Guard rails a little below the measured level, so a regression shows up.

@@ -112,7 +112,7 @@ def detect_exit_points_cnn(
     """Exit points (work-grid row, col) and scores from the convolutional heat map."""
     heat = heat_map(model_input(work))
     valid_fine = valid[: 2 * heat.shape[0] : 2, : 2 * heat.shape[1] : 2]
-    heat = np.where(valid_fine[: heat.shape[0], : heat.shape[1]], heat, 0.0).astype(np.float32)
+    heat = np.where(valid_fine, heat, 0.0).astype(np.float32)
     peaks = heat_peaks(heat, threshold)
     scores = heat[np.round(peaks[:, 0]).astype(int), np.round(peaks[:, 1]).astype(int)]
     return peaks * 2 + 0.5, scores.astype(np.float32)

@@ -9,14 +9,12 @@ the second was shed and counts as telogen.
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 from skimage.registration import phase_cross_correlation
 
 from mesoclinic.imaging.analysis import AnalysisParams, analyze_image, as_rgb, to_work_resolution
+from mesoclinic.imaging.matching import match_points
 from mesoclinic.imaging.results import (
     Calibration,
     GrowthResult,
@@ -89,12 +87,7 @@ def classify_growth(
     """Pair hairs by exit point after the shift and call each anagen or telogen."""
     first = np.array([[h.x + shift[0], h.y + shift[1]] for h in before.hairs]).reshape(-1, 2)
     second = np.array([[h.x, h.y] for h in after.hairs]).reshape(-1, 2)
-    pairs: list[tuple[int, int]] = []
-    if len(first) and len(second):
-        distance = np.linalg.norm(first[:, None, :] - second[None, :, :], axis=2)
-        cost = np.where(distance <= PAIR_RADIUS_PX, distance, 1e6)
-        rows, cols = linear_sum_assignment(cost)
-        pairs = [(r, c) for r, c in zip(rows, cols, strict=True) if cost[r, c] <= PAIR_RADIUS_PX]
+    pairs = match_points(first, second, PAIR_RADIUS_PX)
     followed = tuple(
         HairGrowth(
             x=after.hairs[c].x,
@@ -111,6 +104,7 @@ def classify_growth(
         hairs=followed,
         unmatched_before=len(first) - len(pairs),
         min_growth_px=min_growth,
+        algorithm_version=before.algorithm_version,
     )
 
 
@@ -126,10 +120,9 @@ def analyze_growth(
     first = analyze_image(before, calibration, roi, params=params)
     second = analyze_image(after, calibration, roi, params=params)
     shift = register_exit_points(first, second, register_shift(before, after))
-    result = classify_growth(
+    return classify_growth(
         first,
         second,
         shift,
         min_growth_px(days, calibration, FALLBACK_MIN_GROWTH_PX),
     )
-    return dataclasses.replace(result, algorithm_version=first.algorithm_version)
