@@ -50,20 +50,7 @@ def test_nurse_sees_formulary_without_edit_forms(world):
     assert 'href="/stock"' in page.text
 
 
-def _product(world: Any) -> Any:
-    c = world.client("clinician")
-    ing = c.post("/api/v1/formulary/ingredients",
-                 json={"name": "zinc", "category": "mineral"}).json()
-    cocktail = c.post("/api/v1/formulary/cocktails", json={
-        "name": "Zn", "total_volume_ml": 5,
-        "lines": [{"ingredient_id": ing["id"], "concentration": 1, "unit": "mg/mL"}]}).json()
-    return c.post("/api/v1/formulary/products", json={
-        "name": "Zn 5", "manufacturer": "Acme", "presentation": "vials",
-        "cocktail_id": cocktail["id"], "low_stock_threshold_ml": 10}).json()
-
-
-def test_nurse_receives_wastes_and_recalls_a_lot_through_forms(world):
-    product = _product(world)
+def test_nurse_receives_wastes_and_recalls_a_lot_through_forms(world, product):
     web = world.web("nurse")
     expiry = (date.today() + timedelta(days=15)).isoformat()
     r = _post(web, "/stock", "/stock/lots", {"product_id": product["id"],
@@ -85,8 +72,7 @@ def test_nurse_receives_wastes_and_recalls_a_lot_through_forms(world):
     assert "recalled" in web.get(lot_url).text
 
 
-def test_invalid_receive_form_names_the_field(world):
-    product = _product(world)
+def test_invalid_receive_form_names_the_field(world, product):
     web = world.web("nurse")
     r = _post(web, "/stock", "/stock/lots", {"product_id": product["id"], "batch_number": "Z",
                                              "expires_on": "soon", "quantity_ml": "2"})

@@ -19,16 +19,8 @@ def cli(db, monkeypatch, tmp_path):
     return lambda *args: runner.invoke(build_app(), list(args))
 
 
-def test_alerts_and_recipients_from_the_command_line(cli, world, tmp_path):
+def test_alerts_and_recipients_from_the_command_line(cli, world, product, tmp_path):
     c = world.client("clinician")
-    ing = c.post("/api/v1/formulary/ingredients",
-                 json={"name": "zinc", "category": "mineral"}).json()
-    cocktail = c.post("/api/v1/formulary/cocktails", json={
-        "name": "Zn", "total_volume_ml": 5,
-        "lines": [{"ingredient_id": ing["id"], "concentration": 1, "unit": "mg/mL"}]}).json()
-    product = c.post("/api/v1/formulary/products", json={
-        "name": "Zn 5", "manufacturer": "Acme", "presentation": "vials",
-        "cocktail_id": cocktail["id"], "low_stock_threshold_ml": 10}).json()
     lot = c.post("/api/v1/lots", json={
         "product_id": product["id"], "batch_number": "Z-9", "quantity_ml": 4,
         "expires_on": (date.today() + timedelta(days=5)).isoformat()}).json()

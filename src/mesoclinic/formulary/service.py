@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.errors import Conflict, InvalidInput, NotFound
+from mesoclinic.formulary import stock
 from mesoclinic.formulary.models import Cocktail, CocktailLine, Ingredient, Product
 from mesoclinic.formulary.schemas import CocktailCreate, IngredientCreate, ProductCreate
 from mesoclinic.security import audit
@@ -90,7 +91,7 @@ def create_product(session: Session, actor: Actor, data: ProductCreate) -> Produ
         raise Conflict("This manufacturer already has a product with that name", "name")
     product = Product(name=data.name, manufacturer=data.manufacturer,
                       presentation=data.presentation, cocktail_id=data.cocktail_id,
-                      low_stock_threshold_ul=round(data.low_stock_threshold_ml * 1000),
+                      low_stock_threshold_ul=stock.ul(data.low_stock_threshold_ml),
                       created_by=actor.username)
     session.add(product)
     session.flush()

@@ -19,7 +19,6 @@ from mesoclinic.patients.pages import patient_page
 from mesoclinic.plans import service as plan_service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
-from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import flows, service
 from mesoclinic.visits.models import ADVERSE_EVENT_TYPES, TECHNIQUES, ZONES
@@ -32,11 +31,6 @@ LOT_ROWS = 2
 DEFAULTS = {"technique": "point_by_point", "depth_mm": "1.5", "needle_gauge": "30",
             "needle_length_mm": "4", "adverse_type": "none", "zones": []}
 
-
-
-def _clinic_tz(session: Session, clinic_id: uuid.UUID) -> ZoneInfo:
-    clinic = session.get(Clinic, clinic_id)
-    return ZoneInfo(clinic.timezone if clinic else "UTC")
 
 
 def visit_values(values: dict[str, Any], patient_id: uuid.UUID, tz: ZoneInfo) -> dict[str, Any]:
@@ -100,7 +94,7 @@ def record_visit(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
     values = form_values(form, lists=("zones", "confirm"))
     checks: list[dict[str, Any]] = []
     try:
-        body = visit_values(values, patient.id, _clinic_tz(session, patient.clinic_id))
+        body = visit_values(values, patient.id, service.clinic_tz(session, patient.clinic_id))
         data, errors = validate(VisitCreate, body)
     except ValueError:
         data, errors = None, {"performed_at": "Use a date and time like 2026-05-01T09:30"}

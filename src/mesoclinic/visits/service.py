@@ -44,10 +44,14 @@ class Prepared:
     findings: list[Finding]
 
 
+def clinic_tz(session: Session, clinic_id: uuid.UUID) -> ZoneInfo:
+    """The time zone of the patient's clinic (visit dates are that clinic's local dates)."""
+    clinic = session.get(Clinic, clinic_id)
+    return ZoneInfo(clinic.timezone if clinic else "UTC")
+
+
 def _local_date(session: Session, patient: Patient, data: VisitCreate) -> date:
-    clinic = session.get(Clinic, patient.clinic_id)
-    tz = ZoneInfo(clinic.timezone if clinic else "UTC")
-    return data.performed_at.astimezone(tz).date()
+    return data.performed_at.astimezone(clinic_tz(session, patient.clinic_id)).date()
 
 
 def _load_lots(session: Session, patient: Patient, data: VisitCreate,
@@ -80,7 +84,7 @@ def _facts(session: Session, actor: Actor, prep: Prepared, data: VisitCreate,
         visit_date=prep.visit_date,
         consent_on_file=_consented(session, patient.id, "mesotherapy", data),
         prp_given=data.prp_given,
-        prp_consent_on_file=_consented(session, patient.id, "prp", data),
+        prp_consent_on_file=data.prp_given and _consented(session, patient.id, "prp", data),
         cocktail_name=cocktail.name,
         ingredients=tuple(rules.IngredientFacts(line.ingredient.name,
                                                 line.ingredient.prescription_only,
