@@ -26,6 +26,13 @@ def book(world: Any, persona: str = "reception", **overrides: Any) -> Any:
     return world.client(persona).post("/api/v1/appointments", json=booking(world, **overrides))
 
 
+def book_first_session(world: Any, client: Any, plan: dict[str, Any]) -> Any:
+    """Book the plan's first session with the nurse in Room 1, next week at 09:00."""
+    return client.post(f"/api/v1/plans/{plan['id']}/sessions/1/book", json={
+        "practitioner_id": str(world.users["nurse"].id), "room": "Room 1",
+        "starts_at": at(next_weekday(1), 9)}).json()
+
+
 def counts(world: Any) -> tuple[int, int]:
     with world.db.factory() as s:
         return (s.execute(select(func.count()).select_from(Appointment)).scalar_one(),
@@ -177,9 +184,7 @@ def test_booking_a_plan_session_links_it_and_cancelling_unlinks_it(world: Any) -
 def test_a_no_show_marks_the_session_missed_and_it_can_be_rescheduled(world: Any) -> None:
     plan = plan_for(world)
     client = world.client("reception")
-    appointment = client.post(f"/api/v1/plans/{plan['id']}/sessions/1/book", json={
-        "practitioner_id": str(world.users["nurse"].id), "room": "Room 1",
-        "starts_at": at(next_weekday(1), 9)}).json()
+    appointment = book_first_session(world, client, plan)
     client.patch(f"/api/v1/appointments/{appointment['id']}", json={"status": "no_show"})
     assert client.get(f"/api/v1/plans/{plan['id']}").json()["sessions"][0]["status"] == "missed"
     later = next_weekday(1, weeks_ahead=2).isoformat()
@@ -205,9 +210,7 @@ def test_booking_a_session_outside_its_window_is_refused(world: Any) -> None:
 def test_stopping_a_plan_cancels_its_booked_appointments(world: Any) -> None:
     plan = plan_for(world)
     client = world.client("reception")
-    appointment = client.post(f"/api/v1/plans/{plan['id']}/sessions/1/book", json={
-        "practitioner_id": str(world.users["nurse"].id), "room": "Room 1",
-        "starts_at": at(next_weekday(1), 9)}).json()
+    appointment = book_first_session(world, client, plan)
     world.client("clinician").post(f"/api/v1/plans/{plan['id']}/stop",
                                    json={"reason": "moved abroad"})
     cancelled = client.get(f"/api/v1/appointments/{appointment['id']}").json()

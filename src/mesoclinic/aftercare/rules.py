@@ -177,8 +177,3 @@ def _finding(window: PrecautionWindow, event: DeclaredEventSpan, suggestion: dat
         source=window.source, code=window.code, event_kind=event.kind,
         event_starts_on=event.starts_on, event_ends_on=event.ends_on, suggested_date=suggestion)
 
-
-def current_and_upcoming(windows: Sequence[PrecautionWindow], now: datetime
-                         ) -> list[PrecautionWindow]:
-    """Windows not yet over at `now`, soonest ending first."""
-    return sorted((w for w in windows if w.ends_at > now), key=lambda w: (w.ends_at, w.code))

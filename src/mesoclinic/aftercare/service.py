@@ -7,6 +7,7 @@ changes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -140,17 +141,26 @@ def booking_warnings(session: Session, patient_id: uuid.UUID, starts_at: datetim
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise NotFound("Patient not found")
+    return _warner(session, patient, rulebook or load(get_settings().aftercare_rulebook),
+                   today)(starts_at)
+
+
+def _warner(session: Session, patient: Patient, rulebook: AftercareRulebook,
+            today: date | None = None) -> Callable[[datetime], list[PrecautionConflict]]:
+    """Booking warnings for any start time, loading the patient's events and calendar once."""
     tz = clinic_timezone(session, patient.clinic_id)
     events = [DeclaredEventSpan(e.kind, e.starts_on, e.ends_on, e.note or "")
               for e in _active_events(session, patient.id)]
-    today = today or utcnow().astimezone(ZoneInfo(tz)).date()
+    earliest = today or utcnow().astimezone(ZoneInfo(tz)).date()
     calendar = clinic_calendar.load(session, patient.clinic_id)
 
     def bookable(day: date) -> bool:  # suggest only days the clinic is open
         return is_open(day, calendar.opening_days, calendar.closures)
 
-    return conflicts(starts_at, events, tz, rulebook or load(get_settings().aftercare_rulebook),
-                     earliest=today, bookable=bookable)
+    def warnings(starts_at: datetime) -> list[PrecautionConflict]:
+        return conflicts(starts_at, events, tz, rulebook, earliest=earliest, bookable=bookable)
+
+    return warnings
 
 
 def enqueue_aftercare(session: Session, visit: Visit) -> OutboxMessage | None:
@@ -203,14 +213,12 @@ def overview(session: Session, actor: Actor, patient_id: uuid.UUID, rulebook: Af
     view = Overview(patient, tz, now, events=_active_events(session, patient.id),
                     visits=sessions.latest_visits(session, patient.id),
                     plan_sessions=plan_sessions_for(session, patient.id))
-    for time in sessions.session_times(session, patient.id, now):
-        for window in precaution_windows(time.starts_at, tz, rulebook):
-            if window.starts_at <= now < window.ends_at:
-                view.current.append(window)
     appointments = sessions.next_appointments(session, patient.id, now)
-    for appointment in appointments:
-        view.appointments.append((appointment, booking_warnings(
-            session, patient.id, appointment.starts_at, rulebook=rulebook)))
+    starts = [v.performed_at for v in sessions.recent_visits(session, patient.id, now)]
+    for start in sorted(starts + [a.starts_at for a in appointments]):
+        view.current += [w for w in precaution_windows(start, tz, rulebook) if w.contains(now)]
+    warn = _warner(session, patient, rulebook)
+    view.appointments = [(a, warn(a.starts_at)) for a in appointments]
     if appointments:
         view.upcoming = [w for w in precaution_windows(appointments[0].starts_at, tz, rulebook)
                          if w.starts_at > now]

@@ -7,7 +7,6 @@ checked scope and audit what they show.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -22,16 +21,6 @@ from mesoclinic.visits.models import Visit
 
 RECENT_VISITS = timedelta(days=10)  # longer than any "after" window of the default rulebook
 AFTERCARE_EMAIL_WITHIN = timedelta(hours=24)  # older visits get no late aftercare email
-
-
-@dataclass(frozen=True)
-class SessionTime:
-    """A treatment session that precautions are measured from."""
-
-    kind: str  # "visit" (performed) or "appointment" (booked)
-    id: uuid.UUID
-    starts_at: datetime
-    duration_minutes: int
 
 
 def recent_visits(session: Session, patient_id: uuid.UUID, now: datetime) -> list[Visit]:
@@ -54,16 +43,6 @@ def next_appointments(session: Session, patient_id: uuid.UUID, now: datetime,
                       limit: int = 10) -> list[Appointment]:
     """Booked or arrived appointments from now on, soonest first."""
     return upcoming_appointments(session, patient_id, after=now)[:limit]
-
-
-def session_times(session: Session, patient_id: uuid.UUID, now: datetime
-                  ) -> list[SessionTime]:
-    """Recent visits and upcoming appointments, in time order."""
-    times = [SessionTime("visit", v.id, v.performed_at, 0)
-             for v in recent_visits(session, patient_id, now)]
-    times += [SessionTime("appointment", a.id, a.starts_at, a.duration_minutes)
-              for a in next_appointments(session, patient_id, now)]
-    return sorted(times, key=lambda t: t.starts_at)
 
 
 def queue_missing_aftercare(session: Session, now: datetime, rulebook: AftercareRulebook) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
 
@@ -107,7 +108,7 @@ def create(session: Session, actor: Actor, patient_id: uuid.UUID, data: PlanCrea
                          protocol_source=protocol.source, start_date=planned[0].planned_date,
                          status="draft", notes=data.notes, created_by=actor.username,
                          updated_by=actor.username)
-    plan.sessions = [PlanSession(**_session_values(p)) for p in planned]
+    plan.sessions = [PlanSession(**asdict(p)) for p in planned]
     if data.activate:
         _refuse_second_open_plan(session, patient.id)
         _check_gate(session, plan, protocol)
@@ -119,12 +120,6 @@ def create(session: Session, actor: Actor, patient_id: uuid.UUID, data: PlanCrea
                  detail={"protocol": protocol.code, "start_date": plan.start_date.isoformat(),
                          "status": plan.status, "sessions": len(planned)})
     return plan
-
-
-def _session_values(p: PlannedSession) -> dict[str, object]:
-    return {"sequence": p.sequence, "phase": p.phase, "planned_date": p.planned_date,
-            "window_start": p.window_start, "window_end": p.window_end,
-            "min_gap_days": p.min_gap_days, "includes_prp": p.includes_prp}
 
 
 def load_plan(session: Session, actor: Actor, plan_id: uuid.UUID,
@@ -239,7 +234,7 @@ def _apply_reschedule(session: Session, plan: TreatmentPlan, sequence: int, new_
         if (row.planned_date, row.window_start, row.window_end) != \
                 (new.planned_date, new.window_start, new.window_end):
             changed += 1
-        for name, value in _session_values(new).items():
+        for name, value in asdict(new).items():
             setattr(row, name, value)
     if sequence == 1:
         plan.start_date = new_date
