@@ -20,7 +20,7 @@ from typing import Annotated, Any
 import sqlalchemy as sa
 import typer
 from rich.console import Console
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, text
+from sqlalchemy import Connection, Engine, delete, insert, select, text
 
 from mesoclinic import migrate
 from mesoclinic.config import get_settings
@@ -60,10 +60,10 @@ def _decoder(column_type: Any) -> Any:
     return next((read for kind, read in _DECODERS if isinstance(column_type, kind)), None)
 
 
-def _decode(table: Table, row: dict[str, Any]) -> dict[str, Any]:
+def _decode(readers: dict[str, Any], row: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for name, value in row.items():
-        read = _decoder(table.c[name].type)
+        read = readers[name]
         out[name] = read(value) if read is not None and value is not None else value
     return out
 
@@ -111,7 +111,8 @@ def restore(engine: Engine, images_dir: Path, source: Path) -> dict[str, int]:
                 conn.execute(delete(table))
             for table in metadata.sorted_tables:
                 raw = archive.read(f"tables/{table.name}.jsonl").decode()
-                rows = [_decode(table, json.loads(line)) for line in raw.splitlines() if line]
+                readers = {column.name: _decoder(column.type) for column in table.c}
+                rows = [_decode(readers, json.loads(line)) for line in raw.splitlines() if line]
                 if rows:
                     conn.execute(insert(table), rows)
                 counts[table.name] = len(rows)

@@ -28,7 +28,6 @@ router = APIRouter(prefix="/api/v1", tags=["assessment"])
 Procedure = Literal["mesotherapy", "prp"]
 
 
-
 def to_read(assessment: Assessment) -> AssessmentRead:
     """The API view of an assessment, decision and overrides included."""
     data = {c: getattr(assessment, c) for c in AssessmentRead.model_fields if c != "decision"}

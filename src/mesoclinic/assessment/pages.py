@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
@@ -20,7 +20,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
-from mesoclinic.web.forms import form_values, local_to_utc, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -31,18 +31,6 @@ CHECKBOXES = ("scalp_infection", "open_wound", "herpes_active", "scalp_inflammat
 FORM_FIELD = {"staging": "staging_grade", "staging.grade": "staging_grade",
               "staging.scale": "staging_scale",
               **{f"staging.regions.{r}": f"salt_{r}" for r in SALT_WEIGHTS}}
-
-
-
-async def _posted_form(request: Request) -> dict[str, Any]:
-    return form_values(await request.form())
-
-
-# The form is read here (async) so the handlers can be plain functions: FastAPI runs those in
-# its thread pool. Blocking database calls inside an `async def` handler would stall the event
-# loop while another request holds the audit-log lock, and the live form's overlapping preview
-# requests then deadlock.
-PostedForm = Annotated[dict[str, Any], Depends(_posted_form)]
 
 
 def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
@@ -58,7 +46,6 @@ def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
 
 
 PANELS.append(awaiting_override_panel)
-
 
 
 def payload_from_form(request: Request, values: dict[str, Any]) -> dict[str, Any]:
@@ -113,10 +100,11 @@ def new_assessment_form(request: Request, patient_id: uuid.UUID, session: DbSess
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
-def create_assessment(request: Request, values: PostedForm, patient_id: uuid.UUID,
+def create_assessment(request: Request, form: PostedForm, patient_id: uuid.UUID,
                       session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
                       ) -> Response:
+    values = form_values(form)
     data, errors = _validated(request, values)
     if data is not None:
         with savepoint(session, errors):
@@ -130,11 +118,12 @@ def create_assessment(request: Request, values: PostedForm, patient_id: uuid.UUI
 
 
 @router.post("/patients/{patient_id}/assessments/preview", response_class=HTMLResponse)
-def preview_fragment(request: Request, values: PostedForm, patient_id: uuid.UUID,
+def preview_fragment(request: Request, form: PostedForm, patient_id: uuid.UUID,
                      session: DbSession,
                      actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
                      ) -> Response:
     """The decision panel for the form as filled so far (fetched by the form's script)."""
+    values = form_values(form)
     patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
     data, errors = _validated(request, values)
     decision = None
@@ -167,10 +156,11 @@ def assessment_detail(request: Request, patient_id: uuid.UUID, assessment_id: uu
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/overrides",
              response_class=HTMLResponse)
-def override_decision(request: Request, values: PostedForm, patient_id: uuid.UUID,
+def override_decision(request: Request, form: PostedForm, patient_id: uuid.UUID,
                       assessment_id: uuid.UUID, session: DbSession,
                       actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)]
                       ) -> Response:
+    values = form_values(form)
     data, errors = validate(OverrideCreate, values)
     if data is not None:
         with savepoint(session, errors):
@@ -183,10 +173,11 @@ def override_decision(request: Request, values: PostedForm, patient_id: uuid.UUI
 
 @router.post("/patients/{patient_id}/assessments/{assessment_id}/entered-in-error",
              response_class=HTMLResponse)
-def void_assessment(request: Request, values: PostedForm, patient_id: uuid.UUID,
+def void_assessment(request: Request, form: PostedForm, patient_id: uuid.UUID,
                     assessment_id: uuid.UUID, session: DbSession,
                     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
                     ) -> Response:
+    values = form_values(form)
     data, errors = validate(AssessmentVoid, values)
     if data is not None:
         with savepoint(session, errors):

@@ -41,42 +41,40 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
     steps: list[TourStep] = [TourStep(
         "Find a patient", "Search by name, record number or phone; every search is audited.",
         "/patients")]
-    by_candidacy = {c: _first_patient(session, actor, select(Assessment.patient_id).where(
-        Assessment.candidacy == c, Assessment.status == "active"))
-        for c in ("recommended", "not_recommended")}
+
+    def patient_step(pid: uuid.UUID | None, title: str, text: str, tab: str) -> None:
+        if pid:
+            steps.append(TourStep(title, text, f"/patients/{pid}/{tab}"))
+
+    def first_assessed(candidacy: str) -> uuid.UUID | None:
+        return _first_patient(session, actor, select(Assessment.patient_id).where(
+            Assessment.candidacy == candidacy, Assessment.status == "active"))
+
+    recommended = (first_assessed("recommended") if actor.can(Permission.ASSESSMENT_READ)
+                   or actor.can(Permission.PLAN_READ) else None)
     if actor.can(Permission.ASSESSMENT_READ):
-        if pid := by_candidacy["recommended"]:
-            steps.append(TourStep("A good candidate", "The decision panel names every rule that "
-                                  "fired, its reason and its source.",
-                                  f"/patients/{pid}/assessments"))
-        if pid := by_candidacy["not_recommended"]:
-            steps.append(TourStep("Probably not fruitful", "Advanced pattern loss is not "
-                                  "recommended; a clinician may override with a written reason.",
-                                  f"/patients/{pid}/assessments"))
-        pregnant = _first_patient(session, actor, select(PregnancyStatus.patient_id).where(
-            PregnancyStatus.value == "pregnant", PregnancyStatus.status == "active"))
-        if pregnant:
-            steps.append(TourStep("Must not be treated", "Pregnancy is an absolute "
-                                  "contraindication: the treatment gate stays closed.",
-                                  f"/patients/{pregnant}/assessments"))
-    if actor.can(Permission.PLAN_READ) and (pid := by_candidacy["recommended"]):
-        steps.append(TourStep("The session series", "Dated sessions with their allowed windows; "
-                              "book one or move it and later sessions follow.",
-                              f"/patients/{pid}/plan"))
+        patient_step(recommended, "A good candidate", "The decision panel names every rule "
+                     "that fired, its reason and its source.", "assessments")
+        patient_step(first_assessed("not_recommended"), "Probably not fruitful",
+                     "Advanced pattern loss is not recommended; a clinician may override with "
+                     "a written reason.", "assessments")
+        patient_step(_first_patient(session, actor, select(PregnancyStatus.patient_id).where(
+            PregnancyStatus.value == "pregnant", PregnancyStatus.status == "active")),
+            "Must not be treated", "Pregnancy is an absolute contraindication: the treatment "
+            "gate stays closed.", "assessments")
+    if actor.can(Permission.PLAN_READ):
+        patient_step(recommended, "The session series", "Dated sessions with their allowed "
+                     "windows; book one or move it and later sessions follow.", "plan")
     if actor.can(Permission.VISIT_WRITE):
-        allergic = _first_patient(session, actor, select(Allergy.patient_id).where(
-            Allergy.substance == "biotin", Allergy.status == "active"))
-        if allergic:
-            steps.append(TourStep("Safety checks at the chair", "Record a visit with a biotin "
-                                  "cocktail for this patient: the allergy check refuses it.",
-                                  f"/patients/{allergic}/visits"))
+        patient_step(_first_patient(session, actor, select(Allergy.patient_id).where(
+            Allergy.substance == "biotin", Allergy.status == "active")),
+            "Safety checks at the chair", "Record a visit with a biotin cocktail for this "
+            "patient: the allergy check refuses it.", "visits")
     if actor.can(Permission.AFTERCARE_READ):
-        visited = _first_patient(session, actor, select(Visit.patient_id).where(
-            Visit.status == "completed").order_by(Visit.performed_at.desc()))
-        if visited:
-            steps.append(TourStep("Aftercare", "Precaution windows, the instruction sheet (PDF) "
-                                  "and the calendar file the patient receives.",
-                                  f"/patients/{visited}/aftercare"))
+        patient_step(_first_patient(session, actor, select(Visit.patient_id).where(
+            Visit.status == "completed").order_by(Visit.performed_at.desc())),
+            "Aftercare", "Precaution windows, the instruction sheet (PDF) and the calendar "
+            "file the patient receives.", "aftercare")
     if actor.can(Permission.APPOINTMENT_READ):
         steps.append(TourStep("Reception's calendar", "Practitioners side by side; a double "
                               "booking is refused.", "/calendar"))

@@ -39,7 +39,6 @@ from mesoclinic.security.permissions import Permission
 router = APIRouter(prefix="/api/v1", tags=["patients"])
 
 
-
 @router.post("/patients", response_model=PatientRead, status_code=201)
 def create_patient(body: PatientCreate, session: DbSession, response: Response,
                    actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],

@@ -41,7 +41,6 @@ HISTORY_FORMS: dict[str, Any] = {
 }
 
 
-
 def patient_page(request: Request, actor: Actor, patient: Patient, tab: str, template: str,
                  context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
     """Render one tab of the patient page (used by every area's patient tabs)."""
@@ -81,7 +80,7 @@ def new_patient_form(request: Request,
 
 @router.post("/patients/new", response_class=HTMLResponse)
 def create_patient(request: Request, form: PostedForm, session: DbSession,
-                         actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
+                   actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
     values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
     data, errors = validate(PatientCreate, values)
@@ -112,7 +111,7 @@ def edit_patient_form(request: Request, patient_id: uuid.UUID, session: DbSessio
 
 @router.post("/patients/{patient_id}/edit", response_class=HTMLResponse)
 def update_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                         actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
+                   actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
     patient = service.load(session, actor, patient_id, Permission.PATIENT_WRITE)
     values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
@@ -130,7 +129,7 @@ def update_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, se
 
 @router.post("/patients/{patient_id}/void", response_class=HTMLResponse)
 def void_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                       actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)]) -> Response:
+                 actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)]) -> Response:
     values = form_values(form)
     data, errors = validate(PatientVoid, values)
     if data is not None:
@@ -153,8 +152,8 @@ def history_page(request: Request, patient_id: uuid.UUID, session: DbSession,
 @router.post("/patients/{patient_id}/history/{kind}", response_class=HTMLResponse)
 def add_history(request: Request, form: PostedForm,
                 patient_id: uuid.UUID, kind: history_service.HistoryKind,
-                      session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> Response:
+                session: DbSession,
+                actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> Response:
     values = form_values(form)
     data, errors = validate(HISTORY_FORMS[kind], values)
     if data is not None:
@@ -197,7 +196,7 @@ def _consents(request: Request, session: DbSession, actor: Actor, patient_id: uu
 
 @router.post("/patients/{patient_id}/consents", response_class=HTMLResponse)
 def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                       actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]) -> Response:
+                 actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]) -> Response:
     values = form_values(form)
     if "signed_at" not in values:
         values["signed_at"] = datetime.now(UTC).isoformat()
@@ -211,14 +210,13 @@ def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
     return _consents(request, session, actor, patient_id, values, errors, 422)
 
 
-
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw",
              response_class=HTMLResponse)
 def withdraw_consent(request: Request, form: PostedForm,
                      patient_id: uuid.UUID, consent_id: uuid.UUID,
-                           session: DbSession,
-                           actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]
-                           ) -> Response:
+                     session: DbSession,
+                     actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]
+                     ) -> Response:
     values = form_values(form)
     data, errors = validate(ConsentWithdraw, values)
     if data is not None:

@@ -143,9 +143,8 @@ def users_page(request: Request, session: DbSession,
 
 @router.post("/admin/users", response_class=HTMLResponse)
 def create_user(request: Request, form: PostedForm, session: DbSession,
-                      actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
-                      ) -> Response:
-    form = form
+                actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
+                ) -> Response:
     values = {k: str(form.get(k) or "").strip() for k in
               ("username", "display_name", "role", "clinic", "email")}
     password = str(form.get("password") or "")

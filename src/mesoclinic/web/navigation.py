@@ -15,14 +15,15 @@ class NavItem:
     staff_only: bool = True
 
 
-NAV_ITEMS: list[NavItem] = []
-NAV_ITEMS.append(NavItem("Formulary", "/formulary", Permission.FORMULARY_READ))
-NAV_ITEMS.append(NavItem("Stock", "/stock", Permission.FORMULARY_READ))
-NAV_ITEMS.append(NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ))
+NAV_ITEMS: list[NavItem] = [
+    NavItem("Formulary", "/formulary", Permission.FORMULARY_READ),
+    NavItem("Stock", "/stock", Permission.FORMULARY_READ),
+    NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ),
+    NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE),
+]
 
 
 def nav_items(user: object) -> list[NavItem]:
     role = Role(getattr(user, "role", "patient"))
     return [item for item in NAV_ITEMS if has_permission(role, item.permission)
             and not (item.staff_only and role is Role.PATIENT)]
-NAV_ITEMS.append(NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE))
