@@ -194,6 +194,12 @@ def main() -> None:
     parser.add_argument("--out", default="src/mesoclinic/imaging/exit_cnn.onnx")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", default=None, help="continue from a saved state dict (.pt)")
+    parser.add_argument(
+        "--all-tune",
+        action="store_true",
+        help="train on every tuning image, held-out quarter included (no validation: keep the "
+        "thresholds and rescoring model of a run with validation)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -209,8 +215,8 @@ def main() -> None:
         pts = np.asarray(data["points"][i], dtype=np.float64).reshape(-1, 2)
         s = float(data["scales"][i])
         targets[i] = target_map((height, width), *fine_coords(pts[:, 0], pts[:, 1], s))
-    train_idx = np.nonzero(~data["val"])[0]
-    val_idx = np.nonzero(data["val"])[0]
+    train_idx = np.arange(n) if args.all_tune else np.nonzero(~data["val"])[0]
+    val_idx = np.array([], dtype=np.int64) if args.all_tune else np.nonzero(data["val"])[0]
     print(f"data {n} images ({len(train_idx)} train, {len(val_idx)} val)", flush=True)
     net = ExitNet(tuple(int(w) for w in args.widths.split(",")), channels)
     if args.init:
@@ -256,7 +262,7 @@ def main() -> None:
                 f"step {step} loss {running:.3f} lr {lr:.5f} {time.perf_counter() - started:.0f} s",
                 flush=True,
             )
-        if time.perf_counter() - train_started >= next_eval:
+        if len(val_idx) and time.perf_counter() - train_started >= next_eval:
             next_eval += args.eval_minutes * 60.0
             t, f1, pred, lab = best_row(evaluate(net, data, val_idx, thresholds))
             print(f"eval step {step} threshold {t:.2f} F1 {f1:.3f} {pred}/{lab}", flush=True)
@@ -264,6 +270,10 @@ def main() -> None:
                 best_f1 = f1
                 torch.save(net.state_dict(), args.out.removesuffix(".onnx") + ".best.pt")
     torch.save(net.state_dict(), args.out.removesuffix(".onnx") + ".pt")
+    if not len(val_idx):
+        export(net, args.out, channels, height, width)
+        print(f"step {step}; wrote {args.out} in {time.perf_counter() - started:.0f} s", flush=True)
+        return
     val_rows = evaluate(net, data, val_idx, thresholds)
     for t, f1, pred, lab in val_rows:
         print(f"val threshold {t:.2f} F1 {f1:.3f} detected {pred} labelled {lab}", flush=True)

@@ -21,7 +21,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from imaging_dataset import LabelledImage, held_out, labelled_images  # noqa: E402
-from imaging_metrics import MATCH_RADIUS_PX, Tally  # noqa: E402
+from imaging_metrics import MATCH_RADIUS_PX, Tally, count_statistics  # noqa: E402
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
     DETECTORS,
@@ -35,19 +35,27 @@ from mesoclinic.imaging.detector import bundled_model  # noqa: E402
 from mesoclinic.imaging.loading import load_image  # noqa: E402
 from mesoclinic.imaging.matching import match_points  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
-from mesoclinic.imaging.rescoring import RESCORE_FILES, RescoreModel  # noqa: E402
+from mesoclinic.imaging.rescoring import (  # noqa: E402
+    DUPLICATE_RADIUS_WORK_PX,
+    RESCORE_FILES,
+    RescoreModel,
+    suppress_duplicates,
+)
 
 OUTPUT = Path(__file__).resolve().parents[1] / "src/mesoclinic/imaging" / RESCORE_FILES["mlp"]
 # Detector score above which a peak becomes a candidate: low, so rescoring can recover hairs.
 CANDIDATE_THRESHOLD = {"mlp": 0.5, "cnn": 0.12}
+SOURCE_PER_WORK = 2.0
 
 
 def candidates(image: LabelledImage, detector: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Features, match labels and source (x, y) of one image's candidates."""
+    """Features, match labels and source (x, y) of one image's candidates (FDU images: one
+    working-grid px is SOURCE_PER_WORK source px)."""
     profile = get_profile("fdu-70x")
     loaded = load_image(image.path)
     work, factor = to_work_resolution(loaded.pixels)
     scale = factor * loaded.source_scale
+    assert abs(scale - SOURCE_PER_WORK) < 1e-6, f"{image.path.name}: not a 1280 px wide image"
     valid = valid_region(work.shape[:2], profile.roi_for(1280, 1024), scale)
     params = AnalysisParams(detector=cast(Detector, detector))
     found = find_candidates(work, valid, params, bundled_model(), CANDIDATE_THRESHOLD[detector])
@@ -72,21 +80,36 @@ def fit_logistic(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, 
 def choose_threshold(
     checked: list[tuple[LabelledImage, np.ndarray, np.ndarray]],
 ) -> tuple[float, float]:
-    """Keep threshold over per-candidate probabilities: within 0.005 F1 of the best, the
-    least biased total count (counts, i.e. density, are what clinics read)."""
+    """Keep threshold over per-candidate probabilities: among thresholds within 0.01 F1 of
+    the best, the one of least mean relative count error (counts, i.e. density, are what
+    clinics read; the F1 curve is flat near its top). Duplicates are suppressed as
+    analyze_image does."""
     trials = []
     for threshold in np.arange(0.1, 0.8, 0.025):
         tally = Tally()
+        predicted, labelled = [], []
         for image, probabilities, points in checked:
-            keep = probabilities >= threshold
+            keep = suppress_duplicates(
+                points,
+                probabilities,
+                probabilities >= threshold,
+                DUPLICATE_RADIUS_WORK_PX * SOURCE_PER_WORK,
+            )
             truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
             tally.add(points[keep].reshape(-1, 2), truth)
+            predicted.append(int(keep.sum()))
+            labelled.append(len(truth))
         p, r, f1 = tally.precision_recall_f1()
-        bias = tally.detected / tally.labelled - 1
-        print(f"threshold {threshold:.3f}: P {p:.3f} R {r:.3f} F1 {f1:.3f} count bias {bias:+.3f}")
-        trials.append((f1, abs(bias), float(threshold)))
+        counts = count_statistics(predicted, labelled)
+        error = counts["mean_relative_count_error"]
+        print(
+            f"threshold {threshold:.3f}: P {p:.3f} R {r:.3f} F1 {f1:.3f} "
+            f"count error {error:.3f} r {counts['pearson_r']:.3f} "
+            f"signed {counts['mean_signed_count_error']:+.2f}"
+        )
+        trials.append((f1, error, float(threshold)))
     best_f1 = max(f1 for f1, _, _ in trials)
-    f1, _, threshold = min((t for t in trials if t[0] >= best_f1 - 0.005), key=lambda t: t[1])
+    f1, _, threshold = min((t for t in trials if t[0] >= best_f1 - 0.01), key=lambda t: t[1])
     return round(threshold, 3), f1
 
 

@@ -18,7 +18,12 @@ from mesoclinic.imaging.features import FeaturePyramid, block_mean, normalised_c
 from mesoclinic.imaging.hairs import ShaftTrace, trace_shafts
 from mesoclinic.imaging.loading import WORK_WIDTH
 from mesoclinic.imaging.quality import QualityLimits, assess_quality
-from mesoclinic.imaging.rescoring import bundled_rescore_model, candidate_features
+from mesoclinic.imaging.rescoring import (
+    DUPLICATE_RADIUS_WORK_PX,
+    bundled_rescore_model,
+    candidate_features,
+    suppress_duplicates,
+)
 from mesoclinic.imaging.results import (
     ALGORITHM_VERSIONS,
     Calibration,
@@ -162,6 +167,7 @@ def find_candidates(
         scores.astype(np.float64),
         value,
         blue,
+        valid,
     )
     return Candidates(exits, scores, traces, features, mask)
 
@@ -191,7 +197,9 @@ def analyze_image(
     probabilities = found.scores.astype(np.float64)
     if rescore is not None and len(found.exits):
         probabilities = rescore.probabilities(found.features)
-        keep = probabilities >= rescore.threshold
+        keep = suppress_duplicates(
+            found.exits, probabilities, probabilities >= rescore.threshold, DUPLICATE_RADIUS_WORK_PX
+        )
     hairs = tuple(
         _measure_hair(row, col, trace, float(p), scale, calibration, params)
         for (row, col), trace, p, kept in zip(

@@ -32,7 +32,11 @@ FEATURE_NAMES = (
     "neighbours",
     "candidate_at_far_end",
     "far_end_score",
+    "far_end_border_distance",
 )
+# Kept candidates closer than this (working-grid px, 25 px of a 1280 px image) are one hair
+# seen twice, mostly on either edge of a thick shaft: only the more probable one is kept.
+DUPLICATE_RADIUS_WORK_PX = 12.5
 
 
 @dataclass(frozen=True)
@@ -100,13 +104,20 @@ def candidate_features(
     scores: NDArray[np.float64],
     value: NDArray[np.float32],
     blue: NDArray[np.float32],
+    valid: NDArray[np.bool_] | None = None,
 ) -> NDArray[np.float64]:
-    """FEATURE_NAMES (columns) for candidates on the working grid (angles: radians, y down)."""
+    """FEATURE_NAMES (columns) for candidates on the working grid (angles: radians, y down).
+
+    Border distances are to the edge of the analysed region (valid; the whole image if None).
+    """
     rows, cols = exits[:, 0], exits[:, 1]
     d_rows, d_cols = np.sin(angles), np.cos(angles)
     far_rows, far_cols = rows + lengths * d_rows, cols + lengths * d_cols
-    height, width = value.shape
-    border = np.minimum.reduce([rows, cols, height - 1 - rows, width - 1 - cols])
+    region = valid if valid is not None else np.ones(value.shape, dtype=bool)
+    border = _border_distance(rows, cols, region)
+    # Annotators skip hairs whose shaft runs out of the field (the exit may be visible):
+    # a shaft ending at the border is less likely a labelled-quality hair.
+    far_border = _border_distance(far_rows, far_cols, region)
     gaps = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
     neighbours = ((gaps > 0.5) & (gaps < 10)).sum(axis=1)
     # A candidate at the far end of this shaft means one of the two is a cut tip: the
@@ -129,5 +140,37 @@ def candidate_features(
         neighbours.astype(np.float64),
         at_far_end.astype(np.float64),
         far_score,
+        np.clip(far_border, 0.0, 30.0),
     ]
     return np.column_stack(columns).astype(np.float64)
+
+
+def _border_distance(
+    rows: NDArray[np.float64], cols: NDArray[np.float64], valid: NDArray[np.bool_]
+) -> NDArray[np.float64]:
+    """Distance (work px) of points to the nearest edge of the valid region's bounding box."""
+    any_rows, any_cols = np.nonzero(valid.any(axis=1))[0], np.nonzero(valid.any(axis=0))[0]
+    if len(any_rows) == 0:
+        return np.zeros(len(rows))
+    r0, r1, c0, c1 = any_rows[0], any_rows[-1], any_cols[0], any_cols[-1]
+    return np.asarray(np.minimum.reduce([rows - r0, cols - c0, r1 - rows, c1 - cols]), np.float64)
+
+
+def suppress_duplicates(
+    points: NDArray[np.float64],
+    probabilities: NDArray[np.float64],
+    keep: NDArray[np.bool_],
+    radius: float,
+) -> NDArray[np.bool_]:
+    """keep, less every kept point closer than radius to a more probable kept point."""
+    points = np.asarray(points, dtype=np.float64).reshape(-1, 2)
+    result = np.zeros(len(points), dtype=bool)
+    chosen: list[int] = []
+    for i in np.argsort(-probabilities, kind="stable"):
+        if not keep[i]:
+            continue
+        if chosen and np.hypot(*(points[chosen] - points[i]).T).min() < radius:
+            continue
+        chosen.append(int(i))
+        result[i] = True
+    return result

@@ -7,8 +7,8 @@ from typing import Any
 
 # Every result names the exact detector and rescoring weights that produced it.
 ALGORITHM_VERSIONS = {
-    "cnn": "mesoclinic-trichoscopy 0.3.0 (exit-cnn-2, rescore-cnn-1)",
-    "mlp": "mesoclinic-trichoscopy 0.3.0 (exit-mlp-1, rescore-2)",
+    "cnn": "mesoclinic-trichoscopy 0.3.1 (exit-cnn-2, rescore-cnn-2)",
+    "mlp": "mesoclinic-trichoscopy 0.3.1 (exit-mlp-1, rescore-3)",
 }
 ALGORITHM_VERSION = ALGORITHM_VERSIONS["cnn"]  # the default detector's
 
