@@ -56,7 +56,8 @@ def read_labels(xml_path: Path) -> tuple[LabelledHair, ...]:
         box = obj.find("bndbox")
         assert box is not None
         values = [int(float(box.findtext(k, "0"))) for k in ("xmin", "ymin", "xmax", "ymax")]
-        hairs.append(LabelledHair(*values, kind=obj.findtext("class", "")))
+        x0, y0, x1, y1 = values
+        hairs.append(LabelledHair(x0, y0, x1, y1, kind=obj.findtext("class", "")))
     return tuple(hairs)
 
 

@@ -135,7 +135,9 @@ def hard_negatives(model: ExitModel, image: LabelledImage, per_image: int) -> np
     return pyramid.patches(points[:, 0], points[:, 1])
 
 
-def train_mlp(x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int) -> dict:
+def train_mlp(
+    x: np.ndarray, y: np.ndarray, hidden: int, epochs: int, seed: int
+) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     mean = x.mean(axis=0)
     scale = x.std(axis=0) + 1e-3
@@ -267,7 +269,7 @@ def main() -> None:
     )
 
 
-def to_model(weights: dict) -> ExitModel:
+def to_model(weights: dict[str, np.ndarray]) -> ExitModel:
     return ExitModel(
         mean=weights["mean"].astype(np.float32),
         scale=weights["scale"].astype(np.float32),

@@ -111,6 +111,7 @@ class ExitNet(nn.Module):
         )
         self.decoders = nn.ModuleList([conv(w, w) for w in widths[:-1]])
         self.head = nn.Conv2d(widths[0], 1, 1)
+        assert self.head.bias is not None
         nn.init.constant_(self.head.bias, -4.0)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -121,7 +122,8 @@ class ExitNet(nn.Module):
         for level in range(len(self.widths) - 2, -1, -1):
             lifted = F.interpolate(self.reduce[level](up), scale_factor=2.0, mode="nearest")
             up = self.decoders[level](lifted + features[level])
-        return self.head(up)
+        head: torch.Tensor = self.head(up)
+        return head
 
 
 def focal_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -253,7 +255,7 @@ def main() -> None:
             yb[b] = y
         loss = focal_loss(net(torch.from_numpy(xb)), torch.from_numpy(yb))
         opt.zero_grad()
-        loss.backward()
+        loss.backward()  # type: ignore[no-untyped-call]
         opt.step()
         running = 0.98 * running + 0.02 * loss.item() if step else loss.item()
         step += 1
