@@ -7,7 +7,8 @@
 
 Figures: count MAE, mean relative count error, Pearson r of counts, localisation
 precision/recall/F1 (a detection matches a labelled exit point within 15 px, one-to-one,
-Hungarian), shaft-mask Dice on the masks set, seconds per image (decode included, one thread).
+Hungarian), shaft-mask Dice and the shaft-width ratio (measured / hand-drawn) on the masks
+set, seconds per image (decode included, one thread).
 """
 
 from __future__ import annotations
@@ -25,7 +26,10 @@ from pathlib import Path  # noqa: E402
 from typing import cast  # noqa: E402
 
 import numpy as np  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
 from PIL import Image  # noqa: E402
+from scipy import ndimage as ndi  # noqa: E402
+from skimage.morphology import skeletonize  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -39,9 +43,14 @@ from mesoclinic.imaging.analysis import (  # noqa: E402
     analyze_image,
     as_rgb,
 )
+from mesoclinic.imaging.hairs import widths_across  # noqa: E402
 from mesoclinic.imaging.loading import load_image  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
-from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts  # noqa: E402
+from mesoclinic.imaging.segmentation import (  # noqa: E402
+    SegmentationParams,
+    segment_shafts,
+    shaft_maps,
+)
 
 QUICK_IMAGES = 6
 
@@ -89,20 +98,50 @@ def detection_figures(
     return figures
 
 
-def tile_dice(folder: str, limit: int | None) -> float:
-    """Mean Dice of the shaft mask on one folder of hand-masked 128x128 tiles."""
-    paths = sorted((MASKS / folder).glob("*.jpg"))[:limit]
-    scores = []
-    for path in paths:
+def _tiles(folder: str, limit: int | None) -> list[tuple[NDArray[np.uint8], NDArray[np.bool_]]]:
+    """Hand-masked tiles of one folder, upsampled 2x to the working scale (the tiles show
+    shafts about half as wide as the working grid expects), with their 2x hand masks."""
+    tiles = []
+    for path in sorted((MASKS / folder).glob("*.jpg"))[:limit]:
         target_path = MASKS / f"{folder}_target" / f"{path.stem}_t.jpg"
         with Image.open(path) as tile, Image.open(target_path) as target:
-            # The tiles show shafts about half as wide as the working grid expects: upsample.
             grey = tile.convert("L").resize((256, 256), Image.Resampling.BILINEAR)
             truth = np.asarray(target.convert("L")) < 128
-        mask = segment_shafts(as_rgb(np.asarray(grey)), SegmentationParams())
+        tiles.append((as_rgb(np.asarray(grey)), truth.repeat(2, axis=0).repeat(2, axis=1)))
+    return tiles
+
+
+def tile_dice(folder: str, limit: int | None) -> float:
+    """Mean Dice of the shaft mask on one folder of hand-masked 128x128 tiles."""
+    scores = []
+    for rgb, truth in _tiles(folder, limit):
+        mask = segment_shafts(rgb, SegmentationParams())
         mask_small = mask.reshape(128, 2, 128, 2).mean(axis=(1, 3)) >= 0.5
-        scores.append(dice(mask_small, truth))
+        scores.append(dice(mask_small, truth[::2, ::2]))
     return float(np.mean(scores)) if scores else float("nan")
+
+
+def tile_width_ratio(folder: str, limit: int | None) -> float:
+    """Median over tiles of (measured shaft width / hand-drawn shaft width), both taken at
+    the hand mask's centre line: the width measure's bias against hand-drawn masks."""
+    ratios = []
+    for rgb, truth in _tiles(folder, limit):
+        centre = skeletonize(truth)  # type: ignore[no-untyped-call]
+        rows, cols = np.nonzero(centre)
+        if len(rows) < 20:
+            continue
+        # Shaft direction from the structure tensor of the hand mask.
+        smooth = ndi.gaussian_filter(truth.astype(np.float64), 1.0)
+        d_row, d_col = ndi.sobel(smooth, axis=0), ndi.sobel(smooth, axis=1)
+        jrr, jcc, jrc = (ndi.gaussian_filter(v, 3.0) for v in (d_row**2, d_col**2, d_row * d_col))
+        normal = 0.5 * np.arctan2(2 * jrc[rows, cols], jcc[rows, cols] - jrr[rows, cols])
+        angles = normal + np.pi / 2  # the shaft runs across its intensity gradient
+        hand = 2 * ndi.distance_transform_edt(truth)[rows, cols] - 1
+        darkness = shaft_maps(rgb, SegmentationParams()).darkness
+        measured = widths_across(darkness, rows.astype(float), cols.astype(float), angles)
+        if np.isfinite(measured).sum() >= 10:
+            ratios.append(float(np.nanmedian(measured) / np.median(hand)))
+    return float(np.median(ratios)) if ratios else float("nan")
 
 
 def main() -> None:
@@ -122,6 +161,8 @@ def main() -> None:
     if not args.no_masks:
         figures["mask_dice_20image"] = tile_dice("20image", 4 if args.quick else None)
         figures["mask_dice_80image"] = tile_dice("80image", 4 if args.quick else None)
+        figures["width_ratio_20image"] = tile_width_ratio("20image", 4 if args.quick else None)
+        figures["width_ratio_80image"] = tile_width_ratio("80image", 4 if args.quick else None)
     print(f"split={args.split} mode={'quick' if args.quick else 'full'} detector={detector}")
     for name, value in figures.items():
         print(f"{name:28s} {value:.4f}")

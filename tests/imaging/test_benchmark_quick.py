@@ -29,7 +29,10 @@ def test_benchmark_quick_mode_prints_every_figure(fdu_data: Path, repo_root: Pat
         "recall",
         "f1",
         "mask_dice_20image",
+        "width_ratio_80image",
         "seconds_per_image",
     ):
         assert name in figures
     assert figures["images"] > 0 and 0.0 <= figures["f1"] <= 1.0
+    # Measured against hand-drawn shaft masks, the width is about 1.5x theirs (docs/imaging.md).
+    assert 1.0 < figures["width_ratio_80image"] < 2.0

@@ -13,6 +13,7 @@ from scipy.optimize import linear_sum_assignment
 
 from mesoclinic.imaging import ALGORITHM_VERSION, Calibration, Roi, analyze_image
 from mesoclinic.imaging.analysis import AnalysisParams
+from mesoclinic.imaging.results import Hair, Quality, TrichoscopyResult
 from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]
@@ -45,7 +46,8 @@ def test_direction_length_and_width_follow_the_drawn_shaft(
         turn = (hair.angle_deg - truth.angle_deg + 180) % 360 - 180
         assert abs(turn) <= 12
         assert hair.length_px == pytest.approx(truth.length, rel=0.25)
-        assert hair.width_px == pytest.approx(truth.width, rel=0.4)
+        # Full width at half maximum of the darkness profile: the drawn width, blur and all.
+        assert hair.width_px == pytest.approx(truth.width, rel=0.15)
 
 
 def test_density_is_null_without_calibration(
@@ -71,17 +73,33 @@ def test_terminal_and_vellus_split_at_the_diameter_threshold(
     synthetic_hairs: list[SyntheticHair], make_image: MakeImage
 ) -> None:
     image = make_image(synthetic_hairs)
-    # 20 px shafts at 280 px/mm are about 70-90 um: terminal at 40 um, vellus at 200 um.
+    # 20 px shafts at 280 px/mm are 71 um: terminal at 40 um, vellus at 200 um.
     default = analyze_image(image, Calibration(280.0))
     strict = analyze_image(
         image, Calibration(280.0), params=AnalysisParams(terminal_threshold_um=200.0)
     )
     assert default.terminal_count == default.hair_count and default.vellus_count == 0
     assert strict.vellus_count == strict.hair_count and strict.terminal_count == 0
-    assert default.mean_diameter_um is not None and 50 < default.mean_diameter_um < 130
+    assert default.mean_diameter_um == pytest.approx(20 / 280 * 1000, rel=0.12)
     assert default.cumulative_thickness_mm_per_cm2 == pytest.approx(
         default.density_per_cm2 * default.mean_diameter_um / 1000  # type: ignore[operator]
     )
+
+
+def test_a_hair_without_a_measurable_width_is_neither_terminal_nor_vellus() -> None:
+    measured = Hair(10, 10, 0, 100, 20.0, 0.9, diameter_um=71.4, terminal=True)
+    faint = Hair(300, 300, 0, 40, None, 0.6)
+    result = TrichoscopyResult(
+        hairs=(measured, faint),
+        follicular_units=(),
+        empty_openings=(),
+        quality=Quality(sharpness=0.03, overexposed_fraction=0.0, skin_fraction=0.9),
+        analysed_area_mm2=9.8,
+        calibration=Calibration(280.0),
+    )
+    assert (result.hair_count, result.terminal_count, result.vellus_count) == (2, 1, 0)
+    assert result.mean_diameter_um == pytest.approx(71.4)
+    assert result.to_dict()["hairs"][1]["width_px"] is None
 
 
 def test_region_of_interest_excludes_hairs_outside_it(

@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
 
 from mesoclinic.imaging.hairs import trace_shaft, trace_shafts
 
@@ -44,3 +45,23 @@ def test_batch_tracing_equals_tracing_each_point() -> None:
 
 def test_no_points_give_no_traces() -> None:
     assert trace_shafts(np.zeros((10, 10), dtype=bool), np.zeros((0, 2))) == ()
+
+
+@pytest.mark.parametrize("width", [4, 7, 12])
+def test_width_is_the_half_maximum_width_of_a_blurred_shaft(width: int) -> None:
+    # A dark bar blurred like an out-of-focus shaft: its soft edges widen any thresholded
+    # mask, but the full width at half maximum stays the drawn width.
+    mask = _mask_with_shaft(100, 60, 30.0, 90, width)
+    darkness = ndi.gaussian_filter(mask.astype(np.float32) * 0.6, 1.5)
+    wide_mask = darkness > 0.06  # what a low segmentation threshold would keep
+    from_mask = trace_shaft(wide_mask, 100.0, 60.0)
+    from_profile = trace_shaft(wide_mask, 100.0, 60.0, darkness)
+    assert from_mask.width > width + 2
+    assert from_profile.width == pytest.approx(width, abs=1.0)
+    assert from_profile.angle == from_mask.angle and from_profile.length == from_mask.length
+
+
+def test_a_faint_profile_gives_no_width() -> None:
+    mask = _mask_with_shaft(100, 60, 0.0, 80, 6)
+    faint = mask.astype(np.float32) * 0.05  # below the darkness a shaft must reach
+    assert trace_shaft(mask, 100.0, 60.0, faint).width == 0.0

@@ -31,7 +31,7 @@ from mesoclinic.imaging.results import (
     Roi,
     TrichoscopyResult,
 )
-from mesoclinic.imaging.segmentation import SegmentationParams, segment_shafts, shaft_intensity
+from mesoclinic.imaging.segmentation import SegmentationParams, shaft_intensity, shaft_maps
 from mesoclinic.imaging.units import empty_openings, group_units
 
 Detector = Literal["cnn", "mlp"]
@@ -156,8 +156,9 @@ def find_candidates(
         exits, scores = detect_exit_points_cnn(work, valid, threshold)
     else:
         exits, scores = detect_exit_points(channels, valid, model, threshold)
-    mask = segment_shafts(work, params.segmentation, valid)
-    traces = trace_shafts(mask, exits)
+    maps = shaft_maps(work, params.segmentation, valid)
+    mask = maps.mask
+    traces = trace_shafts(mask, exits, maps.darkness)
     value, blue = channels[..., 0], channels[..., 1]
     features = candidate_features(
         exits.reshape(-1, 2),
@@ -236,8 +237,13 @@ def _measure_hair(
     params: AnalysisParams,
 ) -> Hair:
     x, y = _to_source(np.array([[row, col]]), scale)[0]
-    width_px = max(trace.width, 0.0) * scale
-    diameter = None if calibration is None else width_px / calibration.px_per_mm * 1000.0
+    # A shaft too faint or too short for a width profile has no width, diameter or class.
+    width_px = trace.width * scale if trace.width > 0 else None
+    diameter = (
+        None
+        if calibration is None or width_px is None
+        else width_px / calibration.px_per_mm * 1000.0
+    )
     return Hair(
         x=float(x),
         y=float(y),

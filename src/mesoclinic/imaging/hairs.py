@@ -6,11 +6,15 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import ndimage as ndi
 
 ANGLE_STEPS = 48
 MAX_GAP = 3
 MAX_LENGTH = 320
 MAX_HALF_WIDTH = 20
+PROFILE_STEP = 0.5  # px between samples of a width profile
+CENTRE_SLACK = 4.0  # px: the darkest point across the shaft is sought this far from the trace
+MIN_PEAK = 0.1  # a profile must be at least this dark at its peak to give a width
 
 
 @dataclass(frozen=True)
@@ -48,12 +52,18 @@ def _run_lengths(
     return np.asarray(last_on, dtype=np.int64)
 
 
-def trace_shafts(mask: NDArray[np.bool_], exits: NDArray[np.float64]) -> tuple[ShaftTrace, ...]:
+def trace_shafts(
+    mask: NDArray[np.bool_],
+    exits: NDArray[np.float64],
+    darkness: NDArray[np.floating] | None = None,
+) -> tuple[ShaftTrace, ...]:
     """Find the direction of longest shaft run from each exit point (row, col) and measure
     along it.
 
     The exit point lies at one end of its shaft, so the longest run of shaft pixels leaving it
-    follows the hair; scans across it give the width. All points are traced at once.
+    follows the hair. The width is the full width at half maximum of profiles across the
+    shaft through darkness (relative darkness of the unsmoothed image; the mask itself when
+    None, which gives the run length of shaft pixels). All points are traced at once.
     """
     exits = np.asarray(exits, dtype=np.float64).reshape(-1, 2)
     if len(exits) == 0:
@@ -70,38 +80,95 @@ def trace_shafts(mask: NDArray[np.bool_], exits: NDArray[np.float64]) -> tuple[S
         [np.take_along_axis(coarse_lengths, best[:, None] // 2, 1), fine_lengths], 1
     )
     pick = np.argmax(lengths, axis=1)
-    traces = []
-    for i, (row, col) in enumerate(exits):
-        angle = float(angles[i, pick[i]]) % (2 * np.pi)
-        length = int(lengths[i, pick[i]])
-        traces.append(ShaftTrace(angle, float(length), _width_along(mask, row, col, angle, length)))
-    return tuple(traces)
+    chosen_angles = np.take_along_axis(angles, pick[:, None], 1)[:, 0] % (2 * np.pi)
+    chosen_lengths = np.take_along_axis(lengths, pick[:, None], 1)[:, 0].astype(np.float64)
+    profile = mask.astype(np.float32) if darkness is None else darkness
+    widths = _widths(profile, rows, cols, chosen_angles, chosen_lengths)
+    return tuple(
+        ShaftTrace(float(a), float(n), float(w))
+        for a, n, w in zip(chosen_angles, chosen_lengths, widths, strict=True)
+    )
 
 
-def trace_shaft(mask: NDArray[np.bool_], row: float, col: float) -> ShaftTrace:
+def trace_shaft(
+    mask: NDArray[np.bool_],
+    row: float,
+    col: float,
+    darkness: NDArray[np.floating] | None = None,
+) -> ShaftTrace:
     """trace_shafts for one exit point."""
-    return trace_shafts(mask, np.array([[row, col]]))[0]
+    return trace_shafts(mask, np.array([[row, col]]), darkness)[0]
 
 
-def _width_along(
-    mask: NDArray[np.bool_], row: float, col: float, angle: float, length: int
-) -> float:
-    """Median count of shaft pixels across the shaft, over the middle half of its length."""
-    if length < 2:
-        return 0.0
-    along = np.linspace(length / 4, 3 * length / 4, 7)
-    across = np.arange(-MAX_HALF_WIDTH, MAX_HALF_WIDTH + 1)
-    d_row, d_col = np.sin(angle), np.cos(angle)
-    rows = np.round(row + along[:, None] * d_row + across[None, :] * d_col).astype(np.int64)
-    cols = np.round(col + along[:, None] * d_col - across[None, :] * d_row).astype(np.int64)
-    inside = (rows >= 0) & (rows < mask.shape[0]) & (cols >= 0) & (cols < mask.shape[1])
-    on = np.zeros(rows.shape, dtype=bool)
-    on[inside] = mask[rows[inside], cols[inside]]
-    # Count the contiguous run through the centre line so a parallel neighbour is not added.
-    centre = MAX_HALF_WIDTH
-    index = np.arange(on.shape[1])[None, :]
-    left = np.where(~on & (index < centre), index, -1).max(axis=1)
-    right = np.where(~on & (index > centre), index, on.shape[1]).min(axis=1)
-    widths = (right - left - 1)[on[:, centre]]
-    # Steps across an oblique shaft are one pixel each, so the count is already perpendicular.
-    return float(np.median(widths)) if len(widths) else 0.0
+def _widths(
+    profile: NDArray[np.floating],
+    rows: NDArray[np.float64],
+    cols: NDArray[np.float64],
+    angles: NDArray[np.float64],
+    lengths: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Per shaft: median full width at half maximum of profile across the shaft, at seven
+    points over the middle half of its visible length (0 when no profile qualifies)."""
+    fractions = np.linspace(0.25, 0.75, 7)
+    along = lengths[:, None] * fractions[None, :]
+    d_row, d_col = np.sin(angles)[:, None], np.cos(angles)[:, None]
+    widths = widths_across(
+        profile,
+        (rows[:, None] + along * d_row).ravel(),
+        (cols[:, None] + along * d_col).ravel(),
+        np.repeat(angles, fractions.size),
+    ).reshape(len(rows), fractions.size)
+    valid = ~np.isnan(widths) & (lengths[:, None] >= 2)
+    # Median of the valid profiles of each shaft: sort (invalid last), take the middle ones.
+    count = valid.sum(axis=1)
+    ordered = np.sort(np.where(valid, widths, np.inf), axis=1)
+    index = np.arange(len(rows))
+    low = ordered[index, np.maximum(count - 1, 0) // 2]
+    high = ordered[index, np.maximum(count, 1) // 2]
+    return np.where(count > 0, (low + high) / 2, 0.0)
+
+
+def widths_across(
+    profile: NDArray[np.floating],
+    rows: NDArray[np.float64],
+    cols: NDArray[np.float64],
+    angles: NDArray[np.float64],
+) -> NDArray[np.float64]:
+    """Full width at half maximum (px) of profile across a shaft running at angle (radians,
+    y down) through each point (row, col); NaN where the profile is too faint or does not
+    fall to half on both sides within MAX_HALF_WIDTH."""
+    across = np.arange(-MAX_HALF_WIDTH, MAX_HALF_WIDTH + PROFILE_STEP / 2, PROFILE_STEP)
+    d_row, d_col = np.sin(angles)[:, None], np.cos(angles)[:, None]
+    sample_rows = rows[:, None] + across[None, :] * d_col
+    sample_cols = cols[:, None] - across[None, :] * d_row
+    values = ndi.map_coordinates(
+        np.asarray(profile, dtype=np.float32), [sample_rows, sample_cols], order=1, mode="constant"
+    ).reshape(len(rows), across.size)
+    return _half_maximum_widths(values) * PROFILE_STEP
+
+
+def _half_maximum_widths(values: NDArray[np.float32]) -> NDArray[np.float64]:
+    """Per profile (row of samples, centre sample = trace): distance in samples between the
+    half-maximum crossings either side of the darkest sample near the centre, interpolated;
+    NaN when the peak is too faint or a side never drops below half."""
+    count = values.shape[1]
+    centre = count // 2
+    slack = int(round(CENTRE_SLACK / PROFILE_STEP))
+    rows = np.arange(len(values))
+    peak_at = values[:, centre - slack : centre + slack + 1].argmax(axis=1) + centre - slack
+    peak = values[rows, peak_at]
+    half = peak / 2
+    index = np.arange(count)[None, :]
+    below = values < half[:, None]
+    left = np.where(below & (index < peak_at[:, None]), index, -1).max(axis=1)
+    right = np.where(below & (index > peak_at[:, None]), index, count).min(axis=1)
+    ok = (left >= 0) & (right < count) & (peak >= MIN_PEAK)
+    left_c, right_c = np.clip(left, 0, count - 2), np.clip(right, 1, count - 1)
+    # Crossings between the last sample below half and the first one at or above it.
+    left_x = left_c + (half - values[rows, left_c]) / np.maximum(
+        values[rows, left_c + 1] - values[rows, left_c], 1e-9
+    )
+    right_x = right_c - (half - values[rows, right_c]) / np.maximum(
+        values[rows, right_c - 1] - values[rows, right_c], 1e-9
+    )
+    return np.where(ok, right_x - left_x, np.nan).astype(np.float64)

@@ -45,7 +45,7 @@ class Hair:
     y: float
     angle_deg: float
     length_px: float
-    width_px: float
+    width_px: float | None  # None when no width profile could be measured
     score: float
     diameter_um: float | None = None
     terminal: bool | None = None
@@ -57,7 +57,7 @@ class Hair:
             "y": round(self.y, 1),
             "angle_deg": round(self.angle_deg, 1),
             "length_px": round(self.length_px, 1),
-            "width_px": round(self.width_px, 1),
+            "width_px": None if self.width_px is None else round(self.width_px, 1),
             "diameter_um": None if self.diameter_um is None else round(self.diameter_um, 1),
             "terminal": self.terminal,
             "score": round(self.score, 3),
@@ -126,7 +126,8 @@ class TrichoscopyResult:
 
     @property
     def terminal_count(self) -> int | None:
-        """Hairs at or above the terminal diameter; None without calibration."""
+        """Hairs at or above the terminal diameter; None without calibration. Hairs whose
+        width could not be measured are neither terminal nor vellus."""
         if self.calibration is None:
             return None
         return sum(1 for hair in self.hairs if hair.terminal)

@@ -40,28 +40,44 @@ def shaft_intensity(rgb: NDArray[np.generic]) -> FloatImage:
     return np.asarray(brightest, dtype=np.float32)
 
 
-def darkness_map(value: FloatImage, params: SegmentationParams) -> FloatImage:
-    """Relative black top-hat: the fraction by which a pixel is darker than its local skin."""
-    smooth = ndi.gaussian_filter(value, params.smoothing_sigma)
-    # The skin background varies slowly: estimate it on a half-resolution grid (4x faster).
+def skin_background(smooth: FloatImage, params: SegmentationParams) -> FloatImage:
+    """Local skin brightness: a grey closing wider than any shaft, on a half-resolution grid
+    (the background varies slowly; 4x faster)."""
     height, width = smooth.shape
     half = smooth[: height // 2 * 2, : width // 2 * 2].reshape(height // 2, 2, width // 2, 2)
     size = params.background_size // 2 | 1
     closed = ndi.grey_closing(half.max(axis=(1, 3)), size=(size, size))
-    background = np.pad(
-        closed.repeat(2, axis=0).repeat(2, axis=1),
-        ((0, height - closed.shape[0] * 2), (0, width - closed.shape[1] * 2)),
-        mode="edge",
+    return np.asarray(
+        np.pad(
+            closed.repeat(2, axis=0).repeat(2, axis=1),
+            ((0, height - closed.shape[0] * 2), (0, width - closed.shape[1] * 2)),
+            mode="edge",
+        ),
+        dtype=np.float32,
     )
-    return np.asarray((background - smooth) / (background + 10.0), dtype=np.float32)
 
 
-def segment_shafts(
+def relative_darkness(value: FloatImage, background: FloatImage) -> FloatImage:
+    """The fraction by which each pixel is darker than its local skin."""
+    return np.asarray((background - value) / (background + 10.0), dtype=np.float32)
+
+
+@dataclass(frozen=True)
+class ShaftMaps:
+    """The shaft mask and the unsmoothed relative darkness (for width profiles)."""
+
+    mask: BoolImage
+    darkness: FloatImage
+
+
+def shaft_maps(
     rgb: NDArray[np.generic], params: SegmentationParams, valid: BoolImage | None = None
-) -> BoolImage:
-    """Boolean mask of hair shafts (working resolution)."""
+) -> ShaftMaps:
+    """Shaft mask and relative darkness of one working-resolution image."""
     value = shaft_intensity(rgb)
-    darkness = darkness_map(value, params)
+    smooth = np.asarray(ndi.gaussian_filter(value, params.smoothing_sigma), dtype=np.float32)
+    background = skin_background(smooth, params)
+    darkness = relative_darkness(smooth, background)
     skin_level = float(np.percentile(value[::4, ::4], 75)) if value.size else 0.0
     # Overlapping hairs are wider than the top-hat window: recover them by absolute darkness.
     very_dark = value < params.dark_fraction * skin_level
@@ -76,8 +92,15 @@ def segment_shafts(
     is_seeded = np.zeros(count + 1, dtype=bool)
     is_seeded[labels[strong & weak]] = True
     is_seeded[0] = False
-    mask = fill_holes(is_seeded[labels])
-    return remove_small_regions(np.asarray(mask, dtype=bool), params.min_area)
+    mask = remove_small_regions(fill_holes(is_seeded[labels]), params.min_area)
+    return ShaftMaps(mask, relative_darkness(value, background))
+
+
+def segment_shafts(
+    rgb: NDArray[np.generic], params: SegmentationParams, valid: BoolImage | None = None
+) -> BoolImage:
+    """Boolean mask of hair shafts (working resolution)."""
+    return shaft_maps(rgb, params, valid).mask
 
 
 def fill_holes(mask: BoolImage) -> BoolImage:
