@@ -22,6 +22,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import cast  # noqa: E402
 
@@ -34,7 +35,7 @@ from skimage.morphology import skeletonize  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from imaging_dataset import FDU, MASKS, labelled_images  # noqa: E402
-from imaging_metrics import Tally, count_statistics, dice  # noqa: E402
+from imaging_metrics import MATCH_RADIUS_PX, Tally, count_statistics, dice  # noqa: E402
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
     DETECTORS,
@@ -42,17 +43,21 @@ from mesoclinic.imaging.analysis import (  # noqa: E402
     Detector,
     analyze_image,
     as_rgb,
+    unit_radius,
 )
 from mesoclinic.imaging.hairs import widths_across  # noqa: E402
-from mesoclinic.imaging.loading import load_image  # noqa: E402
+from mesoclinic.imaging.loading import WORK_WIDTH, load_image  # noqa: E402
+from mesoclinic.imaging.matching import match_points  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
 from mesoclinic.imaging.segmentation import (  # noqa: E402
     SegmentationParams,
     segment_shafts,
     shaft_maps,
 )
+from mesoclinic.imaging.units import unit_labels  # noqa: E402
 
 QUICK_IMAGES = 6
+UNIT_CLASSES = ("single", "premium")
 
 
 def detection_figures(
@@ -66,6 +71,7 @@ def detection_figures(
     tally = Tally()
     params = AnalysisParams(detector=cast(Detector, detector), rescore=rescore)
     predicted, labelled, seconds, cpu_seconds = [], [], [], []
+    unit_votes: Counter[tuple[str, bool]] = Counter()
     for image in images:
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -80,9 +86,22 @@ def detection_figures(
         detected = np.array([[h.x, h.y] for h in result.hairs], dtype=np.float64).reshape(-1, 2)
         truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
         tally.add(detected, truth)
+        # Follicular units: is each matched hair in a multi-hair unit, as its label says?
+        labels = unit_labels(detected, unit_radius(params, loaded.source_width / WORK_WIDTH))
+        in_unit = np.bincount(labels)[labels] > 1 if len(labels) else np.zeros(0, dtype=bool)
+        for i, j in match_points(detected, truth, MATCH_RADIUS_PX):
+            kind = image.hairs[j].kind
+            if kind in UNIT_CLASSES:
+                unit_votes[(kind, bool(in_unit[i]))] += 1
         predicted.append(result.hair_count)
         labelled.append(len(image.hairs))
     precision, recall, f1 = tally.precision_recall_f1()
+    single_alone = unit_votes[("single", False)] / max(
+        1, unit_votes[("single", False)] + unit_votes[("single", True)]
+    )
+    multi_grouped = unit_votes[("premium", True)] / max(
+        1, unit_votes[("premium", False)] + unit_votes[("premium", True)]
+    )
     figures = {
         "images": float(len(images)),
         "subjects": float(len({image.subject for image in images})),
@@ -90,6 +109,9 @@ def detection_figures(
         "precision": precision,
         "recall": recall,
         "f1": f1,
+        # Balanced accuracy of one-hair vs multi-hair unit on matched hairs whose label class
+        # says which ('single' / 'premium', see the data README).
+        "unit_class_agreement": (single_alone + multi_grouped) / 2,
         "seconds_per_image": float(np.mean(seconds)) if seconds else float("nan"),
         "seconds_per_image_p95": float(np.percentile(seconds, 95)) if seconds else float("nan"),
         # CPU time of this single-threaded process: the per-core cost even on a busy machine.

@@ -28,6 +28,7 @@ def test_benchmark_quick_mode_prints_every_figure(fdu_data: Path, repo_root: Pat
         "precision",
         "recall",
         "f1",
+        "unit_class_agreement",
         "mask_dice_20image",
         "width_ratio_80image",
         "seconds_per_image",

@@ -44,7 +44,9 @@ class AnalysisParams:
     """Settings of one analysis run; defaults suit 70x images about 1280 px wide."""
 
     terminal_threshold_um: float = 40.0
-    unit_radius_px: float = 36.0
+    # Exits of one follicular unit (px of a 1280 px wide 70x image, 0.22 mm): reproduces the
+    # FDU labels' single / multi-hair unit classes best (docs/imaging.md, step 6).
+    unit_radius_px: float = 80.0
     opening_radius_work_px: float = 8.0
     rescore: bool = True
     detector: Detector = DEFAULT_DETECTOR
@@ -216,7 +218,7 @@ def analyze_image(
     area_px = float(valid.sum()) * scale * scale
     return TrichoscopyResult(
         hairs=hairs,
-        follicular_units=group_units(points, params.unit_radius_px * scale / 2.0),
+        follicular_units=group_units(points, unit_radius(params, scale)),
         empty_openings=tuple((float(x * scale), float(y * scale)) for x, y in openings),
         quality=assess_quality(work, found.mask, valid, params.quality),
         analysed_area_mm2=None if calibration is None else area_px / calibration.px_per_mm**2,
@@ -225,6 +227,11 @@ def analyze_image(
         + ("" if params.rescore else " without rescoring"),
         terminal_threshold_um=params.terminal_threshold_um,
     )
+
+
+def unit_radius(params: AnalysisParams, scale: float) -> float:
+    """Follicular-unit linkage radius in source px (scale: source px per working px)."""
+    return params.unit_radius_px * scale / 2.0
 
 
 def _measure_hair(

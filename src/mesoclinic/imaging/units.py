@@ -10,14 +10,20 @@ from scipy.cluster.hierarchy import fcluster, linkage
 from mesoclinic.imaging.results import FollicularUnit
 
 
+def unit_labels(points: NDArray[np.float64], radius: float) -> NDArray[np.int64]:
+    """Per exit point, the label of its unit: single-linkage groups of points closer than
+    radius."""
+    if len(points) == 0:
+        return np.zeros(0, dtype=np.int64)
+    if len(points) == 1:
+        return np.ones(1, dtype=np.int64)
+    labels = fcluster(linkage(points, method="single"), t=radius, criterion="distance")
+    return np.asarray(labels, dtype=np.int64)
+
+
 def group_units(points: NDArray[np.float64], radius: float) -> tuple[FollicularUnit, ...]:
     """Single-linkage groups of exit points closer than radius: one group per opening."""
-    if len(points) == 0:
-        return ()
-    if len(points) == 1:
-        labels = np.array([1])
-    else:
-        labels = fcluster(linkage(points, method="single"), t=radius, criterion="distance")
+    labels = unit_labels(points, radius)
     units = []
     for label in np.unique(labels):
         members = points[labels == label]
