@@ -72,6 +72,7 @@ def detection_figures(
     params = AnalysisParams(detector=cast(Detector, detector), rescore=rescore)
     predicted, labelled, seconds, cpu_seconds = [], [], [], []
     unit_votes: Counter[tuple[str, bool]] = Counter()
+    vellus_votes: Counter[tuple[bool, bool]] = Counter()
     for image in images:
         started = time.perf_counter()
         cpu_started = time.process_time()
@@ -93,6 +94,10 @@ def detection_figures(
             kind = image.hairs[j].kind
             if kind in UNIT_CLASSES:
                 unit_votes[(kind, bool(in_unit[i]))] += 1
+            # Terminal / vellus against the labels' 'undersize' (thin or short) class.
+            terminal = result.hairs[i].terminal
+            if terminal is not None:
+                vellus_votes[(kind == "undersize", not terminal)] += 1
         predicted.append(result.hair_count)
         labelled.append(len(image.hairs))
     precision, recall, f1 = tally.precision_recall_f1()
@@ -112,6 +117,10 @@ def detection_figures(
         # Balanced accuracy of one-hair vs multi-hair unit on matched hairs whose label class
         # says which ('single' / 'premium', see the data README).
         "unit_class_agreement": (single_alone + multi_grouped) / 2,
+        "vellus_share_of_undersize": vellus_votes[(True, True)]
+        / max(1, vellus_votes[(True, True)] + vellus_votes[(True, False)]),
+        "vellus_share_of_others": vellus_votes[(False, True)]
+        / max(1, vellus_votes[(False, True)] + vellus_votes[(False, False)]),
         "seconds_per_image": float(np.mean(seconds)) if seconds else float("nan"),
         "seconds_per_image_p95": float(np.percentile(seconds, 95)) if seconds else float("nan"),
         # CPU time of this single-threaded process: the per-core cost even on a busy machine.
