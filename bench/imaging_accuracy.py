@@ -69,6 +69,8 @@ def detection_figures(
         images = images[:: max(1, len(images) // limit)][:limit]
     profile = get_profile("fdu-70x")
     tally = Tally()
+    # Not a target: how many detections sit 15-25 px from their label (docs/imaging.md).
+    loose = Tally(radius=25.0)
     params = AnalysisParams(detector=cast(Detector, detector), rescore=rescore)
     predicted, labelled, seconds, cpu_seconds = [], [], [], []
     unit_votes: Counter[tuple[str, bool]] = Counter()
@@ -87,6 +89,7 @@ def detection_figures(
         detected = np.array([[h.x, h.y] for h in result.hairs], dtype=np.float64).reshape(-1, 2)
         truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
         tally.add(detected, truth)
+        loose.add(detected, truth)
         # Follicular units: is each matched hair in a multi-hair unit, as its label says?
         labels = unit_labels(detected, unit_radius(params, loaded.source_width / WORK_WIDTH))
         in_unit = np.bincount(labels)[labels] > 1 if len(labels) else np.zeros(0, dtype=bool)
@@ -114,6 +117,7 @@ def detection_figures(
         "precision": precision,
         "recall": recall,
         "f1": f1,
+        "f1_within_25px": loose.precision_recall_f1()[2],
         # Balanced accuracy of one-hair vs multi-hair unit on matched hairs whose label class
         # says which ('single' / 'premium', see the data README).
         "unit_class_agreement": (single_alone + multi_grouped) / 2,

@@ -12,9 +12,11 @@ from mesoclinic.imaging.matching import match_points
 MATCH_RADIUS_PX = 15.0
 
 
-def matched_pairs(detected: NDArray[np.float64], labelled: NDArray[np.float64]) -> int:
-    """One-to-one (Hungarian) matches within MATCH_RADIUS_PX between two (n, 2) point sets."""
-    return len(match_points(detected, labelled, MATCH_RADIUS_PX))
+def matched_pairs(
+    detected: NDArray[np.float64], labelled: NDArray[np.float64], radius: float = MATCH_RADIUS_PX
+) -> int:
+    """One-to-one (Hungarian) matches within radius between two (n, 2) point sets."""
+    return len(match_points(detected, labelled, radius))
 
 
 @dataclass
@@ -24,10 +26,11 @@ class Tally:
     matched: int = 0
     detected: int = 0
     labelled: int = 0
+    radius: float = MATCH_RADIUS_PX
 
     def add(self, detected: NDArray[np.float64], labelled: NDArray[np.float64]) -> None:
         """Add one image's detections and labels."""
-        self.matched += matched_pairs(detected, labelled)
+        self.matched += matched_pairs(detected, labelled, self.radius)
         self.detected += len(detected)
         self.labelled += len(labelled)
 
