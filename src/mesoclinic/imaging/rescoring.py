@@ -115,7 +115,7 @@ def candidate_features(
     far_rows, far_cols = rows + lengths * d_rows, cols + lengths * d_cols
     region = valid if valid is not None else np.ones(value.shape, dtype=bool)
     border = _border_distance(rows, cols, region)
-    # Annotators skip hairs whose shaft runs out of the field (the exit may be visible):
+    # Annotators often leave out hairs whose shaft runs out of the field, exit visible or not:
     # a shaft ending at the border is less likely a labelled-quality hair.
     far_border = _border_distance(far_rows, far_cols, region)
     gaps = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
