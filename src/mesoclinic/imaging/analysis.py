@@ -31,7 +31,7 @@ from mesoclinic.imaging.results import (
     Roi,
     TrichoscopyResult,
 )
-from mesoclinic.imaging.segmentation import SegmentationParams, shaft_intensity, shaft_maps
+from mesoclinic.imaging.segmentation import SegmentationParams, ShaftMaps, shaft_maps
 from mesoclinic.imaging.units import empty_openings, group_units
 
 Detector = Literal["cnn", "mlp"]
@@ -142,7 +142,7 @@ class Candidates:
     scores: NDArray[np.float32]
     traces: tuple[ShaftTrace, ...]
     features: NDArray[np.float64]
-    mask: NDArray[np.bool_]
+    maps: ShaftMaps
 
 
 def find_candidates(
@@ -159,8 +159,7 @@ def find_candidates(
     else:
         exits, scores = detect_exit_points(channels, valid, model, threshold)
     maps = shaft_maps(work, params.segmentation, valid)
-    mask = maps.mask
-    traces = trace_shafts(mask, exits, maps.darkness)
+    traces = trace_shafts(maps.mask, exits, maps.darkness)
     value, blue = channels[..., 0], channels[..., 1]
     features = candidate_features(
         exits.reshape(-1, 2),
@@ -172,7 +171,7 @@ def find_candidates(
         blue,
         valid,
     )
-    return Candidates(exits, scores, traces, features, mask)
+    return Candidates(exits, scores, traces, features, maps)
 
 
 def analyze_image(
@@ -211,16 +210,15 @@ def analyze_image(
         if kept
     )
     points = np.array([[hair.x, hair.y] for hair in hairs], dtype=np.float64).reshape(-1, 2)
-    value = shaft_intensity(work)
     openings = empty_openings(
-        value, found.mask, valid, points / scale, params.opening_radius_work_px
+        found.maps.value, found.maps.mask, valid, points / scale, params.opening_radius_work_px
     )
     area_px = float(valid.sum()) * scale * scale
     return TrichoscopyResult(
         hairs=hairs,
         follicular_units=group_units(points, unit_radius(params, scale)),
         empty_openings=tuple((float(x * scale), float(y * scale)) for x, y in openings),
-        quality=assess_quality(work, found.mask, valid, params.quality),
+        quality=assess_quality(work, found.maps, valid, params.quality),
         analysed_area_mm2=None if calibration is None else area_px / calibration.px_per_mm**2,
         calibration=calibration,
         algorithm_version=ALGORITHM_VERSIONS[params.detector]

@@ -9,7 +9,7 @@ from numpy.typing import NDArray
 from scipy import ndimage as ndi
 
 from mesoclinic.imaging.results import Quality
-from mesoclinic.imaging.segmentation import shaft_intensity
+from mesoclinic.imaging.segmentation import ShaftMaps
 
 
 @dataclass(frozen=True)
@@ -28,12 +28,13 @@ class QualityLimits:
 
 def assess_quality(
     rgb: NDArray[np.uint8],
-    shaft_mask: NDArray[np.bool_],
+    maps: ShaftMaps,
     valid: NDArray[np.bool_],
     limits: QualityLimits,
 ) -> Quality:
-    """Measure sharpness, over-exposure and skin share inside the valid region."""
-    value = shaft_intensity(rgb)
+    """Measure sharpness, over-exposure and skin share inside the valid region (maps: the
+    shaft maps of the same image)."""
+    value = maps.value
     inside = value[valid]
     if inside.size == 0:
         return Quality(0.0, 0.0, 0.0, ("no_region",))
@@ -43,7 +44,7 @@ def assess_quality(
     saturated = np.minimum(np.minimum(rgb[..., 0], rgb[..., 1]), rgb[..., 2]) >= 250
     overexposed = float(saturated[valid].mean())
     dark = value < 0.25 * 255
-    skin = valid & ~shaft_mask & ~saturated & ~dark
+    skin = valid & ~maps.mask & ~saturated & ~dark
     skin_fraction = float(skin.sum() / valid.sum())
     flags = []
     if sharpness < limits.min_sharpness:

@@ -64,10 +64,12 @@ def relative_darkness(value: FloatImage, background: FloatImage) -> FloatImage:
 
 @dataclass(frozen=True)
 class ShaftMaps:
-    """The shaft mask and the unsmoothed relative darkness (for width profiles)."""
+    """The shaft mask, the unsmoothed relative darkness (for width profiles) and the
+    brightness they come from (shaft_intensity)."""
 
     mask: BoolImage
     darkness: FloatImage
+    value: FloatImage
 
 
 def shaft_maps(
@@ -93,7 +95,7 @@ def shaft_maps(
     is_seeded[labels[strong & weak]] = True
     is_seeded[0] = False
     mask = remove_small_regions(fill_holes(is_seeded[labels]), params.min_area)
-    return ShaftMaps(mask, relative_darkness(value, background))
+    return ShaftMaps(mask, relative_darkness(value, background), value)
 
 
 def segment_shafts(
