@@ -118,14 +118,11 @@ def _widths(
         (cols[:, None] + along * d_col).ravel(),
         np.repeat(angles, fractions.size),
     ).reshape(len(rows), fractions.size)
-    valid = ~np.isnan(widths) & (lengths[:, None] >= 2)
-    # Median of the valid profiles of each shaft: sort (invalid last), take the middle ones.
-    count = valid.sum(axis=1)
-    ordered = np.sort(np.where(valid, widths, np.inf), axis=1)
-    index = np.arange(len(rows))
-    low = ordered[index, np.maximum(count - 1, 0) // 2]
-    high = ordered[index, np.maximum(count, 1) // 2]
-    return np.where(count > 0, (low + high) / 2, 0.0)
+    widths[lengths < 2] = np.nan
+    measured = ~np.isnan(widths).all(axis=1)
+    result = np.zeros(len(rows), dtype=np.float64)
+    result[measured] = np.nanmedian(widths[measured], axis=1)
+    return result
 
 
 def widths_across(

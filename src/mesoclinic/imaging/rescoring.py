@@ -113,11 +113,11 @@ def candidate_features(
     rows, cols = exits[:, 0], exits[:, 1]
     d_rows, d_cols = np.sin(angles), np.cos(angles)
     far_rows, far_cols = rows + lengths * d_rows, cols + lengths * d_cols
-    region = valid if valid is not None else np.ones(value.shape, dtype=bool)
-    border = _border_distance(rows, cols, region)
+    box = _region_box(valid if valid is not None else np.ones(value.shape, dtype=bool))
+    border = _border_distance(rows, cols, box)
     # Annotators often leave out hairs whose shaft runs out of the field, exit visible or not:
     # a shaft ending at the border is less likely a labelled-quality hair.
-    far_border = _border_distance(far_rows, far_cols, region)
+    far_border = _border_distance(far_rows, far_cols, box)
     gaps = np.hypot(rows[:, None] - rows[None, :], cols[:, None] - cols[None, :])
     neighbours = ((gaps > 0.5) & (gaps < 10)).sum(axis=1)
     # A candidate at the far end of this shaft means one of the two is a cut tip: the
@@ -145,14 +145,21 @@ def candidate_features(
     return np.column_stack(columns).astype(np.float64)
 
 
-def _border_distance(
-    rows: NDArray[np.float64], cols: NDArray[np.float64], valid: NDArray[np.bool_]
-) -> NDArray[np.float64]:
-    """Distance (work px) of points to the nearest edge of the valid region's bounding box."""
+def _region_box(valid: NDArray[np.bool_]) -> tuple[int, int, int, int] | None:
+    """First and last row and column of the valid region; None when it is empty."""
     any_rows, any_cols = np.nonzero(valid.any(axis=1))[0], np.nonzero(valid.any(axis=0))[0]
     if len(any_rows) == 0:
+        return None
+    return int(any_rows[0]), int(any_rows[-1]), int(any_cols[0]), int(any_cols[-1])
+
+
+def _border_distance(
+    rows: NDArray[np.float64], cols: NDArray[np.float64], box: tuple[int, int, int, int] | None
+) -> NDArray[np.float64]:
+    """Distance (work px) of points to the nearest edge of the region's box (0 if none)."""
+    if box is None:
         return np.zeros(len(rows))
-    r0, r1, c0, c1 = any_rows[0], any_rows[-1], any_cols[0], any_cols[-1]
+    r0, r1, c0, c1 = box
     return np.asarray(np.minimum.reduce([rows - r0, cols - c0, r1 - rows, c1 - cols]), np.float64)
 
 
