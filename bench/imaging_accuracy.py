@@ -27,7 +27,6 @@ from pathlib import Path  # noqa: E402
 from typing import cast  # noqa: E402
 
 import numpy as np  # noqa: E402
-from numpy.typing import NDArray  # noqa: E402
 from PIL import Image  # noqa: E402
 from scipy import ndimage as ndi  # noqa: E402
 from skimage.morphology import skeletonize  # noqa: E402
@@ -35,7 +34,7 @@ from skimage.morphology import skeletonize  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from imaging_dataset import FDU, MASKS, labelled_images  # noqa: E402
-from imaging_metrics import MATCH_RADIUS_PX, Tally, count_statistics, dice  # noqa: E402
+from imaging_metrics import Tally, count_statistics, dice  # noqa: E402
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
     DETECTORS,
@@ -47,11 +46,9 @@ from mesoclinic.imaging.analysis import (  # noqa: E402
 )
 from mesoclinic.imaging.hairs import widths_across  # noqa: E402
 from mesoclinic.imaging.loading import WORK_WIDTH, load_image  # noqa: E402
-from mesoclinic.imaging.matching import match_points  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
 from mesoclinic.imaging.segmentation import (  # noqa: E402
     SegmentationParams,
-    segment_shafts,
     shaft_maps,
 )
 from mesoclinic.imaging.units import unit_labels  # noqa: E402
@@ -88,12 +85,12 @@ def detection_figures(
         cpu_seconds.append(time.process_time() - cpu_started)
         detected = np.array([[h.x, h.y] for h in result.hairs], dtype=np.float64).reshape(-1, 2)
         truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
-        tally.add(detected, truth)
+        pairs = tally.add(detected, truth)
         loose.add(detected, truth)
         # Follicular units: is each matched hair in a multi-hair unit, as its label says?
         labels = unit_labels(detected, unit_radius(params, loaded.source_width / WORK_WIDTH))
         in_unit = np.bincount(labels)[labels] > 1 if len(labels) else np.zeros(0, dtype=bool)
-        for i, j in match_points(detected, truth, MATCH_RADIUS_PX):
+        for i, j in pairs:
             kind = image.hairs[j].kind
             if kind in UNIT_CLASSES:
                 unit_votes[(kind, bool(in_unit[i]))] += 1
@@ -104,12 +101,8 @@ def detection_figures(
         predicted.append(result.hair_count)
         labelled.append(len(image.hairs))
     precision, recall, f1 = tally.precision_recall_f1()
-    single_alone = unit_votes[("single", False)] / max(
-        1, unit_votes[("single", False)] + unit_votes[("single", True)]
-    )
-    multi_grouped = unit_votes[("premium", True)] / max(
-        1, unit_votes[("premium", False)] + unit_votes[("premium", True)]
-    )
+    single_alone = _share(unit_votes[("single", False)], unit_votes[("single", True)])
+    multi_grouped = _share(unit_votes[("premium", True)], unit_votes[("premium", False)])
     figures = {
         "images": float(len(images)),
         "subjects": float(len({image.subject for image in images})),
@@ -121,10 +114,10 @@ def detection_figures(
         # Balanced accuracy of one-hair vs multi-hair unit on matched hairs whose label class
         # says which ('single' / 'premium', see the data README).
         "unit_class_agreement": (single_alone + multi_grouped) / 2,
-        "vellus_share_of_undersize": vellus_votes[(True, True)]
-        / max(1, vellus_votes[(True, True)] + vellus_votes[(True, False)]),
-        "vellus_share_of_others": vellus_votes[(False, True)]
-        / max(1, vellus_votes[(False, True)] + vellus_votes[(False, False)]),
+        "vellus_share_of_undersize": _share(
+            vellus_votes[(True, True)], vellus_votes[(True, False)]
+        ),
+        "vellus_share_of_others": _share(vellus_votes[(False, True)], vellus_votes[(False, False)]),
         "seconds_per_image": float(np.mean(seconds)) if seconds else float("nan"),
         "seconds_per_image_p95": float(np.percentile(seconds, 95)) if seconds else float("nan"),
         # CPU time of this single-threaded process: the per-core cost even on a busy machine.
@@ -133,34 +126,28 @@ def detection_figures(
     return figures
 
 
-def _tiles(folder: str, limit: int | None) -> list[tuple[NDArray[np.uint8], NDArray[np.bool_]]]:
-    """Hand-masked tiles of one folder, upsampled 2x to the working scale (the tiles show
-    shafts about half as wide as the working grid expects), with their 2x hand masks."""
-    tiles = []
+def _share(hits: int, misses: int) -> float:
+    """hits / (hits + misses), 0 when both are 0."""
+    return hits / max(1, hits + misses)
+
+
+def tile_figures(folder: str, limit: int | None) -> tuple[float, float]:
+    """On one folder of hand-masked 128x128 tiles: the mean Dice of the shaft mask, and the
+    median over tiles of (measured shaft width / hand-drawn shaft width), both widths taken
+    at the hand mask's centre line (the width measure's bias against hand-drawn masks).
+
+    Tiles are upsampled 2x to the working scale: they show shafts about half as wide as the
+    working grid expects."""
+    scores, ratios = [], []
     for path in sorted((MASKS / folder).glob("*.jpg"))[:limit]:
         target_path = MASKS / f"{folder}_target" / f"{path.stem}_t.jpg"
         with Image.open(path) as tile, Image.open(target_path) as target:
             grey = tile.convert("L").resize((256, 256), Image.Resampling.BILINEAR)
-            truth = np.asarray(target.convert("L")) < 128
-        tiles.append((as_rgb(np.asarray(grey)), truth.repeat(2, axis=0).repeat(2, axis=1)))
-    return tiles
-
-
-def tile_dice(folder: str, limit: int | None) -> float:
-    """Mean Dice of the shaft mask on one folder of hand-masked 128x128 tiles."""
-    scores = []
-    for rgb, truth in _tiles(folder, limit):
-        mask = segment_shafts(rgb, SegmentationParams())
-        mask_small = mask.reshape(128, 2, 128, 2).mean(axis=(1, 3)) >= 0.5
-        scores.append(dice(mask_small, truth[::2, ::2]))
-    return float(np.mean(scores)) if scores else float("nan")
-
-
-def tile_width_ratio(folder: str, limit: int | None) -> float:
-    """Median over tiles of (measured shaft width / hand-drawn shaft width), both taken at
-    the hand mask's centre line: the width measure's bias against hand-drawn masks."""
-    ratios = []
-    for rgb, truth in _tiles(folder, limit):
+            small_truth = np.asarray(target.convert("L")) < 128
+        maps = shaft_maps(as_rgb(np.asarray(grey)), SegmentationParams())
+        mask_small = maps.mask.reshape(128, 2, 128, 2).mean(axis=(1, 3)) >= 0.5
+        scores.append(dice(mask_small, small_truth))
+        truth = small_truth.repeat(2, axis=0).repeat(2, axis=1)
         centre = skeletonize(truth)  # type: ignore[no-untyped-call]
         rows, cols = np.nonzero(centre)
         if len(rows) < 20:
@@ -172,11 +159,14 @@ def tile_width_ratio(folder: str, limit: int | None) -> float:
         normal = 0.5 * np.arctan2(2 * jrc[rows, cols], jcc[rows, cols] - jrr[rows, cols])
         angles = normal + np.pi / 2  # the shaft runs across its intensity gradient
         hand = 2 * ndi.distance_transform_edt(truth)[rows, cols] - 1
-        darkness = shaft_maps(rgb, SegmentationParams()).darkness
-        measured = widths_across(darkness, rows.astype(float), cols.astype(float), angles)
+        measured = widths_across(maps.darkness, rows.astype(float), cols.astype(float), angles)
         if np.isfinite(measured).sum() >= 10:
             ratios.append(float(np.nanmedian(measured) / np.median(hand)))
-    return float(np.median(ratios)) if ratios else float("nan")
+    nan = float("nan")
+    return (
+        float(np.mean(scores)) if scores else nan,
+        float(np.median(ratios)) if ratios else nan,
+    )
 
 
 def main() -> None:
@@ -194,10 +184,10 @@ def main() -> None:
     detector = args.detector or AnalysisParams().detector
     figures = detection_figures(args.split, limit, detector, rescore=not args.no_rescore)
     if not args.no_masks:
-        figures["mask_dice_20image"] = tile_dice("20image", 4 if args.quick else None)
-        figures["mask_dice_80image"] = tile_dice("80image", 4 if args.quick else None)
-        figures["width_ratio_20image"] = tile_width_ratio("20image", 4 if args.quick else None)
-        figures["width_ratio_80image"] = tile_width_ratio("80image", 4 if args.quick else None)
+        for folder in ("20image", "80image"):
+            dice_mean, width_ratio = tile_figures(folder, 4 if args.quick else None)
+            figures[f"mask_dice_{folder}"] = dice_mean
+            figures[f"width_ratio_{folder}"] = width_ratio
     print(f"split={args.split} mode={'quick' if args.quick else 'full'} detector={detector}")
     for name, value in figures.items():
         print(f"{name:28s} {value:.4f}")

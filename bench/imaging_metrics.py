@@ -12,13 +12,6 @@ from mesoclinic.imaging.matching import match_points
 MATCH_RADIUS_PX = 15.0
 
 
-def matched_pairs(
-    detected: NDArray[np.float64], labelled: NDArray[np.float64], radius: float = MATCH_RADIUS_PX
-) -> int:
-    """One-to-one (Hungarian) matches within radius between two (n, 2) point sets."""
-    return len(match_points(detected, labelled, radius))
-
-
 @dataclass
 class Tally:
     """Running totals over images."""
@@ -28,11 +21,16 @@ class Tally:
     labelled: int = 0
     radius: float = MATCH_RADIUS_PX
 
-    def add(self, detected: NDArray[np.float64], labelled: NDArray[np.float64]) -> None:
-        """Add one image's detections and labels."""
-        self.matched += matched_pairs(detected, labelled, self.radius)
+    def add(
+        self, detected: NDArray[np.float64], labelled: NDArray[np.float64]
+    ) -> list[tuple[int, int]]:
+        """Add one image's detections and labels; returns the matched (detection, label)
+        index pairs (one-to-one, Hungarian, within radius)."""
+        pairs = match_points(detected, labelled, self.radius)
+        self.matched += len(pairs)
         self.detected += len(detected)
         self.labelled += len(labelled)
+        return pairs
 
     def precision_recall_f1(self) -> tuple[float, float, float]:
         """Localisation precision, recall and F1."""
