@@ -98,13 +98,6 @@ def shaft_maps(
     return ShaftMaps(mask, relative_darkness(value, background), value)
 
 
-def segment_shafts(
-    rgb: NDArray[np.generic], params: SegmentationParams, valid: BoolImage | None = None
-) -> BoolImage:
-    """Boolean mask of hair shafts (working resolution)."""
-    return shaft_maps(rgb, params, valid).mask
-
-
 def fill_holes(mask: BoolImage) -> BoolImage:
     """Fill background regions that do not touch the image border."""
     background, count = ndi.label(~mask)
