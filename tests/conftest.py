@@ -54,8 +54,9 @@ def _postgres_database() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
@@ -115,12 +116,16 @@ def session(db: Database) -> Iterator[Session]:
 def settings_for(tmp_path_factory: pytest.TempPathFactory) -> Any:
     def build(url: str, **overrides: Any) -> Settings:
         values: dict[str, Any] = {
-            "database_url": url, "data_dir": tmp_path_factory.mktemp("data"),
-            "secret_key": "test-secret-" + "x" * 40, "environment": "test",
-            "login_max_failures": 5, "login_lockout_minutes": 15,
+            "database_url": url,
+            "data_dir": tmp_path_factory.mktemp("data"),
+            "secret_key": "test-secret-" + "x" * 40,
+            "environment": "test",
+            "login_max_failures": 5,
+            "login_lockout_minutes": 15,
         }
         values.update(overrides)
         return Settings(**values)
+
     return build
 
 
@@ -165,8 +170,14 @@ class World:
         c = TestClient(self.app, base_url="https://testserver", follow_redirects=False)
         page = c.get("/login")
         token = csrf_from(page.text)
-        r = c.post("/login", data={"username": self.users[persona].username,
-                                   "password": TEST_PASSWORD, "csrf_token": token})
+        r = c.post(
+            "/login",
+            data={
+                "username": self.users[persona].username,
+                "password": TEST_PASSWORD,
+                "csrf_token": token,
+            },
+        )
         assert r.status_code == 303, r.text
         return c
 
@@ -177,8 +188,11 @@ class World:
 
 
 PERSONA_ROLES = {
-    "admin": ("admin", None), "clinician": ("clinician", "a"), "nurse": ("nurse", "a"),
-    "reception": ("reception", "a"), "patient": ("patient", "a"),
+    "admin": ("admin", None),
+    "clinician": ("clinician", "a"),
+    "nurse": ("nurse", "a"),
+    "reception": ("reception", "a"),
+    "patient": ("patient", "a"),
     "clinician_b": ("clinician", "b"),
 }
 STAFF_ROLES = ("admin", "clinician", "nurse", "reception")
@@ -188,9 +202,14 @@ def make_patient(session: Session, clinic: Clinic, **overrides: Any) -> Any:
     from mesoclinic.patients import service as patient_service
     from mesoclinic.patients.schemas import PatientCreate
 
-    values: dict[str, Any] = {"given_name": "Ana", "family_name": "Silva",
-                              "birth_date": "1985-04-12", "sex": "female",
-                              "phone": "+44 20 7946 0001", "email": "ana@example.org"}
+    values: dict[str, Any] = {
+        "given_name": "Ana",
+        "family_name": "Silva",
+        "birth_date": "1985-04-12",
+        "sex": "female",
+        "phone": "+44 20 7946 0001",
+        "email": "ana@example.org",
+    }
     values.update(overrides)
     actor = cli_actor("test-setup")
     return patient_service.create(session, actor, PatientCreate(**values), clinic.id)
@@ -206,28 +225,44 @@ def world(app: FastAPI, db: Database) -> World:
         s.add_all([clinic_a, clinic_b])
         s.flush()
         patient_a = make_patient(s, clinic_a)
-        other = make_patient(s, clinic_a, given_name="Bruno", family_name="Costa",
-                             sex="male", birth_date="1979-09-30", phone="+44 20 7946 0002",
-                             email="bruno@example.org")
-        patient_b = make_patient(s, clinic_b, given_name="Carmen", family_name="Ruiz",
-                                 birth_date="1990-01-15", phone="+34 600 000 003",
-                                 email="carmen@example.org")
+        other = make_patient(
+            s,
+            clinic_a,
+            given_name="Bruno",
+            family_name="Costa",
+            sex="male",
+            birth_date="1979-09-30",
+            phone="+44 20 7946 0002",
+            email="bruno@example.org",
+        )
+        patient_b = make_patient(
+            s,
+            clinic_b,
+            given_name="Carmen",
+            family_name="Ruiz",
+            birth_date="1990-01-15",
+            phone="+34 600 000 003",
+            email="carmen@example.org",
+        )
         users: dict[str, User] = {}
         tokens: dict[str, str] = {}
         for persona, (role, clinic_key) in PERSONA_ROLES.items():
             clinic = {"a": clinic_a, "b": clinic_b, None: None}[clinic_key]
-            user = User(username=f"{persona}.user", display_name=persona.title(), role=role,
-                        password_hash=password_hash_for_tests(),
-                        clinic_id=clinic.id if clinic else None,
-                        patient_id=patient_a.id if role == "patient" else None)
+            user = User(
+                username=f"{persona}.user",
+                display_name=persona.title(),
+                role=role,
+                password_hash=password_hash_for_tests(),
+                clinic_id=clinic.id if clinic else None,
+                patient_id=patient_a.id if role == "patient" else None,
+            )
             s.add(user)
             s.flush()
             users[persona] = user
-            tokens[persona], _ = issue_token(s, user, kind="api", lifetime=timedelta(hours=1),
-                                             client_addr="test")
+            tokens[persona], _ = issue_token(
+                s, user, kind="api", lifetime=timedelta(hours=1), client_addr="test"
+            )
     return World(app, db, clinic_a, clinic_b, users, patient_a, other, patient_b, tokens)
-
-
 
 
 @dataclass
@@ -250,8 +285,9 @@ def live_server_for_database(database: Database, settings_for: Any) -> Iterator[
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(live_app, host="127.0.0.1", port=port,
-                                           log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(live_app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 15
@@ -282,9 +318,19 @@ def browser_instance() -> Iterator[Any]:
     except ImportError:
         skip_or_fail("playwright is not installed")
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-            "--disable-background-networking", "--disable-component-update", "--disable-sync"])
+        browser = pw.chromium.launch(
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
         yield browser
         browser.close()
 
@@ -297,4 +343,3 @@ def page(browser_instance: Any, live_server: LiveServer) -> Iterator[Any]:
     tab = context.new_page()
     yield tab
     context.close()
-

@@ -35,9 +35,6 @@ def password_hash_for_tests() -> str:
     return _PASSWORD_HASH
 
 
-
-
-
 def audit_entries(db: Any, **filters: Any) -> list[AuditEntry]:
     """Audit rows matching column=value filters, oldest first."""
     with db.factory() as s:

@@ -14,8 +14,10 @@ from mesoclinic.models_registry import metadata
 
 def _dump(db):
     with db.engine.connect() as conn:
-        return {t.name: sorted(map(repr, (tuple(r) for r in conn.execute(select(t)))))
-                for t in metadata.sorted_tables}
+        return {
+            t.name: sorted(map(repr, (tuple(r) for r in conn.execute(select(t)))))
+            for t in metadata.sorted_tables
+        }
 
 
 def test_round_trip_restores_every_row_and_image(world, tmp_path):
@@ -29,8 +31,15 @@ def test_round_trip_restores_every_row_and_image(world, tmp_path):
     counts = backup(world.db.engine, images, archive)
     assert counts["patients"] == 3
 
-    c.post("/api/v1/patients", json={"given_name": "Late", "family_name": "Addition",
-                                     "birth_date": "1990-01-01", "sex": "male"})
+    c.post(
+        "/api/v1/patients",
+        json={
+            "given_name": "Late",
+            "family_name": "Addition",
+            "birth_date": "1990-01-01",
+            "sex": "male",
+        },
+    )
     c.patch(f"/api/v1/patients/{world.patient_a.id}", json={"city": "Leeds"})
     (images / "p1" / "scalp.jpg").unlink()
 

@@ -21,8 +21,17 @@ def cli(db, monkeypatch, tmp_path):
 
 def test_clinic_and_users_are_created_with_the_password_from_stdin(cli, db):
     assert cli("clinics", "create", "North Clinic").exit_code == 0
-    r = cli("users", "create", "--username", "dr.who", "--role", "clinician",
-            "--clinic", "North Clinic", input="a-long-password\n")
+    r = cli(
+        "users",
+        "create",
+        "--username",
+        "dr.who",
+        "--role",
+        "clinician",
+        "--clinic",
+        "North Clinic",
+        input="a-long-password\n",
+    )
     assert r.exit_code == 0, r.output
     with db.factory() as s:
         user = s.execute(select(User).where(User.username == "dr.who")).scalar_one()
@@ -34,21 +43,49 @@ def test_user_errors_exit_nonzero_with_a_message(cli):
     cli("clinics", "create", "North Clinic")
     r = cli("users", "create", "--username", "n1", "--role", "nurse", input="a-long-password\n")
     assert r.exit_code != 0 and "clinic" in r.output
-    r = cli("users", "create", "--username", "n1", "--role", "wizard", "--clinic",
-            "North Clinic", input="a-long-password\n")
+    r = cli(
+        "users",
+        "create",
+        "--username",
+        "n1",
+        "--role",
+        "wizard",
+        "--clinic",
+        "North Clinic",
+        input="a-long-password\n",
+    )
     assert r.exit_code != 0 and "role" in r.output
-    r = cli("users", "create", "--username", "n1", "--role", "nurse", "--clinic",
-            "North Clinic", input="short\n")
+    r = cli(
+        "users",
+        "create",
+        "--username",
+        "n1",
+        "--role",
+        "nurse",
+        "--clinic",
+        "North Clinic",
+        input="short\n",
+    )
     assert r.exit_code != 0 and "password" in r.output.lower()
-    r = cli("users", "create", "--username", "n1", "--role", "nurse", "--clinic", "Nowhere",
-            input="a-long-password\n")
+    r = cli(
+        "users",
+        "create",
+        "--username",
+        "n1",
+        "--role",
+        "nurse",
+        "--clinic",
+        "Nowhere",
+        input="a-long-password\n",
+    )
     assert r.exit_code != 0 and "Nowhere" in r.output
     assert cli("clinics", "create", "North Clinic").exit_code != 0
 
 
 def test_admin_needs_no_clinic(cli):
-    r = cli("users", "create", "--username", "root.admin", "--role", "admin",
-            input="a-long-password\n")
+    r = cli(
+        "users", "create", "--username", "root.admin", "--role", "admin", input="a-long-password\n"
+    )
     assert r.exit_code == 0, r.output
 
 
@@ -56,5 +93,18 @@ def test_every_area_command_is_on_the_root_command():
     from typer.main import get_command
 
     names = set(get_command(build_app()).commands)  # type: ignore[attr-defined]
-    assert {"serve", "demo", "db", "clinics", "users", "audit", "backup", "restore", "worker",
-            "rules", "stock", "protocols", "analyze"} <= names
+    assert {
+        "serve",
+        "demo",
+        "db",
+        "clinics",
+        "users",
+        "audit",
+        "backup",
+        "restore",
+        "worker",
+        "rules",
+        "stock",
+        "protocols",
+        "analyze",
+    } <= names

@@ -21,8 +21,7 @@ def test_demo_clinic_is_created_once_with_patients_and_consents(app, db):
 def test_demo_logins_work(app, db, anon):
     ensure_demo(db.factory, app.state.settings)
     for username in ("admin", "dr.moreau", "nurse.evans", "reception.khan", "patient.demo"):
-        r = anon.post("/api/v1/auth/token", json={"username": username,
-                                                  "password": DEMO_PASSWORD})
+        r = anon.post("/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD})
         assert r.status_code == 200, username
 
 
@@ -32,8 +31,9 @@ def _web_login(app, username):
     c = TestClient(app, base_url="https://testserver", follow_redirects=False)
     page = c.get("/login")
     token = csrf_from(page.text)
-    r = c.post("/login", data={"username": username, "password": DEMO_PASSWORD,
-                               "csrf_token": token})
+    r = c.post(
+        "/login", data={"username": username, "password": DEMO_PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 303
     return c
 
@@ -41,17 +41,24 @@ def _web_login(app, username):
 def test_guided_tour_links_open_for_each_role(app, db, monkeypatch):
     ensure_demo(db.factory, app.state.settings)
     monkeypatch.setattr(app.state, "show_tour", True, raising=False)
-    for username, minimum in (("dr.moreau", 8), ("admin", 8), ("reception.khan", 2),
-                              ("patient.demo", 0)):
+    for username, minimum in (
+        ("dr.moreau", 8),
+        ("admin", 8),
+        ("reception.khan", 2),
+        ("patient.demo", 0),
+    ):
         c = _web_login(app, username)
         home = c.get("/", follow_redirects=True)
         assert home.status_code == 200
         if username == "patient.demo":
             continue
         assert "Guided tour of the demo clinic" in home.text
-        links = [part.split('"', 1)[0] for part in
-                 home.text.split('<ol class="tour">', 1)[1].split("</ol>", 1)[0]
-                 .split('<a href="')[1:]]
+        links = [
+            part.split('"', 1)[0]
+            for part in home.text.split('<ol class="tour">', 1)[1]
+            .split("</ol>", 1)[0]
+            .split('<a href="')[1:]
+        ]
         assert len(links) >= minimum, (username, links)
         for link in links:
             assert c.get(link).status_code == 200, (username, link)

@@ -15,10 +15,17 @@ def test_twenty_overlapping_writes_all_succeed(world, live_server):
     token = world.tokens["reception"]
 
     def register(i: int) -> int:
-        r = httpx.post(f"{live_server.url}/api/v1/patients", timeout=20,
-                       headers={"Authorization": f"Bearer {token}"},
-                       json={"given_name": f"Load{i}", "family_name": "Test",
-                             "birth_date": "1990-01-01", "sex": "unknown"})
+        r = httpx.post(
+            f"{live_server.url}/api/v1/patients",
+            timeout=20,
+            headers={"Authorization": f"Bearer {token}"},
+            json={
+                "given_name": f"Load{i}",
+                "family_name": "Test",
+                "birth_date": "1990-01-01",
+                "sex": "unknown",
+            },
+        )
         return r.status_code
 
     with ThreadPoolExecutor(max_workers=20) as pool:

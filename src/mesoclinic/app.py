@@ -53,10 +53,16 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         yield
         engine.dispose()
 
-    app = FastAPI(title="mesoclinic", version=__version__, lifespan=lifespan,
-                  openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", redoc_url=None,
-                  description="Scalp mesotherapy clinic API. Authenticate with a bearer token "
-                              "from POST /api/v1/auth/token.")
+    app = FastAPI(
+        title="mesoclinic",
+        version=__version__,
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+        description="Scalp mesotherapy clinic API. Authenticate with a bearer token "
+        "from POST /api/v1/auth/token.",
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
@@ -72,8 +78,7 @@ def wants_json(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIXES)
 
 
-def error_body(code: str, message: str, field: str | None = None,
-               **extra: Any) -> dict[str, Any]:
+def error_body(code: str, message: str, field: str | None = None, **extra: Any) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "field": field, **extra}}
 
 
@@ -89,8 +94,11 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             if "retry_after" in exc.extra:
                 headers = {"Retry-After": str(exc.extra["retry_after"])}
-            return JSONResponse(error_body(exc.code, exc.message, exc.field, **exc.extra),
-                                status_code=exc.status, headers=headers)
+            return JSONResponse(
+                error_body(exc.code, exc.message, exc.field, **exc.extra),
+                status_code=exc.status,
+                headers=headers,
+            )
         if exc.status == 401:
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
         return render(request, "error.html", {"error": exc}, status_code=exc.status)
@@ -100,10 +108,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         field = _field_of(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
-        details = [{"field": _field_of(tuple(e.get("loc", ()))), "message": e["msg"]}
-                   for e in exc.errors()]
-        return JSONResponse(error_body("invalid", message, field, details=details),
-                            status_code=422)
+        details = [
+            {"field": _field_of(tuple(e.get("loc", ()))), "message": e["msg"]} for e in exc.errors()
+        ]
+        return JSONResponse(error_body("invalid", message, field, details=details), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

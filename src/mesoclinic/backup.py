@@ -80,12 +80,18 @@ def backup(engine: Engine, images_dir: Path, target: Path) -> dict[str, int]:
     with engine.begin() as conn, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as archive:
         _snapshot(conn)
         for table in metadata.sorted_tables:
-            lines = [json.dumps({k: _encode(v) for k, v in row._mapping.items()})
-                     for row in conn.execute(select(table))]
+            lines = [
+                json.dumps({k: _encode(v) for k, v in row._mapping.items()})
+                for row in conn.execute(select(table))
+            ]
             counts[table.name] = len(lines)
             archive.writestr(f"tables/{table.name}.jsonl", "\n".join(lines))
-        manifest = {"format": FORMAT_VERSION, "schema": migrate.current_revision(conn),
-                    "created_at": datetime.now().astimezone().isoformat(), "rows": counts}
+        manifest = {
+            "format": FORMAT_VERSION,
+            "schema": migrate.current_revision(conn),
+            "created_at": datetime.now().astimezone().isoformat(),
+            "rows": counts,
+        }
         archive.writestr(MANIFEST, json.dumps(manifest, indent=2))
         if images_dir.exists():
             for path in sorted(images_dir.rglob("*")):
@@ -102,9 +108,11 @@ def restore(engine: Engine, images_dir: Path, source: Path) -> dict[str, int]:
         if manifest.get("format") != FORMAT_VERSION:
             raise ValueError(f"{source}: unsupported backup format {manifest.get('format')}")
         if manifest["schema"] != migrate.newest_revision():
-            raise ValueError(f"{source}: made at schema {manifest['schema']}, this version "
-                             f"expects {migrate.newest_revision()}; restore with the matching "
-                             "mesoclinic version first")
+            raise ValueError(
+                f"{source}: made at schema {manifest['schema']}, this version "
+                f"expects {migrate.newest_revision()}; restore with the matching "
+                "mesoclinic version first"
+            )
         counts: dict[str, int] = {}
         with engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
@@ -128,10 +136,14 @@ def _reset_sequences(conn: Connection) -> None:
     for table in metadata.sorted_tables:
         for column in table.primary_key.columns:
             if column.autoincrement is True or (
-                    column.autoincrement == "auto" and column.type.python_type is int):
-                conn.execute(text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
-                    f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"))
+                column.autoincrement == "auto" and column.type.python_type is int
+            ):
+                conn.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                        f"COALESCE((SELECT MAX({column.name}) FROM {table.name}), 0) + 1, false)"
+                    )
+                )
 
 
 def _restore_images(archive: zipfile.ZipFile, images_dir: Path) -> None:
@@ -151,13 +163,15 @@ def backup_command(file: Annotated[Path, typer.Argument(help="archive to write (
     engine = make_engine(settings.resolved_database_url)
     migrate.upgrade(engine)
     counts = backup(engine, settings.images_dir, file)
-    Console().print(f"backup written to {file}: {sum(counts.values())} rows in "
-                    f"{len(counts)} tables")
+    Console().print(
+        f"backup written to {file}: {sum(counts.values())} rows in {len(counts)} tables"
+    )
 
 
-def restore_command(file: Annotated[Path, typer.Argument(help="archive from `backup`")],
-                    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False
-                    ) -> None:
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="archive from `backup`")],
+    yes: Annotated[bool, typer.Option("--yes", help="do not ask")] = False,
+) -> None:
     """Replace the database and images with a backup (everything current is overwritten)."""
     if not file.is_file():
         Console(stderr=True).print(f"error: {file} does not exist")

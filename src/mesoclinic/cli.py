@@ -67,15 +67,16 @@ def db_upgrade() -> None:
 
 
 @clinics_app.command("create")
-def clinics_create(name: str,
-                   timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/London"
-                   ) -> None:
+def clinics_create(
+    name: str, timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/London"
+) -> None:
     """Add a clinic to the group."""
     _settings, factory = open_database()
     try:
         with unit_of_work(factory) as session:  # type: ignore[arg-type]
-            clinic = security_service.create_clinic(session, cli_actor(), name=name,
-                                                    timezone=timezone)
+            clinic = security_service.create_clinic(
+                session, cli_actor(), name=name, timezone=timezone
+            )
             console.print(f"created clinic {clinic.name} ({clinic.id})")
     except DomainError as exc:
         raise fail(exc.message) from exc
@@ -104,8 +105,7 @@ def users_create(
     clinic: Annotated[str | None, typer.Option(help="clinic name (all but admin)")] = None,
     name: Annotated[str, typer.Option(help="display name")] = "",
     email: Annotated[str | None, typer.Option()] = None,
-    patient_id: Annotated[str | None, typer.Option(help="patient record id (patient role)")]
-    = None,
+    patient_id: Annotated[str | None, typer.Option(help="patient record id (patient role)")] = None,
 ) -> None:
     """Add a user; the password is read from standard input."""
     import uuid
@@ -119,8 +119,16 @@ def users_create(
     try:
         with unit_of_work(factory) as session:  # type: ignore[arg-type]
             user = security_service.create_user(
-                session, cli_actor(), username=username, role=role, password=password,
-                clinic_name=clinic, display_name=name, email=email, patient_id=pid)
+                session,
+                cli_actor(),
+                username=username,
+                role=role,
+                password=password,
+                clinic_name=clinic,
+                display_name=name,
+                email=email,
+                patient_id=pid,
+            )
             console.print(f"created {user.role} {user.username}")
     except DomainError as exc:
         raise fail(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
@@ -133,8 +141,9 @@ def users_set_password(username: str) -> None:
     _settings, factory = open_database()
     try:
         with unit_of_work(factory) as session:  # type: ignore[arg-type]
-            security_service.set_password(session, cli_actor(), username=username,
-                                          password=password)
+            security_service.set_password(
+                session, cli_actor(), username=username, password=password
+            )
     except DomainError as exc:
         raise fail(exc.message) from exc
     console.print(f"password set for {username}")
@@ -155,8 +164,9 @@ def audit_verify() -> None:
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
-    demo: Annotated[bool, typer.Option("--demo", help="create the demo clinic if the "
-                                                      "database is empty")] = False,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="create the demo clinic if the database is empty")
+    ] = False,
 ) -> None:
     """Run the web app and the JSON API."""
     import uvicorn

@@ -10,5 +10,12 @@ from mesoclinic.security import models as security_models
 from mesoclinic.visits import models as visits_models
 
 metadata = Base.metadata
-__all__ = ["aftercare_models", "assessment_models", "formulary_models", "metadata",
-           "patients_models", "security_models", "visits_models"]
+__all__ = [
+    "aftercare_models",
+    "assessment_models",
+    "formulary_models",
+    "metadata",
+    "patients_models",
+    "security_models",
+    "visits_models",
+]

@@ -77,21 +77,29 @@ def smtp() -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def mail_settings(db: Any, settings_for: Any, smtp: SmtpServer) -> Any:
-    return settings_for(db.url, smtp_host=smtp.host, smtp_port=smtp.port,
-                        mail_from="clinic@example.org")
+    return settings_for(
+        db.url, smtp_host=smtp.host, smtp_port=smtp.port, mail_from="clinic@example.org"
+    )
 
 
 @pytest.fixture
 def add_appointment(world: Any) -> Any:
     """Add an appointment row for a patient (arranged directly; booking rules are plans')."""
 
-    def add(patient: Any, starts_at: datetime, status: str = "booked",
-            minutes: int = 30) -> uuid.UUID:
+    def add(
+        patient: Any, starts_at: datetime, status: str = "booked", minutes: int = 30
+    ) -> uuid.UUID:
         with unit_of_work(world.db.factory) as s:
             appointment = Appointment(
-                id=uuid.uuid4(), clinic_id=patient.clinic_id, patient_id=patient.id,
-                practitioner_id=world.users["clinician"].id, room="Room 1",
-                starts_at=starts_at, duration_minutes=minutes, status=status)
+                id=uuid.uuid4(),
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                practitioner_id=world.users["clinician"].id,
+                room="Room 1",
+                starts_at=starts_at,
+                duration_minutes=minutes,
+                status=status,
+            )
             s.add(appointment)
             return appointment.id
 
@@ -106,16 +114,26 @@ def add_visit(world: Any) -> Any:
 
     def add(patient: Any, performed_at: datetime, status: str = "completed") -> uuid.UUID:
         with unit_of_work(world.db.factory) as s:
-            cocktail = Cocktail(name=f"Test cocktail {uuid.uuid4().hex[:8]}",
-                                total_volume_ml=5.0)
+            cocktail = Cocktail(name=f"Test cocktail {uuid.uuid4().hex[:8]}", total_volume_ml=5.0)
             s.add(cocktail)
             s.flush()
             visit = Visit(
-                id=uuid.uuid4(), clinic_id=patient.clinic_id, patient_id=patient.id,
-                practitioner_id=world.users["clinician"].id, performed_at=performed_at,
-                cocktail_id=cocktail.id, technique="manual", zones="vertex", depth_mm=1.0,
-                points=40, volume_per_point_ml=0.05, total_volume_ml=2.0, needle_gauge=32,
-                needle_length_mm=4.0, status=status)
+                id=uuid.uuid4(),
+                clinic_id=patient.clinic_id,
+                patient_id=patient.id,
+                practitioner_id=world.users["clinician"].id,
+                performed_at=performed_at,
+                cocktail_id=cocktail.id,
+                technique="manual",
+                zones="vertex",
+                depth_mm=1.0,
+                points=40,
+                volume_per_point_ml=0.05,
+                total_volume_ml=2.0,
+                needle_gauge=32,
+                needle_length_mm=4.0,
+                status=status,
+            )
             s.add(visit)
             return visit.id
 

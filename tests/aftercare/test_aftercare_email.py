@@ -13,8 +13,9 @@ from mesoclinic.visits.models import Visit
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def test_completed_visit_gets_one_aftercare_email(world: Any, smtp: Any, mail_settings: Any,
-                                                  add_visit: Any) -> None:
+def test_completed_visit_gets_one_aftercare_email(
+    world: Any, smtp: Any, mail_settings: Any, add_visit: Any
+) -> None:
     add_visit(world.patient_a, NOW - timedelta(minutes=20))
     worker.run_once(world.db.factory, mail_settings, now=NOW)
     worker.run_once(world.db.factory, mail_settings, now=NOW + timedelta(minutes=5))
@@ -37,8 +38,9 @@ def test_enqueue_aftercare_from_the_visit_flow_is_idempotent(world: Any, add_vis
         assert first.status == "queued" and first.kind == "aftercare"
 
 
-def test_old_and_voided_visits_get_no_aftercare_email(world: Any, smtp: Any, mail_settings: Any,
-                                                      add_visit: Any) -> None:
+def test_old_and_voided_visits_get_no_aftercare_email(
+    world: Any, smtp: Any, mail_settings: Any, add_visit: Any
+) -> None:
     add_visit(world.patient_a, NOW - timedelta(days=2))
     add_visit(world.other_patient_a, NOW - timedelta(minutes=5), status="entered-in-error")
     report = worker.run_once(world.db.factory, mail_settings, now=NOW)

@@ -14,8 +14,13 @@ from mesoclinic.patients.models import Patient
 from support import audit_entries
 
 NOW = datetime.now(UTC).replace(microsecond=0)
-CODES = {"avoid_sun", "no_hair_wash", "no_hair_colour", "no_sauna_pool",
-         "stop_blood_thinning_supplements"}
+CODES = {
+    "avoid_sun",
+    "no_hair_wash",
+    "no_hair_colour",
+    "no_sauna_pool",
+    "stop_blood_thinning_supplements",
+}
 
 
 def event_count(world: Any) -> int:
@@ -24,8 +29,9 @@ def event_count(world: Any) -> int:
 
 
 @pytest.mark.parametrize("persona", ["clinician", "nurse", "reception", "admin", "patient"])
-def test_visit_aftercare_lists_every_precaution_window(world: Any, add_visit: Any,
-                                                       persona: str) -> None:
+def test_visit_aftercare_lists_every_precaution_window(
+    world: Any, add_visit: Any, persona: str
+) -> None:
     performed = NOW - timedelta(hours=1)
     visit_id = add_visit(world.patient_a, performed)
     r = world.client(persona).get(f"/api/v1/visits/{visit_id}/aftercare")
@@ -35,8 +41,7 @@ def test_visit_aftercare_lists_every_precaution_window(world: Any, add_visit: An
     sun = next(p for p in body["precautions"] if p["code"] == "avoid_sun")
     assert set(sun) >= {"code", "starts_at", "ends_at", "instruction"}
     assert datetime.fromisoformat(sun["ends_at"]) == performed + timedelta(hours=48)
-    assert audit_entries(world.db, action="read", entity_type="aftercare",
-                         entity_id=str(visit_id))
+    assert audit_entries(world.db, action="read", entity_type="aftercare", entity_id=str(visit_id))
 
 
 def test_visit_aftercare_refuses_outsiders(world: Any, anon: Any, add_visit: Any) -> None:
@@ -45,10 +50,18 @@ def test_visit_aftercare_refuses_outsiders(world: Any, anon: Any, add_visit: Any
     assert anon.get(url).status_code == 401
     assert world.client("clinician_b").get(url).status_code == 404
     assert world.client("patient").get(url).status_code == 403  # not the patient's own visit
-    assert world.client("clinician").get(
-        "/api/v1/visits/00000000-0000-0000-0000-000000000000/aftercare").status_code == 404
-    assert world.client("clinician").get(
-        "/api/v1/visits/not-a-uuid/aftercare").json()["error"]["field"] == "visit_id"
+    assert (
+        world.client("clinician")
+        .get("/api/v1/visits/00000000-0000-0000-0000-000000000000/aftercare")
+        .status_code
+        == 404
+    )
+    assert (
+        world.client("clinician")
+        .get("/api/v1/visits/not-a-uuid/aftercare")
+        .json()["error"]["field"]
+        == "visit_id"
+    )
 
 
 def test_voided_visit_has_no_aftercare(world: Any, add_visit: Any) -> None:
@@ -58,7 +71,8 @@ def test_voided_visit_has_no_aftercare(world: Any, add_visit: Any) -> None:
 
 
 def test_calendar_file_parses_and_holds_appointments_and_windows(
-        world: Any, add_appointment: Any, add_visit: Any) -> None:
+    world: Any, add_appointment: Any, add_visit: Any
+) -> None:
     appointment_id = add_appointment(world.patient_a, NOW + timedelta(days=3))
     add_visit(world.patient_a, NOW - timedelta(hours=2))
     r = world.client("patient").get(f"/api/v1/patients/{world.patient_a.id}/calendar.ics")
@@ -74,8 +88,9 @@ def test_calendar_file_parses_and_holds_appointments_and_windows(
     assert len(sun) == 2  # the next appointment's and the running one of today's visit
     starts = sorted(e.decoded("DTSTART") for e in sun)
     assert starts[1] == NOW + timedelta(days=3)
-    assert audit_entries(world.db, action="export", entity_type="calendar",
-                         patient_id=world.patient_a.id)
+    assert audit_entries(
+        world.db, action="export", entity_type="calendar", patient_id=world.patient_a.id
+    )
 
 
 def test_calendar_file_refuses_outsiders(world: Any, anon: Any) -> None:
@@ -89,15 +104,22 @@ def test_calendar_file_refuses_outsiders(world: Any, anon: Any) -> None:
 def test_patient_declares_event_and_booking_warns_with_safe_date(world: Any) -> None:
     colour_day = (NOW + timedelta(days=20)).date()
     client = world.client("patient")
-    r = client.post(f"/api/v1/patients/{world.patient_a.id}/declared-events", json={
-        "kind": "hair_colouring", "starts_on": colour_day.isoformat(),
-        "ends_on": colour_day.isoformat(), "note": "Salon appointment"})
+    r = client.post(
+        f"/api/v1/patients/{world.patient_a.id}/declared-events",
+        json={
+            "kind": "hair_colouring",
+            "starts_on": colour_day.isoformat(),
+            "ends_on": colour_day.isoformat(),
+            "note": "Salon appointment",
+        },
+    )
     assert r.status_code == 201, r.text
     assert r.json()["created_by"] == world.users["patient"].username
     proposed = (NOW + timedelta(days=17)).replace(hour=10, minute=0, second=0)
     r = world.client("reception").get(
         f"/api/v1/patients/{world.patient_a.id}/precaution-conflicts",
-        params={"starts_at": proposed.isoformat()})
+        params={"starts_at": proposed.isoformat()},
+    )
     assert r.status_code == 200
     [warning] = r.json()["warnings"]
     assert warning["code"] == "no_hair_colour" and warning["severity"] == "warning"
@@ -106,7 +128,8 @@ def test_patient_declares_event_and_booking_warns_with_safe_date(world: Any) -> 
     assert abs((suggested - proposed.date()).days) <= 12
     clear = world.client("clinician").get(
         f"/api/v1/patients/{world.patient_a.id}/precaution-conflicts",
-        params={"starts_at": (NOW + timedelta(days=40)).isoformat()})
+        params={"starts_at": (NOW + timedelta(days=40)).isoformat()},
+    )
     assert clear.json()["warnings"] == []
     assert audit_entries(world.db, action="create", entity_type="declared_event")
     assert audit_entries(world.db, action="read", entity_type="precaution_conflicts")
@@ -116,25 +139,36 @@ def test_booking_warnings_service_is_what_booking_calls(world: Any, session: Any
     from mesoclinic.aftercare.service import booking_warnings
 
     day = (NOW + timedelta(days=10)).date()
-    session.add(DeclaredEvent(patient_id=world.patient_a.id, kind="beach_holiday",
-                              starts_on=day, ends_on=day + timedelta(days=6)))
+    session.add(
+        DeclaredEvent(
+            patient_id=world.patient_a.id,
+            kind="beach_holiday",
+            starts_on=day,
+            ends_on=day + timedelta(days=6),
+        )
+    )
     session.flush()
     found = booking_warnings(session, world.patient_a.id, NOW + timedelta(days=9))
     assert {f.code for f in found} == {"avoid_sun", "no_sauna_pool"}
     assert all(f.suggested_date is not None for f in found)
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"kind": "hair_colouring", "starts_on": "2030-05-10", "ends_on": "2030-05-01"}, None),
-    ({"kind": "tattoo", "starts_on": "2030-05-10", "ends_on": "2030-05-10"}, "kind"),
-    ({"kind": "sauna", "starts_on": "2030-05-10"}, "ends_on"),
-    ({"kind": "sauna", "starts_on": "2020-05-10", "ends_on": "2020-05-11"}, None),
-    ({"kind": "sauna", "starts_on": "2030-05-10", "ends_on": "2030-05-10", "x": 1}, "x"),
-])
-def test_invalid_declared_event_is_refused_and_nothing_stored(world: Any, payload: Any,
-                                                              field: str | None) -> None:
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"kind": "hair_colouring", "starts_on": "2030-05-10", "ends_on": "2030-05-01"}, None),
+        ({"kind": "tattoo", "starts_on": "2030-05-10", "ends_on": "2030-05-10"}, "kind"),
+        ({"kind": "sauna", "starts_on": "2030-05-10"}, "ends_on"),
+        ({"kind": "sauna", "starts_on": "2020-05-10", "ends_on": "2020-05-11"}, None),
+        ({"kind": "sauna", "starts_on": "2030-05-10", "ends_on": "2030-05-10", "x": 1}, "x"),
+    ],
+)
+def test_invalid_declared_event_is_refused_and_nothing_stored(
+    world: Any, payload: Any, field: str | None
+) -> None:
     r = world.client("clinician").post(
-        f"/api/v1/patients/{world.patient_a.id}/declared-events", json=payload)
+        f"/api/v1/patients/{world.patient_a.id}/declared-events", json=payload
+    )
     assert r.status_code == 422
     if field:
         assert r.json()["error"]["field"] == field
@@ -169,17 +203,25 @@ def test_conflict_check_needs_an_aware_time(world: Any, anon: Any) -> None:
     assert r.status_code == 422 and r.json()["error"]["field"] == "starts_at"
     r = world.client("clinician").get(url, params={"starts_at": "2030-01-01T10:00:00"})
     assert r.status_code == 422 and r.json()["error"]["field"] == "starts_at"
-    assert world.client("clinician_b").get(
-        url, params={"starts_at": NOW.isoformat()}).status_code == 404
+    assert (
+        world.client("clinician_b").get(url, params={"starts_at": NOW.isoformat()}).status_code
+        == 404
+    )
 
 
 def test_patient_opts_out_of_email(world: Any, anon: Any) -> None:
     url = f"/api/v1/patients/{world.patient_a.id}/email-preference"
     assert anon.put(url, json={"email_opt_out": True}).status_code == 401
     assert world.client("clinician_b").put(url, json={"email_opt_out": True}).status_code == 404
-    assert world.client("patient").put(
-        f"/api/v1/patients/{world.other_patient_a.id}/email-preference",
-        json={"email_opt_out": True}).status_code == 403
+    assert (
+        world.client("patient")
+        .put(
+            f"/api/v1/patients/{world.other_patient_a.id}/email-preference",
+            json={"email_opt_out": True},
+        )
+        .status_code
+        == 403
+    )
     bad = world.client("patient").put(url, json={"email_opt_out": "perhaps"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "email_opt_out"
     r = world.client("patient").put(url, json={"email_opt_out": True})
@@ -189,9 +231,9 @@ def test_patient_opts_out_of_email(world: Any, anon: Any) -> None:
     assert audit_entries(world.db, action="update", entity_type="email_preference")
 
 
-def test_outbox_list_is_staff_only_and_clinic_scoped(world: Any, anon: Any,
-                                                     add_appointment: Any, smtp: Any,
-                                                     mail_settings: Any) -> None:
+def test_outbox_list_is_staff_only_and_clinic_scoped(
+    world: Any, anon: Any, add_appointment: Any, smtp: Any, mail_settings: Any
+) -> None:
     from mesoclinic.aftercare import worker
 
     add_appointment(world.patient_a, NOW + timedelta(hours=30))
@@ -215,8 +257,11 @@ def test_suggested_date_is_a_day_the_clinic_is_open(world: Any, session: Any) ->
     from mesoclinic.plans.schedule import is_open
 
     day = (NOW + timedelta(days=30)).date()
-    session.add(DeclaredEvent(patient_id=world.patient_a.id, kind="hair_colouring",
-                              starts_on=day, ends_on=day))
+    session.add(
+        DeclaredEvent(
+            patient_id=world.patient_a.id, kind="hair_colouring", starts_on=day, ends_on=day
+        )
+    )
     session.flush()
 
     calendar = clinic_calendar.load(session, world.clinic_a.id)

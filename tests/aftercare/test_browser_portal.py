@@ -12,8 +12,9 @@ from support import browser_login
 pytestmark = pytest.mark.browser
 
 
-def test_patient_declares_event_and_opts_out_in_the_portal(world: Any, page: Any,
-                                                           add_appointment: Any) -> None:
+def test_patient_declares_event_and_opts_out_in_the_portal(
+    world: Any, page: Any, add_appointment: Any
+) -> None:
     starts = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=12)
     add_appointment(world.patient_a, starts)
     colour_day = (starts + timedelta(days=2)).date().isoformat()

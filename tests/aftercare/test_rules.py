@@ -85,15 +85,27 @@ def test_earliest_date_is_never_undercut() -> None:
 
 def test_event_outside_windows_and_unrelated_kinds_give_no_warning() -> None:
     start = datetime(2026, 3, 10, 10, 0, tzinfo=UTC)
-    events = [DeclaredEventSpan("hair_colouring", date(2026, 4, 1), date(2026, 4, 1)),
-              DeclaredEventSpan("other", date(2026, 3, 10), date(2026, 3, 12))]
+    events = [
+        DeclaredEventSpan("hair_colouring", date(2026, 4, 1), date(2026, 4, 1)),
+        DeclaredEventSpan("other", date(2026, 3, 10), date(2026, 3, 12)),
+    ]
     assert conflicts(start, events, LONDON, RULEBOOK) == []
 
 
 def test_rulebook_errors_name_the_problem() -> None:
-    raw = {"version": 1, "precautions": [{
-        "code": "avoid_sun", "title": "Sun", "relation": "before", "instruction": "x",
-        "source": "y", "duration": {"until_local_time": "08:00"}}]}
+    raw = {
+        "version": 1,
+        "precautions": [
+            {
+                "code": "avoid_sun",
+                "title": "Sun",
+                "relation": "before",
+                "instruction": "x",
+                "source": "y",
+                "duration": {"until_local_time": "08:00"},
+            }
+        ],
+    }
     with pytest.raises(RulebookError, match="after"):
         validate_rulebook(raw, rulebook_module.AftercareRulebook, "test.yaml")
     raw["precautions"][0]["duration"] = {"hours": 4, "days": 1}
@@ -113,20 +125,33 @@ def test_clinic_rulebook_file_changes_the_windows(tmp_path: Path) -> None:
 KINDS = st.sampled_from(["hair_colouring", "beach_holiday", "sauna", "other"])
 event_spans = st.builds(
     lambda kind, offset, length: DeclaredEventSpan(
-        kind, date(2026, 3, 1) + timedelta(days=offset),
-        date(2026, 3, 1) + timedelta(days=offset + length)),
-    KINDS, st.integers(-40, 60), st.integers(0, 14))
+        kind,
+        date(2026, 3, 1) + timedelta(days=offset),
+        date(2026, 3, 1) + timedelta(days=offset + length),
+    ),
+    KINDS,
+    st.integers(-40, 60),
+    st.integers(0, 14),
+)
 
 
 @settings(max_examples=60, deadline=None)
-@given(events=st.lists(event_spans, max_size=4), day=st.integers(-10, 40),
-       hour=st.integers(6, 21), tz=st.sampled_from([LONDON, "Europe/Madrid", "America/New_York"]),
-       earliest_offset=st.none() | st.integers(-5, 5),
-       closed_weekdays=st.frozensets(st.integers(0, 6), max_size=3))
-def test_suggested_date_is_conflict_free_and_nearest(events: list[DeclaredEventSpan], day: int,
-                                                     hour: int, tz: str,
-                                                     earliest_offset: int | None,
-                                                     closed_weekdays: frozenset[int]) -> None:
+@given(
+    events=st.lists(event_spans, max_size=4),
+    day=st.integers(-10, 40),
+    hour=st.integers(6, 21),
+    tz=st.sampled_from([LONDON, "Europe/Madrid", "America/New_York"]),
+    earliest_offset=st.none() | st.integers(-5, 5),
+    closed_weekdays=st.frozensets(st.integers(0, 6), max_size=3),
+)
+def test_suggested_date_is_conflict_free_and_nearest(
+    events: list[DeclaredEventSpan],
+    day: int,
+    hour: int,
+    tz: str,
+    earliest_offset: int | None,
+    closed_weekdays: frozenset[int],
+) -> None:
     requested = date(2026, 3, 1) + timedelta(days=day)
     start = moved_to(datetime(2026, 1, 5, hour, 30, tzinfo=UTC), requested, tz)
     earliest = None if earliest_offset is None else requested + timedelta(days=earliest_offset)

@@ -35,23 +35,34 @@ os._exit(9)
 
 def worker_env(db: Any, smtp: Any, tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)
-    env.update({"PYTHONPATH": SRC, "MESOCLINIC_DATABASE_URL": db.url,
-                "MESOCLINIC_DATA_DIR": str(tmp_path), "MESOCLINIC_SMTP_HOST": smtp.host,
-                "MESOCLINIC_SMTP_PORT": str(smtp.port),
-                "MESOCLINIC_MAIL_FROM": "clinic@example.org",
-                "MESOCLINIC_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
-                "MESOCLINIC_SECRET_KEY": "test-secret-" + "x" * 40})
+    env.update(
+        {
+            "PYTHONPATH": SRC,
+            "MESOCLINIC_DATABASE_URL": db.url,
+            "MESOCLINIC_DATA_DIR": str(tmp_path),
+            "MESOCLINIC_SMTP_HOST": smtp.host,
+            "MESOCLINIC_SMTP_PORT": str(smtp.port),
+            "MESOCLINIC_MAIL_FROM": "clinic@example.org",
+            "MESOCLINIC_OUTBOX_LEASE_SECONDS": str(LEASE_SECONDS),
+            "MESOCLINIC_SECRET_KEY": "test-secret-" + "x" * 40,
+        }
+    )
     return env
 
 
 def run_worker_once(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-c", "from mesoclinic.cli import main; main()",
-                           "worker", "--once"], env=env, capture_output=True, text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-c", "from mesoclinic.cli import main; main()", "worker", "--once"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_killed_worker_then_restart_sends_each_message_exactly_once(
-        world: Any, smtp: Any, add_appointment: Any, tmp_path: Path) -> None:
+    world: Any, smtp: Any, add_appointment: Any, tmp_path: Path
+) -> None:
     from mesoclinic.aftercare import scheduler
     from mesoclinic.aftercare.rulebook import load
     from mesoclinic.db import unit_of_work
@@ -61,8 +72,9 @@ def test_killed_worker_then_restart_sends_each_message_exactly_once(
     with unit_of_work(world.db.factory) as s:
         scheduler.queue_appointment_reminders(s, now, load())
     env = worker_env(world.db, smtp, tmp_path)
-    dying = subprocess.run([sys.executable, "-c", CLAIM_THEN_DIE], env=env, capture_output=True,
-                           text=True, timeout=120)
+    dying = subprocess.run(
+        [sys.executable, "-c", CLAIM_THEN_DIE], env=env, capture_output=True, text=True, timeout=120
+    )
     assert dying.returncode == 9 and dying.stdout.strip() == "2", dying.stderr
     assert smtp.inbox.messages == []
     time.sleep(LEASE_SECONDS + 0.2)  # the dead worker's lease runs out
@@ -78,14 +90,25 @@ def test_killed_worker_then_restart_sends_each_message_exactly_once(
 
 
 def test_looping_worker_sends_then_stops_cleanly_on_sigterm(
-        world: Any, smtp: Any, add_appointment: Any, tmp_path: Path) -> None:
+    world: Any, smtp: Any, add_appointment: Any, tmp_path: Path
+) -> None:
     import signal
 
     add_appointment(world.patient_a, datetime.now(UTC) + timedelta(hours=10))
-    proc = subprocess.Popen([sys.executable, "-c", "from mesoclinic.cli import main; main()",
-                             "worker", "--poll-seconds", "0.2"],
-                            env=worker_env(world.db, smtp, tmp_path),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "from mesoclinic.cli import main; main()",
+            "worker",
+            "--poll-seconds",
+            "0.2",
+        ],
+        env=worker_env(world.db, smtp, tmp_path),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
         while len(smtp.inbox.messages) < 2 and time.monotonic() < deadline:

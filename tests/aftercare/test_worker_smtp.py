@@ -30,8 +30,9 @@ def rows(world: Any) -> list[OutboxMessage]:
         return list(s.execute(select(OutboxMessage).order_by(OutboxMessage.kind)).scalars())
 
 
-def test_reminders_arrive_once_each_when_due(world: Any, smtp: Any, mail_settings: Any,
-                                             add_appointment: Any) -> None:
+def test_reminders_arrive_once_each_when_due(
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     starts = NOW + timedelta(hours=30)
     add_appointment(world.patient_a, starts)
     first = worker.run_once(world.db.factory, mail_settings, now=NOW)
@@ -53,7 +54,8 @@ def test_reminders_arrive_once_each_when_due(world: Any, smtp: Any, mail_setting
 
 
 def test_worker_crash_after_claim_then_restart_sends_exactly_once(
-        world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     add_appointment(world.patient_a, NOW + timedelta(hours=10))
     with pytest.raises(SimulatedCrash):
         worker.run_once(world.db.factory, mail_settings, now=NOW, send=crash)
@@ -73,29 +75,32 @@ def test_worker_crash_after_claim_then_restart_sends_exactly_once(
 
 
 def test_smtp_outage_is_retried_with_backoff_then_sent_once(
-        world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     add_appointment(world.patient_a, NOW + timedelta(hours=10))
     smtp.stop()
     report = worker.run_once(world.db.factory, mail_settings, now=NOW)
     assert report.retrying == 2
     failed = rows(world)
     assert all(r.status == "queued" and r.attempts == 1 and r.last_error for r in failed)
-    assert all(r.send_after == NOW + outbox.retry_delay(1) or r.send_after > NOW
-               for r in failed)
+    assert all(r.send_after == NOW + outbox.retry_delay(1) or r.send_after > NOW for r in failed)
     smtp.start()
     # Not due again before the back-off has passed.
     assert worker.run_once(world.db.factory, mail_settings, now=NOW).sent == 0
-    report = worker.run_once(world.db.factory, mail_settings,
-                             now=datetime.now(UTC) + timedelta(minutes=2))
+    report = worker.run_once(
+        world.db.factory, mail_settings, now=datetime.now(UTC) + timedelta(minutes=2)
+    )
     assert report.sent == 2
     assert len(smtp.inbox.messages) == 2
     assert all(r.status == "sent" and r.attempts == 2 for r in rows(world))
 
 
 def test_message_is_marked_failed_after_the_last_attempt(
-        world: Any, smtp: Any, settings_for: Any, add_appointment: Any) -> None:
-    settings = settings_for(world.db.url, smtp_host="127.0.0.1", smtp_port=smtp.port,
-                            outbox_max_attempts=2)
+    world: Any, smtp: Any, settings_for: Any, add_appointment: Any
+) -> None:
+    settings = settings_for(
+        world.db.url, smtp_host="127.0.0.1", smtp_port=smtp.port, outbox_max_attempts=2
+    )
     add_appointment(world.patient_a, NOW + timedelta(hours=10))
     smtp.stop()
     moment = NOW
@@ -105,11 +110,13 @@ def test_message_is_marked_failed_after_the_last_attempt(
     assert {(r.status, r.attempts) for r in rows(world)} == {("failed", 2)}
 
 
-def test_opted_out_patient_is_never_emailed(world: Any, smtp: Any, mail_settings: Any,
-                                            add_appointment: Any) -> None:
+def test_opted_out_patient_is_never_emailed(
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     with unit_of_work(world.db.factory) as s:
-        s.execute(update(Patient).where(Patient.id == world.other_patient_a.id)
-                  .values(email_opt_out=True))
+        s.execute(
+            update(Patient).where(Patient.id == world.other_patient_a.id).values(email_opt_out=True)
+        )
     add_appointment(world.other_patient_a, NOW + timedelta(hours=10))
     add_appointment(world.patient_a, NOW + timedelta(hours=10))
     worker.run_once(world.db.factory, mail_settings, now=NOW)
@@ -120,41 +127,49 @@ def test_opted_out_patient_is_never_emailed(world: Any, smtp: Any, mail_settings
 
 
 def test_opting_out_after_queueing_stops_the_queued_email(
-        world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     starts = NOW + timedelta(hours=30)
     add_appointment(world.patient_a, starts)
     worker.run_once(world.db.factory, mail_settings, now=NOW)
     with unit_of_work(world.db.factory) as s:
-        s.execute(update(Patient).where(Patient.id == world.patient_a.id)
-                  .values(email_opt_out=True))
+        s.execute(
+            update(Patient).where(Patient.id == world.patient_a.id).values(email_opt_out=True)
+        )
     worker.run_once(world.db.factory, mail_settings, now=starts - timedelta(hours=23))
     assert len(smtp.inbox.messages) == 1
     assert {r.kind: r.status for r in rows(world)}["appointment_reminder"] == "skipped"
 
 
 def test_cancelled_or_moved_appointment_withdraws_its_reminder(
-        world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     from mesoclinic.plans.models import Appointment
 
     starts = NOW + timedelta(days=5)
     appointment_id = add_appointment(world.patient_a, starts)
     worker.run_once(world.db.factory, mail_settings, now=NOW)
     with unit_of_work(world.db.factory) as s:
-        s.execute(update(Appointment).where(Appointment.id == appointment_id)
-                  .values(starts_at=starts + timedelta(days=1)))
+        s.execute(
+            update(Appointment)
+            .where(Appointment.id == appointment_id)
+            .values(starts_at=starts + timedelta(days=1))
+        )
     worker.run_once(world.db.factory, mail_settings, now=NOW + timedelta(minutes=1))
     statuses = sorted((r.kind, r.status) for r in rows(world))
     assert ("appointment_reminder", "skipped") in statuses  # the old time's reminder
     assert ("appointment_reminder", "queued") in statuses  # a fresh one for the new time
     with unit_of_work(world.db.factory) as s:
-        s.execute(update(Appointment).where(Appointment.id == appointment_id)
-                  .values(status="cancelled"))
+        s.execute(
+            update(Appointment).where(Appointment.id == appointment_id).values(status="cancelled")
+        )
     worker.run_once(world.db.factory, mail_settings, now=NOW + timedelta(minutes=2))
     assert all(r.status in ("skipped", "sent") for r in rows(world))
 
 
 def test_parallel_workers_never_send_a_message_twice(
-        world: Any, smtp: Any, mail_settings: Any, add_appointment: Any) -> None:
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     for hours in (5, 6, 7, 8):
         add_appointment(world.patient_a, NOW + timedelta(hours=hours))
     barrier = threading.Barrier(3)
@@ -178,9 +193,11 @@ def test_parallel_workers_never_send_a_message_twice(
 
 
 def test_message_that_keeps_crashing_the_worker_is_given_up(
-        world: Any, smtp: Any, settings_for: Any, add_appointment: Any) -> None:
-    settings = settings_for(world.db.url, smtp_host=smtp.host, smtp_port=smtp.port,
-                            outbox_max_attempts=2)
+    world: Any, smtp: Any, settings_for: Any, add_appointment: Any
+) -> None:
+    settings = settings_for(
+        world.db.url, smtp_host=smtp.host, smtp_port=smtp.port, outbox_max_attempts=2
+    )
     add_appointment(world.patient_a, NOW + timedelta(hours=10))
     moment = NOW
     for _ in range(2):
@@ -193,13 +210,13 @@ def test_message_that_keeps_crashing_the_worker_is_given_up(
     assert "worker stopped while sending" in (rows(world)[0].last_error or "")
 
 
-def test_unexpected_send_error_is_retried_not_lost(world: Any, smtp: Any, mail_settings: Any,
-                                                   add_appointment: Any) -> None:
+def test_unexpected_send_error_is_retried_not_lost(
+    world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
+) -> None:
     def broken(_settings: Any, _message: Any) -> None:
         raise ValueError("header contains a newline")
 
     add_appointment(world.patient_a, NOW + timedelta(hours=10))
     report = worker.run_once(world.db.factory, mail_settings, now=NOW, send=broken)
     assert report.retrying == 2
-    assert all(r.status == "queued" and "ValueError" in (r.last_error or "")
-               for r in rows(world))
+    assert all(r.status == "queued" and "ValueError" in (r.last_error or "") for r in rows(world))

@@ -23,19 +23,25 @@ class AssessmentKit:
     @staticmethod
     def sign_consent(client: Any, patient: Any, procedure: str = "mesotherapy") -> None:
         signed_at = (datetime.now(UTC) - timedelta(minutes=5)).isoformat()
-        r = client.post(f"/api/v1/patients/{patient.id}/consents",
-                        json={"procedure": procedure, "signed_by": "the patient",
-                              "signed_at": signed_at})
+        r = client.post(
+            f"/api/v1/patients/{patient.id}/consents",
+            json={"procedure": procedure, "signed_by": "the patient", "signed_at": signed_at},
+        )
         assert r.status_code == 201, r.text
 
 
 @pytest.fixture
 def kit() -> AssessmentKit:
     return AssessmentKit(
-        male_aga={"diagnosis": "androgenetic_alopecia",
-                  "staging": {"scale": "norwood_hamilton", "grade": "III"}},
-        female_fphl={"diagnosis": "female_pattern_hair_loss",
-                     "staging": {"scale": "ludwig", "grade": "I"}})
+        male_aga={
+            "diagnosis": "androgenetic_alopecia",
+            "staging": {"scale": "norwood_hamilton", "grade": "III"},
+        },
+        female_fphl={
+            "diagnosis": "female_pattern_hair_loss",
+            "staging": {"scale": "ludwig", "grade": "I"},
+        },
+    )
 
 
 @pytest.fixture

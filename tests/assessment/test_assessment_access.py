@@ -8,10 +8,14 @@ from typing import Any
 import pytest
 
 FPHL = {"diagnosis": "female_pattern_hair_loss", "staging": {"scale": "ludwig", "grade": "II"}}
-NORWOOD_VI = {"diagnosis": "androgenetic_alopecia",
-              "staging": {"scale": "norwood_hamilton", "grade": "VI"}}
-REASON = {"rule_id": "candidacy.advanced_male_pattern",
-          "reason": "Patient accepts limited benefit after discussion."}
+NORWOOD_VI = {
+    "diagnosis": "androgenetic_alopecia",
+    "staging": {"scale": "norwood_hamilton", "grade": "VI"},
+}
+REASON = {
+    "rule_id": "candidacy.advanced_male_pattern",
+    "reason": "Patient accepts limited benefit after discussion.",
+}
 
 
 def _routes(world: Any) -> list[tuple[str, str, str, Any, tuple[str, ...]]]:
@@ -22,10 +26,20 @@ def _routes(world: Any) -> list[tuple[str, str, str, Any, tuple[str, ...]]]:
         ("post", "/api/v1/patients/{pid}/assessments/preview", "200", FPHL, writers),
         ("get", "/api/v1/patients/{pid}/assessments", "200", None, writers),
         ("get", "/api/v1/patients/{pid}/assessments/{aid}", "200", None, writers),
-        ("post", "/api/v1/patients/{pid}/assessments/{nid}/overrides", "201", REASON,
-         ("admin", "clinician")),
-        ("post", "/api/v1/patients/{pid}/assessments/{aid}/entered-in-error", "200",
-         {"reason": "recorded on the wrong visit"}, writers),
+        (
+            "post",
+            "/api/v1/patients/{pid}/assessments/{nid}/overrides",
+            "201",
+            REASON,
+            ("admin", "clinician"),
+        ),
+        (
+            "post",
+            "/api/v1/patients/{pid}/assessments/{aid}/entered-in-error",
+            "200",
+            {"reason": "recorded on the wrong visit"},
+            writers,
+        ),
         ("get", "/api/v1/patients/{pid}/treatment-gate", "200", None, writers),
     ]
 
@@ -75,19 +89,23 @@ def test_patient_user_cannot_read_own_assessments(world: Any) -> None:
     assert r.status_code == 403
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"staging": FPHL["staging"]}, "diagnosis"),
-    ({**FPHL, "pregnant": "maybe"}, "pregnant"),
-    ({**FPHL, "comb_count": -1}, "comb_count"),
-    ({**FPHL, "unexpected": 1}, "unexpected"),
-    ({**FPHL, "assessed_at": "2026-01-01T10:00:00"}, "assessed_at"),
-    ({**FPHL, "staging": {"scale": "sinclair", "grade": "6"}}, "staging.grade"),
-    ({**FPHL, "staging": {"scale": "salt", "grade": 101}}, "staging.grade"),
-    ({**FPHL, "staging": {"scale": "ludwig"}}, "staging"),
-    ({**FPHL, "conditions": ["gout"]}, "conditions.0"),
-])
-def test_invalid_input_is_422_naming_the_field_and_nothing_stored(world: Any, body: Any,
-                                                                  field: str) -> None:
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"staging": FPHL["staging"]}, "diagnosis"),
+        ({**FPHL, "pregnant": "maybe"}, "pregnant"),
+        ({**FPHL, "comb_count": -1}, "comb_count"),
+        ({**FPHL, "unexpected": 1}, "unexpected"),
+        ({**FPHL, "assessed_at": "2026-01-01T10:00:00"}, "assessed_at"),
+        ({**FPHL, "staging": {"scale": "sinclair", "grade": "6"}}, "staging.grade"),
+        ({**FPHL, "staging": {"scale": "salt", "grade": 101}}, "staging.grade"),
+        ({**FPHL, "staging": {"scale": "ludwig"}}, "staging"),
+        ({**FPHL, "conditions": ["gout"]}, "conditions.0"),
+    ],
+)
+def test_invalid_input_is_422_naming_the_field_and_nothing_stored(
+    world: Any, body: Any, field: str
+) -> None:
     c = world.client("clinician")
     r = c.post(f"/api/v1/patients/{world.patient_a.id}/assessments", json=body)
     assert r.status_code == 422, r.text
@@ -97,8 +115,9 @@ def test_invalid_input_is_422_naming_the_field_and_nothing_stored(world: Any, bo
 
 def test_voided_patient_cannot_be_assessed(world: Any) -> None:
     c = world.client("clinician")
-    r = c.post(f"/api/v1/patients/{world.patient_a.id}/void",
-               json={"reason": "duplicate registration"})
+    r = c.post(
+        f"/api/v1/patients/{world.patient_a.id}/void", json={"reason": "duplicate registration"}
+    )
     assert r.status_code == 200, r.text
     r = c.post(f"/api/v1/patients/{world.patient_a.id}/assessments", json=FPHL)
     assert r.status_code == 409

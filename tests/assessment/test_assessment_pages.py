@@ -42,10 +42,17 @@ def test_reception_has_no_assessment_tab(world: Any) -> None:
 def test_form_saves_and_shows_the_decision(world: Any) -> None:
     pid = world.other_patient_a.id
     client, token = _web(world, "clinician", f"/patients/{pid}/assessments/new")
-    r = client.post(f"/patients/{pid}/assessments/new", data={
-        "csrf_token": token, "diagnosis": "androgenetic_alopecia",
-        "staging_scale": "norwood_hamilton", "staging_grade": "vi", "complaint": "receding",
-        "anticoagulants": "yes"})
+    r = client.post(
+        f"/patients/{pid}/assessments/new",
+        data={
+            "csrf_token": token,
+            "diagnosis": "androgenetic_alopecia",
+            "staging_scale": "norwood_hamilton",
+            "staging_grade": "vi",
+            "complaint": "receding",
+            "anticoagulants": "yes",
+        },
+    )
     assert r.status_code == 303, r.text
     detail = client.get(r.headers["location"])
     assert "Not recommended" in detail.text
@@ -57,15 +64,28 @@ def test_form_saves_and_shows_the_decision(world: Any) -> None:
 def test_invalid_form_keeps_input_and_names_the_field(world: Any) -> None:
     pid = world.patient_a.id
     client, token = _web(world, "clinician", f"/patients/{pid}/assessments/new")
-    r = client.post(f"/patients/{pid}/assessments/new", data={
-        "csrf_token": token, "diagnosis": "androgenetic_alopecia",
-        "staging_scale": "norwood_hamilton", "staging_grade": "III", "complaint": "thinning"})
+    r = client.post(
+        f"/patients/{pid}/assessments/new",
+        data={
+            "csrf_token": token,
+            "diagnosis": "androgenetic_alopecia",
+            "staging_scale": "norwood_hamilton",
+            "staging_grade": "III",
+            "complaint": "thinning",
+        },
+    )
     assert r.status_code == 422
     assert 'id="e-staging_scale"' in r.text and "not used for female" in r.text
     assert "thinning" in r.text
-    r = client.post(f"/patients/{pid}/assessments/new", data={
-        "csrf_token": token, "diagnosis": "female_pattern_hair_loss",
-        "staging_scale": "ludwig", "staging_grade": "V"})
+    r = client.post(
+        f"/patients/{pid}/assessments/new",
+        data={
+            "csrf_token": token,
+            "diagnosis": "female_pattern_hair_loss",
+            "staging_scale": "ludwig",
+            "staging_grade": "V",
+        },
+    )
     assert r.status_code == 422 and 'id="e-staging_grade"' in r.text
     assert world.client("clinician").get(f"/api/v1/patients/{pid}/assessments").json() == []
 
@@ -73,9 +93,18 @@ def test_invalid_form_keeps_input_and_names_the_field(world: Any) -> None:
 def test_salt_regions_from_the_form_are_computed(world: Any) -> None:
     pid = world.patient_a.id
     client, token = _web(world, "clinician", f"/patients/{pid}/assessments/new")
-    r = client.post(f"/patients/{pid}/assessments/new", data={
-        "csrf_token": token, "diagnosis": "alopecia_areata", "staging_scale": "salt",
-        "salt_vertex": "50", "salt_right": "10", "salt_left": "10", "salt_back": "0"})
+    r = client.post(
+        f"/patients/{pid}/assessments/new",
+        data={
+            "csrf_token": token,
+            "diagnosis": "alopecia_areata",
+            "staging_scale": "salt",
+            "salt_vertex": "50",
+            "salt_right": "10",
+            "salt_left": "10",
+            "salt_back": "0",
+        },
+    )
     assert r.status_code == 303, r.text
     detail = client.get(r.headers["location"]).text
     assert "SALT 23.6" in detail and "severity S1" in detail
@@ -84,8 +113,10 @@ def test_salt_regions_from_the_form_are_computed(world: Any) -> None:
 def test_preview_fragment_renders_the_decision_and_stores_nothing(world: Any) -> None:
     pid = world.patient_a.id
     client, token = _web(world, "clinician", f"/patients/{pid}/assessments/new")
-    r = client.post(f"/patients/{pid}/assessments/preview", data={
-        "csrf_token": token, "diagnosis": "telogen_effluvium", "breastfeeding": "yes"})
+    r = client.post(
+        f"/patients/{pid}/assessments/preview",
+        data={"csrf_token": token, "diagnosis": "telogen_effluvium", "breastfeeding": "yes"},
+    )
     assert r.status_code == 200
     assert "contra.breastfeeding" in r.text and "Not recommended" in r.text
     assert "Raised to “not recommended” by the contraindications" in r.text
@@ -97,18 +128,28 @@ def test_preview_fragment_renders_the_decision_and_stores_nothing(world: Any) ->
 
 def test_override_form_requires_a_reason_then_records_it(world: Any, clinician: Any) -> None:
     pid = world.other_patient_a.id
-    made = clinician.post(f"/api/v1/patients/{pid}/assessments", json={
-        "diagnosis": "androgenetic_alopecia",
-        "staging": {"scale": "norwood_hamilton", "grade": "VII"}}).json()
+    made = clinician.post(
+        f"/api/v1/patients/{pid}/assessments",
+        json={
+            "diagnosis": "androgenetic_alopecia",
+            "staging": {"scale": "norwood_hamilton", "grade": "VII"},
+        },
+    ).json()
     path = f"/patients/{pid}/assessments/{made['id']}"
     client, token = _web(world, "clinician", path)
-    r = client.post(f"{path}/overrides", data={"csrf_token": token,
-                                               "rule_id": "candidacy.advanced_male_pattern",
-                                               "reason": "short"})
+    r = client.post(
+        f"{path}/overrides",
+        data={"csrf_token": token, "rule_id": "candidacy.advanced_male_pattern", "reason": "short"},
+    )
     assert r.status_code == 422 and "at least 10 characters" in r.text
-    r = client.post(f"{path}/overrides", data={
-        "csrf_token": token, "rule_id": "candidacy.advanced_male_pattern",
-        "reason": "Wants to try for the vertex; accepts limited benefit."})
+    r = client.post(
+        f"{path}/overrides",
+        data={
+            "csrf_token": token,
+            "rule_id": "candidacy.advanced_male_pattern",
+            "reason": "Wants to try for the vertex; accepts limited benefit.",
+        },
+    )
     assert r.status_code == 303
     detail = client.get(path).text
     assert "overridden by clinician.user" in detail
@@ -117,8 +158,9 @@ def test_override_form_requires_a_reason_then_records_it(world: Any, clinician: 
 
 def test_nurse_sees_no_override_form(world: Any, clinician: Any) -> None:
     pid = world.other_patient_a.id
-    made = clinician.post(f"/api/v1/patients/{pid}/assessments", json={
-        "diagnosis": "scarring_alopecia"}).json()
+    made = clinician.post(
+        f"/api/v1/patients/{pid}/assessments", json={"diagnosis": "scarring_alopecia"}
+    ).json()
     page = world.web("nurse").get(f"/patients/{pid}/assessments/{made['id']}")
     assert page.status_code == 200 and "Record override" not in page.text
 
@@ -129,17 +171,22 @@ def test_entered_in_error_from_the_page(world: Any, clinician: Any, kit: Any) ->
     client, token = _web(world, "clinician", path)
     r = client.post(f"{path}/entered-in-error", data={"csrf_token": token, "reason": "dup"})
     assert r.status_code == 422
-    r = client.post(f"{path}/entered-in-error", data={"csrf_token": token,
-                                                      "reason": "duplicate entry"})
+    r = client.post(
+        f"{path}/entered-in-error", data={"csrf_token": token, "reason": "duplicate entry"}
+    )
     assert r.status_code == 303
     assert re.search(r"entered in error", client.get(path).text)
 
 
 def test_dashboard_lists_decisions_awaiting_an_override(world: Any, clinician: Any) -> None:
     pid = world.other_patient_a.id
-    made = clinician.post(f"/api/v1/patients/{pid}/assessments", json={
-        "diagnosis": "androgenetic_alopecia",
-        "staging": {"scale": "norwood_hamilton", "grade": "VI"}}).json()
+    made = clinician.post(
+        f"/api/v1/patients/{pid}/assessments",
+        json={
+            "diagnosis": "androgenetic_alopecia",
+            "staging": {"scale": "norwood_hamilton", "grade": "VI"},
+        },
+    ).json()
     page = world.web("clinician").get("/")
     assert "Decisions awaiting you" in page.text
     assert f"/patients/{pid}/assessments/{made['id']}" in page.text

@@ -37,28 +37,39 @@ def staging(draw: st.DrawFn) -> dict[str, Any] | None:
     pct = st.floats(0, 100, allow_nan=False)
     if draw(st.booleans()):
         return {"scale": scale, "grade": draw(pct)}
-    return {"scale": scale, "regions": {r: draw(pct) for r in ("vertex", "right", "left",
-                                                                 "back")}}
+    return {"scale": scale, "regions": {r: draw(pct) for r in ("vertex", "right", "left", "back")}}
 
 
 @st.composite
 def bodies(draw: st.DrawFn) -> dict[str, Any]:
-    body: dict[str, Any] = {"diagnosis": draw(st.sampled_from(DIAGNOSES)),
-                            "staging": draw(staging())}
-    for name in ("pregnant", "breastfeeding", "anticoagulants",
-                 "recent_bleeding_risk_supplements", "may_become_pregnant"):
+    body: dict[str, Any] = {
+        "diagnosis": draw(st.sampled_from(DIAGNOSES)),
+        "staging": draw(staging()),
+    }
+    for name in (
+        "pregnant",
+        "breastfeeding",
+        "anticoagulants",
+        "recent_bleeding_risk_supplements",
+        "may_become_pregnant",
+    ):
         body[name] = draw(MAYBE)
     for name in ("scalp_infection", "open_wound", "herpes_active", "scalp_inflammation"):
         body[name] = draw(st.booleans())
-    body["conditions"] = draw(st.none() | st.lists(st.sampled_from(
-        ["diabetes", "autoimmune", "thyroid", "keloid_tendency"]), max_size=3))
+    body["conditions"] = draw(
+        st.none()
+        | st.lists(
+            st.sampled_from(["diabetes", "autoimmune", "thyroid", "keloid_tendency"]), max_size=3
+        )
+    )
     return body
 
 
 @settings(deadline=None)  # the first call reads settings and the rulebook
 @given(bodies(), st.sampled_from(SEXES))
-def test_every_valid_assessment_gets_one_candidacy_and_absolute_blocks(body: dict[str, Any],
-                                                                        sex: str) -> None:
+def test_every_valid_assessment_gets_one_candidacy_and_absolute_blocks(
+    body: dict[str, Any], sex: str
+) -> None:
     data = AssessmentCreate.model_validate(body)
     scale = body["staging"]["scale"] if body["staging"] else None
     if scale is not None and sex not in SCALE_SEXES[scale]:

@@ -20,13 +20,16 @@ def test_demo_assessments_follow_the_storylines(app: Any, db: Any) -> None:
         for a in rows:
             by_story.setdefault(storyline[a.patient_id], []).append(a)
         assert {a.candidacy for a in by_story["advanced_aga"]} == {"not_recommended"}
-        assert all(any(c["rule_id"] == "contra.pregnancy" for c in a.decision["contraindications"])
-                   for a in by_story["pregnant"])
+        assert all(
+            any(c["rule_id"] == "contra.pregnancy" for c in a.decision["contraindications"])
+            for a in by_story["pregnant"]
+        )
         assert all(a.decision["blocked"] for a in by_story["pregnant"])
         assert {a.candidacy for a in by_story["alopecia_areata"]} == {"caution"}
         assert {a.candidacy for a in by_story["telogen_effluvium"]} == {"recommended"}
         assert len(by_story["telogen_effluvium"]) == 2 * sum(
-            1 for story in storyline.values() if story == "telogen_effluvium")
+            1 for story in storyline.values() if story == "telogen_effluvium"
+        )
         overrides = s.execute(select(DecisionOverride)).scalars().all()
         assert [o.rule_id for o in overrides] == ["contra.anticoagulants"]
         assert len(ctx.extra["assessment_decisions"]) == len(ctx.patients)

@@ -18,8 +18,9 @@ def _facts(world: Any, **kw: Any) -> Any:
         return service.facts_from_record(s, patient, **kw)
 
 
-def test_cocktail_allergy_fires_only_with_the_cocktail(world: Any, clinician: Any,
-                                                       kit: Any) -> None:
+def test_cocktail_allergy_fires_only_with_the_cocktail(
+    world: Any, clinician: Any, kit: Any
+) -> None:
     pid = world.patient_a.id
     clinician.post(f"/api/v1/patients/{pid}/allergies", json={"substance": "Biotin"})
     clinician.post(kit.url(world.patient_a), json=kit.female_fphl)
@@ -30,36 +31,63 @@ def test_cocktail_allergy_fires_only_with_the_cocktail(world: Any, clinician: An
     assert ids == {"contra.cocktail_allergy", "contra.antiandrogen_pregnancy_risk"}
 
 
-def test_latest_assessment_gives_diagnosis_stage_and_scalp(world: Any, clinician: Any,
-                                                           kit: Any) -> None:
-    clinician.post(kit.url(world.patient_a), json={
-        **kit.female_fphl, "assessed_at": (utcnow() - timedelta(days=90)).isoformat(),
-        "scalp_infection": True})
-    clinician.post(kit.url(world.patient_a), json={
-        "diagnosis": "female_pattern_hair_loss", "staging": {"scale": "sinclair", "grade": "2"},
-        "herpes_active": True})
+def test_latest_assessment_gives_diagnosis_stage_and_scalp(
+    world: Any, clinician: Any, kit: Any
+) -> None:
+    clinician.post(
+        kit.url(world.patient_a),
+        json={
+            **kit.female_fphl,
+            "assessed_at": (utcnow() - timedelta(days=90)).isoformat(),
+            "scalp_infection": True,
+        },
+    )
+    clinician.post(
+        kit.url(world.patient_a),
+        json={
+            "diagnosis": "female_pattern_hair_loss",
+            "staging": {"scale": "sinclair", "grade": "2"},
+            "herpes_active": True,
+        },
+    )
     facts = _facts(world)
     assert (facts.diagnosis, facts.staging_scale, facts.staging_grade) == (
-        "female_pattern_hair_loss", "sinclair", "2")
+        "female_pattern_hair_loss",
+        "sinclair",
+        "2",
+    )
     assert facts.herpes_active and not facts.scalp_infection
 
 
-def test_stated_supplements_count_only_within_ten_days(world: Any, clinician: Any,
-                                                       kit: Any) -> None:
-    clinician.post(kit.url(world.patient_a), json={
-        **kit.female_fphl, "recent_bleeding_risk_supplements": True,
-        "assessed_at": (utcnow() - timedelta(days=3)).isoformat()})
+def test_stated_supplements_count_only_within_ten_days(
+    world: Any, clinician: Any, kit: Any
+) -> None:
+    clinician.post(
+        kit.url(world.patient_a),
+        json={
+            **kit.female_fphl,
+            "recent_bleeding_risk_supplements": True,
+            "assessed_at": (utcnow() - timedelta(days=3)).isoformat(),
+        },
+    )
     assert _facts(world).recent_bleeding_risk_supplements
     later = (utcnow() + timedelta(days=12)).date()
     assert not _facts(world, on_date=later).recent_bleeding_risk_supplements
 
 
-def test_stated_no_pregnancy_gives_way_to_a_later_history_entry(world: Any, clinician: Any,
-                                                                kit: Any) -> None:
-    clinician.post(kit.url(world.patient_a), json={
-        **kit.female_fphl, "pregnant": False,
-        "assessed_at": (utcnow() - timedelta(days=1)).isoformat()})
+def test_stated_no_pregnancy_gives_way_to_a_later_history_entry(
+    world: Any, clinician: Any, kit: Any
+) -> None:
+    clinician.post(
+        kit.url(world.patient_a),
+        json={
+            **kit.female_fphl,
+            "pregnant": False,
+            "assessed_at": (utcnow() - timedelta(days=1)).isoformat(),
+        },
+    )
     assert not _facts(world).pregnant
-    clinician.post(f"/api/v1/patients/{world.patient_a.id}/pregnancy-statuses",
-                   json={"value": "pregnant"})
+    clinician.post(
+        f"/api/v1/patients/{world.patient_a.id}/pregnancy-statuses", json={"value": "pregnant"}
+    )
     assert _facts(world).pregnant

@@ -14,8 +14,9 @@ def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:
     client = httpx.Client(base_url=url, timeout=20)
     page = client.get("/login")
     token = csrf_from(page.text)
-    r = client.post("/login", data={"username": username, "password": TEST_PASSWORD,
-                                     "csrf_token": token})
+    r = client.post(
+        "/login", data={"username": username, "password": TEST_PASSWORD, "csrf_token": token}
+    )
     assert r.status_code == 303, r.text
     form = client.get("/patients")
     return client, csrf_from(form.text)

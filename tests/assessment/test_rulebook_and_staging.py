@@ -54,8 +54,13 @@ def test_bad_severity_names_the_rule(tmp_path: Path) -> None:
 
 
 def test_unknown_fact_diagnosis_or_grade_is_refused(tmp_path: Path) -> None:
-    for when in ({"fact": "smoker"}, {"diagnosis_in": ["baldness"]}, {"grade_in": ["VIII"]},
-                 {"diagnosis_in": []}, {"condition_in": ["diabetis"]}):
+    for when in (
+        {"fact": "smoker"},
+        {"diagnosis_in": ["baldness"]},
+        {"grade_in": ["VIII"]},
+        {"diagnosis_in": []},
+        {"condition_in": ["diabetis"]},
+    ):
         data = _shipped()
         data["candidacy"][0]["when"] = when
         with pytest.raises(RulebookError, match=r"id=candidacy\.telogen_effluvium"):
@@ -88,8 +93,9 @@ def test_unreadable_and_non_yaml_files_are_refused(tmp_path: Path) -> None:
         load_rulebook_file(bad)
 
 
-def test_clinic_rulebook_from_setting_is_used(tmp_path: Path,
-                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_clinic_rulebook_from_setting_is_used(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     data = _shipped()
     data["version"] = "clinic-7"
     monkeypatch.setenv("MESOCLINIC_RULEBOOK", str(_write(tmp_path, data)))
@@ -98,22 +104,32 @@ def test_clinic_rulebook_from_setting_is_used(tmp_path: Path,
     assert get_rulebook() is rulebook_module.load_default_rulebook()
 
 
-@pytest.mark.parametrize(("regions", "score", "severity"), [
-    ({"vertex": 0, "right": 0, "left": 0, "back": 0}, 0.0, "S0"),
-    ({"vertex": 50, "right": 0, "left": 0, "back": 0}, 20.0, "S1"),
-    ({"vertex": 100, "right": 50, "left": 50, "back": 25}, 64.0, "S3"),
-    ({"vertex": 100, "right": 100, "left": 100, "back": 90}, 97.6, "S4"),
-    ({"vertex": 100, "right": 100, "left": 100, "back": 100}, 100.0, "S5"),
-])
-def test_salt_is_the_weighted_sum_of_regional_loss(regions: dict[str, float], score: float,
-                                                   severity: str) -> None:
+@pytest.mark.parametrize(
+    ("regions", "score", "severity"),
+    [
+        ({"vertex": 0, "right": 0, "left": 0, "back": 0}, 0.0, "S0"),
+        ({"vertex": 50, "right": 0, "left": 0, "back": 0}, 20.0, "S1"),
+        ({"vertex": 100, "right": 50, "left": 50, "back": 25}, 64.0, "S3"),
+        ({"vertex": 100, "right": 100, "left": 100, "back": 90}, 97.6, "S4"),
+        ({"vertex": 100, "right": 100, "left": 100, "back": 100}, 100.0, "S5"),
+    ],
+)
+def test_salt_is_the_weighted_sum_of_regional_loss(
+    regions: dict[str, float], score: float, severity: str
+) -> None:
     assert salt_score(regions) == score
     assert salt_severity(score) == severity
 
 
 def test_salt_boundaries() -> None:
     assert [salt_severity(v) for v in (24.9, 25, 49.9, 50, 75, 99.9)] == [
-        "S1", "S2", "S2", "S3", "S4", "S4"]
+        "S1",
+        "S2",
+        "S2",
+        "S3",
+        "S4",
+        "S4",
+    ]
     with pytest.raises(StagingError) as info:
         salt_score({"vertex": 10, "right": 0, "left": 0})
     assert info.value.field == "staging.regions.back"
@@ -134,7 +150,6 @@ def test_pattern_scales_are_sex_specific() -> None:
     check_scale_for_sex("ludwig", "female")
     check_scale_for_sex("salt", "female")
     check_scale_for_sex("sinclair", "unknown")
-    for scale, sex in (("norwood_hamilton", "female"), ("ludwig", "male"),
-                       ("sinclair", "male")):
+    for scale, sex in (("norwood_hamilton", "female"), ("ludwig", "male"), ("sinclair", "male")):
         with pytest.raises(StagingError):
             check_scale_for_sex(scale, sex)

@@ -17,7 +17,8 @@ runner = CliRunner()
 
 def test_committed_clinical_rules_page_is_not_stale() -> None:
     assert DOCS.read_text(encoding="utf-8") == render_markdown(load_default_rulebook()), (
-        "docs/clinical-rules.md is stale: run `mesoclinic rules docs`")
+        "docs/clinical-rules.md is stale: run `mesoclinic rules docs`"
+    )
 
 
 def test_check_accepts_the_shipped_rulebook_with_a_summary() -> None:

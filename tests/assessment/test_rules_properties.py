@@ -10,8 +10,19 @@ from mesoclinic.assessment.rules import CANDIDACY_ORDER, PatientFacts, screen
 from mesoclinic.assessment.staging import DIAGNOSES, SCALE_GRADES
 
 RB = load_default_rulebook()
-CONDITIONS = ("bleeding_disorder", "diabetes", "heart_failure", "kidney_disease", "cancer",
-              "autoimmune", "keloid_tendency", "herpes", "thyroid", "iron_deficiency", "other")
+CONDITIONS = (
+    "bleeding_disorder",
+    "diabetes",
+    "heart_failure",
+    "kidney_disease",
+    "cancer",
+    "autoimmune",
+    "keloid_tendency",
+    "herpes",
+    "thyroid",
+    "iron_deficiency",
+    "other",
+)
 SUBSTANCES = ("biotin", "zinc", "copper", "lidocaine", "penicillin", "dexpanthenol")
 
 
@@ -31,18 +42,24 @@ def facts(draw: st.DrawFn) -> PatientFacts:
     return PatientFacts(
         sex=draw(st.sampled_from(["female", "male", "other", "unknown"])),
         age_years=draw(st.none() | st.integers(0, 110)),
-        pregnant=draw(st.booleans()), breastfeeding=draw(st.booleans()),
+        pregnant=draw(st.booleans()),
+        breastfeeding=draw(st.booleans()),
         allergies=tuple(draw(st.lists(st.sampled_from(SUBSTANCES), max_size=3))),
         anticoagulants=draw(st.booleans()),
         recent_bleeding_risk_supplements=draw(st.booleans()),
         conditions=tuple(draw(st.lists(st.sampled_from(CONDITIONS), max_size=4))),
-        scalp_infection=draw(st.booleans()), open_wound=draw(st.booleans()),
-        herpes_active=draw(st.booleans()), may_become_pregnant=draw(st.booleans()),
+        scalp_infection=draw(st.booleans()),
+        open_wound=draw(st.booleans()),
+        herpes_active=draw(st.booleans()),
+        may_become_pregnant=draw(st.booleans()),
         diagnosis=draw(st.none() | st.sampled_from(DIAGNOSES)),
-        staging_scale=scale, staging_grade=grade,
+        staging_scale=scale,
+        staging_grade=grade,
         cocktail_ingredients=tuple(draw(st.lists(st.sampled_from(SUBSTANCES), max_size=4))),
-        drugs=tuple(draw(st.lists(st.sampled_from(["dutasteride", "finasteride", "minoxidil"]),
-                                  max_size=2))))
+        drugs=tuple(
+            draw(st.lists(st.sampled_from(["dutasteride", "finasteride", "minoxidil"]), max_size=2))
+        ),
+    )
 
 
 @settings(deadline=None)  # shared CI cores: timing is not the property
@@ -51,8 +68,10 @@ def test_every_assessment_gets_exactly_one_candidacy_with_a_named_rule(f: Patien
     decision = screen(f, RB)
     assert decision.candidacy in CANDIDACY_ORDER
     assert decision.candidacy_findings
-    assert all(x.rule_id and x.reason and x.source for x in
-               (*decision.candidacy_findings, *decision.contraindications))
+    assert all(
+        x.rule_id and x.reason and x.source
+        for x in (*decision.candidacy_findings, *decision.contraindications)
+    )
     assert decision.rulebook_version == RB.version
 
 

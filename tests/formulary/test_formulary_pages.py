@@ -18,21 +18,43 @@ def _post(web: Any, page_url: str, url: str, data: dict[str, Any]) -> Any:
 
 def test_clinician_adds_ingredient_cocktail_and_product_through_forms(world):
     web = world.web("clinician")
-    r = _post(web, "/formulary", "/formulary/ingredients",
-              {"name": "Biotin", "category": "vitamin", "aliases": "vitamin b7, vitamin h"})
+    r = _post(
+        web,
+        "/formulary",
+        "/formulary/ingredients",
+        {"name": "Biotin", "category": "vitamin", "aliases": "vitamin b7, vitamin h"},
+    )
     assert r.status_code == 303
     with world.db.factory() as s:
         biotin = s.execute(select(Ingredient)).scalar_one()
         assert biotin.alias_list == ["vitamin b7", "vitamin h"]
-    r = _post(web, "/formulary", "/formulary/cocktails", {
-        "name": "Vit", "total_volume_ml": "5", "ingredient_id_0": str(biotin.id),
-        "concentration_0": "0.5", "unit_0": "mg/mL"})
+    r = _post(
+        web,
+        "/formulary",
+        "/formulary/cocktails",
+        {
+            "name": "Vit",
+            "total_volume_ml": "5",
+            "ingredient_id_0": str(biotin.id),
+            "concentration_0": "0.5",
+            "unit_0": "mg/mL",
+        },
+    )
     assert r.status_code == 303
     with world.db.factory() as s:
         cocktail = s.execute(select(Cocktail)).scalar_one()
-    r = _post(web, "/formulary", "/formulary/products", {
-        "name": "Vit 5", "manufacturer": "Acme", "presentation": "5 mL vials",
-        "cocktail_id": str(cocktail.id), "low_stock_threshold_ml": "10"})
+    r = _post(
+        web,
+        "/formulary",
+        "/formulary/products",
+        {
+            "name": "Vit 5",
+            "manufacturer": "Acme",
+            "presentation": "5 mL vials",
+            "cocktail_id": str(cocktail.id),
+            "low_stock_threshold_ml": "10",
+        },
+    )
     assert r.status_code == 303
     page = web.get("/formulary").text
     assert "Vit 5" in page and "biotin 0.5 mg/mL" in page
@@ -53,9 +75,17 @@ def test_nurse_sees_formulary_without_edit_forms(world):
 def test_nurse_receives_wastes_and_recalls_a_lot_through_forms(world, product):
     web = world.web("nurse")
     expiry = (date.today() + timedelta(days=15)).isoformat()
-    r = _post(web, "/stock", "/stock/lots", {"product_id": product["id"],
-                                             "batch_number": "Z-1", "expires_on": expiry,
-                                             "quantity_ml": "20"})
+    r = _post(
+        web,
+        "/stock",
+        "/stock/lots",
+        {
+            "product_id": product["id"],
+            "batch_number": "Z-1",
+            "expires_on": expiry,
+            "quantity_ml": "20",
+        },
+    )
     assert r.status_code == 303
     lot_url = r.headers["location"]
     r = _post(web, lot_url, lot_url + "/waste", {"quantity_ml": "2", "reason": "dropped"})
@@ -74,8 +104,17 @@ def test_nurse_receives_wastes_and_recalls_a_lot_through_forms(world, product):
 
 def test_invalid_receive_form_names_the_field(world, product):
     web = world.web("nurse")
-    r = _post(web, "/stock", "/stock/lots", {"product_id": product["id"], "batch_number": "Z",
-                                             "expires_on": "soon", "quantity_ml": "2"})
+    r = _post(
+        web,
+        "/stock",
+        "/stock/lots",
+        {
+            "product_id": product["id"],
+            "batch_number": "Z",
+            "expires_on": "soon",
+            "quantity_ml": "2",
+        },
+    )
     assert r.status_code == 422 and 'aria-describedby="e-expires_on"' in r.text
     with world.db.factory() as s:
         assert s.execute(select(Lot)).first() is None

@@ -21,9 +21,15 @@ def cli(db, monkeypatch, tmp_path):
 
 def test_alerts_and_recipients_from_the_command_line(cli, world, product, tmp_path):
     c = world.client("clinician")
-    lot = c.post("/api/v1/lots", json={
-        "product_id": product["id"], "batch_number": "Z-9", "quantity_ml": 4,
-        "expires_on": (date.today() + timedelta(days=5)).isoformat()}).json()
+    lot = c.post(
+        "/api/v1/lots",
+        json={
+            "product_id": product["id"],
+            "batch_number": "Z-9",
+            "quantity_ml": 4,
+            "expires_on": (date.today() + timedelta(days=5)).isoformat(),
+        },
+    ).json()
     r = cli("stock", "alerts")
     assert r.exit_code == 0 and "expiring" in r.output and "low_stock" in r.output
     out = tmp_path / "recall.csv"

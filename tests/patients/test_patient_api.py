@@ -7,15 +7,21 @@ from support import audit_entries
 
 def test_created_patient_gets_uuid_and_record_number(world):
     c = world.client("reception")
-    r = c.post("/api/v1/patients", json={"given_name": "Zoe", "family_name": "Park",
-                                         "birth_date": "1990-02-03", "sex": "female"})
+    r = c.post(
+        "/api/v1/patients",
+        json={
+            "given_name": "Zoe",
+            "family_name": "Park",
+            "birth_date": "1990-02-03",
+            "sex": "female",
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["record_number"].startswith("MC-")
     assert body["clinic_id"] == str(world.clinic_a.id)
     assert c.get(f"/api/v1/patients/{body['id']}").json()["given_name"] == "Zoe"
-    assert audit_entries(world.db, action="create", entity_type="patient",
-                         entity_id=body["id"])
+    assert audit_entries(world.db, action="create", entity_type="patient", entity_id=body["id"])
 
 
 def _count(world, model):
@@ -31,18 +37,48 @@ def test_invalid_patient_is_422_naming_the_field_and_nothing_is_stored(world):
     before = _count(world, Patient)
     c = world.client("clinician")
     cases = [
-        ({"given_name": "", "family_name": "X", "birth_date": "1990-01-01", "sex": "male"},
-         "given_name"),
-        ({"given_name": "A", "family_name": "X", "birth_date": "2999-01-01", "sex": "male"},
-         "birth_date"),
-        ({"given_name": "A", "family_name": "X", "birth_date": "1990-01-01", "sex": "robot"},
-         "sex"),
-        ({"given_name": "A", "family_name": "X", "birth_date": "1990-01-01", "sex": "male",
-          "email": "not-an-email"}, "email"),
-        ({"given_name": "A", "family_name": "X", "birth_date": "1990-01-01", "sex": "male",
-          "phone": "call me"}, "phone"),
-        ({"given_name": "A", "family_name": "X", "birth_date": "1990-01-01", "sex": "male",
-          "favourite_colour": "blue"}, "favourite_colour"),
+        (
+            {"given_name": "", "family_name": "X", "birth_date": "1990-01-01", "sex": "male"},
+            "given_name",
+        ),
+        (
+            {"given_name": "A", "family_name": "X", "birth_date": "2999-01-01", "sex": "male"},
+            "birth_date",
+        ),
+        (
+            {"given_name": "A", "family_name": "X", "birth_date": "1990-01-01", "sex": "robot"},
+            "sex",
+        ),
+        (
+            {
+                "given_name": "A",
+                "family_name": "X",
+                "birth_date": "1990-01-01",
+                "sex": "male",
+                "email": "not-an-email",
+            },
+            "email",
+        ),
+        (
+            {
+                "given_name": "A",
+                "family_name": "X",
+                "birth_date": "1990-01-01",
+                "sex": "male",
+                "phone": "call me",
+            },
+            "phone",
+        ),
+        (
+            {
+                "given_name": "A",
+                "family_name": "X",
+                "birth_date": "1990-01-01",
+                "sex": "male",
+                "favourite_colour": "blue",
+            },
+            "favourite_colour",
+        ),
     ]
     for body, field in cases:
         r = c.post("/api/v1/patients", json=body)
@@ -65,8 +101,9 @@ def test_patch_changes_only_sent_fields_and_is_audited(world):
 
 
 def test_patch_cannot_blank_a_required_field(world):
-    r = world.client("nurse").patch(f"/api/v1/patients/{world.patient_a.id}",
-                                    json={"family_name": None})
+    r = world.client("nurse").patch(
+        f"/api/v1/patients/{world.patient_a.id}", json={"family_name": None}
+    )
     assert r.status_code == 422
 
 
@@ -99,9 +136,18 @@ def test_search_finds_by_name_birth_date_phone_and_record_number(world):
 def test_search_pages_results(world):
     c = world.client("clinician")
     for i in range(5):
-        assert c.post("/api/v1/patients", json={
-            "given_name": f"P{i}", "family_name": "Paged", "birth_date": "1990-01-01",
-            "sex": "other"}).status_code == 201
+        assert (
+            c.post(
+                "/api/v1/patients",
+                json={
+                    "given_name": f"P{i}",
+                    "family_name": "Paged",
+                    "birth_date": "1990-01-01",
+                    "sex": "other",
+                },
+            ).status_code
+            == 201
+        )
     first = c.get("/api/v1/patients", params={"q": "paged", "limit": 2}).json()
     second = c.get("/api/v1/patients", params={"q": "paged", "limit": 2, "offset": 2}).json()
     assert first["total"] == 5 and len(first["items"]) == 2
@@ -112,13 +158,11 @@ def test_staff_of_another_clinic_cannot_read_or_find_the_patient(world):
     c = world.client("clinician_b")
     pid = world.patient_a.id
     assert c.get(f"/api/v1/patients/{pid}").status_code == 404
-    assert c.patch(f"/api/v1/patients/{pid}", json={"phone": "+34 600 000 000"}
-                   ).status_code == 404
+    assert c.patch(f"/api/v1/patients/{pid}", json={"phone": "+34 600 000 000"}).status_code == 404
     assert c.get(f"/api/v1/patients/{pid}/history").status_code == 404
     found = c.get("/api/v1/patients", params={"q": "silva"}).json()
     assert found["total"] == 0
-    assert {p["id"] for p in c.get("/api/v1/patients").json()["items"]} == {
-        str(world.patient_b.id)}
+    assert {p["id"] for p in c.get("/api/v1/patients").json()["items"]} == {str(world.patient_b.id)}
 
 
 def test_group_admin_sees_every_clinic(world):
@@ -133,8 +177,10 @@ def test_patient_user_reads_only_their_own_record(world):
     assert c.get(f"/api/v1/patients/{world.other_patient_a.id}/history").status_code == 403
     listed = c.get("/api/v1/patients").json()["items"]
     assert [p["id"] for p in listed] == [str(world.patient_a.id)]
-    assert c.patch(f"/api/v1/patients/{world.patient_a.id}", json={"phone": "+44 1"}
-                   ).status_code == 403
+    assert (
+        c.patch(f"/api/v1/patients/{world.patient_a.id}", json={"phone": "+44 1"}).status_code
+        == 403
+    )
 
 
 def test_patient_user_cannot_open_another_patients_page(world):
@@ -151,19 +197,22 @@ def test_voided_record_is_kept_read_only_and_hidden_from_search(world):
     r = c.post(f"/api/v1/patients/{pid}/void", json={"reason": "duplicate record"})
     assert r.status_code == 200 and r.json()["status"] == "entered-in-error"
     assert c.get(f"/api/v1/patients/{pid}").status_code == 200
-    assert c.patch(f"/api/v1/patients/{pid}", json={"phone": "+44 20 1111 1111"}
-                   ).status_code == 409
+    assert c.patch(f"/api/v1/patients/{pid}", json={"phone": "+44 20 1111 1111"}).status_code == 409
     assert str(pid) not in {p["id"] for p in c.get("/api/v1/patients").json()["items"]}
-    assert str(pid) in {p["id"] for p in c.get(
-        "/api/v1/patients", params={"include_voided": True}).json()["items"]}
-    assert world.client("nurse").post(f"/api/v1/patients/{world.patient_a.id}/void",
-                                      json={"reason": "duplicate"}).status_code == 403
+    assert str(pid) in {
+        p["id"] for p in c.get("/api/v1/patients", params={"include_voided": True}).json()["items"]
+    }
+    assert (
+        world.client("nurse")
+        .post(f"/api/v1/patients/{world.patient_a.id}/void", json={"reason": "duplicate"})
+        .status_code
+        == 403
+    )
 
 
 def test_admin_creates_patient_in_a_named_clinic(world):
     c = world.client("admin")
-    body = {"given_name": "Gil", "family_name": "Admin", "birth_date": "1970-05-05",
-            "sex": "male"}
+    body = {"given_name": "Gil", "family_name": "Admin", "birth_date": "1970-05-05", "sex": "male"}
     r = c.post("/api/v1/patients", json=body)
     assert r.status_code == 422 and r.json()["error"]["field"] == "clinic_id"
     r = c.post(f"/api/v1/patients?clinic_id={world.clinic_b.id}", json=body)

@@ -12,19 +12,37 @@ from mesoclinic.patients.schemas import ConsentCreate
 from mesoclinic.security.actor import cli_actor
 
 
-def make_treatable(world: Any, patient: Any, procedures: tuple[str, ...] = ("mesotherapy",
-                                                                             "prp")) -> None:
+def make_treatable(
+    world: Any, patient: Any, procedures: tuple[str, ...] = ("mesotherapy", "prp")
+) -> None:
     """Sign consents and record an eligible assessment so the treatment gate passes."""
     actor = cli_actor("test-setup")
     with unit_of_work(world.db.factory) as s:
         for procedure in procedures:
-            consent_service.sign(s, actor, patient.id, ConsentCreate(
-                procedure=procedure, signed_by="Patient",
-                signed_at=datetime.now(UTC) - timedelta(days=1)))
-        s.add(Assessment(patient_id=patient.id, clinic_id=patient.clinic_id,
-                         assessed_by="test", diagnosis="telogen_effluvium", icd10="L65.0",
-                         snomed="278040002", facts={}, candidacy="eligible", decision={},
-                         rulebook_version="test"))
+            consent_service.sign(
+                s,
+                actor,
+                patient.id,
+                ConsentCreate(
+                    procedure=procedure,
+                    signed_by="Patient",
+                    signed_at=datetime.now(UTC) - timedelta(days=1),
+                ),
+            )
+        s.add(
+            Assessment(
+                patient_id=patient.id,
+                clinic_id=patient.clinic_id,
+                assessed_by="test",
+                diagnosis="telogen_effluvium",
+                icd10="L65.0",
+                snomed="278040002",
+                facts={},
+                candidacy="eligible",
+                decision={},
+                rulebook_version="test",
+            )
+        )
 
 
 def next_weekday(weekday: int = 1, weeks_ahead: int = 1) -> date:
@@ -40,5 +58,6 @@ def at(day: date, hour: int, minute: int = 0) -> str:
     """An ISO start time in the clinic's zone (clinic A is Europe/London)."""
     from zoneinfo import ZoneInfo
 
-    return datetime(day.year, day.month, day.day, hour, minute,
-                    tzinfo=ZoneInfo("Europe/London")).isoformat()
+    return datetime(
+        day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("Europe/London")
+    ).isoformat()

@@ -12,13 +12,13 @@ from support import browser_login
 pytestmark = pytest.mark.browser
 
 
-def test_reception_books_a_plan_session_and_sees_it_on_the_calendar(world: Any,
-                                                                    page: Any) -> None:
+def test_reception_books_a_plan_session_and_sees_it_on_the_calendar(world: Any, page: Any) -> None:
     make_treatable(world, world.patient_a)
     start = next_weekday(1)
     r = world.client("clinician").post(
         f"/api/v1/patients/{world.patient_a.id}/plans",
-        json={"protocol_code": "meso-prp", "start_date": start.isoformat()})
+        json={"protocol_code": "meso-prp", "start_date": start.isoformat()},
+    )
     assert r.status_code == 201, r.text
     browser_login(page, world.users["reception"].username)
     page.goto(f"/patients/{world.patient_a.id}/plan")
@@ -28,7 +28,7 @@ def test_reception_books_a_plan_session_and_sees_it_on_the_calendar(world: Any,
     page.select_option("#f-practitioner_id", label="Nurse (nurse)")
     page.select_option("#f-room", "Room 2")
     page.fill("#f-time", "10:30")
-    page.click('#book button[type=submit]')
+    page.click("#book button[type=submit]")
     page.wait_for_url(f"**/calendar?view=day&date={start.isoformat()}")
     block = page.locator("#calendar-day .cal-block").first
     assert "Ana Silva" in block.inner_text()

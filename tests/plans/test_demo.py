@@ -28,5 +28,8 @@ def test_demo_has_plans_appointments_and_a_closure(app: Any, db: Any) -> None:
         closures = list(s.execute(select(ClinicClosure)).scalars())
         assert len(closures) == 1
         closed_clinic = {p.id for p in plans if p.clinic_id == closures[0].clinic_id}
-        assert not any(x.planned_date == closures[0].closed_on for x in sessions
-                       if x.plan_id in closed_clinic and x.status in ("planned", "booked"))
+        assert not any(
+            x.planned_date == closures[0].closed_on
+            for x in sessions
+            if x.plan_id in closed_clinic and x.status in ("planned", "booked")
+        )

@@ -11,10 +11,25 @@ import yaml
 from mesoclinic.findings import RulebookError
 from mesoclinic.plans.protocols import DEFAULT_PROTOCOLS, load_protocols
 
-GOOD = {"version": 1, "protocols": [{
-    "code": "clinic-weekly", "name": "Clinic weekly", "source": "our clinic",
-    "phases": [{"name": "induction", "sessions": 3, "interval_days": 7, "window_before": 1,
-                "window_after": 2}]}]}
+GOOD = {
+    "version": 1,
+    "protocols": [
+        {
+            "code": "clinic-weekly",
+            "name": "Clinic weekly",
+            "source": "our clinic",
+            "phases": [
+                {
+                    "name": "induction",
+                    "sessions": 3,
+                    "interval_days": 7,
+                    "window_before": 1,
+                    "window_after": 2,
+                }
+            ],
+        }
+    ],
+}
 
 
 def write(tmp_path: Path, data: Any) -> Path:
@@ -34,15 +49,18 @@ def test_packaged_protocols_match_the_clinical_table() -> None:
     assert book.get("meso-prp").phases[0].prp_sessions == (1, 3, 5)
 
 
-@pytest.mark.parametrize("change,named", [
-    ({"window_before": 7}, "clinic-weekly"),
-    ({"prp_sessions": [4]}, "clinic-weekly"),
-    ({"week_offsets": [0, 2]}, "clinic-weekly"),
-    ({"sessions": 0}, "clinic-weekly"),
-])
-def test_invalid_protocols_are_refused_naming_the_protocol(tmp_path: Path,
-                                                           change: dict[str, Any],
-                                                           named: str) -> None:
+@pytest.mark.parametrize(
+    "change,named",
+    [
+        ({"window_before": 7}, "clinic-weekly"),
+        ({"prp_sessions": [4]}, "clinic-weekly"),
+        ({"week_offsets": [0, 2]}, "clinic-weekly"),
+        ({"sessions": 0}, "clinic-weekly"),
+    ],
+)
+def test_invalid_protocols_are_refused_naming_the_protocol(
+    tmp_path: Path, change: dict[str, Any], named: str
+) -> None:
     bad = yaml.safe_load(yaml.safe_dump(GOOD))
     bad["protocols"][0]["phases"][0].update(change)
     with pytest.raises(RulebookError) as caught:
@@ -72,6 +90,7 @@ def test_an_edited_file_is_read_again(tmp_path: Path) -> None:
     changed = yaml.safe_load(yaml.safe_dump(GOOD))
     changed["protocols"][0]["name"] = "Clinic weekly (v2)"
     import os
+
     path.write_text(yaml.safe_dump(changed))
     os.utime(path, ns=(1, 10**18))
     assert load_protocols(path).protocols[0].name == "Clinic weekly (v2)"

@@ -30,20 +30,27 @@ def phases(draw: st.DrawFn) -> Phase:
     offsets = None
     if draw(st.booleans()) and sessions > 1:
         steps = draw(st.lists(st.integers(1, 8), min_size=sessions - 1, max_size=sessions - 1))
-        offsets = tuple([0, *[sum(steps[:i + 1]) for i in range(len(steps))]])
+        offsets = tuple([0, *[sum(steps[: i + 1]) for i in range(len(steps))]])
     smallest = min([interval] + [7 * (b - a) for a, b in pairwise(offsets or ())])
     window_before = draw(st.integers(0, smallest - 1))
     prp = draw(st.sets(st.integers(1, sessions), max_size=sessions))
-    return Phase(name=draw(st.sampled_from(["induction", "consolidation", "maintenance"])),
-                 sessions=sessions, interval_days=interval, window_before=window_before,
-                 window_after=draw(st.integers(0, 14)), prp_sessions=tuple(sorted(prp)),
-                 week_offsets=offsets)
+    return Phase(
+        name=draw(st.sampled_from(["induction", "consolidation", "maintenance"])),
+        sessions=sessions,
+        interval_days=interval,
+        window_before=window_before,
+        window_after=draw(st.integers(0, 14)),
+        prp_sessions=tuple(sorted(prp)),
+        week_offsets=offsets,
+    )
 
 
 protocols = st.one_of(
     st.sampled_from(BOOK.protocols),
-    st.builds(lambda ps: Protocol(code="generated", name="Generated", source="test",
-                                  phases=tuple(ps)), st.lists(phases(), min_size=1, max_size=3)),
+    st.builds(
+        lambda ps: Protocol(code="generated", name="Generated", source="test", phases=tuple(ps)),
+        st.lists(phases(), min_size=1, max_size=3),
+    ),
 )
 opening_days = st.frozensets(st.integers(0, 6), min_size=1)
 starts = st.dates(date(2025, 1, 1), date(2028, 12, 31))
@@ -53,8 +60,9 @@ def closures_near(start: date) -> st.SearchStrategy[frozenset[date]]:
     return st.frozensets(st.dates(start, start + timedelta(days=800)), max_size=40)
 
 
-def assert_valid(sessions: list[PlannedSession], opening: frozenset[int],
-                 closed: frozenset[date]) -> None:
+def assert_valid(
+    sessions: list[PlannedSession], opening: frozenset[int], closed: frozenset[date]
+) -> None:
     for before, after in pairwise(sessions):
         assert after.planned_date > before.planned_date
         assert (after.planned_date - before.planned_date).days >= after.min_gap_days
@@ -64,18 +72,19 @@ def assert_valid(sessions: list[PlannedSession], opening: frozenset[int],
     assert [s.sequence for s in sessions] == list(range(1, len(sessions) + 1))
 
 
-def no_open_day_in(error: ScheduleError, opening: frozenset[int],
-                   closed: frozenset[date]) -> bool:
+def no_open_day_in(error: ScheduleError, opening: frozenset[int], closed: frozenset[date]) -> bool:
     assert error.window is not None
     low, high = error.window
-    return not any(is_open(low + timedelta(days=i), opening, closed)
-                   for i in range((high - low).days + 1))
+    return not any(
+        is_open(low + timedelta(days=i), opening, closed) for i in range((high - low).days + 1)
+    )
 
 
 @settings(max_examples=150, deadline=None)
 @given(protocols, starts, opening_days, st.data())
 def test_generated_sessions_respect_intervals_windows_and_closures(
-        protocol: Protocol, start: date, opening: frozenset[int], data: st.DataObject) -> None:
+    protocol: Protocol, start: date, opening: frozenset[int], data: st.DataObject
+) -> None:
     closed = data.draw(closures_near(start))
     try:
         sessions = generate_sessions(protocol, start, opening, closed)
@@ -98,7 +107,8 @@ def test_generated_sessions_respect_intervals_windows_and_closures(
 @settings(max_examples=150, deadline=None)
 @given(protocols, starts, opening_days, st.data())
 def test_rescheduling_keeps_order_intervals_and_earlier_sessions(
-        protocol: Protocol, start: date, opening: frozenset[int], data: st.DataObject) -> None:
+    protocol: Protocol, start: date, opening: frozenset[int], data: st.DataObject
+) -> None:
     closed = data.draw(closures_near(start))
     try:
         sessions = generate_sessions(protocol, start, opening, closed)
@@ -110,10 +120,16 @@ def test_rescheduling_keeps_order_intervals_and_earlier_sessions(
     try:
         moved = reschedule(sessions, index, new_date, protocol, opening, closed)
     except ScheduleError as error:
-        too_early = index > 0 and (new_date - sessions[index - 1].planned_date).days < \
-            session_specs(protocol)[index].gap_days - session_specs(protocol)[index].window_before
-        assert (not is_open(new_date, opening, closed) or too_early
-                or (error.window is not None and no_open_day_in(error, opening, closed)))
+        too_early = (
+            index > 0
+            and (new_date - sessions[index - 1].planned_date).days
+            < session_specs(protocol)[index].gap_days - session_specs(protocol)[index].window_before
+        )
+        assert (
+            not is_open(new_date, opening, closed)
+            or too_early
+            or (error.window is not None and no_open_day_in(error, opening, closed))
+        )
         return
     assert moved[:index] == sessions[:index]
     assert moved[index].planned_date == new_date
@@ -131,8 +147,7 @@ def test_closed_days_are_skipped_to_the_nearest_open_day() -> None:
 
 
 def test_dutasteride_follows_its_week_offsets() -> None:
-    sessions = generate_sessions(BOOK.get("dutasteride"), START, frozenset(range(7)),
-                                 frozenset())
+    sessions = generate_sessions(BOOK.get("dutasteride"), START, frozenset(range(7)), frozenset())
     weeks = [(s.planned_date - START).days / 7 for s in sessions[:7]]
     assert weeks == [0, 1, 2, 3, 5, 7, 11]
 
@@ -147,8 +162,9 @@ def test_moving_a_session_too_early_is_refused_with_the_earliest_date() -> None:
     protocol = BOOK.get("standard-vitamin")
     sessions = generate_sessions(protocol, START, frozenset(range(7)), frozenset())
     with pytest.raises(ScheduleError) as caught:
-        reschedule(sessions, 1, START + timedelta(days=5), protocol, frozenset(range(7)),
-                   frozenset())
+        reschedule(
+            sessions, 1, START + timedelta(days=5), protocol, frozenset(range(7)), frozenset()
+        )
     assert caught.value.field == "new_date"
     assert "2026-01-17" in caught.value.message  # 14 - 2 days after 5 January
 

@@ -87,8 +87,9 @@ def test_cli_verify_exits_nonzero_naming_the_broken_entry(db, monkeypatch, tmp_p
 def test_admin_browses_and_filters_the_audit_log(world):
     world.client("nurse").get(f"/api/v1/patients/{world.patient_a.id}")
     admin = world.client("admin")
-    r = admin.get("/api/v1/audit", params={"actor_username": world.users["nurse"].username,
-                                          "action": "read"})
+    r = admin.get(
+        "/api/v1/audit", params={"actor_username": world.users["nurse"].username, "action": "read"}
+    )
     assert r.status_code == 200
     items = r.json()["items"]
     assert items and all(i["actor_username"] == world.users["nurse"].username for i in items)

@@ -17,11 +17,21 @@ def _chain(n: int) -> tuple[list[AuditEntry], AuditHead]:
     prev, entries = GENESIS_HASH, []
     start = datetime(2026, 1, 1, tzinfo=UTC)
     for i in range(1, n + 1):
-        values = {"seq": i, "at": start + timedelta(seconds=i), "actor_id": None,
-                  "actor_username": f"user{i % 3}", "actor_role": "nurse", "clinic_id": None,
-                  "action": "read", "entity_type": "patient", "entity_id": f"p{i}",
-                  "patient_id": None, "client_addr": "10.0.0.1", "detail": "",
-                  "prev_hash": prev}
+        values = {
+            "seq": i,
+            "at": start + timedelta(seconds=i),
+            "actor_id": None,
+            "actor_username": f"user{i % 3}",
+            "actor_role": "nurse",
+            "clinic_id": None,
+            "action": "read",
+            "entity_type": "patient",
+            "entity_id": f"p{i}",
+            "patient_id": None,
+            "client_addr": "10.0.0.1",
+            "detail": "",
+            "prev_hash": prev,
+        }
         values["hash"] = entry_hash(values)
         entries.append(AuditEntry(**values))
         prev = values["hash"]

@@ -54,8 +54,11 @@ def test_lockout_also_applies_to_the_web_sign_in(world, anon):
         _token(anon, name, "bad-password-1")
     page = anon.get("/login")
     token = csrf_from(page.text)
-    r = anon.post("/login", data={"username": name, "password": TEST_PASSWORD,
-                                  "csrf_token": token}, follow_redirects=False)
+    r = anon.post(
+        "/login",
+        data={"username": name, "password": TEST_PASSWORD, "csrf_token": token},
+        follow_redirects=False,
+    )
     assert r.status_code == 429
     assert "Too many failed sign-ins" in r.text
 
@@ -71,9 +74,15 @@ def test_expired_token_is_refused(world):
 def test_web_sign_in_sets_a_secure_httponly_samesite_cookie(world, anon):
     page = anon.get("/login")
     token = csrf_from(page.text)
-    r = anon.post("/login", data={"username": world.users["nurse"].username,
-                                  "password": TEST_PASSWORD, "csrf_token": token},
-                  follow_redirects=False)
+    r = anon.post(
+        "/login",
+        data={
+            "username": world.users["nurse"].username,
+            "password": TEST_PASSWORD,
+            "csrf_token": token,
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303
     cookie = r.headers["set-cookie"].lower()
     assert "mc_session=" in cookie and "httponly" in cookie and "secure" in cookie
@@ -82,8 +91,11 @@ def test_web_sign_in_sets_a_secure_httponly_samesite_cookie(world, anon):
 
 def test_sign_in_form_without_csrf_token_is_refused(world, anon):
     anon.get("/login")
-    r = anon.post("/login", data={"username": world.users["nurse"].username,
-                                  "password": TEST_PASSWORD}, follow_redirects=False)
+    r = anon.post(
+        "/login",
+        data={"username": world.users["nurse"].username, "password": TEST_PASSWORD},
+        follow_redirects=False,
+    )
     assert r.status_code == 403
     assert "mc_session" not in r.headers.get("set-cookie", "")
 
@@ -96,8 +108,15 @@ def _count_patients(world):
 def test_form_post_without_csrf_token_is_rejected_and_stores_nothing(world):
     web = world.web("reception")
     before = _count_patients(world)
-    r = web.post("/patients/new", data={"given_name": "Eve", "family_name": "Forged",
-                                        "birth_date": "1990-01-01", "sex": "female"})
+    r = web.post(
+        "/patients/new",
+        data={
+            "given_name": "Eve",
+            "family_name": "Forged",
+            "birth_date": "1990-01-01",
+            "sex": "female",
+        },
+    )
     assert r.status_code == 403
     assert "CSRF" in r.text
     assert _count_patients(world) == before
@@ -105,8 +124,12 @@ def test_form_post_without_csrf_token_is_rejected_and_stores_nothing(world):
 
 def test_json_call_with_session_cookie_needs_the_csrf_header(world):
     web = world.web("reception")
-    body = {"given_name": "Eve", "family_name": "Forged", "birth_date": "1990-01-01",
-            "sex": "female"}
+    body = {
+        "given_name": "Eve",
+        "family_name": "Forged",
+        "birth_date": "1990-01-01",
+        "sex": "female",
+    }
     assert web.post("/api/v1/patients", json=body).status_code == 403
     page = web.get("/patients/new")
     token = page.text.split('name="csrf-token" content="', 1)[1].split('"', 1)[0]
@@ -134,9 +157,16 @@ def test_pages_redirect_to_sign_in_when_signed_out(anon):
 def test_login_next_parameter_cannot_leave_the_site(world, anon):
     page = anon.get("/login")
     token = csrf_from(page.text)
-    r = anon.post("/login", data={"username": world.users["nurse"].username,
-                                  "password": TEST_PASSWORD, "csrf_token": token,
-                                  "next": "//evil.example/"}, follow_redirects=False)
+    r = anon.post(
+        "/login",
+        data={
+            "username": world.users["nurse"].username,
+            "password": TEST_PASSWORD,
+            "csrf_token": token,
+            "next": "//evil.example/",
+        },
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
 
 
@@ -144,12 +174,27 @@ def test_admin_adds_a_staff_user_from_the_users_page(world):
     web = world.web("admin")
     page = web.get("/admin/users")
     token = csrf_from(page.text)
-    r = web.post("/admin/users", data={"csrf_token": token, "username": "nurse.two",
-                                       "role": "nurse", "clinic": "", "password": "long-enough-pw"})
+    r = web.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "nurse.two",
+            "role": "nurse",
+            "clinic": "",
+            "password": "long-enough-pw",
+        },
+    )
     assert r.status_code == 422 and "clinic" in r.text
-    r = web.post("/admin/users", data={"csrf_token": token, "username": "nurse.two",
-                                       "role": "nurse", "clinic": "Clinic A",
-                                       "password": "long-enough-pw"})
+    r = web.post(
+        "/admin/users",
+        data={
+            "csrf_token": token,
+            "username": "nurse.two",
+            "role": "nurse",
+            "clinic": "Clinic A",
+            "password": "long-enough-pw",
+        },
+    )
     assert r.status_code == 303
     assert "nurse.two" in web.get("/admin/users").text
     assert world.web("clinician").get("/admin/users").status_code == 403

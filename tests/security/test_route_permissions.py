@@ -34,8 +34,10 @@ def _is_public(route: APIRoute) -> bool:
 
 
 def _routes() -> list[APIRoute]:
-    app = create_app(Settings(database_url="sqlite://", secret_key="x" * 40,
-                              environment="test"), run_migrations=False)
+    app = create_app(
+        Settings(database_url="sqlite://", secret_key="x" * 40, environment="test"),
+        run_migrations=False,
+    )
     return list(_flatten(app.routes))
 
 
@@ -48,8 +50,12 @@ def _flatten(routes: list[Any]) -> Any:
 
 
 ROUTES = _routes()
-CASES = [(route, method) for route in ROUTES if not _is_public(route)
-         for method in sorted(route.methods - {"HEAD"})]
+CASES = [
+    (route, method)
+    for route in ROUTES
+    if not _is_public(route)
+    for method in sorted(route.methods - {"HEAD"})
+]
 
 
 def _case_id(case: tuple[APIRoute, str]) -> str:
@@ -57,8 +63,11 @@ def _case_id(case: tuple[APIRoute, str]) -> str:
 
 
 def test_every_route_declares_a_permission_or_is_public():
-    undeclared = [f"{sorted(r.methods)} {r.path}" for r in ROUTES
-                  if not _is_public(r) and _declared_permission(r) is None]
+    undeclared = [
+        f"{sorted(r.methods)} {r.path}"
+        for r in ROUTES
+        if not _is_public(r) and _declared_permission(r) is None
+    ]
     assert undeclared == []
 
 
@@ -68,8 +77,8 @@ def _fill_path(path: str, world: Any) -> str:
     while "{" in out:
         start = out.index("{")
         end = out.index("}", start)
-        name = out[start + 1:end].split(":")[0]
-        out = out[:start] + values.get(name, _placeholder(name)) + out[end + 1:]
+        name = out[start + 1 : end].split(":")[0]
+        out = out[:start] + values.get(name, _placeholder(name)) + out[end + 1 :]
     return out
 
 

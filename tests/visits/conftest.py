@@ -33,17 +33,30 @@ class Stock:
     small_lot: Any
 
 
-def _ingredient(s: Any, actor: Any, name: str, category: str, rx: bool = False,
-                aliases: tuple[str, ...] = ()) -> Any:
-    return formulary_service.create_ingredient(s, actor, IngredientCreate(
-        name=name, category=category, prescription_only=rx, aliases=list(aliases)))
+def _ingredient(
+    s: Any, actor: Any, name: str, category: str, rx: bool = False, aliases: tuple[str, ...] = ()
+) -> Any:
+    return formulary_service.create_ingredient(
+        s,
+        actor,
+        IngredientCreate(name=name, category=category, prescription_only=rx, aliases=list(aliases)),
+    )
 
 
-def _lot(s: Any, actor: Any, clinic: Any, product: Any, batch: str, ml: float,
-         expires: date) -> Any:
-    lot = stock.receive(s, actor, LotReceive(
-        product_id=product.id, batch_number=batch, expires_on=max(expires, date.today()),
-        quantity_ml=ml), clinic.id)
+def _lot(
+    s: Any, actor: Any, clinic: Any, product: Any, batch: str, ml: float, expires: date
+) -> Any:
+    lot = stock.receive(
+        s,
+        actor,
+        LotReceive(
+            product_id=product.id,
+            batch_number=batch,
+            expires_on=max(expires, date.today()),
+            quantity_ml=ml,
+        ),
+        clinic.id,
+    )
     lot.expires_on = expires  # time has passed since it was received
     return lot
 
@@ -57,30 +70,67 @@ def stocked(world: Any) -> Stock:
         biotin = _ingredient(s, actor, "biotin", "vitamin", aliases=("vitamin b7",))
         panthenol = _ingredient(s, actor, "dexpanthenol", "vitamin")
         duta = _ingredient(s, actor, "dutasteride", "drug", rx=True)
-        vit = formulary_service.create_cocktail(s, actor, CocktailCreate(
-            name="Standard vitamin cocktail", total_volume_ml=5, lines=[
-                CocktailLineIn(ingredient_id=biotin.id, concentration=0.5, unit="mg/mL"),
-                CocktailLineIn(ingredient_id=panthenol.id, concentration=5, unit="mg/mL")]))
-        dut = formulary_service.create_cocktail(s, actor, CocktailCreate(
-            name="Dutasteride 0.01 %", total_volume_ml=2, lines=[
-                CocktailLineIn(ingredient_id=duta.id, concentration=0.01, unit="%")]))
-        vit_p = formulary_service.create_product(s, actor, ProductCreate(
-            name="Vita-Hair 5 mL", manufacturer="Acme Pharma", presentation="5 x 5 mL vials",
-            cocktail_id=vit.id))
-        dut_p = formulary_service.create_product(s, actor, ProductCreate(
-            name="Duta-Meso 2 mL", manufacturer="Acme Pharma", presentation="10 x 2 mL vials",
-            cocktail_id=dut.id))
+        vit = formulary_service.create_cocktail(
+            s,
+            actor,
+            CocktailCreate(
+                name="Standard vitamin cocktail",
+                total_volume_ml=5,
+                lines=[
+                    CocktailLineIn(ingredient_id=biotin.id, concentration=0.5, unit="mg/mL"),
+                    CocktailLineIn(ingredient_id=panthenol.id, concentration=5, unit="mg/mL"),
+                ],
+            ),
+        )
+        dut = formulary_service.create_cocktail(
+            s,
+            actor,
+            CocktailCreate(
+                name="Dutasteride 0.01 %",
+                total_volume_ml=2,
+                lines=[CocktailLineIn(ingredient_id=duta.id, concentration=0.01, unit="%")],
+            ),
+        )
+        vit_p = formulary_service.create_product(
+            s,
+            actor,
+            ProductCreate(
+                name="Vita-Hair 5 mL",
+                manufacturer="Acme Pharma",
+                presentation="5 x 5 mL vials",
+                cocktail_id=vit.id,
+            ),
+        )
+        dut_p = formulary_service.create_product(
+            s,
+            actor,
+            ProductCreate(
+                name="Duta-Meso 2 mL",
+                manufacturer="Acme Pharma",
+                presentation="10 x 2 mL vials",
+                cocktail_id=dut.id,
+            ),
+        )
         clinic = world.clinic_a
         result = Stock(
-            vit, dut,
+            vit,
+            dut,
             _lot(s, actor, clinic, vit_p, "VH-100", 50, today + timedelta(days=200)),
             _lot(s, actor, clinic, vit_p, "VH-OLD", 10, today - timedelta(days=2)),
             _lot(s, actor, clinic, dut_p, "DM-7", 20, today + timedelta(days=200)),
-            _lot(s, actor, clinic, vit_p, "VH-LAST", 3, today + timedelta(days=100)))
+            _lot(s, actor, clinic, vit_p, "VH-LAST", 3, today + timedelta(days=100)),
+        )
         for p in (world.patient_a, world.other_patient_a):
-            consent_service.sign(s, actor, p.id, ConsentCreate(
-                procedure="mesotherapy", signed_by="Ana Silva",
-                signed_at=datetime.now(UTC) - timedelta(days=10)))
+            consent_service.sign(
+                s,
+                actor,
+                p.id,
+                ConsentCreate(
+                    procedure="mesotherapy",
+                    signed_by="Ana Silva",
+                    signed_at=datetime.now(UTC) - timedelta(days=10),
+                ),
+            )
     return result
 
 
@@ -91,9 +141,15 @@ def _visit_body(patient: Any, cocktail: Any, lot: Any, **overrides: Any) -> dict
         "performed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
         "cocktail_id": str(cocktail.id),
         "lots": [{"lot_id": str(lot.id), "volume_ml": 3}],
-        "technique": "point_by_point", "zones": ["vertex", "mid_scalp"],
-        "depth_mm": 1.5, "points": 60, "volume_per_point_ml": 0.05, "total_volume_ml": 3,
-        "needle_gauge": 30, "needle_length_mm": 4, "pain_score": 3,
+        "technique": "point_by_point",
+        "zones": ["vertex", "mid_scalp"],
+        "depth_mm": 1.5,
+        "points": 60,
+        "volume_per_point_ml": 0.05,
+        "total_volume_ml": 3,
+        "needle_gauge": 30,
+        "needle_length_mm": 4,
+        "pain_score": 3,
         "adverse_events": [{"type": "none"}],
     }
     body.update(overrides)

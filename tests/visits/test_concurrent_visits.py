@@ -11,11 +11,20 @@ from mesoclinic.formulary.models import Lot, StockMovement
 
 
 def test_two_visits_for_the_last_stock_one_succeeds_and_balance_never_negative(
-        world, stocked, visit_body):
+    world, stocked, visit_body
+):
     lot = stocked.small_lot  # 3 mL left; each visit needs 2 mL
-    bodies = [visit_body(p, stocked.vitamin_cocktail, lot, total_volume_ml=2, points=40,
-                         lots=[{"lot_id": str(lot.id), "volume_ml": 2}])
-              for p in (world.patient_a, world.other_patient_a)]
+    bodies = [
+        visit_body(
+            p,
+            stocked.vitamin_cocktail,
+            lot,
+            total_volume_ml=2,
+            points=40,
+            lots=[{"lot_id": str(lot.id), "volume_ml": 2}],
+        )
+        for p in (world.patient_a, world.other_patient_a)
+    ]
     clients = [world.client("clinician"), world.client("nurse")]
     barrier = threading.Barrier(2)
     results: list[Any] = [None, None]

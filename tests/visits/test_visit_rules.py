@@ -18,8 +18,13 @@ TODAY = date(2026, 11, 23)
 
 
 def _dose(**kw: float) -> rules.DoseFacts:
-    values = {"depth_mm": 1.5, "volume_per_point_ml": 0.05, "total_volume_ml": 3,
-              "needle_gauge": 30, "needle_length_mm": 4}
+    values = {
+        "depth_mm": 1.5,
+        "volume_per_point_ml": 0.05,
+        "total_volume_ml": 3,
+        "needle_gauge": 30,
+        "needle_length_mm": 4,
+    }
     values.update(kw)
     return rules.DoseFacts(**values)
 
@@ -32,18 +37,21 @@ def test_typical_dose_has_no_findings():
     assert rules.check_doses(_dose(), BOOK) == []
 
 
-@pytest.mark.parametrize("field, value, rule, severity", [
-    ("total_volume_ml", 12, "dose.total.hard_limit", "refuse"),
-    ("total_volume_ml", 3.5, None, None),
-    ("total_volume_ml", 6, "dose.total.atypical", "warning"),
-    ("total_volume_ml", 1, "dose.total.atypical", "warning"),
-    ("depth_mm", 6.5, "dose.depth.hard_limit", "refuse"),
-    ("depth_mm", 5, "dose.depth.atypical", "warning"),
-    ("volume_per_point_ml", 0.15, "dose.per_point.atypical", "warning"),
-    ("volume_per_point_ml", 0.25, "dose.per_point.hard_limit", "refuse"),
-    ("needle_gauge", 25, "needle.gauge.atypical", "warning"),
-    ("needle_length_mm", 15, "needle.length.atypical", "warning"),
-])
+@pytest.mark.parametrize(
+    "field, value, rule, severity",
+    [
+        ("total_volume_ml", 12, "dose.total.hard_limit", "refuse"),
+        ("total_volume_ml", 3.5, None, None),
+        ("total_volume_ml", 6, "dose.total.atypical", "warning"),
+        ("total_volume_ml", 1, "dose.total.atypical", "warning"),
+        ("depth_mm", 6.5, "dose.depth.hard_limit", "refuse"),
+        ("depth_mm", 5, "dose.depth.atypical", "warning"),
+        ("volume_per_point_ml", 0.15, "dose.per_point.atypical", "warning"),
+        ("volume_per_point_ml", 0.25, "dose.per_point.hard_limit", "refuse"),
+        ("needle_gauge", 25, "needle.gauge.atypical", "warning"),
+        ("needle_length_mm", 15, "needle.length.atypical", "warning"),
+    ],
+)
 def test_dose_limits(field, value, rule, severity):
     found = rules.check_doses(_dose(**{field: value}), BOOK)
     assert [(f.rule_id, f.severity) for f in found] == ([(rule, severity)] if rule else [])
@@ -58,10 +66,15 @@ def test_total_volume_is_refused_exactly_above_the_hard_limit(total):
 
 
 def _lot(**kw: object) -> rules.LotFacts:
-    values: dict[str, object] = {"batch_number": "B", "product_name": "P",
-                                 "product_matches_cocktail": True,
-                                 "expires_on": TODAY + timedelta(days=10), "recalled": False,
-                                 "balance_ul": 5000, "requested_ul": 3000}
+    values: dict[str, object] = {
+        "batch_number": "B",
+        "product_name": "P",
+        "product_matches_cocktail": True,
+        "expires_on": TODAY + timedelta(days=10),
+        "recalled": False,
+        "balance_ul": 5000,
+        "requested_ul": 3000,
+    }
     values.update(kw)
     return rules.LotFacts(**values)  # type: ignore[arg-type]
 
@@ -69,12 +82,14 @@ def _lot(**kw: object) -> rules.LotFacts:
 def test_lot_checks_name_each_problem():
     assert rules.check_lot(_lot(), TODAY) == []
     assert _ids(rules.check_lot(_lot(expires_on=TODAY - timedelta(days=1)), TODAY)) == [
-        "lot.expired"]
+        "lot.expired"
+    ]
     assert rules.check_lot(_lot(expires_on=TODAY), TODAY) == []  # usable on its expiry day
     assert _ids(rules.check_lot(_lot(recalled=True), TODAY)) == ["lot.recalled"]
     assert _ids(rules.check_lot(_lot(requested_ul=5001), TODAY)) == ["lot.insufficient"]
     assert _ids(rules.check_lot(_lot(product_matches_cocktail=False), TODAY)) == [
-        "lot.wrong_product"]
+        "lot.wrong_product"
+    ]
 
 
 @given(st.integers(0, 10_000), st.integers(1, 10_000))
@@ -84,8 +99,7 @@ def test_insufficient_exactly_when_request_exceeds_balance(balance, requested):
 
 
 def test_lots_must_cover_the_injected_volume():
-    assert _ids(rules.check_lots([_lot(requested_ul=2000)], TODAY, 3)) == [
-        "lot.volume_unaccounted"]
+    assert _ids(rules.check_lots([_lot(requested_ul=2000)], TODAY, 3)) == ["lot.volume_unaccounted"]
     assert rules.check_lots([_lot(requested_ul=2000), _lot(requested_ul=1000)], TODAY, 3) == []
 
 
@@ -95,14 +109,14 @@ DUTA = rules.IngredientFacts("dutasteride", prescription_only=True)
 
 def test_allergy_matches_name_or_alias_case_blind():
     assert _ids(rules.check_allergies([BIOTIN], ["Biotin"])) == ["allergy.cocktail_ingredient"]
-    assert _ids(rules.check_allergies([BIOTIN], ["Vitamin-B7"])) == [
-        "allergy.cocktail_ingredient"]
+    assert _ids(rules.check_allergies([BIOTIN], ["Vitamin-B7"])) == ["allergy.cocktail_ingredient"]
     assert rules.check_allergies([BIOTIN], ["penicillin"]) == []
 
 
 def test_prescription_only_needs_a_prescriber():
     assert _ids(rules.check_prescription([BIOTIN, DUTA], may_prescribe=False)) == [
-        "prescription.prescriber_required"]
+        "prescription.prescriber_required"
+    ]
     assert rules.check_prescription([BIOTIN, DUTA], may_prescribe=True) == []
     assert rules.check_prescription([BIOTIN], may_prescribe=False) == []
 

@@ -25,8 +25,11 @@ class CalendarAppointment:
     windows: Sequence[PrecautionWindow] = field(default_factory=tuple)
 
 
-def build_calendar(appointments: Sequence[CalendarAppointment], generated_at: datetime,
-                   extra_windows: Sequence[tuple[str, PrecautionWindow]] = ()) -> bytes:
+def build_calendar(
+    appointments: Sequence[CalendarAppointment],
+    generated_at: datetime,
+    extra_windows: Sequence[tuple[str, PrecautionWindow]] = (),
+) -> bytes:
     """An iCalendar file; precaution windows are transparent (they do not block time).
 
     `extra_windows` are windows of past visits still running, keyed by a stable id.

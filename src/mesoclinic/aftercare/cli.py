@@ -15,8 +15,9 @@ console = Console()
 
 def worker(
     once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
-    poll_seconds: Annotated[float, typer.Option("--poll-seconds", min=0.1,
-                                                help="pause between passes")] = 30.0,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", min=0.1, help="pause between passes")
+    ] = 30.0,
 ) -> None:
     """Send reminder and aftercare emails from the outbox (retries, never twice on restart)."""
     from mesoclinic import migrate
@@ -29,12 +30,15 @@ def worker(
     engine = make_engine(settings.resolved_database_url)
     migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
-    console.print(f"outbox worker: SMTP {settings.smtp_host}:{settings.smtp_port}, "
-                  f"from {settings.mail_from}")
+    console.print(
+        f"outbox worker: SMTP {settings.smtp_host}:{settings.smtp_port}, from {settings.mail_from}"
+    )
     if once:
         report = run_once(factory, settings)
-        console.print(f"queued {report.queued}, sent {report.sent}, "
-                      f"retrying {report.retrying}, failed {report.failed}")
+        console.print(
+            f"queued {report.queued}, sent {report.sent}, "
+            f"retrying {report.retrying}, failed {report.failed}"
+        )
         return
     stop = threading.Event()
     # SIGTERM (systemd, docker stop) lets the current pass finish, so no message is cut off

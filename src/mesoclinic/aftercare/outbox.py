@@ -73,11 +73,22 @@ def enqueue(session: Session, patient: Patient, draft: Draft) -> OutboxMessage:
     message_uuid = uuid.uuid4()
     reason = skip_reason(patient)
     row = OutboxMessage(
-        id=message_uuid, patient_id=patient.id, clinic_id=patient.clinic_id, kind=draft.kind,
-        dedupe_key=draft.dedupe_key, related_id=draft.related_id, related_at=draft.related_at,
-        to_address=patient.email or "", subject=draft.subject, body=draft.body,
-        message_id=f"<outbox-{message_uuid}@{MAIL_DOMAIN}>", send_after=draft.send_after,
-        status="skipped" if reason else "queued", last_error=reason, attempts=0)
+        id=message_uuid,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        kind=draft.kind,
+        dedupe_key=draft.dedupe_key,
+        related_id=draft.related_id,
+        related_at=draft.related_at,
+        to_address=patient.email or "",
+        subject=draft.subject,
+        body=draft.body,
+        message_id=f"<outbox-{message_uuid}@{MAIL_DOMAIN}>",
+        send_after=draft.send_after,
+        status="skipped" if reason else "queued",
+        last_error=reason,
+        attempts=0,
+    )
     try:
         # A concurrent scheduler may insert the same key; the unique constraint decides.
         with session.begin_nested():
@@ -100,8 +111,13 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 60))
 
 
-def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20,
-              lease: timedelta = LEASE, max_attempts: int = 5) -> list[Claimed]:
+def claim_due(
+    factory: sessionmaker[Session],
+    now: datetime,
+    limit: int = 20,
+    lease: timedelta = LEASE,
+    max_attempts: int = 5,
+) -> list[Claimed]:
     """Claim due messages (and ones whose lease expired) in one committed transaction.
 
     A message whose worker died while sending it `max_attempts` times is given up ("failed"),
@@ -109,12 +125,18 @@ def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20,
     """
     token = secrets.token_hex(16)
     with unit_of_work(factory) as session:
-        stmt = (select(OutboxMessage, Patient).join(Patient, Patient.id == OutboxMessage.patient_id)
-                .where(or_(and_(OutboxMessage.status == "queued",
-                                OutboxMessage.send_after <= now),
-                           and_(OutboxMessage.status == "sending",
-                                OutboxMessage.lease_until <= now)))
-                .order_by(OutboxMessage.send_after).limit(limit))
+        stmt = (
+            select(OutboxMessage, Patient)
+            .join(Patient, Patient.id == OutboxMessage.patient_id)
+            .where(
+                or_(
+                    and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now),
+                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_until <= now),
+                )
+            )
+            .order_by(OutboxMessage.send_after)
+            .limit(limit)
+        )
         if session.get_bind().dialect.name == "postgresql":
             # Parallel workers each take different rows; SQLite serialises with BEGIN IMMEDIATE.
             stmt = stmt.with_for_update(of=OutboxMessage, skip_locked=True)
@@ -130,8 +152,17 @@ def claim_due(factory: sessionmaker[Session], now: datetime, limit: int = 20,
             row.status, row.claim_token = "sending", token
             row.lease_until, row.attempts = now + lease, row.attempts + 1
             row.to_address = patient.email or row.to_address
-            claimed.append(Claimed(row.id, token, row.to_address, row.subject, row.body,
-                                   row.message_id, row.attempts))
+            claimed.append(
+                Claimed(
+                    row.id,
+                    token,
+                    row.to_address,
+                    row.subject,
+                    row.body,
+                    row.message_id,
+                    row.attempts,
+                )
+            )
         return claimed
 
 
@@ -141,12 +172,14 @@ def mark_sent(factory: sessionmaker[Session], claimed: Claimed, now: datetime) -
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == claimed.id, OutboxMessage.claim_token == claimed.claim_token)
-            .values(status="sent", sent_at=now, lease_until=None, last_error=None))
+            .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+        )
         return bool(getattr(result, "rowcount", 0))
 
 
-def mark_failed(factory: sessionmaker[Session], claimed: Claimed, error: str, now: datetime,
-                max_attempts: int) -> str:
+def mark_failed(
+    factory: sessionmaker[Session], claimed: Claimed, error: str, now: datetime, max_attempts: int
+) -> str:
     """Put a failed message back in the queue with back-off, or give up after max attempts."""
     final = claimed.attempts >= max_attempts
     status = "failed" if final else "queued"
@@ -154,6 +187,11 @@ def mark_failed(factory: sessionmaker[Session], claimed: Claimed, error: str, no
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == claimed.id, OutboxMessage.claim_token == claimed.claim_token)
-            .values(status=status, last_error=error[:2000], lease_until=None,
-                    send_after=now + retry_delay(claimed.attempts)))
+            .values(
+                status=status,
+                last_error=error[:2000],
+                lease_until=None,
+                send_after=now + retry_delay(claimed.attempts),
+            )
+        )
     return status

@@ -16,8 +16,9 @@ from mesoclinic.security.permissions import Permission
 StatusFilter = Literal["queued", "sending", "sent", "failed", "skipped"]
 
 
-def search(session: Session, actor: Actor, status: str | None, *, limit: int, offset: int
-           ) -> tuple[Sequence[OutboxMessage], int]:
+def search(
+    session: Session, actor: Actor, status: str | None, *, limit: int, offset: int
+) -> tuple[Sequence[OutboxMessage], int]:
     """Messages of the actor's clinic (group admin: all), newest first (search audited)."""
     actor.require(Permission.OUTBOX_READ)
     stmt = select(OutboxMessage)
@@ -26,10 +27,23 @@ def search(session: Session, actor: Actor, status: str | None, *, limit: int, of
     if status:
         stmt = stmt.where(OutboxMessage.status == status)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
-                           .limit(limit).offset(offset)).scalars().all()
-    audit.record(session, actor, "search", "outbox", None,
-                 detail={"status": status, "returned": len(rows), "total": total})
+    rows = (
+        session.execute(
+            stmt.order_by(OutboxMessage.created_at.desc(), OutboxMessage.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    audit.record(
+        session,
+        actor,
+        "search",
+        "outbox",
+        None,
+        detail={"status": status, "returned": len(rows), "total": total},
+    )
     return rows, total
 
 

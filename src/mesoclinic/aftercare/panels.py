@@ -17,8 +17,7 @@ def outbox_panel(session: Session, actor: Actor) -> Panel | None:
     counts = outbox_admin.counts(session, actor)
     failed = counts.get("failed", 0)
     lines: list[tuple[str, str | None]] = [
-        (f"{counts.get('queued', 0)} queued, {counts.get('sent', 0)} sent",
-         "/admin/outbox"),
+        (f"{counts.get('queued', 0)} queued, {counts.get('sent', 0)} sent", "/admin/outbox"),
     ]
     if failed:
         lines.append((f"{failed} could not be delivered", "/admin/outbox?status=failed"))

@@ -54,8 +54,9 @@ class PrecautionConflict(Finding):
     suggested_date: date | None = None
 
 
-def precaution_windows(session_start: datetime, clinic_tz: str,
-                       rulebook: AftercareRulebook) -> list[PrecautionWindow]:
+def precaution_windows(
+    session_start: datetime, clinic_tz: str, rulebook: AftercareRulebook
+) -> list[PrecautionWindow]:
     """Every precaution of the rulebook as a concrete window around one session."""
     if session_start.tzinfo is None or session_start.utcoffset() is None:
         raise ValueError("session_start must be timezone-aware")
@@ -68,8 +69,15 @@ def _window(precaution: Precaution, start: datetime, tz: ZoneInfo) -> Precaution
     before, after = _extent(precaution.duration, start, tz)
     begins = start - before if precaution.relation in ("before", "around") else start
     ends = start + after if precaution.relation in ("after", "around") else start
-    return PrecautionWindow(precaution.code, precaution.title, begins, ends,
-                            precaution.instruction, precaution.source, precaution.relation)
+    return PrecautionWindow(
+        precaution.code,
+        precaution.title,
+        begins,
+        ends,
+        precaution.instruction,
+        precaution.source,
+        precaution.relation,
+    )
 
 
 def _extent(duration: Duration, start: datetime, tz: ZoneInfo) -> tuple[timedelta, timedelta]:
@@ -93,13 +101,18 @@ def _local_instant(day: date, clock: time, tz: ZoneInfo) -> datetime:
 def event_interval(event: DeclaredEventSpan, clinic_tz: str) -> tuple[datetime, datetime]:
     """The UTC interval covered by an event's local days, end exclusive."""
     tz = ZoneInfo(clinic_tz)
-    return (_local_instant(event.starts_on, time(0), tz),
-            _local_instant(event.ends_on + timedelta(days=1), time(0), tz))
+    return (
+        _local_instant(event.starts_on, time(0), tz),
+        _local_instant(event.ends_on + timedelta(days=1), time(0), tz),
+    )
 
 
-def overlapping(windows: Sequence[PrecautionWindow], events: Sequence[DeclaredEventSpan],
-                clinic_tz: str, rulebook: AftercareRulebook
-                ) -> list[tuple[PrecautionWindow, DeclaredEventSpan]]:
+def overlapping(
+    windows: Sequence[PrecautionWindow],
+    events: Sequence[DeclaredEventSpan],
+    clinic_tz: str,
+    rulebook: AftercareRulebook,
+) -> list[tuple[PrecautionWindow, DeclaredEventSpan]]:
     """Pairs of (window, event) where the event's kind is forbidden and the times overlap."""
     pairs = []
     for window in windows:
@@ -114,8 +127,12 @@ def overlapping(windows: Sequence[PrecautionWindow], events: Sequence[DeclaredEv
     return pairs
 
 
-def is_safe(session_start: datetime, events: Sequence[DeclaredEventSpan], clinic_tz: str,
-            rulebook: AftercareRulebook) -> bool:
+def is_safe(
+    session_start: datetime,
+    events: Sequence[DeclaredEventSpan],
+    clinic_tz: str,
+    rulebook: AftercareRulebook,
+) -> bool:
     """True when no declared event falls inside any window of a session at this time."""
     windows = precaution_windows(session_start, clinic_tz, rulebook)
     return not overlapping(windows, events, clinic_tz, rulebook)
@@ -128,10 +145,14 @@ def moved_to(session_start: datetime, day: date, clinic_tz: str) -> datetime:
     return datetime.combine(day, local.time().replace(tzinfo=None), tzinfo=tz).astimezone(UTC)
 
 
-def nearest_safe_date(session_start: datetime, events: Sequence[DeclaredEventSpan],
-                      clinic_tz: str, rulebook: AftercareRulebook,
-                      earliest: date | None = None,
-                      bookable: Callable[[date], bool] | None = None) -> date | None:
+def nearest_safe_date(
+    session_start: datetime,
+    events: Sequence[DeclaredEventSpan],
+    clinic_tz: str,
+    rulebook: AftercareRulebook,
+    earliest: date | None = None,
+    bookable: Callable[[date], bool] | None = None,
+) -> date | None:
     """The nearest day (same clock time) with no conflict; on a tie the later day wins.
 
     Later wins because postponing leaves time to stop supplements and finish the event; days
@@ -148,32 +169,51 @@ def nearest_safe_date(session_start: datetime, events: Sequence[DeclaredEventSpa
     return None
 
 
-def conflicts(session_start: datetime, events: Sequence[DeclaredEventSpan], clinic_tz: str,
-              rulebook: AftercareRulebook, earliest: date | None = None,
-              bookable: Callable[[date], bool] | None = None) -> list[PrecautionConflict]:
+def conflicts(
+    session_start: datetime,
+    events: Sequence[DeclaredEventSpan],
+    clinic_tz: str,
+    rulebook: AftercareRulebook,
+    earliest: date | None = None,
+    bookable: Callable[[date], bool] | None = None,
+) -> list[PrecautionConflict]:
     """A warning per declared event inside a precaution window, each with a suggested date."""
     windows = precaution_windows(session_start, clinic_tz, rulebook)
     pairs = overlapping(windows, events, clinic_tz, rulebook)
     if not pairs:
         return []
-    suggestion = nearest_safe_date(session_start, events, clinic_tz, rulebook, earliest,
-                                   bookable)
+    suggestion = nearest_safe_date(session_start, events, clinic_tz, rulebook, earliest, bookable)
     return [_finding(window, event, suggestion, clinic_tz) for window, event in pairs]
 
 
-def _finding(window: PrecautionWindow, event: DeclaredEventSpan, suggestion: date | None,
-             clinic_tz: str) -> PrecautionConflict:
+def _finding(
+    window: PrecautionWindow, event: DeclaredEventSpan, suggestion: date | None, clinic_tz: str
+) -> PrecautionConflict:
     tz = ZoneInfo(clinic_tz)
     what = event.label or event.kind.replace("_", " ")
-    when = (event.starts_on.isoformat() if event.starts_on == event.ends_on
-            else f"{event.starts_on.isoformat()} to {event.ends_on.isoformat()}")
-    span = (f"{window.starts_at.astimezone(tz):%a %d %b %H:%M} - "
-            f"{window.ends_at.astimezone(tz):%a %d %b %H:%M}")
-    advice = (f" Nearest date without a conflict: {suggestion.isoformat()}." if suggestion
-              else " No conflict-free date within a year.")
+    when = (
+        event.starts_on.isoformat()
+        if event.starts_on == event.ends_on
+        else f"{event.starts_on.isoformat()} to {event.ends_on.isoformat()}"
+    )
+    span = (
+        f"{window.starts_at.astimezone(tz):%a %d %b %H:%M} - "
+        f"{window.ends_at.astimezone(tz):%a %d %b %H:%M}"
+    )
+    advice = (
+        f" Nearest date without a conflict: {suggestion.isoformat()}."
+        if suggestion
+        else " No conflict-free date within a year."
+    )
     reason = f"Declared {what} ({when}) falls inside '{window.title}' ({span}).{advice}"
     return PrecautionConflict(
-        rule_id=f"aftercare.{window.code}", severity="warning", reason=reason,
-        source=window.source, code=window.code, event_kind=event.kind,
-        event_starts_on=event.starts_on, event_ends_on=event.ends_on, suggested_date=suggestion)
-
+        rule_id=f"aftercare.{window.code}",
+        severity="warning",
+        reason=reason,
+        source=window.source,
+        code=window.code,
+        event_kind=event.kind,
+        event_starts_on=event.starts_on,
+        event_ends_on=event.ends_on,
+        suggested_date=suggestion,
+    )

@@ -48,13 +48,15 @@ def _key(kind: str, appointment: Appointment) -> str:
     return f"{kind}:{appointment.id}:{appointment.starts_at.isoformat()}"
 
 
-def queue_appointment_reminders(session: Session, now: datetime,
-                                rulebook: AftercareRulebook) -> ScanReport:
+def queue_appointment_reminders(
+    session: Session, now: datetime, rulebook: AftercareRulebook
+) -> ScanReport:
     """Queue the 24-hour and 7-day emails for appointments starting within the next 8 days."""
-    stmt = select(Appointment).where(Appointment.starts_at > now,
-                                     Appointment.starts_at <= now + PRE_VISIT_BEFORE
-                                     + timedelta(days=1),
-                                     Appointment.status.in_(ACTIVE_APPOINTMENT))
+    stmt = select(Appointment).where(
+        Appointment.starts_at > now,
+        Appointment.starts_at <= now + PRE_VISIT_BEFORE + timedelta(days=1),
+        Appointment.status.in_(ACTIVE_APPOINTMENT),
+    )
     queued = 0
     for appointment in session.execute(stmt).scalars():
         patient = session.get(Patient, appointment.patient_id)
@@ -65,21 +67,48 @@ def queue_appointment_reminders(session: Session, now: datetime,
     return ScanReport(queued=queued, withdrawn=_withdraw_stale(session, now))
 
 
-def _queue_for(session: Session, appointment: Appointment, patient: Patient, clinic: Clinic,
-               rulebook: AftercareRulebook) -> int:
+def _queue_for(
+    session: Session,
+    appointment: Appointment,
+    patient: Patient,
+    clinic: Clinic,
+    rulebook: AftercareRulebook,
+) -> int:
     start, tz = appointment.starts_at, clinic.timezone
     windows = precaution_windows(start, tz, rulebook)
     subject, body = messages.appointment_reminder(patient.full_name, clinic.name, start, tz)
-    pre_subject, pre_body = messages.pre_visit_precautions(patient.full_name, clinic.name,
-                                                           start, tz, windows)
+    pre_subject, pre_body = messages.pre_visit_precautions(
+        patient.full_name, clinic.name, start, tz, windows
+    )
     drafts = [
-        outbox.Draft("appointment_reminder", _key("appointment_reminder", appointment), subject,
-                     body, start - REMINDER_BEFORE, appointment.id, start),
-        outbox.Draft("pre_visit_precautions", _key("pre_visit_precautions", appointment),
-                     pre_subject, pre_body, start - PRE_VISIT_BEFORE, appointment.id, start),
+        outbox.Draft(
+            "appointment_reminder",
+            _key("appointment_reminder", appointment),
+            subject,
+            body,
+            start - REMINDER_BEFORE,
+            appointment.id,
+            start,
+        ),
+        outbox.Draft(
+            "pre_visit_precautions",
+            _key("pre_visit_precautions", appointment),
+            pre_subject,
+            pre_body,
+            start - PRE_VISIT_BEFORE,
+            appointment.id,
+            start,
+        ),
     ]
-    before = session.execute(select(OutboxMessage.dedupe_key).where(
-        OutboxMessage.dedupe_key.in_([d.dedupe_key for d in drafts]))).scalars().all()
+    before = (
+        session.execute(
+            select(OutboxMessage.dedupe_key).where(
+                OutboxMessage.dedupe_key.in_([d.dedupe_key for d in drafts])
+            )
+        )
+        .scalars()
+        .all()
+    )
     for draft in drafts:
         outbox.enqueue(session, patient, draft)
     return len(drafts) - len(before)
@@ -87,9 +116,11 @@ def _queue_for(session: Session, appointment: Appointment, patient: Patient, cli
 
 def _withdraw_stale(session: Session, now: datetime) -> int:
     """Skip queued reminders whose appointment was cancelled, moved or has passed."""
-    stmt = (select(OutboxMessage, Appointment)
-            .join(Appointment, Appointment.id == OutboxMessage.related_id)
-            .where(OutboxMessage.status == "queued", OutboxMessage.kind.in_(REMINDER_KINDS)))
+    stmt = (
+        select(OutboxMessage, Appointment)
+        .join(Appointment, Appointment.id == OutboxMessage.related_id)
+        .where(OutboxMessage.status == "queued", OutboxMessage.kind.in_(REMINDER_KINDS))
+    )
     withdrawn = 0
     for message, appointment in session.execute(stmt).all():
         reason = None
@@ -105,16 +136,19 @@ def _withdraw_stale(session: Session, now: datetime) -> int:
     return withdrawn
 
 
-def enqueue_aftercare(session: Session, visit: CompletedVisit, rulebook: AftercareRulebook,
-                      now: datetime) -> OutboxMessage | None:
+def enqueue_aftercare(
+    session: Session, visit: CompletedVisit, rulebook: AftercareRulebook, now: datetime
+) -> OutboxMessage | None:
     """Queue the aftercare email for a completed visit, to go out at once (idempotent)."""
     patient = session.get(Patient, visit.patient_id)
     clinic = session.get(Clinic, visit.clinic_id)
     if patient is None or clinic is None:
         return None
     windows = precaution_windows(visit.performed_at, clinic.timezone, rulebook)
-    subject, body = messages.aftercare(patient.full_name, clinic.name, visit.performed_at,
-                                       clinic.timezone, windows)
-    draft = outbox.Draft("aftercare", f"aftercare:{visit.id}", subject, body, now, visit.id,
-                         visit.performed_at)
+    subject, body = messages.aftercare(
+        patient.full_name, clinic.name, visit.performed_at, clinic.timezone, windows
+    )
+    draft = outbox.Draft(
+        "aftercare", f"aftercare:{visit.id}", subject, body, now, visit.id, visit.performed_at
+    )
     return outbox.enqueue(session, patient, draft)

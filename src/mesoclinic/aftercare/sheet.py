@@ -13,8 +13,13 @@ from mesoclinic.web.templating import templates
 PRINT_TEMPLATE = "aftercare/instructions_print.html"
 
 
-def sheet_context(patient: Patient, clinic_name: str, performed_at: datetime, tz: str,
-                  windows: list[PrecautionWindow]) -> dict[str, Any]:
+def sheet_context(
+    patient: Patient,
+    clinic_name: str,
+    performed_at: datetime,
+    tz: str,
+    windows: list[PrecautionWindow],
+) -> dict[str, Any]:
     """What the sheet shows; times are formatted in the clinic's zone."""
     zone = ZoneInfo(tz)
 
@@ -23,8 +28,15 @@ def sheet_context(patient: Patient, clinic_name: str, performed_at: datetime, tz
 
     before = [w for w in windows if w.starts_at < performed_at]
     after = [w for w in windows if w.ends_at > performed_at]
-    return {"sheet_patient": patient, "clinic_name": clinic_name, "timezone": tz,
-            "performed": fmt(performed_at), "before": before, "after": after, "fmt": fmt}
+    return {
+        "sheet_patient": patient,
+        "clinic_name": clinic_name,
+        "timezone": tz,
+        "performed": fmt(performed_at),
+        "before": before,
+        "after": after,
+        "fmt": fmt,
+    }
 
 
 def render_pdf(context: dict[str, Any]) -> bytes:

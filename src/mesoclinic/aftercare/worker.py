@@ -27,8 +27,12 @@ class WorkerReport:
     failed: int = 0
 
 
-def run_once(factory: sessionmaker[Session], settings: Settings, now: datetime | None = None,
-             send: Sender = mailer.send) -> WorkerReport:
+def run_once(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    now: datetime | None = None,
+    send: Sender = mailer.send,
+) -> WorkerReport:
     """One pass: scan for reminders to queue, then deliver every due message."""
     now = now or utcnow()
     report = WorkerReport()
@@ -37,19 +41,26 @@ def run_once(factory: sessionmaker[Session], settings: Settings, now: datetime |
         report.queued = scheduler.queue_appointment_reminders(session, now, rulebook).queued
         report.queued += sessions.queue_missing_aftercare(session, now, rulebook)
     lease = timedelta(seconds=settings.outbox_lease_seconds)
-    for claimed in outbox.claim_due(factory, now, lease=lease,
-                                    max_attempts=settings.outbox_max_attempts):
+    for claimed in outbox.claim_due(
+        factory, now, lease=lease, max_attempts=settings.outbox_max_attempts
+    ):
         _deliver(factory, settings, claimed, send, report)
     return report
 
 
-def _deliver(factory: sessionmaker[Session], settings: Settings, claimed: outbox.Claimed,
-             send: Sender, report: WorkerReport) -> None:
+def _deliver(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    claimed: outbox.Claimed,
+    send: Sender,
+    report: WorkerReport,
+) -> None:
     try:
         send(settings, claimed)
     except Exception as exc:  # noqa: BLE001 - any refusal (SMTP, network, bad address) is retried
-        status = outbox.mark_failed(factory, claimed, f"{type(exc).__name__}: {exc}", utcnow(),
-                                    settings.outbox_max_attempts)
+        status = outbox.mark_failed(
+            factory, claimed, f"{type(exc).__name__}: {exc}", utcnow(), settings.outbox_max_attempts
+        )
         if status == "failed":
             report.failed += 1
         else:
@@ -62,8 +73,12 @@ def _deliver(factory: sessionmaker[Session], settings: Settings, claimed: outbox
     report.sent += 1
 
 
-def run_forever(factory: sessionmaker[Session], settings: Settings, poll_seconds: float,
-                stop: threading.Event | None = None) -> None:
+def run_forever(
+    factory: sessionmaker[Session],
+    settings: Settings,
+    poll_seconds: float,
+    stop: threading.Event | None = None,
+) -> None:
     """Loop until `stop` is set (or the process is interrupted)."""
     stop = stop or threading.Event()
     while not stop.is_set():

@@ -25,24 +25,29 @@ def check(path: Annotated[Path, typer.Argument(help="rulebook YAML file")]) -> N
         typer.echo(f"invalid: {exc}", err=True)
         raise typer.Exit(1) from exc
     absolute = sum(r.severity == "absolute" for r in rulebook.contraindications)
-    typer.echo(f"{path}: rulebook {rulebook.version} is valid: "
-                  f"{len(rulebook.candidacy)} candidacy rules, "
-                  f"{len(rulebook.contraindications)} contraindications "
-                  f"({absolute} absolute, {len(rulebook.contraindications) - absolute} relative)")
+    typer.echo(
+        f"{path}: rulebook {rulebook.version} is valid: "
+        f"{len(rulebook.candidacy)} candidacy rules, "
+        f"{len(rulebook.contraindications)} contraindications "
+        f"({absolute} absolute, {len(rulebook.contraindications) - absolute} relative)"
+    )
 
 
 @rules_app.command("docs")
 def docs(
     output: Annotated[Path, typer.Option(help="where the page is written")] = DEFAULT_DOCS,
-    rulebook: Annotated[Path | None, typer.Option(help="a clinic's rulebook file (default: "
-                                                       "the shipped one)")] = None,
-    check_only: Annotated[bool, typer.Option("--check", help="fail if the page is stale "
-                                                             "instead of writing it")] = False,
+    rulebook: Annotated[
+        Path | None, typer.Option(help="a clinic's rulebook file (default: the shipped one)")
+    ] = None,
+    check_only: Annotated[
+        bool, typer.Option("--check", help="fail if the page is stale instead of writing it")
+    ] = False,
 ) -> None:
     """Regenerate docs/clinical-rules.md from the shipped rulebook (or a clinic's)."""
     try:
-        text = render_markdown(load_rulebook_file(rulebook) if rulebook
-                               else load_default_rulebook())
+        text = render_markdown(
+            load_rulebook_file(rulebook) if rulebook else load_default_rulebook()
+        )
     except RulebookError as exc:
         typer.echo(f"invalid: {exc}", err=True)
         raise typer.Exit(1) from exc

@@ -18,8 +18,13 @@ SUPPLEMENT_CATEGORIES = frozenset({"aspirin", "nsaid", "vitamin_e", "fish_oil", 
 # Without a recorded pregnancy plan, women of these ages are taken as able to become pregnant
 # (the cautious reading for dutasteride/finasteride).
 CHILDBEARING_AGES = range(12, 51)
-STATED_FACTS = ("pregnant", "breastfeeding", "anticoagulants",
-                "recent_bleeding_risk_supplements", "may_become_pregnant")
+STATED_FACTS = (
+    "pregnant",
+    "breastfeeding",
+    "anticoagulants",
+    "recent_bleeding_risk_supplements",
+    "may_become_pregnant",
+)
 
 
 def age_on(birth_date: date, on_date: date) -> int:
@@ -70,19 +75,26 @@ def history_facts(patient: Patient, on_date: date) -> HistoryFacts:
     """Read the rule facts from the patient's active history entries."""
     statuses = active(patient.pregnancy_statuses)
     return HistoryFacts(
-        sex=patient.sex, age_years=age_on(patient.birth_date, on_date),
+        sex=patient.sex,
+        age_years=age_on(patient.birth_date, on_date),
         pregnancy_status=statuses[-1].value if statuses else "unknown",
         allergies=tuple(sorted({a.substance.strip().lower() for a in active(patient.allergies)})),
         anticoagulants=_taking(patient.medications, ANTICOAGULANT_CATEGORIES, on_date),
-        recent_bleeding_risk_supplements=_taking(patient.medications, SUPPLEMENT_CATEGORIES,
-                                                 on_date),
+        recent_bleeding_risk_supplements=_taking(
+            patient.medications, SUPPLEMENT_CATEGORIES, on_date
+        ),
         conditions=tuple(sorted({c.kind for c in active(patient.conditions)})),
     )
 
 
-def build_facts(history: HistoryFacts, stated: dict[str, Any], assessment: dict[str, Any],
-                *, cocktail_ingredients: tuple[str, ...] = (),
-                drugs: tuple[str, ...] = ()) -> PatientFacts:
+def build_facts(
+    history: HistoryFacts,
+    stated: dict[str, Any],
+    assessment: dict[str, Any],
+    *,
+    cocktail_ingredients: tuple[str, ...] = (),
+    drugs: tuple[str, ...] = (),
+) -> PatientFacts:
     """Combine history, facts stated at the assessment (None = take the history's) and findings."""
 
     def fact(name: str) -> bool:
@@ -92,8 +104,10 @@ def build_facts(history: HistoryFacts, stated: dict[str, Any], assessment: dict[
     allergies = {*history.allergies, *(a.strip().lower() for a in stated.get("allergies") or ())}
     conditions = {*history.conditions, *(stated.get("conditions") or ())}
     return PatientFacts(
-        sex=history.sex, age_years=history.age_years,
-        pregnant=fact("pregnant"), breastfeeding=fact("breastfeeding"),
+        sex=history.sex,
+        age_years=history.age_years,
+        pregnant=fact("pregnant"),
+        breastfeeding=fact("breastfeeding"),
         allergies=tuple(sorted(a for a in allergies if a)),
         anticoagulants=fact("anticoagulants"),
         recent_bleeding_risk_supplements=fact("recent_bleeding_risk_supplements"),
@@ -102,7 +116,8 @@ def build_facts(history: HistoryFacts, stated: dict[str, Any], assessment: dict[
         open_wound=bool(assessment.get("open_wound")),
         herpes_active=bool(assessment.get("herpes_active")),
         may_become_pregnant=fact("may_become_pregnant"),
-        diagnosis=assessment.get("diagnosis"), staging_scale=assessment.get("staging_scale"),
+        diagnosis=assessment.get("diagnosis"),
+        staging_scale=assessment.get("staging_scale"),
         staging_grade=assessment.get("staging_grade"),
         cocktail_ingredients=tuple(i.strip().lower() for i in cocktail_ingredients),
         drugs=tuple(d.strip().lower() for d in drugs),

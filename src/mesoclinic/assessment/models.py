@@ -51,20 +51,25 @@ class Assessment(UUIDPrimaryKey, AuditColumns, Base):
     void_reason: Mapped[str | None] = mapped_column(Text)
 
     overrides: Mapped[list[DecisionOverride]] = relationship(
-        back_populates="assessment", order_by="DecisionOverride.created_at")
+        back_populates="assessment", order_by="DecisionOverride.created_at"
+    )
 
     @property
     def salt_score(self) -> float | None:
-        return float(self.staging_grade) if self.staging_scale == "salt" and \
-            self.staging_grade is not None else None
+        return (
+            float(self.staging_grade)
+            if self.staging_scale == "salt" and self.staging_grade is not None
+            else None
+        )
 
 
 class DecisionOverride(UUIDPrimaryKey, Base):
     """A clinician's written decision to go ahead despite a not-recommended or relative finding."""
 
     __tablename__ = "assessment_overrides"
-    __table_args__ = (UniqueConstraint("assessment_id", "rule_id",
-                                       name="uq_assessment_overrides_rule"),)
+    __table_args__ = (
+        UniqueConstraint("assessment_id", "rule_id", name="uq_assessment_overrides_rule"),
+    )
 
     assessment_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("assessments.id"), index=True)
     rule_id: Mapped[str] = mapped_column(String(80))

@@ -28,9 +28,12 @@ NUMBERS = ("complaint_duration_months", "pull_test_hairs", "wash_test_count", "c
 TEXTS = ("complaint", "scalp_notes", "diagnosis")
 CHECKBOXES = ("scalp_infection", "open_wound", "herpes_active", "scalp_inflammation")
 # Service errors name API fields; the form's inputs are flat.
-FORM_FIELD = {"staging": "staging_grade", "staging.grade": "staging_grade",
-              "staging.scale": "staging_scale",
-              **{f"staging.regions.{r}": f"salt_{r}" for r in SALT_WEIGHTS}}
+FORM_FIELD = {
+    "staging": "staging_grade",
+    "staging.grade": "staging_grade",
+    "staging.scale": "staging_scale",
+    **{f"staging.regions.{r}": f"salt_{r}" for r in SALT_WEIGHTS},
+}
 
 
 def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
@@ -40,9 +43,17 @@ def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
     waiting = service.awaiting_override(session, actor)
     if not waiting:
         return Panel("Decisions awaiting you", [("No assessment waits for an override.", None)])
-    return Panel("Decisions awaiting you", [
-        (f"{p.family_name}, {p.given_name}: {', '.join(rules)}",
-         f"/patients/{p.id}/assessments/{a.id}") for p, a, rules in waiting], tone="warn")
+    return Panel(
+        "Decisions awaiting you",
+        [
+            (
+                f"{p.family_name}, {p.given_name}: {', '.join(rules)}",
+                f"/patients/{p.id}/assessments/{a.id}",
+            )
+            for p, a, rules in waiting
+        ],
+        tone="warn",
+    )
 
 
 PANELS.append(awaiting_override_panel)
@@ -67,61 +78,97 @@ def payload_from_form(request: Request, values: dict[str, Any]) -> dict[str, Any
     return body
 
 
-def _validated(request: Request, values: dict[str, Any]
-               ) -> tuple[AssessmentCreate | None, dict[str, str]]:
+def _validated(
+    request: Request, values: dict[str, Any]
+) -> tuple[AssessmentCreate | None, dict[str, str]]:
     data, errors = validate(AssessmentCreate, payload_from_form(request, values))
     return data, {FORM_FIELD.get(k, k): v for k, v in errors.items()}
 
 
 def _form_context(values: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
-    return {"values": values, "errors": errors, "diagnoses": DIAGNOSIS_CODES,
-            "scales": SCALE_LABELS, "grades": SCALE_GRADES, "salt_regions": SALT_WEIGHTS,
-            "stated_facts": STATED_FACTS}
+    return {
+        "values": values,
+        "errors": errors,
+        "diagnoses": DIAGNOSIS_CODES,
+        "scales": SCALE_LABELS,
+        "grades": SCALE_GRADES,
+        "salt_regions": SALT_WEIGHTS,
+        "stated_facts": STATED_FACTS,
+    }
 
 
 @router.get("/patients/{patient_id}/assessments", response_class=HTMLResponse)
-def assessments_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
-                    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)]) -> Response:
+def assessments_tab(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)],
+) -> Response:
     """The patient's assessments, newest first, and whether treatment may be planned."""
     rows = service.list_for(session, actor, patient_id)
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_READ)
     gate = service.gate(session, actor, patient_id)
-    return patient_page(request, actor, patient, "assessments", "assessment/tab.html",
-                        {"rows": rows, "gate": gate})
+    return patient_page(
+        request, actor, patient, "assessments", "assessment/tab.html", {"rows": rows, "gate": gate}
+    )
 
 
 @router.get("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
-def new_assessment_form(request: Request, patient_id: uuid.UUID, session: DbSession,
-                        actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                        ) -> Response:
+def new_assessment_form(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+) -> Response:
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    return patient_page(request, actor, patient, "assessments", "assessment/form.html",
-                        {**_form_context({}, {}), "decision": None})
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "assessments",
+        "assessment/form.html",
+        {**_form_context({}, {}), "decision": None},
+    )
 
 
 @router.post("/patients/{patient_id}/assessments/new", response_class=HTMLResponse)
-def create_assessment(request: Request, form: PostedForm, patient_id: uuid.UUID,
-                      session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                      ) -> Response:
+def create_assessment(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+) -> Response:
     values = form_values(form)
     data, errors = _validated(request, values)
     if data is not None:
         with savepoint(session, errors):
             made = service.create(session, actor, patient_id, data)
-            return redirect(f"/patients/{patient_id}/assessments/{made.id}",
-                            f"Assessment saved: {made.candidacy.replace('_', ' ')}.")
+            return redirect(
+                f"/patients/{patient_id}/assessments/{made.id}",
+                f"Assessment saved: {made.candidacy.replace('_', ' ')}.",
+            )
         errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    return patient_page(request, actor, patient, "assessments", "assessment/form.html",
-                        {**_form_context(values, errors), "decision": None}, status_code=422)
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "assessments",
+        "assessment/form.html",
+        {**_form_context(values, errors), "decision": None},
+        status_code=422,
+    )
 
 
 @router.post("/patients/{patient_id}/assessments/preview", response_class=HTMLResponse)
-def preview_fragment(request: Request, form: PostedForm, patient_id: uuid.UUID,
-                     session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                     ) -> Response:
+def preview_fragment(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+) -> Response:
     """The decision panel for the form as filled so far (fetched by the form's script)."""
     values = form_values(form)
     patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
@@ -131,58 +178,99 @@ def preview_fragment(request: Request, form: PostedForm, patient_id: uuid.UUID,
         with savepoint(session, errors):
             decision = service.preview_view(service.preview(session, actor, patient_id, data))
         errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
-    return render(request, "assessment/_decision.html",
-                  {"decision": decision, "errors": errors, "preview": True})
+    return render(
+        request,
+        "assessment/_decision.html",
+        {"decision": decision, "errors": errors, "preview": True},
+    )
 
 
-def _detail(request: Request, session: DbSession, actor: Actor, patient_id: uuid.UUID,
-            assessment_id: uuid.UUID, values: dict[str, Any], errors: dict[str, str],
-            status_code: int = 200) -> Response:
+def _detail(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    assessment_id: uuid.UUID,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
     assessment = service.get(session, actor, patient_id, assessment_id)
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_READ)
-    return patient_page(request, actor, patient, "assessments", "assessment/detail.html",
-                        {"a": assessment, "decision": service.decision_view(assessment),
-                         "code": DIAGNOSIS_CODES[assessment.diagnosis], "scales": SCALE_LABELS,
-                         "values": values, "errors": errors, "preview": False},
-                        status_code=status_code)
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "assessments",
+        "assessment/detail.html",
+        {
+            "a": assessment,
+            "decision": service.decision_view(assessment),
+            "code": DIAGNOSIS_CODES[assessment.diagnosis],
+            "scales": SCALE_LABELS,
+            "values": values,
+            "errors": errors,
+            "preview": False,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/patients/{patient_id}/assessments/{assessment_id}", response_class=HTMLResponse)
-def assessment_detail(request: Request, patient_id: uuid.UUID, assessment_id: uuid.UUID,
-                      session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)]) -> Response:
+def assessment_detail(
+    request: Request,
+    patient_id: uuid.UUID,
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)],
+) -> Response:
     return _detail(request, session, actor, patient_id, assessment_id, {}, {})
 
 
-@router.post("/patients/{patient_id}/assessments/{assessment_id}/overrides",
-             response_class=HTMLResponse)
-def override_decision(request: Request, form: PostedForm, patient_id: uuid.UUID,
-                      assessment_id: uuid.UUID, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)]
-                      ) -> Response:
+@router.post(
+    "/patients/{patient_id}/assessments/{assessment_id}/overrides", response_class=HTMLResponse
+)
+def override_decision(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(OverrideCreate, values)
     if data is not None:
         with savepoint(session, errors):
             service.add_override(session, actor, patient_id, assessment_id, data)
-            return redirect(f"/patients/{patient_id}/assessments/{assessment_id}",
-                            f"Override of {data.rule_id} recorded.")
+            return redirect(
+                f"/patients/{patient_id}/assessments/{assessment_id}",
+                f"Override of {data.rule_id} recorded.",
+            )
     errors = {f"override_{k}": v for k, v in errors.items()}
     return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
 
 
-@router.post("/patients/{patient_id}/assessments/{assessment_id}/entered-in-error",
-             response_class=HTMLResponse)
-def void_assessment(request: Request, form: PostedForm, patient_id: uuid.UUID,
-                    assessment_id: uuid.UUID, session: DbSession,
-                    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)]
-                    ) -> Response:
+@router.post(
+    "/patients/{patient_id}/assessments/{assessment_id}/entered-in-error",
+    response_class=HTMLResponse,
+)
+def void_assessment(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    assessment_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(AssessmentVoid, values)
     if data is not None:
         with savepoint(session, errors):
             service.void(session, actor, patient_id, assessment_id, data.reason)
-            return redirect(f"/patients/{patient_id}/assessments/{assessment_id}",
-                            "Assessment marked as entered in error.")
+            return redirect(
+                f"/patients/{patient_id}/assessments/{assessment_id}",
+                "Assessment marked as entered in error.",
+            )
     errors = {f"void_{k}": v for k, v in errors.items()}
     return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)

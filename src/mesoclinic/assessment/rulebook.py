@@ -17,9 +17,16 @@ DEFAULT_RULEBOOK_PATH = Path(__file__).with_name("rulebook.yaml")
 Candidacy = Literal["recommended", "caution", "not_recommended"]
 ContraSeverity = Literal["absolute", "relative"]
 # The boolean facts a rule may test with `fact` / `fact_any` (names of PatientFacts fields).
-BoolFact = Literal["pregnant", "breastfeeding", "anticoagulants",
-                   "recent_bleeding_risk_supplements", "scalp_infection", "open_wound",
-                   "herpes_active", "may_become_pregnant"]
+BoolFact = Literal[
+    "pregnant",
+    "breastfeeding",
+    "anticoagulants",
+    "recent_bleeding_risk_supplements",
+    "scalp_infection",
+    "open_wound",
+    "herpes_active",
+    "may_become_pregnant",
+]
 Sex = Literal["female", "male", "other", "unknown"]
 _ALL_GRADES = {g for grades in SCALE_GRADES.values() for g in grades}
 # The condition kinds the medical history records.
@@ -74,8 +81,9 @@ class When(_Strict):
         # A misspelt kind would silently never fire, so it is refused.
         for item in value or ():
             if item not in CONDITION_KINDS:
-                raise ValueError(f"unknown condition kind {item!r}; use one of "
-                                 f"{', '.join(CONDITION_KINDS)}")
+                raise ValueError(
+                    f"unknown condition kind {item!r}; use one of {', '.join(CONDITION_KINDS)}"
+                )
         return value
 
     @field_validator("drug_in")
@@ -144,8 +152,10 @@ class Rulebook(_Strict):
         """The rule with this id, or None."""
         if rule_id == self.fallback.id:
             return self.fallback
-        rules: tuple[CandidacyRule | ContraindicationRule, ...] = (*self.candidacy,
-                                                                   *self.contraindications)
+        rules: tuple[CandidacyRule | ContraindicationRule, ...] = (
+            *self.candidacy,
+            *self.contraindications,
+        )
         return next((r for r in rules if r.id == rule_id), None)
 
 

@@ -17,8 +17,11 @@ from mesoclinic.findings import Finding, Severity
 
 CANDIDACY_ORDER: tuple[Candidacy, ...] = ("recommended", "caution", "not_recommended")
 # How a candidacy finding is flagged: only "not recommended" needs a clinician's override.
-CANDIDACY_SEVERITY: dict[str, Severity] = {"recommended": "info", "caution": "warning",
-                                           "not_recommended": "relative"}
+CANDIDACY_SEVERITY: dict[str, Severity] = {
+    "recommended": "info",
+    "caution": "warning",
+    "not_recommended": "relative",
+}
 
 
 @dataclass(frozen=True)
@@ -59,10 +62,13 @@ class Decision:
         return any(f.severity == "absolute" for f in self.contraindications)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"candidacy": self.candidacy,
-                "candidacy_findings": [f.as_dict() for f in self.candidacy_findings],
-                "contraindications": [f.as_dict() for f in self.contraindications],
-                "rulebook_version": self.rulebook_version, "blocked": self.blocked}
+        return {
+            "candidacy": self.candidacy,
+            "candidacy_findings": [f.as_dict() for f in self.candidacy_findings],
+            "contraindications": [f.as_dict() for f in self.contraindications],
+            "rulebook_version": self.rulebook_version,
+            "blocked": self.blocked,
+        }
 
 
 def allergy_matches(allergies: tuple[str, ...], ingredients: tuple[str, ...]) -> list[str]:
@@ -70,8 +76,9 @@ def allergy_matches(allergies: tuple[str, ...], ingredients: tuple[str, ...]) ->
     hits = []
     for ingredient in ingredients:
         name = ingredient.strip().lower()
-        if name and any(a and (a in name or name in a) for a in
-                        (x.strip().lower() for x in allergies)):
+        if name and any(
+            a and (a in name or name in a) for a in (x.strip().lower() for x in allergies)
+        ):
             hits.append(name)
     return hits
 
@@ -111,8 +118,9 @@ def _holds(when: When, facts: PatientFacts) -> tuple[bool, list[str]]:
     return bool(checks) and all(checks), details
 
 
-def _finding(rule: CandidacyRule | ContraindicationRule, severity: Severity,
-             details: list[str]) -> Finding:
+def _finding(
+    rule: CandidacyRule | ContraindicationRule, severity: Severity, details: list[str]
+) -> Finding:
     reason = rule.reason if not details else f"{rule.reason} ({', '.join(sorted(set(details)))})"
     return Finding(rule.id, severity, reason, rule.source)
 
@@ -127,18 +135,17 @@ def check_contraindications(facts: PatientFacts, rulebook: Rulebook) -> list[Fin
     return sorted(found, key=lambda f: f.severity != "absolute")
 
 
-def _candidacy_findings(facts: PatientFacts, rulebook: Rulebook) -> list[tuple[Candidacy,
-                                                                                 Finding]]:
+def _candidacy_findings(facts: PatientFacts, rulebook: Rulebook) -> list[tuple[Candidacy, Finding]]:
     fired = []
     for rule in rulebook.candidacy:
         holds, details = _holds(rule.when, facts)
         if holds:
-            fired.append((rule.outcome, _finding(rule, CANDIDACY_SEVERITY[rule.outcome],
-                                                 details)))
+            fired.append((rule.outcome, _finding(rule, CANDIDACY_SEVERITY[rule.outcome], details)))
     if not fired:
         fb = rulebook.fallback
-        fired.append((fb.outcome, Finding(fb.id, CANDIDACY_SEVERITY[fb.outcome], fb.reason,
-                                          fb.source)))
+        fired.append(
+            (fb.outcome, Finding(fb.id, CANDIDACY_SEVERITY[fb.outcome], fb.reason, fb.source))
+        )
     return fired
 
 
@@ -156,5 +163,6 @@ def screen(facts: PatientFacts, rulebook: Rulebook) -> Decision:
         candidacy = worst(candidacy, rulebook.escalation.relative)
     if any(f.severity == "absolute" for f in contraindications):
         candidacy = worst(candidacy, rulebook.escalation.absolute)
-    return Decision(candidacy, tuple(f for _, f in fired), tuple(contraindications),
-                    rulebook.version)
+    return Decision(
+        candidacy, tuple(f for _, f in fired), tuple(contraindications), rulebook.version
+    )

@@ -13,8 +13,7 @@ from mesoclinic.patients.schemas import ConditionKind
 from mesoclinic.schemas_common import LongText, PastDatetime, ReadSchema, Schema
 
 Percent = Annotated[float, Field(ge=0, le=100)]
-Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                             max_length=120)]
+Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 
 
 class SaltRegions(Schema):
@@ -93,7 +92,8 @@ class DecisionRead(ReadSchema):
     blocked: bool
     overrides: list[OverrideRead] = []
     needs_override: list[str] = Field(
-        default=[], description="rule ids that block treatment until a clinician overrides them")
+        default=[], description="rule ids that block treatment until a clinician overrides them"
+    )
 
 
 class AssessmentRead(ReadSchema):
@@ -138,15 +138,12 @@ class PreviewRead(ReadSchema):
 
 
 class OverrideCreate(Schema):
-    rule_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                              max_length=80)]
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10,
-                                             max_length=4000)]
+    rule_id: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=4000)]
 
 
 class AssessmentVoid(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5,
-                                             max_length=4000)]
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=4000)]
 
 
 class GateRead(ReadSchema):

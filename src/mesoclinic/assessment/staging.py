@@ -6,12 +6,23 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-Diagnosis = Literal["telogen_effluvium", "androgenetic_alopecia", "female_pattern_hair_loss",
-                    "alopecia_areata", "scarring_alopecia", "other"]
+Diagnosis = Literal[
+    "telogen_effluvium",
+    "androgenetic_alopecia",
+    "female_pattern_hair_loss",
+    "alopecia_areata",
+    "scarring_alopecia",
+    "other",
+]
 Scale = Literal["norwood_hamilton", "ludwig", "sinclair", "salt"]
-DIAGNOSES: tuple[str, ...] = ("telogen_effluvium", "androgenetic_alopecia",
-                              "female_pattern_hair_loss", "alopecia_areata",
-                              "scarring_alopecia", "other")
+DIAGNOSES: tuple[str, ...] = (
+    "telogen_effluvium",
+    "androgenetic_alopecia",
+    "female_pattern_hair_loss",
+    "alopecia_areata",
+    "scarring_alopecia",
+    "other",
+)
 SCALES: tuple[str, ...] = ("norwood_hamilton", "ludwig", "sinclair", "salt")
 
 
@@ -27,24 +38,43 @@ class DiagnosisCode:
 # "alopecia" concept is used rather than an unverified code.
 DIAGNOSIS_CODES: dict[str, DiagnosisCode] = {
     "telogen_effluvium": DiagnosisCode("Telogen effluvium", "L65.0", "278040002", "Loss of hair"),
-    "androgenetic_alopecia": DiagnosisCode("Androgenetic alopecia", "L64.9", "87872006",
-                                           "Male pattern alopecia"),
-    "female_pattern_hair_loss": DiagnosisCode("Female pattern hair loss", "L64.8", "1108009",
-                                              "Female pattern alopecia"),
+    "androgenetic_alopecia": DiagnosisCode(
+        "Androgenetic alopecia", "L64.9", "87872006", "Male pattern alopecia"
+    ),
+    "female_pattern_hair_loss": DiagnosisCode(
+        "Female pattern hair loss", "L64.8", "1108009", "Female pattern alopecia"
+    ),
     "alopecia_areata": DiagnosisCode("Alopecia areata", "L63.9", "56317004", "Alopecia"),
-    "scarring_alopecia": DiagnosisCode("Scarring (cicatricial) alopecia", "L66.9", "56317004",
-                                       "Alopecia"),
+    "scarring_alopecia": DiagnosisCode(
+        "Scarring (cicatricial) alopecia", "L66.9", "56317004", "Alopecia"
+    ),
     "other": DiagnosisCode("Other hair loss", "L65.9", "56317004", "Alopecia"),
 }
 
 SCALE_GRADES: dict[str, tuple[str, ...]] = {
-    "norwood_hamilton": ("I", "II", "IIa", "III", "IIIa", "III-vertex", "IV", "IVa", "V", "Va",
-                         "VI", "VII"),
+    "norwood_hamilton": (
+        "I",
+        "II",
+        "IIa",
+        "III",
+        "IIIa",
+        "III-vertex",
+        "IV",
+        "IVa",
+        "V",
+        "Va",
+        "VI",
+        "VII",
+    ),
     "ludwig": ("I", "II", "III"),
     "sinclair": ("1", "2", "3", "4", "5"),
 }
-SCALE_LABELS: dict[str, str] = {"norwood_hamilton": "Norwood-Hamilton", "ludwig": "Ludwig",
-                                "sinclair": "Sinclair", "salt": "SALT"}
+SCALE_LABELS: dict[str, str] = {
+    "norwood_hamilton": "Norwood-Hamilton",
+    "ludwig": "Ludwig",
+    "sinclair": "Sinclair",
+    "salt": "SALT",
+}
 # Pattern scales describe one sex's pattern of loss; SALT (alopecia areata) fits everyone.
 SCALE_SEXES: dict[str, frozenset[str]] = {
     "norwood_hamilton": frozenset({"male", "other", "unknown"}),
@@ -67,8 +97,10 @@ def salt_score(regions: Mapping[str, float]) -> float:
     """SALT 0-100 from the percentage of hair lost in each of the four weighted regions."""
     missing = sorted(set(SALT_WEIGHTS) - set(regions))
     if missing:
-        raise StagingError(f"SALT needs the loss in every region; missing {missing}",
-                           f"staging.regions.{missing[0]}")
+        raise StagingError(
+            f"SALT needs the loss in every region; missing {missing}",
+            f"staging.regions.{missing[0]}",
+        )
     for region, pct in regions.items():
         if region not in SALT_WEIGHTS:
             raise StagingError(f"unknown SALT region {region!r}", f"staging.regions.{region}")
@@ -107,8 +139,9 @@ def normalise_grade(scale: str, grade: object) -> str:
 def check_scale_for_sex(scale: str, sex: str) -> None:
     """Refuse a sex-specific pattern scale for the other sex."""
     if sex not in SCALE_SEXES[scale]:
-        raise StagingError(f"the {SCALE_LABELS[scale]} scale is not used for {sex} patients",
-                           "staging.scale")
+        raise StagingError(
+            f"the {SCALE_LABELS[scale]} scale is not used for {sex} patients", "staging.scale"
+        )
 
 
 def salt_value(scale: str | None, grade: str | None) -> float | None:

@@ -6,15 +6,68 @@ import random
 from dataclasses import dataclass
 from datetime import date
 
-GIVEN_F = ["Ana", "Beatriz", "Clara", "Diana", "Elena", "Fatima", "Grace", "Helena", "Ines",
-           "Julia", "Laura", "Marta", "Nadia", "Olivia", "Paula"]
-GIVEN_M = ["Andre", "Bruno", "Carlos", "Daniel", "Eduardo", "Filipe", "Gabriel", "Hugo", "Ivan",
-           "Jorge", "Lucas", "Miguel", "Nuno", "Omar", "Pedro"]
-FAMILY = ["Silva", "Costa", "Ruiz", "Martins", "Okafor", "Novak", "Fischer", "Moreau", "Rossi",
-          "Haddad", "Kowalski", "Lindqvist", "Tanaka", "Murphy", "Santos", "Pereira", "Garcia",
-          "Dubois", "Nakamura", "Evans"]
-CITIES = [("London", "GB", "W1G"), ("London", "GB", "NW1"), ("London", "GB", "SW3"),
-          ("Madrid", "ES", "28001")]
+GIVEN_F = [
+    "Ana",
+    "Beatriz",
+    "Clara",
+    "Diana",
+    "Elena",
+    "Fatima",
+    "Grace",
+    "Helena",
+    "Ines",
+    "Julia",
+    "Laura",
+    "Marta",
+    "Nadia",
+    "Olivia",
+    "Paula",
+]
+GIVEN_M = [
+    "Andre",
+    "Bruno",
+    "Carlos",
+    "Daniel",
+    "Eduardo",
+    "Filipe",
+    "Gabriel",
+    "Hugo",
+    "Ivan",
+    "Jorge",
+    "Lucas",
+    "Miguel",
+    "Nuno",
+    "Omar",
+    "Pedro",
+]
+FAMILY = [
+    "Silva",
+    "Costa",
+    "Ruiz",
+    "Martins",
+    "Okafor",
+    "Novak",
+    "Fischer",
+    "Moreau",
+    "Rossi",
+    "Haddad",
+    "Kowalski",
+    "Lindqvist",
+    "Tanaka",
+    "Murphy",
+    "Santos",
+    "Pereira",
+    "Garcia",
+    "Dubois",
+    "Nakamura",
+    "Evans",
+]
+CITIES = [
+    ("London", "GB", "W1G"),
+    ("London", "GB", "NW1"),
+    ("London", "GB", "SW3"),
+    ("Madrid", "ES", "28001"),
+]
 
 
 @dataclass(frozen=True)
@@ -31,8 +84,18 @@ class DemoPerson:
     profile: str  # clinical storyline used by the areas' demo data
 
 
-PROFILES = ["telogen_effluvium", "early_aga", "moderate_aga", "fphl", "advanced_aga",
-            "alopecia_areata", "pregnant", "anticoagulant", "biotin_allergy", "early_aga"]
+PROFILES = [
+    "telogen_effluvium",
+    "early_aga",
+    "moderate_aga",
+    "fphl",
+    "advanced_aga",
+    "alopecia_areata",
+    "pregnant",
+    "anticoagulant",
+    "biotin_allergy",
+    "early_aga",
+]
 
 
 def demo_people(count: int = 30, seed: int = 2026) -> list[DemoPerson]:
@@ -41,17 +104,30 @@ def demo_people(count: int = 30, seed: int = 2026) -> list[DemoPerson]:
     people = []
     for i in range(count):
         profile = PROFILES[i % len(PROFILES)]
-        sex = "female" if profile in ("fphl", "pregnant") or (
-            profile not in ("advanced_aga", "moderate_aga", "early_aga") and rng.random() < 0.5
-        ) else "male"
+        sex = (
+            "female"
+            if profile in ("fphl", "pregnant")
+            or (profile not in ("advanced_aga", "moderate_aga", "early_aga") and rng.random() < 0.5)
+            else "male"
+        )
         given = rng.choice(GIVEN_F if sex == "female" else GIVEN_M)
         family = FAMILY[(i * 7 + rng.randrange(3)) % len(FAMILY)]
         age = rng.randint(24, 58) if profile != "pregnant" else rng.randint(26, 38)
         birth = date(2026 - age, rng.randint(1, 12), rng.randint(1, 28))
         city, country, postal = CITIES[i % len(CITIES)]
-        people.append(DemoPerson(
-            given, family, sex, birth,
-            f"+{44 if country == 'GB' else 34} {rng.randint(100, 999)} {rng.randint(100, 999)}"
-            f" {rng.randint(1000, 9999)}",
-            f"{given.lower()}.{family.lower()}{i}@example.org", city, country, postal, profile))
+        people.append(
+            DemoPerson(
+                given,
+                family,
+                sex,
+                birth,
+                f"+{44 if country == 'GB' else 34} {rng.randint(100, 999)} {rng.randint(100, 999)}"
+                f" {rng.randint(1000, 9999)}",
+                f"{given.lower()}.{family.lower()}{i}@example.org",
+                city,
+                country,
+                postal,
+                profile,
+            )
+        )
     return people

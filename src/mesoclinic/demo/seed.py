@@ -91,40 +91,86 @@ def ensure_demo(factory: sessionmaker[Session], settings: Settings) -> bool:
 def create_demo(session: Session, settings: Settings) -> DemoContext:
     setup = cli_actor("demo")
     clinics = {
-        MAIN_CLINIC: security_service.create_clinic(session, setup, name=MAIN_CLINIC,
-                                                    timezone="Europe/London"),
-        SECOND_CLINIC: security_service.create_clinic(session, setup, name=SECOND_CLINIC,
-                                                      timezone="Europe/Madrid"),
+        MAIN_CLINIC: security_service.create_clinic(
+            session, setup, name=MAIN_CLINIC, timezone="Europe/London"
+        ),
+        SECOND_CLINIC: security_service.create_clinic(
+            session, setup, name=SECOND_CLINIC, timezone="Europe/Madrid"
+        ),
     }
-    staff = {u: security_service.create_user(session, setup, username=u, role=r,
-                                             password=DEMO_PASSWORD, clinic_name=c,
-                                             display_name=n) for u, r, c, n in STAFF}
+    staff = {
+        u: security_service.create_user(
+            session,
+            setup,
+            username=u,
+            role=r,
+            password=DEMO_PASSWORD,
+            clinic_name=c,
+            display_name=n,
+        )
+        for u, r, c, n in STAFF
+    }
     now = datetime.now(UTC).replace(microsecond=0)
     patients = []
     for i, person in enumerate(demo_people()):
         clinic = clinics[MAIN_CLINIC if person.country == "GB" else SECOND_CLINIC]
         author = staff["dr.moreau" if clinic.name == MAIN_CLINIC else "dr.garcia"]
         actor = security_service.actor_for(author, "demo")
-        patient = patient_service.create(session, actor, PatientCreate(
-            given_name=person.given_name, family_name=person.family_name, sex=person.sex,
-            birth_date=person.birth_date, phone=person.phone, email=person.email,
-            city=person.city, country=person.country, postal_code=person.postal_code,
-            email_opt_out=(i % 9 == 8)))
+        patient = patient_service.create(
+            session,
+            actor,
+            PatientCreate(
+                given_name=person.given_name,
+                family_name=person.family_name,
+                sex=person.sex,
+                birth_date=person.birth_date,
+                phone=person.phone,
+                email=person.email,
+                city=person.city,
+                country=person.country,
+                postal_code=person.postal_code,
+                email_opt_out=(i % 9 == 8),
+            ),
+        )
         _history(session, actor, patient, person.profile, person.sex)
         if person.profile != "advanced_aga" or i % 2:
-            consent_service.sign(session, actor, patient.id, ConsentCreate(
-                procedure="mesotherapy", signed_by=patient.full_name,
-                signed_at=now - timedelta(days=120 - i)))
+            consent_service.sign(
+                session,
+                actor,
+                patient.id,
+                ConsentCreate(
+                    procedure="mesotherapy",
+                    signed_by=patient.full_name,
+                    signed_at=now - timedelta(days=120 - i),
+                ),
+            )
         if i % 4 == 1:
-            consent_service.sign(session, actor, patient.id, ConsentCreate(
-                procedure="prp", signed_by=patient.full_name,
-                signed_at=now - timedelta(days=110 - i)))
+            consent_service.sign(
+                session,
+                actor,
+                patient.id,
+                ConsentCreate(
+                    procedure="prp",
+                    signed_by=patient.full_name,
+                    signed_at=now - timedelta(days=110 - i),
+                ),
+            )
         patients.append((patient, person.profile))
-    first = next(p for p, profile in patients if p.clinic_id == clinics[MAIN_CLINIC].id
-                 and profile == "early_aga")
+    first = next(
+        p
+        for p, profile in patients
+        if p.clinic_id == clinics[MAIN_CLINIC].id and profile == "early_aga"
+    )
     staff[PATIENT_USERNAME] = security_service.create_user(
-        session, setup, username=PATIENT_USERNAME, role="patient", password=DEMO_PASSWORD,
-        clinic_name=MAIN_CLINIC, display_name=first.full_name, patient_id=first.id)
+        session,
+        setup,
+        username=PATIENT_USERNAME,
+        role="patient",
+        password=DEMO_PASSWORD,
+        clinic_name=MAIN_CLINIC,
+        display_name=first.full_name,
+        patient_id=first.id,
+    )
     context = DemoContext(clinics, staff, patients, now, settings)
     for step in demo_steps():
         step(session, context)
@@ -137,24 +183,59 @@ def _history(session: Session, actor: Actor, patient: Patient, profile: str, sex
         status = "pregnant" if profile == "pregnant" else "not_pregnant"
         add(session, actor, patient.id, "pregnancy-statuses", PregnancyStatusCreate(value=status))
     if profile == "biotin_allergy":
-        add(session, actor, patient.id, "allergies",
-            AllergyCreate(substance="biotin", reaction="urticaria", severity="moderate"))
+        add(
+            session,
+            actor,
+            patient.id,
+            "allergies",
+            AllergyCreate(substance="biotin", reaction="urticaria", severity="moderate"),
+        )
     elif profile in ("moderate_aga", "fphl"):
-        add(session, actor, patient.id, "allergies",
-            AllergyCreate(substance="penicillin", reaction="rash", severity="mild"))
+        add(
+            session,
+            actor,
+            patient.id,
+            "allergies",
+            AllergyCreate(substance="penicillin", reaction="rash", severity="mild"),
+        )
     if profile == "anticoagulant":
-        add(session, actor, patient.id, "medications",
-            MedicationCreate(name="Apixaban", dose="5 mg twice daily", category="anticoagulant"))
-        add(session, actor, patient.id, "conditions",
-            ConditionCreate(name="Atrial fibrillation", kind="other"))
+        add(
+            session,
+            actor,
+            patient.id,
+            "medications",
+            MedicationCreate(name="Apixaban", dose="5 mg twice daily", category="anticoagulant"),
+        )
+        add(
+            session,
+            actor,
+            patient.id,
+            "conditions",
+            ConditionCreate(name="Atrial fibrillation", kind="other"),
+        )
     if profile == "telogen_effluvium":
-        add(session, actor, patient.id, "conditions",
-            ConditionCreate(name="Iron deficiency", kind="iron_deficiency"))
-        add(session, actor, patient.id, "medications",
-            MedicationCreate(name="Ferrous sulfate", dose="200 mg daily", category="other"))
+        add(
+            session,
+            actor,
+            patient.id,
+            "conditions",
+            ConditionCreate(name="Iron deficiency", kind="iron_deficiency"),
+        )
+        add(
+            session,
+            actor,
+            patient.id,
+            "medications",
+            MedicationCreate(name="Ferrous sulfate", dose="200 mg daily", category="other"),
+        )
     if profile == "moderate_aga":
-        add(session, actor, patient.id, "medications",
-            MedicationCreate(name="Finasteride", dose="1 mg daily", category="antiandrogen"))
+        add(
+            session,
+            actor,
+            patient.id,
+            "medications",
+            MedicationCreate(name="Finasteride", dose="1 mg daily", category="antiandrogen"),
+        )
 
 
 def print_welcome(console: Console, url: str, created: bool) -> None:

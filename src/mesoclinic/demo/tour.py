@@ -28,73 +28,145 @@ class TourStep:
     href: str
 
 
-def _first_patient(session: Session, actor: Actor, stmt: Select[uuid.UUID]
-                   ) -> uuid.UUID | None:
+def _first_patient(session: Session, actor: Actor, stmt: Select[uuid.UUID]) -> uuid.UUID | None:
     stmt = stmt.join(Patient, Patient.id == stmt.selected_columns[0]).where(
-        Patient.status == "active")
+        Patient.status == "active"
+    )
     if not actor.is_group_admin:
         stmt = stmt.where(Patient.clinic_id == actor.clinic_id)
     return session.execute(stmt.limit(1)).scalar_one_or_none()
 
 
 def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
-    steps: list[TourStep] = [TourStep(
-        "Find a patient", "Search by name, record number or phone; every search is audited.",
-        "/patients")]
+    steps: list[TourStep] = [
+        TourStep(
+            "Find a patient",
+            "Search by name, record number or phone; every search is audited.",
+            "/patients",
+        )
+    ]
 
     def patient_step(pid: uuid.UUID | None, title: str, text: str, tab: str) -> None:
         if pid:
             steps.append(TourStep(title, text, f"/patients/{pid}/{tab}"))
 
     def first_assessed(candidacy: str) -> uuid.UUID | None:
-        return _first_patient(session, actor, select(Assessment.patient_id).where(
-            Assessment.candidacy == candidacy, Assessment.status == "active"))
+        return _first_patient(
+            session,
+            actor,
+            select(Assessment.patient_id).where(
+                Assessment.candidacy == candidacy, Assessment.status == "active"
+            ),
+        )
 
-    recommended = (first_assessed("recommended") if actor.can(Permission.ASSESSMENT_READ)
-                   or actor.can(Permission.PLAN_READ) else None)
+    recommended = (
+        first_assessed("recommended")
+        if actor.can(Permission.ASSESSMENT_READ) or actor.can(Permission.PLAN_READ)
+        else None
+    )
     if actor.can(Permission.ASSESSMENT_READ):
-        patient_step(recommended, "A good candidate", "The decision panel names every rule "
-                     "that fired, its reason and its source.", "assessments")
-        patient_step(first_assessed("not_recommended"), "Probably not fruitful",
-                     "Advanced pattern loss is not recommended; a clinician may override with "
-                     "a written reason.", "assessments")
-        patient_step(_first_patient(session, actor, select(PregnancyStatus.patient_id).where(
-            PregnancyStatus.value == "pregnant", PregnancyStatus.status == "active")),
-            "Must not be treated", "Pregnancy is an absolute contraindication: the treatment "
-            "gate stays closed.", "assessments")
+        patient_step(
+            recommended,
+            "A good candidate",
+            "The decision panel names every rule that fired, its reason and its source.",
+            "assessments",
+        )
+        patient_step(
+            first_assessed("not_recommended"),
+            "Probably not fruitful",
+            "Advanced pattern loss is not recommended; a clinician may override with "
+            "a written reason.",
+            "assessments",
+        )
+        patient_step(
+            _first_patient(
+                session,
+                actor,
+                select(PregnancyStatus.patient_id).where(
+                    PregnancyStatus.value == "pregnant", PregnancyStatus.status == "active"
+                ),
+            ),
+            "Must not be treated",
+            "Pregnancy is an absolute contraindication: the treatment gate stays closed.",
+            "assessments",
+        )
     if actor.can(Permission.PLAN_READ):
-        patient_step(recommended, "The session series", "Dated sessions with their allowed "
-                     "windows; book one or move it and later sessions follow.", "plan")
+        patient_step(
+            recommended,
+            "The session series",
+            "Dated sessions with their allowed "
+            "windows; book one or move it and later sessions follow.",
+            "plan",
+        )
     if actor.can(Permission.VISIT_WRITE):
-        patient_step(_first_patient(session, actor, select(Allergy.patient_id).where(
-            Allergy.substance == "biotin", Allergy.status == "active")),
-            "Safety checks at the chair", "Record a visit with a biotin cocktail for this "
-            "patient: the allergy check refuses it.", "visits")
+        patient_step(
+            _first_patient(
+                session,
+                actor,
+                select(Allergy.patient_id).where(
+                    Allergy.substance == "biotin", Allergy.status == "active"
+                ),
+            ),
+            "Safety checks at the chair",
+            "Record a visit with a biotin cocktail for this patient: the allergy check refuses it.",
+            "visits",
+        )
     if actor.can(Permission.AFTERCARE_READ):
-        patient_step(_first_patient(session, actor, select(Visit.patient_id).where(
-            Visit.status == "completed").order_by(Visit.performed_at.desc())),
-            "Aftercare", "Precaution windows, the instruction sheet (PDF) and the calendar "
-            "file the patient receives.", "aftercare")
+        patient_step(
+            _first_patient(
+                session,
+                actor,
+                select(Visit.patient_id)
+                .where(Visit.status == "completed")
+                .order_by(Visit.performed_at.desc()),
+            ),
+            "Aftercare",
+            "Precaution windows, the instruction sheet (PDF) and the calendar "
+            "file the patient receives.",
+            "aftercare",
+        )
     if actor.can(Permission.APPOINTMENT_READ):
-        steps.append(TourStep("Reception's calendar", "Practitioners side by side; a double "
-                              "booking is refused.", "/calendar"))
+        steps.append(
+            TourStep(
+                "Reception's calendar",
+                "Practitioners side by side; a double booking is refused.",
+                "/calendar",
+            )
+        )
     if actor.can(Permission.STOCK_WRITE):
-        recalled = session.execute(select(Lot.id).where(Lot.recalled_at.is_not(None))
-                                   .limit(1)).scalar_one_or_none()
+        recalled = session.execute(
+            select(Lot.id).where(Lot.recalled_at.is_not(None)).limit(1)
+        ).scalar_one_or_none()
         if recalled:
-            steps.append(TourStep("A recalled lot", "Every patient and visit that received it, "
-                                  "as a page and as CSV.", f"/stock/lots/{recalled}/recipients"))
+            steps.append(
+                TourStep(
+                    "A recalled lot",
+                    "Every patient and visit that received it, as a page and as CSV.",
+                    f"/stock/lots/{recalled}/recipients",
+                )
+            )
     if actor.can(Permission.AUDIT_READ):
-        steps.append(TourStep("The audit trail", "Every read and write of patient data; "
-                              "`mesoclinic audit verify` checks the hash chain.", "/admin/audit"))
+        steps.append(
+            TourStep(
+                "The audit trail",
+                "Every read and write of patient data; "
+                "`mesoclinic audit verify` checks the hash chain.",
+                "/admin/audit",
+            )
+        )
     return steps
 
 
 def tour_steps(session: Session, actor: Actor) -> list[TourStep]:
     """The guided path for this user's role."""
     if actor.role is Role.PATIENT:
-        return [TourStep("Your record", "Your plan, next sessions and current precautions.",
-                         f"/patients/{actor.patient_id}/aftercare")]
+        return [
+            TourStep(
+                "Your record",
+                "Your plan, next sessions and current precautions.",
+                f"/patients/{actor.patient_id}/aftercare",
+            )
+        ]
     steps = _staff_steps(session, actor)
     audit.record(session, actor, "search", "patient", None, detail={"purpose": "guided tour"})
     return steps

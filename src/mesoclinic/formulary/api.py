@@ -31,7 +31,6 @@ from mesoclinic.security.permissions import Permission
 router = APIRouter(prefix="/api/v1", tags=["formulary"])
 
 
-
 Reader = Annotated[Actor, Allowed(Permission.FORMULARY_READ)]
 Editor = Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]
 Stocker = Annotated[Actor, Allowed(Permission.STOCK_WRITE)]
@@ -43,8 +42,7 @@ def list_ingredients(session: DbSession, actor: Reader) -> list[IngredientRead]:
 
 
 @router.post("/formulary/ingredients", response_model=IngredientRead, status_code=201)
-def create_ingredient(body: IngredientCreate, session: DbSession,
-                      actor: Editor) -> IngredientRead:
+def create_ingredient(body: IngredientCreate, session: DbSession, actor: Editor) -> IngredientRead:
     return IngredientRead.model_validate(service.create_ingredient(session, actor, body))
 
 
@@ -77,13 +75,13 @@ def create_product(body: ProductCreate, session: DbSession, actor: Editor) -> Pr
 @router.get("/lots", response_model=list[LotRead], tags=["stock"])
 def list_lots(session: DbSession, actor: Reader, include_empty: bool = True) -> list[LotRead]:
     """The clinic's lots, soonest expiry first."""
-    return [lot_read(lot) for lot in stock.list_lots(session, actor,
-                                                     include_empty=include_empty)]
+    return [lot_read(lot) for lot in stock.list_lots(session, actor, include_empty=include_empty)]
 
 
 @router.post("/lots", response_model=LotRead, status_code=201, tags=["stock"])
-def receive_lot(body: LotReceive, session: DbSession, actor: Stocker,
-                clinic_id: uuid.UUID | None = None) -> LotRead:
+def receive_lot(
+    body: LotReceive, session: DbSession, actor: Stocker, clinic_id: uuid.UUID | None = None
+) -> LotRead:
     """Receive a delivered lot (a group admin passes `clinic_id`)."""
     return lot_read(stock.receive(session, actor, body, clinic_id))
 
@@ -99,20 +97,17 @@ def lot_movements(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> list[
 
 
 @router.post("/lots/{lot_id}/waste", response_model=LotRead, tags=["stock"])
-def waste_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession,
-              actor: Stocker) -> LotRead:
+def waste_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker) -> LotRead:
     return lot_read(stock.waste(session, actor, lot_id, body))
 
 
 @router.post("/lots/{lot_id}/adjust", response_model=LotRead, tags=["stock"])
-def adjust_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession,
-               actor: Stocker) -> LotRead:
+def adjust_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker) -> LotRead:
     return lot_read(stock.adjust(session, actor, lot_id, body))
 
 
 @router.post("/lots/{lot_id}/recall", response_model=LotRead, tags=["stock"])
-def recall_lot(lot_id: uuid.UUID, body: LotRecall, session: DbSession,
-               actor: Stocker) -> LotRead:
+def recall_lot(lot_id: uuid.UUID, body: LotRecall, session: DbSession, actor: Stocker) -> LotRead:
     """Mark a lot recalled; later visits refuse it."""
     return lot_read(stock.recall(session, actor, lot_id, body.reason))
 
@@ -123,13 +118,16 @@ def lot_recipients(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> list
     return stock.recipients(session, actor, lot_id)
 
 
-@router.get("/lots/{lot_id}/recipients.csv", tags=["stock"],
-            responses={200: {"content": {"text/csv": {}}}})
+@router.get(
+    "/lots/{lot_id}/recipients.csv", tags=["stock"], responses={200: {"content": {"text/csv": {}}}}
+)
 def lot_recipients_csv(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> Response:
     rows = stock.recipients(session, actor, lot_id)
-    return Response(recipients_csv(rows), media_type="text/csv",
-                    headers={"Content-Disposition":
-                             f'attachment; filename="lot-{lot_id}-recipients.csv"'})
+    return Response(
+        recipients_csv(rows),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="lot-{lot_id}-recipients.csv"'},
+    )
 
 
 @router.get("/stock/alerts", response_model=list[StockAlert], tags=["stock"])

@@ -31,9 +31,10 @@ def alerts() -> None:
 
 
 @stock_app.command("recipients")
-def recipients(lot_id: Annotated[uuid.UUID, typer.Argument(help="the lot's id")],
-               csv: Annotated[Path | None, typer.Option(help="write the report as CSV here")]
-               = None) -> None:
+def recipients(
+    lot_id: Annotated[uuid.UUID, typer.Argument(help="the lot's id")],
+    csv: Annotated[Path | None, typer.Option(help="write the report as CSV here")] = None,
+) -> None:
     """Every patient and visit that received a lot (audited as an export)."""
     from mesoclinic.cli import open_database
     from mesoclinic.db import unit_of_work
@@ -53,8 +54,10 @@ def recipients(lot_id: Annotated[uuid.UUID, typer.Argument(help="the lot's id")]
         typer.echo(f"wrote {len(rows)} rows to {csv}")
         return
     for r in rows:
-        typer.echo(f"{r.performed_at:%Y-%m-%d %H:%M}  {r.record_number}  {r.patient_name}  "
-                   f"{r.volume_ml:g} mL  {r.phone or ''}  {r.visit_status}")
+        typer.echo(
+            f"{r.performed_at:%Y-%m-%d %H:%M}  {r.record_number}  {r.patient_name}  "
+            f"{r.volume_ml:g} mL  {r.phone or ''}  {r.visit_status}"
+        )
 
 
 def register(app: typer.Typer) -> None:

@@ -49,30 +49,91 @@ INGREDIENTS = [  # name, category, prescription only, aliases
 ]
 ILLUSTRATIVE = "Demo recipe: concentrations are illustrative; use your product's label."
 COCKTAILS: list[tuple[str, str, float, list[tuple[str, float, str]]]] = [
-    ("Standard vitamin cocktail", ILLUSTRATIVE, 5, [
-        ("biotin", 0.2, "mg/mL"), ("dexpanthenol", 10, "mg/mL"), ("zinc", 0.5, "mg/mL"),
-        ("l-cysteine", 5, "mg/mL"), ("hyaluronic acid", 0.5, "%")]),
-    ("Dutasteride 0.01 %", "Compounded; men only (avoid pregnancy for 6 months after).", 2, [
-        ("dutasteride", 0.01, "%")]),
+    (
+        "Standard vitamin cocktail",
+        ILLUSTRATIVE,
+        5,
+        [
+            ("biotin", 0.2, "mg/mL"),
+            ("dexpanthenol", 10, "mg/mL"),
+            ("zinc", 0.5, "mg/mL"),
+            ("l-cysteine", 5, "mg/mL"),
+            ("hyaluronic acid", 0.5, "%"),
+        ],
+    ),
+    (
+        "Dutasteride 0.01 %",
+        "Compounded; men only (avoid pregnancy for 6 months after).",
+        2,
+        [("dutasteride", 0.01, "%")],
+    ),
     ("Minoxidil 0.5 %", "Compounded intradermal minoxidil.", 2, [("minoxidil", 0.5, "%")]),
-    ("Peptide and copper cocktail", ILLUSTRATIVE, 5, [
-        ("copper peptides", 1, "mg/mL"), ("acetyl tetrapeptide-3", 0.5, "mg/mL"),
-        ("biochanin a", 0.2, "mg/mL"), ("hyaluronic acid", 0.5, "%")]),
-    ("Amino acid and mineral cocktail (biotin-free)", ILLUSTRATIVE, 5, [
-        ("l-methionine", 5, "mg/mL"), ("l-lysine", 5, "mg/mL"), ("l-arginine", 5, "mg/mL"),
-        ("glycine", 2, "mg/mL"), ("organic silicon", 1, "mg/mL"), ("zinc", 0.5, "mg/mL")]),
+    (
+        "Peptide and copper cocktail",
+        ILLUSTRATIVE,
+        5,
+        [
+            ("copper peptides", 1, "mg/mL"),
+            ("acetyl tetrapeptide-3", 0.5, "mg/mL"),
+            ("biochanin a", 0.2, "mg/mL"),
+            ("hyaluronic acid", 0.5, "%"),
+        ],
+    ),
+    (
+        "Amino acid and mineral cocktail (biotin-free)",
+        ILLUSTRATIVE,
+        5,
+        [
+            ("l-methionine", 5, "mg/mL"),
+            ("l-lysine", 5, "mg/mL"),
+            ("l-arginine", 5, "mg/mL"),
+            ("glycine", 2, "mg/mL"),
+            ("organic silicon", 1, "mg/mL"),
+            ("zinc", 0.5, "mg/mL"),
+        ],
+    ),
 ]
 PRODUCTS = [  # key, name, manufacturer, presentation, cocktail, low-stock threshold mL
-    ("vitamin", "TrichoVital 5 mL", "Meso Labs Iberia", "10 x 5 mL vials",
-     "Standard vitamin cocktail", 50),
-    ("dutasteride", "Dutasteride 0.01 % 2 mL", "St Mary's Compounding Pharmacy",
-     "5 x 2 mL vials", "Dutasteride 0.01 %", 6),
-    ("minoxidil", "Minoxidil 0.5 % 2 mL", "St Mary's Compounding Pharmacy", "5 x 2 mL vials",
-     "Minoxidil 0.5 %", 6),
-    ("peptide", "CuPeptide Hair 5 mL", "Capillus Pharma", "5 x 5 mL vials",
-     "Peptide and copper cocktail", 10),
-    ("amino", "AminoHair 5 mL", "Capillus Pharma", "10 x 5 mL vials",
-     "Amino acid and mineral cocktail (biotin-free)", 20),
+    (
+        "vitamin",
+        "TrichoVital 5 mL",
+        "Meso Labs Iberia",
+        "10 x 5 mL vials",
+        "Standard vitamin cocktail",
+        50,
+    ),
+    (
+        "dutasteride",
+        "Dutasteride 0.01 % 2 mL",
+        "St Mary's Compounding Pharmacy",
+        "5 x 2 mL vials",
+        "Dutasteride 0.01 %",
+        6,
+    ),
+    (
+        "minoxidil",
+        "Minoxidil 0.5 % 2 mL",
+        "St Mary's Compounding Pharmacy",
+        "5 x 2 mL vials",
+        "Minoxidil 0.5 %",
+        6,
+    ),
+    (
+        "peptide",
+        "CuPeptide Hair 5 mL",
+        "Capillus Pharma",
+        "5 x 5 mL vials",
+        "Peptide and copper cocktail",
+        10,
+    ),
+    (
+        "amino",
+        "AminoHair 5 mL",
+        "Capillus Pharma",
+        "10 x 5 mL vials",
+        "Amino acid and mineral cocktail (biotin-free)",
+        20,
+    ),
 ]
 # key, product, clinic, batch, days to expiry (from today), mL received, mL kept back from demo
 # visits (so the lot still shows its alert afterwards)
@@ -93,27 +154,58 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     """Create the demo formulary and stock; hands lots and cocktails to the visits step."""
     actor = ctx.actor("dr.moreau")
     for name, category, rx, aliases in INGREDIENTS:
-        service.create_ingredient(session, actor, IngredientCreate(
-            name=name, category=category, prescription_only=rx, aliases=list(aliases)))
+        service.create_ingredient(
+            session,
+            actor,
+            IngredientCreate(
+                name=name, category=category, prescription_only=rx, aliases=list(aliases)
+            ),
+        )
     by_name = {i.name: i for i in service.list_ingredients(session, actor)}
     cocktails: dict[str, Any] = {}
     for name, description, total, lines in COCKTAILS:
-        cocktails[name] = service.create_cocktail(session, actor, CocktailCreate(
-            name=name, description=description, total_volume_ml=total,
-            lines=[CocktailLineIn(ingredient_id=by_name[i].id, concentration=c, unit=u)
-                   for i, c, u in lines]))
-    products = {key: service.create_product(session, actor, ProductCreate(
-        name=name, manufacturer=maker, presentation=presentation,
-        cocktail_id=cocktails[cocktail].id, low_stock_threshold_ml=threshold))
-        for key, name, maker, presentation, cocktail, threshold in PRODUCTS}
+        cocktails[name] = service.create_cocktail(
+            session,
+            actor,
+            CocktailCreate(
+                name=name,
+                description=description,
+                total_volume_ml=total,
+                lines=[
+                    CocktailLineIn(ingredient_id=by_name[i].id, concentration=c, unit=u)
+                    for i, c, u in lines
+                ],
+            ),
+        )
+    products = {
+        key: service.create_product(
+            session,
+            actor,
+            ProductCreate(
+                name=name,
+                manufacturer=maker,
+                presentation=presentation,
+                cocktail_id=cocktails[cocktail].id,
+                low_stock_threshold_ml=threshold,
+            ),
+        )
+        for key, name, maker, presentation, cocktail, threshold in PRODUCTS
+    }
     today = ctx.now.date()
     lots: dict[str, tuple[Any, int]] = {}
     for key, product, clinic, batch, expiry_days, ml, reserve_ml in LOTS:
         receiver = ctx.actor("dr.moreau" if clinic == MAIN_CLINIC else "dr.garcia")
         expires = today + timedelta(days=expiry_days)
-        lot = stock.receive(session, receiver, LotReceive(
-            product_id=products[product].id, batch_number=batch,
-            expires_on=max(expires, today), quantity_ml=ml))
+        lot = stock.receive(
+            session,
+            receiver,
+            LotReceive(
+                product_id=products[product].id,
+                batch_number=batch,
+                expires_on=max(expires, today),
+                quantity_ml=ml,
+            ),
+        )
         # Received months ago: the expired demo lot was still in date then.
         lot.received_at = ctx.now - timedelta(days=130)
         lot.expires_on = expires

@@ -56,8 +56,11 @@ class Cocktail(UUIDPrimaryKey, Base):
     created_by: Mapped[str] = mapped_column(String(80), default="")
 
     lines: Mapped[list[CocktailLine]] = relationship(
-        back_populates="cocktail", order_by="CocktailLine.position", lazy="selectin",
-        cascade="all, delete-orphan")
+        back_populates="cocktail",
+        order_by="CocktailLine.position",
+        lazy="selectin",
+        cascade="all, delete-orphan",
+    )
 
     @property
     def prescription_only(self) -> bool:
@@ -66,8 +69,9 @@ class Cocktail(UUIDPrimaryKey, Base):
 
 class CocktailLine(UUIDPrimaryKey, Base):
     __tablename__ = "cocktail_lines"
-    __table_args__ = (UniqueConstraint("cocktail_id", "ingredient_id",
-                                       name="uq_cocktail_lines_ingredient"),)
+    __table_args__ = (
+        UniqueConstraint("cocktail_id", "ingredient_id", name="uq_cocktail_lines_ingredient"),
+    )
 
     cocktail_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocktails.id"), index=True)
     ingredient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("ingredients.id"))
@@ -83,8 +87,9 @@ class Product(UUIDPrimaryKey, Base):
     """A commercial presentation of one recipe (what a lot is a batch of)."""
 
     __tablename__ = "products"
-    __table_args__ = (UniqueConstraint("manufacturer", "name",
-                                       name="uq_products_manufacturer_name"),)
+    __table_args__ = (
+        UniqueConstraint("manufacturer", "name", name="uq_products_manufacturer_name"),
+    )
 
     name: Mapped[str] = mapped_column(String(120))
     manufacturer: Mapped[str] = mapped_column(String(120))
@@ -102,8 +107,9 @@ class Lot(UUIDPrimaryKey, Base):
 
     __tablename__ = "lots"
     __table_args__ = (
-        UniqueConstraint("clinic_id", "product_id", "batch_number",
-                         name="uq_lots_clinic_product_batch"),
+        UniqueConstraint(
+            "clinic_id", "product_id", "batch_number", name="uq_lots_clinic_product_batch"
+        ),
         CheckConstraint("balance_ul >= 0", name="balance_not_negative"),
         CheckConstraint("quantity_received_ul > 0", name="received_positive"),
     )

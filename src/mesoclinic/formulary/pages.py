@@ -32,31 +32,53 @@ router = APIRouter(include_in_schema=False)
 RECIPE_ROWS = 8
 
 
-
-def _formulary(request: Request, session: Session, actor: Actor, form: str | None = None,
-               values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-               status_code: int = 200) -> Response:
-    return render(request, "formulary/index.html", {
-        "ingredients": service.list_ingredients(session, actor),
-        "cocktails": service.list_cocktails(session, actor),
-        "products": service.list_products(session, actor),
-        "form": form, "values": values or {}, "errors": errors or {},
-        "recipe_rows": range(RECIPE_ROWS)}, status_code=status_code)
+def _formulary(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    form: str | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "formulary/index.html",
+        {
+            "ingredients": service.list_ingredients(session, actor),
+            "cocktails": service.list_cocktails(session, actor),
+            "products": service.list_products(session, actor),
+            "form": form,
+            "values": values or {},
+            "errors": errors or {},
+            "recipe_rows": range(RECIPE_ROWS),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/formulary", response_class=HTMLResponse)
-def formulary_page(request: Request, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)]) -> Response:
+def formulary_page(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)],
+) -> Response:
     return _formulary(request, session, actor)
 
 
 @router.post("/formulary/ingredients", response_class=HTMLResponse)
-def add_ingredient(request: Request, form: PostedForm, session: DbSession,
-                         actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]
-                         ) -> Response:
+def add_ingredient(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)],
+) -> Response:
     values = form_values(form)
-    parsed = dict(values, prescription_only=values.get("prescription_only") == "on",
-                  aliases=[a.strip() for a in values.get("aliases", "").split(",") if a.strip()])
+    parsed = dict(
+        values,
+        prescription_only=values.get("prescription_only") == "on",
+        aliases=[a.strip() for a in values.get("aliases", "").split(",") if a.strip()],
+    )
     data, errors = validate(IngredientCreate, parsed)
     if data is not None:
         with savepoint(session, errors):
@@ -66,17 +88,26 @@ def add_ingredient(request: Request, form: PostedForm, session: DbSession,
 
 
 def _recipe_lines(values: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"ingredient_id": values[f"ingredient_id_{i}"],
-             "concentration": values.get(f"concentration_{i}"), "unit": values.get(f"unit_{i}")}
-            for i in range(RECIPE_ROWS) if values.get(f"ingredient_id_{i}")]
+    return [
+        {
+            "ingredient_id": values[f"ingredient_id_{i}"],
+            "concentration": values.get(f"concentration_{i}"),
+            "unit": values.get(f"unit_{i}"),
+        }
+        for i in range(RECIPE_ROWS)
+        if values.get(f"ingredient_id_{i}")
+    ]
 
 
 @router.post("/formulary/cocktails", response_class=HTMLResponse)
-def add_cocktail(request: Request, form: PostedForm, session: DbSession,
-                       actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]) -> Response:
+def add_cocktail(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)],
+) -> Response:
     values = form_values(form)
-    parsed = {k: values.get(k) for k in ("name", "description", "total_volume_ml")
-              if values.get(k)}
+    parsed = {k: values.get(k) for k in ("name", "description", "total_volume_ml") if values.get(k)}
     data, errors = validate(CocktailCreate, dict(parsed, lines=_recipe_lines(values)))
     if data is not None:
         with savepoint(session, errors):
@@ -86,8 +117,12 @@ def add_cocktail(request: Request, form: PostedForm, session: DbSession,
 
 
 @router.post("/formulary/products", response_class=HTMLResponse)
-def add_product(request: Request, form: PostedForm, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)]) -> Response:
+def add_product(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_WRITE)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(ProductCreate, values)
     if data is not None:
@@ -97,27 +132,51 @@ def add_product(request: Request, form: PostedForm, session: DbSession,
     return _formulary(request, session, actor, "product", values, errors, 422)
 
 
-def _stock(request: Request, session: Session, actor: Actor,
-           values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-           status_code: int = 200) -> Response:
-    clinics = ([] if actor.clinic_id else
-               session.execute(select(Clinic).order_by(Clinic.name)).scalars().all())
-    return render(request, "formulary/stock.html", {
-        "lots": stock.list_lots(session, actor), "alerts": stock.alerts(session, actor),
-        "products": service.list_products(session, actor), "clinics": clinics,
-        "values": values or {}, "errors": errors or {}, "today": utcnow().date()},
-        status_code=status_code)
+def _stock(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    clinics = (
+        []
+        if actor.clinic_id
+        else session.execute(select(Clinic).order_by(Clinic.name)).scalars().all()
+    )
+    return render(
+        request,
+        "formulary/stock.html",
+        {
+            "lots": stock.list_lots(session, actor),
+            "alerts": stock.alerts(session, actor),
+            "products": service.list_products(session, actor),
+            "clinics": clinics,
+            "values": values or {},
+            "errors": errors or {},
+            "today": utcnow().date(),
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/stock", response_class=HTMLResponse)
-def stock_page(request: Request, session: DbSession,
-               actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)]) -> Response:
+def stock_page(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)],
+) -> Response:
     return _stock(request, session, actor)
 
 
 @router.post("/stock/lots", response_class=HTMLResponse)
-def receive_lot(request: Request, form: PostedForm, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.STOCK_WRITE)]) -> Response:
+def receive_lot(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.STOCK_WRITE)],
+) -> Response:
     values = form_values(form)
     clinic = values.pop("clinic_id", None)
     data, errors = validate(LotReceive, values)
@@ -128,25 +187,50 @@ def receive_lot(request: Request, form: PostedForm, session: DbSession,
     return _stock(request, session, actor, values, errors, 422)
 
 
-def _lot_page(request: Request, session: Session, actor: Actor, lot_id: uuid.UUID,
-              form: str | None = None, values: dict[str, Any] | None = None,
-              errors: dict[str, str] | None = None, status_code: int = 200) -> Response:
+def _lot_page(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    lot_id: uuid.UUID,
+    form: str | None = None,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
     lot = stock.get_lot(session, actor, lot_id)
-    return render(request, "formulary/lot.html", {
-        "lot": lot, "movements": stock.movements(session, actor, lot_id), "form": form,
-        "values": values or {}, "errors": errors or {}}, status_code=status_code)
+    return render(
+        request,
+        "formulary/lot.html",
+        {
+            "lot": lot,
+            "movements": stock.movements(session, actor, lot_id),
+            "form": form,
+            "values": values or {},
+            "errors": errors or {},
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/stock/lots/{lot_id}", response_class=HTMLResponse)
-def lot_page(request: Request, lot_id: uuid.UUID, session: DbSession,
-             actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)]) -> Response:
+def lot_page(
+    request: Request,
+    lot_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)],
+) -> Response:
     return _lot_page(request, session, actor, lot_id)
 
 
 @router.post("/stock/lots/{lot_id}/{action}", response_class=HTMLResponse)
-def change_lot(request: Request, form: PostedForm,
-               lot_id: uuid.UUID, action: str, session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.STOCK_WRITE)]) -> Response:
+def change_lot(
+    request: Request,
+    form: PostedForm,
+    lot_id: uuid.UUID,
+    action: str,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.STOCK_WRITE)],
+) -> Response:
     """Waste, adjust or recall a lot from its page."""
     values = form_values(form)
     errors: dict[str, str] = {}
@@ -155,14 +239,15 @@ def change_lot(request: Request, form: PostedForm,
         if recall is not None:
             with savepoint(session, errors):
                 stock.recall(session, actor, lot_id, recall.reason)
-                return redirect(f"/stock/lots/{lot_id}/recipients",
-                                "Lot recalled: contact the patients listed below.")
+                return redirect(
+                    f"/stock/lots/{lot_id}/recipients",
+                    "Lot recalled: contact the patients listed below.",
+                )
     elif action in ("waste", "adjust"):
         change, errors = validate(StockChange, values)
         if change is not None:
             with savepoint(session, errors):
-                (stock.waste if action == "waste" else stock.adjust)(session, actor, lot_id,
-                                                                       change)
+                (stock.waste if action == "waste" else stock.adjust)(session, actor, lot_id, change)
                 return redirect(f"/stock/lots/{lot_id}", "Stock updated.")
     else:
         errors = {"__all__": "Unknown stock action"}
@@ -170,12 +255,19 @@ def change_lot(request: Request, form: PostedForm,
 
 
 @router.get("/stock/lots/{lot_id}/recipients", response_class=HTMLResponse)
-def recipients_page(request: Request, lot_id: uuid.UUID, session: DbSession,
-                    actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)]) -> Response:
+def recipients_page(
+    request: Request,
+    lot_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.FORMULARY_READ)],
+) -> Response:
     """The recall report: every patient and visit that received the lot."""
     lot = stock.get_lot(session, actor, lot_id)
-    return render(request, "formulary/recipients.html",
-                  {"lot": lot, "rows": stock.recipients(session, actor, lot_id)})
+    return render(
+        request,
+        "formulary/recipients.html",
+        {"lot": lot, "rows": stock.recipients(session, actor, lot_id)},
+    )
 
 
 def stock_panel(session: Session, actor: Actor) -> Panel | None:
@@ -186,7 +278,8 @@ def stock_panel(session: Session, actor: Actor) -> Panel | None:
     if not found:
         return Panel("Stock", [("No stock alerts.", "/stock")])
     lines: list[tuple[str, str | None]] = [
-        (a.message, f"/stock/lots/{a.lot_id}" if a.lot_id else "/stock") for a in found[:8]]
+        (a.message, f"/stock/lots/{a.lot_id}" if a.lot_id else "/stock") for a in found[:8]
+    ]
     urgent = any(a.kind in ("expired", "recalled") for a in found)
     return Panel("Stock alerts", lines, tone="bad" if urgent else "warn")
 

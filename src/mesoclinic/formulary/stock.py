@@ -57,12 +57,20 @@ def get_lot(session: Session, actor: Actor, lot_id: uuid.UUID) -> Lot:
 
 def movements(session: Session, actor: Actor, lot_id: uuid.UUID) -> Sequence[StockMovement]:
     lot = get_lot(session, actor, lot_id)
-    return session.execute(select(StockMovement).where(StockMovement.lot_id == lot.id)
-                           .order_by(StockMovement.at, StockMovement.id)).scalars().all()
+    return (
+        session.execute(
+            select(StockMovement)
+            .where(StockMovement.lot_id == lot.id)
+            .order_by(StockMovement.at, StockMovement.id)
+        )
+        .scalars()
+        .all()
+    )
 
 
-def receive(session: Session, actor: Actor, data: LotReceive,
-            clinic_id: uuid.UUID | None = None) -> Lot:
+def receive(
+    session: Session, actor: Actor, data: LotReceive, clinic_id: uuid.UUID | None = None
+) -> Lot:
     """Record a delivered lot and its opening balance."""
     actor.require(Permission.STOCK_WRITE)
     target = actor.clinic_id or clinic_id
@@ -72,52 +80,99 @@ def receive(session: Session, actor: Actor, data: LotReceive,
         raise NotFound("Product not found", "product_id")
     if data.expires_on < utcnow().date():
         raise InvalidInput("This lot has already expired: do not receive it", "expires_on")
-    if session.execute(select(Lot.id).where(Lot.clinic_id == target,
-                                            Lot.product_id == data.product_id,
-                                            Lot.batch_number == data.batch_number)).first():
+    if session.execute(
+        select(Lot.id).where(
+            Lot.clinic_id == target,
+            Lot.product_id == data.product_id,
+            Lot.batch_number == data.batch_number,
+        )
+    ).first():
         raise Conflict("This batch of this product was already received", "batch_number")
     quantity = ul(data.quantity_ml)
-    lot = Lot(clinic_id=target, product_id=data.product_id, batch_number=data.batch_number,
-              expires_on=data.expires_on, quantity_received_ul=quantity, balance_ul=0,
-              received_by=actor.username)
+    lot = Lot(
+        clinic_id=target,
+        product_id=data.product_id,
+        batch_number=data.batch_number,
+        expires_on=data.expires_on,
+        quantity_received_ul=quantity,
+        balance_ul=0,
+        received_by=actor.username,
+    )
     session.add(lot)
     session.flush()
     _move(lot, "received", quantity, actor.username, session)
-    audit.record(session, actor, "create", "lot", lot.id, clinic_id=target,
-                 detail={"batch": lot.batch_number, "quantity_ul": quantity})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "lot",
+        lot.id,
+        clinic_id=target,
+        detail={"batch": lot.batch_number, "quantity_ul": quantity},
+    )
     return lot
 
 
 def lock_lots(session: Session, lot_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, Lot]:
     """Lock the lots' rows (in id order, so two visits never deadlock) and reload them."""
     ids = sorted(set(lot_ids))
-    rows = session.execute(select(Lot).where(Lot.id.in_(ids)).order_by(Lot.id)
-                           .with_for_update(of=Lot).execution_options(populate_existing=True)
-                           ).scalars().all()
+    rows = (
+        session.execute(
+            select(Lot)
+            .where(Lot.id.in_(ids))
+            .order_by(Lot.id)
+            .with_for_update(of=Lot)
+            .execution_options(populate_existing=True)
+        )
+        .scalars()
+        .all()
+    )
     return {lot.id: lot for lot in rows}
 
 
-def _move(lot: Lot, kind: str, quantity_ul: int, by: str, session: Session, *,
-          visit_id: uuid.UUID | None = None, reason: str | None = None) -> StockMovement:
+def _move(
+    lot: Lot,
+    kind: str,
+    quantity_ul: int,
+    by: str,
+    session: Session,
+    *,
+    visit_id: uuid.UUID | None = None,
+    reason: str | None = None,
+) -> StockMovement:
     balance = lot.balance_ul + quantity_ul
     if balance < 0:
         raise RuleViolation(
             f"Lot {lot.batch_number} holds {lot.balance_ul / 1000:g} mL; this would take it "
             "below zero.",
-            [{"rule_id": "lot.insufficient", "severity": "refuse",
-              "reason": f"Lot {lot.batch_number} holds {lot.balance_ul / 1000:g} mL.",
-              "source": "Stock control: a lot cannot give more than it holds"}],
-            code="insufficient_stock")
+            [
+                {
+                    "rule_id": "lot.insufficient",
+                    "severity": "refuse",
+                    "reason": f"Lot {lot.batch_number} holds {lot.balance_ul / 1000:g} mL.",
+                    "source": "Stock control: a lot cannot give more than it holds",
+                }
+            ],
+            code="insufficient_stock",
+        )
     lot.balance_ul = balance
-    movement = StockMovement(lot_id=lot.id, kind=kind, quantity_ul=quantity_ul,
-                             balance_after_ul=balance, visit_id=visit_id, reason=reason, by=by)
+    movement = StockMovement(
+        lot_id=lot.id,
+        kind=kind,
+        quantity_ul=quantity_ul,
+        balance_after_ul=balance,
+        visit_id=visit_id,
+        reason=reason,
+        by=by,
+    )
     session.add(movement)
     session.flush()
     return movement
 
 
-def draw_for_visit(session: Session, lot: Lot, volume_ul: int, visit_id: uuid.UUID,
-                   by: str) -> StockMovement:
+def draw_for_visit(
+    session: Session, lot: Lot, volume_ul: int, visit_id: uuid.UUID, by: str
+) -> StockMovement:
     """Deduct what a visit used from a lot the caller has locked."""
     return _move(lot, "used", -volume_ul, by, session, visit_id=visit_id)
 
@@ -134,8 +189,15 @@ def waste(session: Session, actor: Actor, lot_id: uuid.UUID, change: StockChange
         raise InvalidInput("Wasted quantity must be positive", "quantity_ml")
     lot = _locked_lot(session, actor, lot_id)
     _move(lot, "wasted", -ul(change.quantity_ml), actor.username, session, reason=change.reason)
-    audit.record(session, actor, "waste", "lot", lot.id, clinic_id=lot.clinic_id,
-                 detail={"quantity_ml": change.quantity_ml, "reason": change.reason})
+    audit.record(
+        session,
+        actor,
+        "waste",
+        "lot",
+        lot.id,
+        clinic_id=lot.clinic_id,
+        detail={"quantity_ml": change.quantity_ml, "reason": change.reason},
+    )
     return lot
 
 
@@ -143,8 +205,15 @@ def adjust(session: Session, actor: Actor, lot_id: uuid.UUID, change: StockChang
     """Correct the balance after a count (positive adds, negative removes)."""
     lot = _locked_lot(session, actor, lot_id)
     _move(lot, "adjusted", ul(change.quantity_ml), actor.username, session, reason=change.reason)
-    audit.record(session, actor, "adjust", "lot", lot.id, clinic_id=lot.clinic_id,
-                 detail={"quantity_ml": change.quantity_ml, "reason": change.reason})
+    audit.record(
+        session,
+        actor,
+        "adjust",
+        "lot",
+        lot.id,
+        clinic_id=lot.clinic_id,
+        detail={"quantity_ml": change.quantity_ml, "reason": change.reason},
+    )
     return lot
 
 
@@ -157,8 +226,9 @@ def recall(session: Session, actor: Actor, lot_id: uuid.UUID, reason: str) -> Lo
     lot.recall_reason = reason
     lot.recalled_by = actor.username
     session.flush()
-    audit.record(session, actor, "recall", "lot", lot.id, clinic_id=lot.clinic_id,
-                 detail={"reason": reason})
+    audit.record(
+        session, actor, "recall", "lot", lot.id, clinic_id=lot.clinic_id, detail={"reason": reason}
+    )
     return lot
 
 
@@ -169,14 +239,32 @@ def recipients(session: Session, actor: Actor, lot_id: uuid.UUID) -> list[Recipi
         select(Visit, VisitLot.volume_ul, Patient)
         .join(VisitLot, VisitLot.visit_id == Visit.id)
         .join(Patient, Patient.id == Visit.patient_id)
-        .where(VisitLot.lot_id == lot.id).order_by(Visit.performed_at, Visit.id)).all()
-    result = [Recipient(visit_id=v.id, performed_at=v.performed_at, patient_id=p.id,
-                        record_number=p.record_number, patient_name=p.full_name,
-                        phone=p.phone, email=p.email, volume_ml=vol / 1000,
-                        visit_status=v.status) for v, vol, p in rows]
-    audit.record(session, actor, "export", "lot_recipients", lot.id, clinic_id=lot.clinic_id,
-                 detail={"patients": sorted({str(r.patient_id) for r in result}),
-                         "visits": len(result)})
+        .where(VisitLot.lot_id == lot.id)
+        .order_by(Visit.performed_at, Visit.id)
+    ).all()
+    result = [
+        Recipient(
+            visit_id=v.id,
+            performed_at=v.performed_at,
+            patient_id=p.id,
+            record_number=p.record_number,
+            patient_name=p.full_name,
+            phone=p.phone,
+            email=p.email,
+            volume_ml=vol / 1000,
+            visit_status=v.status,
+        )
+        for v, vol, p in rows
+    ]
+    audit.record(
+        session,
+        actor,
+        "export",
+        "lot_recipients",
+        lot.id,
+        clinic_id=lot.clinic_id,
+        detail={"patients": sorted({str(r.patient_id) for r in result}), "visits": len(result)},
+    )
     return result
 
 
@@ -187,20 +275,38 @@ def alerts(session: Session, actor: Actor, today: date | None = None) -> list[St
     found: list[StockAlert] = []
     holding = list_lots(session, actor, include_empty=False)
     for lot in (lot for lot in holding if lot.recalled_at is not None):
-        found.append(StockAlert(kind="recalled", lot_id=lot.id, product_id=lot.product_id,
-                                message=f"{lot.product.name} lot {lot.batch_number} is recalled "
-                                        f"({lot.balance_ul / 1000:g} mL left): quarantine it."))
+        found.append(
+            StockAlert(
+                kind="recalled",
+                lot_id=lot.id,
+                product_id=lot.product_id,
+                message=f"{lot.product.name} lot {lot.batch_number} is recalled "
+                f"({lot.balance_ul / 1000:g} mL left): quarantine it.",
+            )
+        )
     lots = [lot for lot in holding if lot.recalled_at is None]
     for lot in lots:
         label = f"{lot.product.name} lot {lot.batch_number}"
         if lot.expires_on < today:
-            found.append(StockAlert(kind="expired", lot_id=lot.id, product_id=lot.product_id,
-                                    message=f"{label} expired on {lot.expires_on.isoformat()} "
-                                            f"({lot.balance_ul / 1000:g} mL left): discard it."))
+            found.append(
+                StockAlert(
+                    kind="expired",
+                    lot_id=lot.id,
+                    product_id=lot.product_id,
+                    message=f"{label} expired on {lot.expires_on.isoformat()} "
+                    f"({lot.balance_ul / 1000:g} mL left): discard it.",
+                )
+            )
         elif lot.expires_on <= horizon:
-            found.append(StockAlert(kind="expiring", lot_id=lot.id, product_id=lot.product_id,
-                                    message=f"{label} expires on {lot.expires_on.isoformat()} "
-                                            f"({lot.balance_ul / 1000:g} mL left)."))
+            found.append(
+                StockAlert(
+                    kind="expiring",
+                    lot_id=lot.id,
+                    product_id=lot.product_id,
+                    message=f"{label} expires on {lot.expires_on.isoformat()} "
+                    f"({lot.balance_ul / 1000:g} mL left).",
+                )
+            )
     usable: dict[uuid.UUID, int] = {}
     for lot in lots:
         if lot.expires_on >= today:
@@ -208,8 +314,12 @@ def alerts(session: Session, actor: Actor, today: date | None = None) -> list[St
     for product in session.execute(select(Product).order_by(Product.name)).scalars():
         held = usable.get(product.id, 0)
         if held < product.low_stock_threshold_ul:
-            found.append(StockAlert(
-                kind="low_stock", product_id=product.id,
-                message=f"{product.name}: {held / 1000:g} mL in usable stock (threshold "
-                        f"{product.low_stock_threshold_ul / 1000:g} mL)."))
+            found.append(
+                StockAlert(
+                    kind="low_stock",
+                    product_id=product.id,
+                    message=f"{product.name}: {held / 1000:g} mL in usable stock (threshold "
+                    f"{product.low_stock_threshold_ul / 1000:g} mL).",
+                )
+            )
     return found

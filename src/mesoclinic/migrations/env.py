@@ -13,8 +13,7 @@ if connection is None:  # pragma: no cover - only `alembic` run by hand without 
 
     engine = make_engine(get_settings().resolved_database_url)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=metadata,
-                          render_as_batch=True)
+        context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
         with context.begin_transaction():
             context.run_migrations()
 else:

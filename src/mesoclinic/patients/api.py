@@ -40,9 +40,13 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 
 
 @router.post("/patients", response_model=PatientRead, status_code=201)
-def create_patient(body: PatientCreate, session: DbSession, response: Response,
-                   actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
-                   clinic_id: uuid.UUID | None = None) -> PatientRead:
+def create_patient(
+    body: PatientCreate,
+    session: DbSession,
+    response: Response,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
+    clinic_id: uuid.UUID | None = None,
+) -> PatientRead:
     """Register a patient in the caller's clinic (a group admin passes `clinic_id`)."""
     patient = service.create(session, actor, body, clinic_id)
     response.headers["Location"] = f"/api/v1/patients/{patient.id}"
@@ -50,92 +54,141 @@ def create_patient(body: PatientCreate, session: DbSession, response: Response,
 
 
 @router.get("/patients", response_model=Page[PatientRead])
-def list_patients(session: DbSession, actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
-                  q: Annotated[str | None, Query(max_length=100,
-                                                 description="name, record number or phone")]
-                  = None,
-                  birth_date: date | None = None, include_voided: bool = False,
-                  limit: Annotated[int, Query(ge=1, le=200)] = 25,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> Page[PatientRead]:
+def list_patients(
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
+    q: Annotated[
+        str | None, Query(max_length=100, description="name, record number or phone")
+    ] = None,
+    birth_date: date | None = None,
+    include_voided: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 25,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[PatientRead]:
     """Search patients in the caller's clinic."""
-    rows, total = service.search(session, actor,
-                                 service.PatientQuery(q, birth_date, include_voided),
-                                 limit=limit, offset=offset)
-    return Page(items=[PatientRead.model_validate(p) for p in rows], total=total, limit=limit,
-                offset=offset)
+    rows, total = service.search(
+        session,
+        actor,
+        service.PatientQuery(q, birth_date, include_voided),
+        limit=limit,
+        offset=offset,
+    )
+    return Page(
+        items=[PatientRead.model_validate(p) for p in rows], total=total, limit=limit, offset=offset
+    )
 
 
 @router.get("/patients/{patient_id}", response_model=PatientRead)
-def get_patient(patient_id: uuid.UUID, session: DbSession,
-                actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)]) -> PatientRead:
+def get_patient(
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
+) -> PatientRead:
     return PatientRead.model_validate(service.get(session, actor, patient_id))
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientRead)
-def update_patient(patient_id: uuid.UUID, body: PatientUpdate, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> PatientRead:
+def update_patient(
+    patient_id: uuid.UUID,
+    body: PatientUpdate,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
+) -> PatientRead:
     return PatientRead.model_validate(service.update(session, actor, patient_id, body))
 
 
 @router.post("/patients/{patient_id}/void", response_model=PatientRead)
-def void_patient(patient_id: uuid.UUID, body: PatientVoid, session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)]) -> PatientRead:
+def void_patient(
+    patient_id: uuid.UUID,
+    body: PatientVoid,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)],
+) -> PatientRead:
     """Mark a record entered-in-error (records are never deleted)."""
     return PatientRead.model_validate(service.void(session, actor, patient_id, body.reason))
 
 
 @router.get("/patients/{patient_id}/history", response_model=MedicalHistoryRead)
-def get_history(patient_id: uuid.UUID, session: DbSession,
-                actor: Annotated[Actor, Allowed(Permission.HISTORY_READ)]) -> MedicalHistoryRead:
+def get_history(
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_READ)],
+) -> MedicalHistoryRead:
     return MedicalHistoryRead.model_validate(history_service.read(session, actor, patient_id))
 
 
 @router.post("/patients/{patient_id}/allergies", response_model=AllergyRead, status_code=201)
-def add_allergy(patient_id: uuid.UUID, body: AllergyCreate, session: DbSession,
-                actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> AllergyRead:
+def add_allergy(
+    patient_id: uuid.UUID,
+    body: AllergyCreate,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> AllergyRead:
     item = history_service.add(session, actor, patient_id, "allergies", body)
     return AllergyRead.model_validate(item)
 
 
-@router.post("/patients/{patient_id}/medications", response_model=MedicationRead,
-             status_code=201)
-def add_medication(patient_id: uuid.UUID, body: MedicationCreate, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> MedicationRead:
+@router.post("/patients/{patient_id}/medications", response_model=MedicationRead, status_code=201)
+def add_medication(
+    patient_id: uuid.UUID,
+    body: MedicationCreate,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> MedicationRead:
     item = history_service.add(session, actor, patient_id, "medications", body)
     return MedicationRead.model_validate(item)
 
 
 @router.post("/patients/{patient_id}/conditions", response_model=ConditionRead, status_code=201)
-def add_condition(patient_id: uuid.UUID, body: ConditionCreate, session: DbSession,
-                  actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> ConditionRead:
+def add_condition(
+    patient_id: uuid.UUID,
+    body: ConditionCreate,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> ConditionRead:
     item = history_service.add(session, actor, patient_id, "conditions", body)
     return ConditionRead.model_validate(item)
 
 
-@router.post("/patients/{patient_id}/pregnancy-statuses", response_model=PregnancyStatusRead,
-             status_code=201)
-def add_pregnancy_status(patient_id: uuid.UUID, body: PregnancyStatusCreate, session: DbSession,
-                         actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]
-                         ) -> PregnancyStatusRead:
+@router.post(
+    "/patients/{patient_id}/pregnancy-statuses", response_model=PregnancyStatusRead, status_code=201
+)
+def add_pregnancy_status(
+    patient_id: uuid.UUID,
+    body: PregnancyStatusCreate,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> PregnancyStatusRead:
     item = history_service.add(session, actor, patient_id, "pregnancy-statuses", body)
     return PregnancyStatusRead.model_validate(item)
 
 
 @router.post("/patients/{patient_id}/{kind}/{item_id}/void", status_code=204)
-def void_history_item(patient_id: uuid.UUID, kind: history_service.HistoryKind,
-                      item_id: uuid.UUID, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> None:
+def void_history_item(
+    patient_id: uuid.UUID,
+    kind: history_service.HistoryKind,
+    item_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> None:
     """Mark an allergy, medication, condition or pregnancy status entered-in-error."""
     history_service.void_item(session, actor, patient_id, kind, item_id)
 
 
 def consent_read(consent: Consent, newest_version: int) -> ConsentRead:
     return ConsentRead(
-        id=consent.id, procedure=consent.form.procedure, version=consent.form.version,
-        title=consent.form.title, signed_at=consent.signed_at, signed_by=consent.signed_by,
-        signer_role=consent.signer_role, recorded_by=consent.recorded_by,
-        withdrawn_at=consent.withdrawn_at, withdrawn_reason=consent.withdrawn_reason,
-        current=consent_service.is_current(consent, newest_version))
+        id=consent.id,
+        procedure=consent.form.procedure,
+        version=consent.form.version,
+        title=consent.form.title,
+        signed_at=consent.signed_at,
+        signed_by=consent.signed_by,
+        signer_role=consent.signer_role,
+        recorded_by=consent.recorded_by,
+        withdrawn_at=consent.withdrawn_at,
+        withdrawn_reason=consent.withdrawn_reason,
+        current=consent_service.is_current(consent, newest_version),
+    )
 
 
 def _newest_versions(session: DbSession) -> dict[str, int]:
@@ -143,35 +196,51 @@ def _newest_versions(session: DbSession) -> dict[str, int]:
 
 
 @router.get("/consent-forms", response_model=list[ConsentFormRead], tags=["consent"])
-def list_consent_forms(session: DbSession,
-                       actor: Annotated[Actor, Allowed(Permission.CONSENT_READ)]
-                       ) -> list[ConsentFormRead]:
+def list_consent_forms(
+    session: DbSession, actor: Annotated[Actor, Allowed(Permission.CONSENT_READ)]
+) -> list[ConsentFormRead]:
     """The current version of each procedure's consent text."""
     return [ConsentFormRead.model_validate(f) for f in consent_service.current_forms(session)]
 
 
-@router.get("/patients/{patient_id}/consents", response_model=list[ConsentRead],
-            tags=["consent"])
-def list_consents(patient_id: uuid.UUID, session: DbSession,
-                  actor: Annotated[Actor, Allowed(Permission.CONSENT_READ)]) -> list[ConsentRead]:
+@router.get("/patients/{patient_id}/consents", response_model=list[ConsentRead], tags=["consent"])
+def list_consents(
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CONSENT_READ)],
+) -> list[ConsentRead]:
     newest = _newest_versions(session)
-    return [consent_read(c, newest.get(c.form.procedure, 0))
-            for c in consent_service.list_for(session, actor, patient_id)]
+    return [
+        consent_read(c, newest.get(c.form.procedure, 0))
+        for c in consent_service.list_for(session, actor, patient_id)
+    ]
 
 
-@router.post("/patients/{patient_id}/consents", response_model=ConsentRead, status_code=201,
-             tags=["consent"])
-def sign_consent(patient_id: uuid.UUID, body: ConsentCreate, session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]) -> ConsentRead:
+@router.post(
+    "/patients/{patient_id}/consents", response_model=ConsentRead, status_code=201, tags=["consent"]
+)
+def sign_consent(
+    patient_id: uuid.UUID,
+    body: ConsentCreate,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)],
+) -> ConsentRead:
     """Record that the patient signed the current consent text for a procedure."""
     consent = consent_service.sign(session, actor, patient_id, body)
     return consent_read(consent, consent.form.version)
 
 
-@router.post("/patients/{patient_id}/consents/{consent_id}/withdraw", response_model=ConsentRead,
-             tags=["consent"])
-def withdraw_consent(patient_id: uuid.UUID, consent_id: uuid.UUID, body: ConsentWithdraw,
-                     session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]) -> ConsentRead:
+@router.post(
+    "/patients/{patient_id}/consents/{consent_id}/withdraw",
+    response_model=ConsentRead,
+    tags=["consent"],
+)
+def withdraw_consent(
+    patient_id: uuid.UUID,
+    consent_id: uuid.UUID,
+    body: ConsentWithdraw,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)],
+) -> ConsentRead:
     consent = consent_service.withdraw(session, actor, patient_id, consent_id, body.reason)
     return consent_read(consent, _newest_versions(session).get(consent.form.procedure, 0))

@@ -20,13 +20,23 @@ from mesoclinic.security.permissions import Permission
 
 def current_forms(session: Session) -> Sequence[ConsentForm]:
     """The newest version of each procedure's consent form."""
-    newest = (select(ConsentForm.procedure, func.max(ConsentForm.version).label("v"))
-              .group_by(ConsentForm.procedure).subquery())
-    return session.execute(
-        select(ConsentForm).join(newest, (ConsentForm.procedure == newest.c.procedure)
-                                 & (ConsentForm.version == newest.c.v))
-        .order_by(ConsentForm.procedure)
-    ).scalars().all()
+    newest = (
+        select(ConsentForm.procedure, func.max(ConsentForm.version).label("v"))
+        .group_by(ConsentForm.procedure)
+        .subquery()
+    )
+    return (
+        session.execute(
+            select(ConsentForm)
+            .join(
+                newest,
+                (ConsentForm.procedure == newest.c.procedure) & (ConsentForm.version == newest.c.v),
+            )
+            .order_by(ConsentForm.procedure)
+        )
+        .scalars()
+        .all()
+    )
 
 
 def current_form(session: Session, procedure: str) -> ConsentForm:
@@ -42,8 +52,9 @@ def is_current(consent: Consent, newest_version: int) -> bool:
 
 def list_for(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Consent]:
     patient = patient_service.load(session, actor, patient_id, Permission.CONSENT_READ)
-    audit.record(session, actor, "read", "consent", None, patient_id=patient.id,
-                 clinic_id=patient.clinic_id)
+    audit.record(
+        session, actor, "read", "consent", None, patient_id=patient.id, clinic_id=patient.clinic_id
+    )
     return list(patient.consents)
 
 
@@ -53,20 +64,33 @@ def sign(session: Session, actor: Actor, patient_id: uuid.UUID, data: ConsentCre
     if patient.status != "active":
         raise InvalidTransition("This record was voided and cannot be changed")
     form = current_form(session, data.procedure)
-    consent = Consent(patient_id=patient.id, form_id=form.id, signed_at=data.signed_at,
-                      signed_by=data.signed_by, signer_role=data.signer_role,
-                      recorded_by=actor.username)
+    consent = Consent(
+        patient_id=patient.id,
+        form_id=form.id,
+        signed_at=data.signed_at,
+        signed_by=data.signed_by,
+        signer_role=data.signer_role,
+        recorded_by=actor.username,
+    )
     session.add(consent)
     session.flush()
     session.refresh(consent)
-    audit.record(session, actor, "create", "consent", consent.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id,
-                 detail={"procedure": form.procedure, "version": form.version})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "consent",
+        consent.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"procedure": form.procedure, "version": form.version},
+    )
     return consent
 
 
-def withdraw(session: Session, actor: Actor, patient_id: uuid.UUID, consent_id: uuid.UUID,
-             reason: str) -> Consent:
+def withdraw(
+    session: Session, actor: Actor, patient_id: uuid.UUID, consent_id: uuid.UUID, reason: str
+) -> Consent:
     patient = patient_service.load(session, actor, patient_id, Permission.CONSENT_WRITE)
     consent = session.get(Consent, consent_id)
     if consent is None or consent.patient_id != patient.id:
@@ -76,8 +100,16 @@ def withdraw(session: Session, actor: Actor, patient_id: uuid.UUID, consent_id: 
     consent.withdrawn_at = utcnow()
     consent.withdrawn_reason = reason
     session.flush()
-    audit.record(session, actor, "withdraw", "consent", consent.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id, detail={"reason": reason})
+    audit.record(
+        session,
+        actor,
+        "withdraw",
+        "consent",
+        consent.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"reason": reason},
+    )
     return consent
 
 
@@ -88,9 +120,14 @@ def current_consent(session: Session, patient_id: uuid.UUID, procedure: str) -> 
     ).scalar_one_or_none()
     if newest is None:
         return None
-    consents = session.execute(
-        select(Consent).join(ConsentForm).where(Consent.patient_id == patient_id,
-                                                ConsentForm.procedure == procedure)
-        .order_by(Consent.signed_at.desc())
-    ).scalars().all()
+    consents = (
+        session.execute(
+            select(Consent)
+            .join(ConsentForm)
+            .where(Consent.patient_id == patient_id, ConsentForm.procedure == procedure)
+            .order_by(Consent.signed_at.desc())
+        )
+        .scalars()
+        .all()
+    )
     return next((c for c in consents if is_current(c, newest)), None)

@@ -40,29 +40,46 @@ HistoryCreate = AllergyCreate | MedicationCreate | ConditionCreate | PregnancySt
 def read(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
     """The patient with every history list loaded, auditing the read."""
     patient = patient_service.load(session, actor, patient_id, Permission.HISTORY_READ)
-    audit.record(session, actor, "read", "medical_history", patient.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "read",
+        "medical_history",
+        patient.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+    )
     return patient
 
 
-def add(session: Session, actor: Actor, patient_id: uuid.UUID, kind: str,
-        data: HistoryCreate) -> HistoryItem:
+def add(
+    session: Session, actor: Actor, patient_id: uuid.UUID, kind: str, data: HistoryCreate
+) -> HistoryItem:
     """Record one history entry of `kind` (allergies, medications, ...)."""
     patient = patient_service.load(session, actor, patient_id, Permission.HISTORY_WRITE)
     if patient.status != "active":
         raise InvalidTransition("This record was voided and cannot be changed")
     model = HISTORY_KINDS[kind]
-    item: HistoryItem = model(patient_id=patient.id, recorded_by=actor.username,
-                              **data.model_dump())
+    item: HistoryItem = model(
+        patient_id=patient.id, recorded_by=actor.username, **data.model_dump()
+    )
     session.add(item)
     session.flush()
-    audit.record(session, actor, "create", model.__tablename__, item.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "create",
+        model.__tablename__,
+        item.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+    )
     return item
 
 
-def void_item(session: Session, actor: Actor, patient_id: uuid.UUID, kind: str,
-              item_id: uuid.UUID) -> HistoryItem:
+def void_item(
+    session: Session, actor: Actor, patient_id: uuid.UUID, kind: str, item_id: uuid.UUID
+) -> HistoryItem:
     """Mark an entry entered-in-error (it stays visible in the record's history)."""
     patient = patient_service.load(session, actor, patient_id, Permission.HISTORY_WRITE)
     model = HISTORY_KINDS[kind]
@@ -73,8 +90,15 @@ def void_item(session: Session, actor: Actor, patient_id: uuid.UUID, kind: str,
         raise InvalidTransition("This entry is already voided")
     item.status = "entered-in-error"
     session.flush()
-    audit.record(session, actor, "void", model.__tablename__, item.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "void",
+        model.__tablename__,
+        item.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+    )
     return item
 
 

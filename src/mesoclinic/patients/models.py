@@ -46,16 +46,21 @@ class Patient(UUIDPrimaryKey, AuditColumns, Base):
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(Text)
 
-    allergies: Mapped[list[Allergy]] = relationship(back_populates="patient",
-                                                    order_by="Allergy.recorded_at")
-    medications: Mapped[list[Medication]] = relationship(back_populates="patient",
-                                                         order_by="Medication.recorded_at")
-    conditions: Mapped[list[Condition]] = relationship(back_populates="patient",
-                                                       order_by="Condition.recorded_at")
+    allergies: Mapped[list[Allergy]] = relationship(
+        back_populates="patient", order_by="Allergy.recorded_at"
+    )
+    medications: Mapped[list[Medication]] = relationship(
+        back_populates="patient", order_by="Medication.recorded_at"
+    )
+    conditions: Mapped[list[Condition]] = relationship(
+        back_populates="patient", order_by="Condition.recorded_at"
+    )
     pregnancy_statuses: Mapped[list[PregnancyStatus]] = relationship(
-        back_populates="patient", order_by="PregnancyStatus.recorded_at")
-    consents: Mapped[list[Consent]] = relationship(back_populates="patient",
-                                                   order_by="Consent.signed_at")
+        back_populates="patient", order_by="PregnancyStatus.recorded_at"
+    )
+    consents: Mapped[list[Consent]] = relationship(
+        back_populates="patient", order_by="Consent.signed_at"
+    )
 
     @property
     def full_name(self) -> str:

@@ -36,13 +36,22 @@ from mesoclinic.web.templating import redirect, render
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
 HISTORY_FORMS: dict[str, Any] = {
-    "allergies": AllergyCreate, "medications": MedicationCreate,
-    "conditions": ConditionCreate, "pregnancy-statuses": PregnancyStatusCreate,
+    "allergies": AllergyCreate,
+    "medications": MedicationCreate,
+    "conditions": ConditionCreate,
+    "pregnancy-statuses": PregnancyStatusCreate,
 }
 
 
-def patient_page(request: Request, actor: Actor, patient: Patient, tab: str, template: str,
-                 context: dict[str, Any] | None = None, status_code: int = 200) -> Response:
+def patient_page(
+    request: Request,
+    actor: Actor,
+    patient: Patient,
+    tab: str,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
     """Render one tab of the patient page (used by every area's patient tabs)."""
     ctx = {"patient": patient, "tabs": tabs_for(actor.role), "active_tab": tab}
     ctx.update(context or {})
@@ -50,10 +59,15 @@ def patient_page(request: Request, actor: Actor, patient: Patient, tab: str, tem
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patient_list(request: Request, session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
-                 q: str | None = None, birth_date: str | None = None,
-                 include_voided: bool = False, offset: int = 0) -> Response:
+def patient_list(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
+    q: str | None = None,
+    birth_date: str | None = None,
+    include_voided: bool = False,
+    offset: int = 0,
+) -> Response:
     errors: dict[str, str] = {}
     dob: date | None = None
     if birth_date:
@@ -61,57 +75,99 @@ def patient_list(request: Request, session: DbSession,
             dob = date.fromisoformat(birth_date)
         except ValueError:
             errors["birth_date"] = "Use a date like 1985-04-12"
-    rows, total = service.search(session, actor,
-                                 service.PatientQuery(q or None, dob, include_voided),
-                                 limit=PAGE_SIZE, offset=max(offset, 0))
-    query = {k: v for k, v in {"q": q, "birth_date": birth_date,
-                               "include_voided": include_voided or None}.items() if v}
-    return render(request, "patients/list.html", {
-        "page": Page(items=list(rows), total=total, limit=PAGE_SIZE, offset=offset),
-        "values": {"q": q, "birth_date": birth_date, "include_voided": include_voided},
-        "errors": errors, "query_base": "/patients?" + urlencode(query)})
+    rows, total = service.search(
+        session,
+        actor,
+        service.PatientQuery(q or None, dob, include_voided),
+        limit=PAGE_SIZE,
+        offset=max(offset, 0),
+    )
+    query = {
+        k: v
+        for k, v in {
+            "q": q,
+            "birth_date": birth_date,
+            "include_voided": include_voided or None,
+        }.items()
+        if v
+    }
+    return render(
+        request,
+        "patients/list.html",
+        {
+            "page": Page(items=list(rows), total=total, limit=PAGE_SIZE, offset=offset),
+            "values": {"q": q, "birth_date": birth_date, "include_voided": include_voided},
+            "errors": errors,
+            "query_base": "/patients?" + urlencode(query),
+        },
+    )
 
 
 @router.get("/patients/new", response_class=HTMLResponse)
-def new_patient_form(request: Request,
-                     actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
+def new_patient_form(
+    request: Request, actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]
+) -> Response:
     return render(request, "patients/form.html", {"values": {}, "errors": {}, "patient": None})
 
 
 @router.post("/patients/new", response_class=HTMLResponse)
-def create_patient(request: Request, form: PostedForm, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
+def create_patient(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
+) -> Response:
     values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
     data, errors = validate(PatientCreate, values)
     if data is not None:
         with savepoint(session, errors):
             patient = service.create(session, actor, data)
-            return redirect(f"/patients/{patient.id}",
-                            f"Registered {patient.full_name} as {patient.record_number}.")
-    return render(request, "patients/form.html",
-                  {"values": values, "errors": errors, "patient": None}, status_code=422)
+            return redirect(
+                f"/patients/{patient.id}",
+                f"Registered {patient.full_name} as {patient.record_number}.",
+            )
+    return render(
+        request,
+        "patients/form.html",
+        {"values": values, "errors": errors, "patient": None},
+        status_code=422,
+    )
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_detail(request: Request, patient_id: uuid.UUID, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)]) -> Response:
+def patient_detail(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
+) -> Response:
     patient = service.get(session, actor, patient_id)
     return patient_page(request, actor, patient, "overview", "patients/detail.html")
 
 
 @router.get("/patients/{patient_id}/edit", response_class=HTMLResponse)
-def edit_patient_form(request: Request, patient_id: uuid.UUID, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
+def edit_patient_form(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
+) -> Response:
     patient = service.get(session, actor, patient_id)
     values = {name: getattr(patient, name) for name in PatientUpdate.model_fields}
-    return render(request, "patients/form.html",
-                  {"values": values, "errors": {}, "patient": patient})
+    return render(
+        request, "patients/form.html", {"values": values, "errors": {}, "patient": patient}
+    )
 
 
 @router.post("/patients/{patient_id}/edit", response_class=HTMLResponse)
-def update_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)]) -> Response:
+def update_patient(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
+) -> Response:
     patient = service.load(session, actor, patient_id, Permission.PATIENT_WRITE)
     values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
@@ -123,13 +179,22 @@ def update_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, se
         with savepoint(session, errors):
             service.update(session, actor, patient_id, data)
             return redirect(f"/patients/{patient_id}", "Changes saved.")
-    return render(request, "patients/form.html",
-                  {"values": values, "errors": errors, "patient": patient}, status_code=422)
+    return render(
+        request,
+        "patients/form.html",
+        {"values": values, "errors": errors, "patient": patient},
+        status_code=422,
+    )
 
 
 @router.post("/patients/{patient_id}/void", response_class=HTMLResponse)
-def void_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)]) -> Response:
+def void_patient(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PATIENT_VOID)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(PatientVoid, values)
     if data is not None:
@@ -137,23 +202,44 @@ def void_patient(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
             service.void(session, actor, patient_id, data.reason)
             return redirect(f"/patients/{patient_id}", "Record marked as entered in error.")
     patient = service.get(session, actor, patient_id)
-    return patient_page(request, actor, patient, "overview", "patients/detail.html",
-                        {"void_errors": errors, "values": values}, status_code=422)
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "overview",
+        "patients/detail.html",
+        {"void_errors": errors, "values": values},
+        status_code=422,
+    )
 
 
 @router.get("/patients/{patient_id}/history", response_class=HTMLResponse)
-def history_page(request: Request, patient_id: uuid.UUID, session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.HISTORY_READ)]) -> Response:
+def history_page(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_READ)],
+) -> Response:
     patient = history_service.read(session, actor, patient_id)
-    return patient_page(request, actor, patient, "history", "patients/history.html",
-                        {"errors": {}, "values": {}, "form_kind": None})
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "history",
+        "patients/history.html",
+        {"errors": {}, "values": {}, "form_kind": None},
+    )
 
 
 @router.post("/patients/{patient_id}/history/{kind}", response_class=HTMLResponse)
-def add_history(request: Request, form: PostedForm,
-                patient_id: uuid.UUID, kind: history_service.HistoryKind,
-                session: DbSession,
-                actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> Response:
+def add_history(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    kind: history_service.HistoryKind,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(HISTORY_FORMS[kind], values)
     if data is not None:
@@ -161,42 +247,75 @@ def add_history(request: Request, form: PostedForm,
             history_service.add(session, actor, patient_id, kind, data)
             return redirect(f"/patients/{patient_id}/history", "Medical history updated.")
     patient = history_service.read(session, actor, patient_id)
-    return patient_page(request, actor, patient, "history", "patients/history.html",
-                        {"errors": errors, "values": values, "form_kind": kind},
-                        status_code=422)
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "history",
+        "patients/history.html",
+        {"errors": errors, "values": values, "form_kind": kind},
+        status_code=422,
+    )
 
 
 @router.post("/patients/{patient_id}/history/{kind}/{item_id}/void")
-def void_history(patient_id: uuid.UUID, kind: history_service.HistoryKind, item_id: uuid.UUID,
-                 session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)]) -> Response:
+def void_history(
+    patient_id: uuid.UUID,
+    kind: history_service.HistoryKind,
+    item_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
+) -> Response:
     history_service.void_item(session, actor, patient_id, kind, item_id)
     return redirect(f"/patients/{patient_id}/history", "Entry marked as entered in error.")
 
 
 @router.get("/patients/{patient_id}/consents", response_class=HTMLResponse)
-def consents_page(request: Request, patient_id: uuid.UUID, session: DbSession,
-                  actor: Annotated[Actor, Allowed(Permission.CONSENT_READ)]) -> Response:
+def consents_page(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CONSENT_READ)],
+) -> Response:
     return _consents(request, session, actor, patient_id, {}, {})
 
 
-def _consents(request: Request, session: DbSession, actor: Actor, patient_id: uuid.UUID,
-              values: dict[str, Any], errors: dict[str, str], status_code: int = 200
-              ) -> Response:
+def _consents(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
     consents = consent_service.list_for(session, actor, patient_id)
     patient = service.load(session, actor, patient_id, Permission.CONSENT_READ)
     forms = consent_service.current_forms(session)
     newest = {f.procedure: f.version for f in forms}
-    rows = [(c, consent_service.is_current(c, newest.get(c.form.procedure, 0)))
-            for c in reversed(consents)]
-    return patient_page(request, actor, patient, "consents", "patients/consents.html",
-                        {"rows": rows, "forms": forms, "values": values, "errors": errors},
-                        status_code=status_code)
+    rows = [
+        (c, consent_service.is_current(c, newest.get(c.form.procedure, 0)))
+        for c in reversed(consents)
+    ]
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "consents",
+        "patients/consents.html",
+        {"rows": rows, "forms": forms, "values": values, "errors": errors},
+        status_code=status_code,
+    )
 
 
 @router.post("/patients/{patient_id}/consents", response_class=HTMLResponse)
-def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]) -> Response:
+def sign_consent(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)],
+) -> Response:
     values = form_values(form)
     if "signed_at" not in values:
         values["signed_at"] = datetime.now(UTC).isoformat()
@@ -210,13 +329,15 @@ def sign_consent(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
     return _consents(request, session, actor, patient_id, values, errors, 422)
 
 
-@router.post("/patients/{patient_id}/consents/{consent_id}/withdraw",
-             response_class=HTMLResponse)
-def withdraw_consent(request: Request, form: PostedForm,
-                     patient_id: uuid.UUID, consent_id: uuid.UUID,
-                     session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)]
-                     ) -> Response:
+@router.post("/patients/{patient_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
+def withdraw_consent(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    consent_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(ConsentWithdraw, values)
     if data is not None:

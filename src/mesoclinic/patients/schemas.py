@@ -37,8 +37,9 @@ def _birth_date(value: date) -> date:
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
 BirthDate = Annotated[PastDate, AfterValidator(_birth_date)]
-Country = Annotated[str, StringConstraints(strip_whitespace=True, to_upper=True,
-                                           pattern=r"^[A-Za-z]{2}$")]
+Country = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
+]
 
 
 class PatientCreate(Schema):
@@ -106,11 +107,31 @@ class PatientVoid(Schema):
 
 
 AllergySeverity = Literal["mild", "moderate", "severe", "unknown"]
-MedicationCategory = Literal["anticoagulant", "antiplatelet", "aspirin", "nsaid", "vitamin_e",
-                             "fish_oil", "ginkgo", "antiandrogen", "isotretinoin", "other"]
-ConditionKind = Literal["bleeding_disorder", "diabetes", "heart_failure", "kidney_disease",
-                        "cancer", "autoimmune", "keloid_tendency", "herpes", "thyroid",
-                        "iron_deficiency", "other"]
+MedicationCategory = Literal[
+    "anticoagulant",
+    "antiplatelet",
+    "aspirin",
+    "nsaid",
+    "vitamin_e",
+    "fish_oil",
+    "ginkgo",
+    "antiandrogen",
+    "isotretinoin",
+    "other",
+]
+ConditionKind = Literal[
+    "bleeding_disorder",
+    "diabetes",
+    "heart_failure",
+    "kidney_disease",
+    "cancer",
+    "autoimmune",
+    "keloid_tendency",
+    "herpes",
+    "thyroid",
+    "iron_deficiency",
+    "other",
+]
 PregnancyValue = Literal["pregnant", "breastfeeding", "not_pregnant", "unknown"]
 
 
@@ -196,8 +217,7 @@ class ConsentFormRead(ReadSchema):
 
 
 class ConsentCreate(Schema):
-    procedure: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
-                                                max_length=40)]
+    procedure: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     signed_by: ShortText
     signed_at: PastDatetime
     signer_role: Literal["patient", "guardian", "representative"] = "patient"

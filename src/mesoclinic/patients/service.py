@@ -34,8 +34,9 @@ def _next_record_number(session: Session, clinic_id: uuid.UUID) -> str:
     return f"MC-{clinic.record_seq:06d}"
 
 
-def create(session: Session, actor: Actor, data: PatientCreate,
-           clinic_id: uuid.UUID | None = None) -> Patient:
+def create(
+    session: Session, actor: Actor, data: PatientCreate, clinic_id: uuid.UUID | None = None
+) -> Patient:
     """Register a patient in the actor's clinic (a group admin names the clinic)."""
     actor.require(Permission.PATIENT_WRITE)
     if actor.role is Role.PATIENT:
@@ -43,19 +44,34 @@ def create(session: Session, actor: Actor, data: PatientCreate,
     target_clinic = actor.clinic_id if actor.clinic_id else clinic_id
     if target_clinic is None:
         raise InvalidInput("Choose the clinic for this patient", "clinic_id")
-    patient = Patient(**data.model_dump(), clinic_id=target_clinic,
-                      phone_digits=_digits(data.phone),
-                      record_number=_next_record_number(session, target_clinic),
-                      created_by=actor.username, updated_by=actor.username)
+    patient = Patient(
+        **data.model_dump(),
+        clinic_id=target_clinic,
+        phone_digits=_digits(data.phone),
+        record_number=_next_record_number(session, target_clinic),
+        created_by=actor.username,
+        updated_by=actor.username,
+    )
     session.add(patient)
     session.flush()
-    audit.record(session, actor, "create", "patient", patient.id, patient_id=patient.id,
-                 clinic_id=target_clinic)
+    audit.record(
+        session,
+        actor,
+        "create",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        clinic_id=target_clinic,
+    )
     return patient
 
 
-def load(session: Session, actor: Actor, patient_id: uuid.UUID,
-         permission: Permission = Permission.PATIENT_READ) -> Patient:
+def load(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    permission: Permission = Permission.PATIENT_READ,
+) -> Patient:
     """Fetch a patient the actor may see, without auditing (callers audit what they read)."""
     actor.require(permission)
     patient = session.get(Patient, patient_id)
@@ -68,8 +84,14 @@ def load(session: Session, actor: Actor, patient_id: uuid.UUID,
 R = TypeVar("R")
 
 
-def load_owned(session: Session, actor: Actor, model: type[R], record_id: uuid.UUID,
-               permission: Permission, label: str) -> R:
+def load_owned(
+    session: Session,
+    actor: Actor,
+    model: type[R],
+    record_id: uuid.UUID,
+    permission: Permission,
+    label: str,
+) -> R:
     """A record that belongs to a patient (visit, plan, appointment...), scoped like the patient.
 
     The model needs a `patient_id` column; no audit (callers audit what they read).
@@ -85,8 +107,15 @@ def load_owned(session: Session, actor: Actor, model: type[R], record_id: uuid.U
 def get(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
     """Read one patient's record, auditing the read."""
     patient = load(session, actor, patient_id)
-    audit.record(session, actor, "read", "patient", patient.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "read",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+    )
     return patient
 
 
@@ -109,9 +138,11 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
         stmt = stmt.where(Patient.birth_date == query.birth_date)
     for term in (query.text or "").split():
         like = f"%{term.lower()}%"
-        clauses = [func.lower(Patient.given_name).like(like),
-                   func.lower(Patient.family_name).like(like),
-                   func.lower(Patient.record_number).like(like)]
+        clauses = [
+            func.lower(Patient.given_name).like(like),
+            func.lower(Patient.family_name).like(like),
+            func.lower(Patient.record_number).like(like),
+        ]
         digits = _digits(term)
         if digits and len(digits) >= 3:
             clauses.append(Patient.phone_digits.like(f"%{digits}%"))
@@ -119,24 +150,38 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
     return stmt
 
 
-def search(session: Session, actor: Actor, query: PatientQuery, *, limit: int = 25,
-           offset: int = 0) -> tuple[Sequence[Patient], int]:
+def search(
+    session: Session, actor: Actor, query: PatientQuery, *, limit: int = 25, offset: int = 0
+) -> tuple[Sequence[Patient], int]:
     """Find patients by name, record number, phone or date of birth in the actor's scope."""
     actor.require(Permission.PATIENT_READ)
     stmt = _search_query(actor, query)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(
-        stmt.order_by(Patient.family_name, Patient.given_name, Patient.id)
-        .limit(limit).offset(offset)
-    ).scalars().all()
-    audit.record(session, actor, "search", "patient", None,
-                 detail={"text": query.text, "birth_date": query.birth_date,
-                         "returned": [str(p.id) for p in rows]})
+    rows = (
+        session.execute(
+            stmt.order_by(Patient.family_name, Patient.given_name, Patient.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        .scalars()
+        .all()
+    )
+    audit.record(
+        session,
+        actor,
+        "search",
+        "patient",
+        None,
+        detail={
+            "text": query.text,
+            "birth_date": query.birth_date,
+            "returned": [str(p.id) for p in rows],
+        },
+    )
     return rows, total
 
 
-def update(session: Session, actor: Actor, patient_id: uuid.UUID,
-           data: PatientUpdate) -> Patient:
+def update(session: Session, actor: Actor, patient_id: uuid.UUID, data: PatientUpdate) -> Patient:
     """Change the fields that were sent; voided records are read-only."""
     patient = load(session, actor, patient_id, Permission.PATIENT_WRITE)
     if patient.status != "active":
@@ -148,13 +193,22 @@ def update(session: Session, actor: Actor, patient_id: uuid.UUID,
         patient.phone_digits = _digits(patient.phone)
     patient.updated_by = actor.username
     session.flush()
-    audit.record(session, actor, "update", "patient", patient.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id, detail={"fields": sorted(changes)})
+    audit.record(
+        session,
+        actor,
+        "update",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"fields": sorted(changes)},
+    )
     return patient
 
 
-def mark_entered_in_error(session: Session, actor: Actor, record: Any, reason: str,
-                          label: str) -> None:
+def mark_entered_in_error(
+    session: Session, actor: Actor, record: Any, reason: str, label: str
+) -> None:
     """Void a clinical record (status, when, why, by whom); records are never deleted."""
     if record.status != "active":
         raise InvalidTransition(f"This {label} is already voided")
@@ -169,6 +223,14 @@ def void(session: Session, actor: Actor, patient_id: uuid.UUID, reason: str) -> 
     """Mark a record entered-in-error; it is kept for the audit trail, never deleted."""
     patient = load(session, actor, patient_id, Permission.PATIENT_VOID)
     mark_entered_in_error(session, actor, patient, reason, "record")
-    audit.record(session, actor, "void", "patient", patient.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id, detail={"reason": reason})
+    audit.record(
+        session,
+        actor,
+        "void",
+        "patient",
+        patient.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"reason": reason},
+    )
     return patient

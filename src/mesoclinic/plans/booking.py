@@ -48,42 +48,68 @@ SESSION_STATUS_AFTER = {"done": "done", "no_show": "missed", "cancelled": "plann
 
 def practitioners(session: Session, clinic_id: uuid.UUID) -> list[User]:
     """Active clinicians and nurses of a clinic, by name."""
-    return list(session.execute(select(User).where(
-        User.clinic_id == clinic_id, User.active.is_(True), User.role.in_(PRACTITIONER_ROLES))
-        .order_by(User.display_name, User.username)).scalars())
+    return list(
+        session.execute(
+            select(User)
+            .where(
+                User.clinic_id == clinic_id,
+                User.active.is_(True),
+                User.role.in_(PRACTITIONER_ROLES),
+            )
+            .order_by(User.display_name, User.username)
+        ).scalars()
+    )
 
 
 def _slots(appointment: Appointment) -> list[BookingSlot]:
     count = appointment.duration_minutes // SLOT_MINUTES
-    resources = (f"practitioner:{appointment.practitioner_id}",
-                 f"room:{appointment.clinic_id}:{appointment.room.lower()}")
-    return [BookingSlot(resource=r, slot_start=appointment.starts_at
-                        + timedelta(minutes=SLOT_MINUTES * i), appointment_id=appointment.id)
-            for r in resources for i in range(count)]
+    resources = (
+        f"practitioner:{appointment.practitioner_id}",
+        f"room:{appointment.clinic_id}:{appointment.room.lower()}",
+    )
+    return [
+        BookingSlot(
+            resource=r,
+            slot_start=appointment.starts_at + timedelta(minutes=SLOT_MINUTES * i),
+            appointment_id=appointment.id,
+        )
+        for r in resources
+        for i in range(count)
+    ]
 
 
-def _check_practitioner(session: Session, practitioner_id: uuid.UUID,
-                        clinic_id: uuid.UUID) -> User:
+def _check_practitioner(session: Session, practitioner_id: uuid.UUID, clinic_id: uuid.UUID) -> User:
     user = session.get(User, practitioner_id)
-    if user is None or user.clinic_id != clinic_id or not user.active \
-            or user.role not in PRACTITIONER_ROLES:
-        raise InvalidInput("Choose an active clinician or nurse of the patient's clinic",
-                           "practitioner_id")
+    if (
+        user is None
+        or user.clinic_id != clinic_id
+        or not user.active
+        or user.role not in PRACTITIONER_ROLES
+    ):
+        raise InvalidInput(
+            "Choose an active clinician or nurse of the patient's clinic", "practitioner_id"
+        )
     return user
 
 
-def _check_time(calendar: ClinicCalendar, starts_at: datetime, minutes: int,
-                allow_past: bool) -> None:
+def _check_time(
+    calendar: ClinicCalendar, starts_at: datetime, minutes: int, allow_past: bool
+) -> None:
     local_start = starts_at.astimezone(calendar.timezone)
     local_end = (starts_at + timedelta(minutes=minutes)).astimezone(calendar.timezone)
     day = local_start.date()
     if not is_open(day, calendar.opening_days, calendar.closures):
         raise InvalidInput(f"The clinic is closed on {day:%A %d %B %Y}", "starts_at")
-    if local_start.time() < calendar.opens_at or local_end.date() != day \
-            or local_end.time() > calendar.closes_at:
-        raise InvalidInput(f"Appointments must fit in opening hours "
-                           f"({calendar.opens_at:%H:%M}-{calendar.closes_at:%H:%M})",
-                           "starts_at")
+    if (
+        local_start.time() < calendar.opens_at
+        or local_end.date() != day
+        or local_end.time() > calendar.closes_at
+    ):
+        raise InvalidInput(
+            f"Appointments must fit in opening hours "
+            f"({calendar.opens_at:%H:%M}-{calendar.closes_at:%H:%M})",
+            "starts_at",
+        )
     today = datetime.now(UTC).astimezone(calendar.timezone).date()
     if not allow_past and day < today:
         raise InvalidInput("Appointments cannot be booked on a past day", "starts_at")
@@ -93,23 +119,28 @@ def _check_room(calendar: ClinicCalendar, room: str) -> str:
     for name in calendar.rooms:
         if name.lower() == room.lower():
             return name
-    raise InvalidInput(f"Unknown room; the clinic's rooms are: {', '.join(calendar.rooms)}",
-                       "room")
+    raise InvalidInput(f"Unknown room; the clinic's rooms are: {', '.join(calendar.rooms)}", "room")
 
 
 def _clash(session: Session, appointment: Appointment) -> None:
     slots = _slots(appointment)
-    held = session.execute(select(BookingSlot.resource, Appointment.starts_at)
-                           .join(Appointment, Appointment.id == BookingSlot.appointment_id)
-                           .where(BookingSlot.resource.in_({s.resource for s in slots}),
-                                  BookingSlot.slot_start >= slots[0].slot_start,
-                                  BookingSlot.slot_start <= slots[-1].slot_start)).first()
+    held = session.execute(
+        select(BookingSlot.resource, Appointment.starts_at)
+        .join(Appointment, Appointment.id == BookingSlot.appointment_id)
+        .where(
+            BookingSlot.resource.in_({s.resource for s in slots}),
+            BookingSlot.slot_start >= slots[0].slot_start,
+            BookingSlot.slot_start <= slots[-1].slot_start,
+        )
+    ).first()
     if held is not None:
         what = "practitioner" if held.resource.startswith("practitioner:") else "room"
-        raise Conflict(f"The {what} is already booked at that time "
-                       f"(appointment from {held.starts_at:%Y-%m-%d %H:%M} UTC)",
-                       "practitioner_id" if what == "practitioner" else "room",
-                       code="double_booking")
+        raise Conflict(
+            f"The {what} is already booked at that time "
+            f"(appointment from {held.starts_at:%Y-%m-%d %H:%M} UTC)",
+            "practitioner_id" if what == "practitioner" else "room",
+            code="double_booking",
+        )
 
 
 def _hold(session: Session, appointment: Appointment) -> None:
@@ -122,22 +153,33 @@ def _hold(session: Session, appointment: Appointment) -> None:
             session.add_all(_slots(appointment))
             session.flush()
     except IntegrityError as exc:
-        raise Conflict("Another booking took this practitioner or room at the same time",
-                       "starts_at", code="double_booking") from exc
+        raise Conflict(
+            "Another booking took this practitioner or room at the same time",
+            "starts_at",
+            code="double_booking",
+        ) from exc
     except OperationalError as exc:
         # PostgreSQL breaks a lock cycle between overlapping bookings by failing one of them.
         if getattr(exc.orig, "sqlstate", None) != "40P01":
             raise
-        raise Conflict("Another booking for this practitioner or room was being made at the "
-                       "same time; check the calendar and try again", "starts_at",
-                       code="double_booking") from exc
+        raise Conflict(
+            "Another booking for this practitioner or room was being made at the "
+            "same time; check the calendar and try again",
+            "starts_at",
+            code="double_booking",
+        ) from exc
 
 
-def book(session: Session, actor: Actor, data: AppointmentCreate, *,
-         plan_session: PlanSession | None = None, allow_past: bool = False) -> Appointment:
+def book(
+    session: Session,
+    actor: Actor,
+    data: AppointmentCreate,
+    *,
+    plan_session: PlanSession | None = None,
+    allow_past: bool = False,
+) -> Appointment:
     """Book a practitioner and a room for a patient; refuses double booking."""
-    patient = patient_service.load(session, actor, data.patient_id,
-                                   Permission.APPOINTMENT_WRITE)
+    patient = patient_service.load(session, actor, data.patient_id, Permission.APPOINTMENT_WRITE)
     if patient.status != "active":
         raise InvalidInput("This record was voided", "patient_id")
     _check_practitioner(session, data.practitioner_id, patient.clinic_id)
@@ -145,23 +187,42 @@ def book(session: Session, actor: Actor, data: AppointmentCreate, *,
     room = _check_room(calendar, data.room)
     _check_time(calendar, data.starts_at, data.duration_minutes, allow_past)
     appointment = Appointment(
-        id=uuid.uuid4(), clinic_id=patient.clinic_id, patient_id=patient.id,
-        practitioner_id=data.practitioner_id, room=room, starts_at=data.starts_at,
-        duration_minutes=data.duration_minutes, status="booked", note=data.note,
+        id=uuid.uuid4(),
+        clinic_id=patient.clinic_id,
+        patient_id=patient.id,
+        practitioner_id=data.practitioner_id,
+        room=room,
+        starts_at=data.starts_at,
+        duration_minutes=data.duration_minutes,
+        status="booked",
+        note=data.note,
         plan_session_id=plan_session.id if plan_session else None,
-        created_by=actor.username, updated_by=actor.username)
+        created_by=actor.username,
+        updated_by=actor.username,
+    )
     _hold(session, appointment)
-    audit.record(session, actor, "create", "appointment", appointment.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id,
-                 detail={"starts_at": data.starts_at.isoformat(), "room": room,
-                         "practitioner_id": str(data.practitioner_id),
-                         "minutes": data.duration_minutes,
-                         "plan_session": plan_session.sequence if plan_session else None})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "appointment",
+        appointment.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={
+            "starts_at": data.starts_at.isoformat(),
+            "room": room,
+            "practitioner_id": str(data.practitioner_id),
+            "minutes": data.duration_minutes,
+            "plan_session": plan_session.sequence if plan_session else None,
+        },
+    )
     return appointment
 
 
-def book_for_session(session: Session, actor: Actor, plan_id: uuid.UUID, sequence: int,
-                     data: SessionBooking) -> Appointment:
+def book_for_session(
+    session: Session, actor: Actor, plan_id: uuid.UUID, sequence: int, data: SessionBooking
+) -> Appointment:
     """Book a plan session; a date inside its window moves it (later sessions follow)."""
     plan = plan_service.load_plan(session, actor, plan_id, Permission.APPOINTMENT_WRITE)
     if plan.status != "active":
@@ -174,57 +235,95 @@ def book_for_session(session: Session, actor: Actor, plan_id: uuid.UUID, sequenc
     if day != item.planned_date:
         _move_within_window(session, actor, plan.id, item, day)
     minutes = data.duration_minutes or (60 if item.includes_prp else 30)
-    appointment = book(session, actor, AppointmentCreate(
-        patient_id=plan.patient_id, practitioner_id=data.practitioner_id, room=data.room,
-        starts_at=data.starts_at, duration_minutes=minutes, note=data.note), plan_session=item)
+    appointment = book(
+        session,
+        actor,
+        AppointmentCreate(
+            patient_id=plan.patient_id,
+            practitioner_id=data.practitioner_id,
+            room=data.room,
+            starts_at=data.starts_at,
+            duration_minutes=minutes,
+            note=data.note,
+        ),
+        plan_session=item,
+    )
     item.status, item.appointment_id = "booked", appointment.id
     session.flush()
     return appointment
 
 
-def _move_within_window(session: Session, actor: Actor, plan_id: uuid.UUID,
-                        item: PlanSession, day: date) -> None:
+def _move_within_window(
+    session: Session, actor: Actor, plan_id: uuid.UUID, item: PlanSession, day: date
+) -> None:
     if not item.window_start <= day <= item.window_end:
         raise InvalidInput(
             f"Session {item.sequence} must be between {item.window_start.isoformat()} and "
             f"{item.window_end.isoformat()}; a clinician can reschedule it outside its window",
-            "starts_at")
-    plan_service.reschedule_session(session, actor, plan_id, item.sequence, day,
-                                    permission=Permission.APPOINTMENT_WRITE)
+            "starts_at",
+        )
+    plan_service.reschedule_session(
+        session, actor, plan_id, item.sequence, day, permission=Permission.APPOINTMENT_WRITE
+    )
 
 
-def load_appointment(session: Session, actor: Actor, appointment_id: uuid.UUID,
-                     permission: Permission = Permission.APPOINTMENT_READ) -> Appointment:
-    return patient_service.load_owned(session, actor, Appointment, appointment_id, permission,
-                                      "Appointment")
+def load_appointment(
+    session: Session,
+    actor: Actor,
+    appointment_id: uuid.UUID,
+    permission: Permission = Permission.APPOINTMENT_READ,
+) -> Appointment:
+    return patient_service.load_owned(
+        session, actor, Appointment, appointment_id, permission, "Appointment"
+    )
 
 
 def get(session: Session, actor: Actor, appointment_id: uuid.UUID) -> Appointment:
     """Read one appointment, auditing the read."""
     appointment = load_appointment(session, actor, appointment_id)
-    audit.record(session, actor, "read", "appointment", appointment.id,
-                 patient_id=appointment.patient_id, clinic_id=appointment.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "read",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        clinic_id=appointment.clinic_id,
+    )
     return appointment
 
 
-def change_status(session: Session, actor: Actor, appointment_id: uuid.UUID, status: str,
-                  reason: str | None = None) -> Appointment:
+def change_status(
+    session: Session,
+    actor: Actor,
+    appointment_id: uuid.UUID,
+    status: str,
+    reason: str | None = None,
+) -> Appointment:
     """Arrived, done, no-show or cancelled; cancelled and no-show free the slot."""
-    appointment = load_appointment(session, actor, appointment_id,
-                                   Permission.APPOINTMENT_WRITE)
+    appointment = load_appointment(session, actor, appointment_id, Permission.APPOINTMENT_WRITE)
     if status not in STATUS_CHANGES.get(appointment.status, frozenset()):
-        raise InvalidTransition(f"A {appointment.status} appointment cannot become {status}",
-                                "status")
+        raise InvalidTransition(
+            f"A {appointment.status} appointment cannot become {status}", "status"
+        )
     previous = appointment.status
     _set_status(session, appointment, status, reason, actor.username)
-    audit.record(session, actor, "status", "appointment", appointment.id,
-                 patient_id=appointment.patient_id, clinic_id=appointment.clinic_id,
-                 detail={"from": previous, "to": status, "reason": reason})
+    audit.record(
+        session,
+        actor,
+        "status",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        clinic_id=appointment.clinic_id,
+        detail={"from": previous, "to": status, "reason": reason},
+    )
     return appointment
 
 
-def _set_status(session: Session, appointment: Appointment, status: str,
-                reason: str | None, username: str) -> None:
+def _set_status(
+    session: Session, appointment: Appointment, status: str, reason: str | None, username: str
+) -> None:
     appointment.status, appointment.status_reason = status, reason
     appointment.updated_by = username
     if status in RELEASED_STATUSES:
@@ -238,29 +337,45 @@ def _set_status(session: Session, appointment: Appointment, status: str,
     session.flush()
 
 
-def release_for_plan(session: Session, actor: Actor, appointment_id: uuid.UUID,
-                     why: str) -> None:
+def release_for_plan(session: Session, actor: Actor, appointment_id: uuid.UUID, why: str) -> None:
     """Cancel a still-booked appointment because its plan ended."""
     appointment = session.get(Appointment, appointment_id)
     if appointment is None or appointment.status != "booked":
         return
     _set_status(session, appointment, "cancelled", why, actor.username)
-    audit.record(session, actor, "status", "appointment", appointment.id,
-                 patient_id=appointment.patient_id, clinic_id=appointment.clinic_id,
-                 detail={"from": "booked", "to": "cancelled", "reason": why})
+    audit.record(
+        session,
+        actor,
+        "status",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        clinic_id=appointment.clinic_id,
+        detail={"from": "booked", "to": "cancelled", "reason": why},
+    )
 
 
-def in_range(session: Session, actor: Actor, start: datetime, end: datetime, *,
-             clinic_id: uuid.UUID | None = None, practitioner_id: uuid.UUID | None = None,
-             patient_id: uuid.UUID | None = None) -> Sequence[tuple[Appointment, Patient]]:
+def in_range(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    *,
+    clinic_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> Sequence[tuple[Appointment, Patient]]:
     """Appointments starting in [start, end) in the actor's scope, with their patients."""
     actor.require(Permission.APPOINTMENT_READ)
     if end <= start:
         raise InvalidInput("end must be after start", "end")
     if end - start > timedelta(days=62):
         raise InvalidInput("Ask for at most 62 days at a time", "end")
-    stmt = (select(Appointment, Patient).join(Patient, Patient.id == Appointment.patient_id)
-            .where(Appointment.starts_at >= start, Appointment.starts_at < end))
+    stmt = (
+        select(Appointment, Patient)
+        .join(Patient, Patient.id == Appointment.patient_id)
+        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
+    )
     if actor.role is Role.PATIENT:
         stmt = stmt.where(Appointment.patient_id == actor.patient_id)
     elif not actor.is_group_admin:
@@ -271,9 +386,19 @@ def in_range(session: Session, actor: Actor, start: datetime, end: datetime, *,
         stmt = stmt.where(Appointment.practitioner_id == practitioner_id)
     if patient_id:
         stmt = stmt.where(Appointment.patient_id == patient_id)
-    rows = [(a, p) for a, p in session.execute(stmt.order_by(Appointment.starts_at,
-                                                              Appointment.room))]
-    audit.record(session, actor, "search", "appointment", None,
-                 detail={"start": start.isoformat(), "end": end.isoformat(),
-                         "returned": [str(a.id) for a, _ in rows]})
+    rows = [
+        (a, p) for a, p in session.execute(stmt.order_by(Appointment.starts_at, Appointment.room))
+    ]
+    audit.record(
+        session,
+        actor,
+        "search",
+        "appointment",
+        None,
+        detail={
+            "start": start.isoformat(),
+            "end": end.isoformat(),
+            "returned": [str(a.id) for a, _ in rows],
+        },
+    )
     return rows

@@ -37,7 +37,6 @@ WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", 
 ROW_MINUTES = 5
 
 
-
 def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UUID:
     if actor.clinic_id:
         return actor.clinic_id
@@ -58,18 +57,35 @@ def _day(value: str | None, cal: ClinicCalendar) -> date:
 
 
 @router.get("/calendar", response_class=HTMLResponse)
-def calendar_page(request: Request, session: DbSession,
-                  actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
-                  view: str = "day", date: str | None = None, clinic_id: str | None = None,
-                  plan_id: uuid.UUID | None = None, sequence: int | None = None) -> Response:
-    query = {"view": view, "date": date, "clinic_id": clinic_id, "plan_id": plan_id,
-             "sequence": sequence}
+def calendar_page(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+    view: str = "day",
+    date: str | None = None,
+    clinic_id: str | None = None,
+    plan_id: uuid.UUID | None = None,
+    sequence: int | None = None,
+) -> Response:
+    query = {
+        "view": view,
+        "date": date,
+        "clinic_id": clinic_id,
+        "plan_id": plan_id,
+        "sequence": sequence,
+    }
     return _calendar(request, session, actor, query, {}, {})
 
 
-def _calendar(request: Request, session: Session, actor: Actor, query: dict[str, Any],
-              values: dict[str, Any], errors: dict[str, str], status_code: int = 200
-              ) -> Response:
+def _calendar(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    query: dict[str, Any],
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
     clinic_id = _clinic_id(session, actor, query.get("clinic_id"))
     cal = clinic_calendar.load(session, clinic_id)
     day = _day(query.get("date"), cal)
@@ -81,33 +97,60 @@ def _calendar(request: Request, session: Session, actor: Actor, query: dict[str,
     rows = booking.in_range(session, actor, start, end, clinic_id=clinic_id)
     people = booking.practitioners(session, clinic_id)
     target = _session_target(session, actor, query)
-    return render(request, "plans/calendar.html", {
-        "cal": cal, "day": day, "days": days, "week": week, "people": people,
-        "blocks": [_block(a, p, cal) for a, p in rows], "target": target,
-        "patients": [] if target else _patients(session, clinic_id),
-        "times": _times(cal), "row_minutes": ROW_MINUTES, "clinic_id": clinic_id,
-        "prev": first - timedelta(days=7 if week else 1),
-        "next": first + timedelta(days=7 if week else 1),
-        "values": values, "errors": errors, "weekdays": WEEKDAYS, "badge": STATUS_BADGE,
-        "closed": {d for d in days if d.weekday() not in cal.opening_days
-                   or d in cal.closures}}, status_code=status_code)
+    return render(
+        request,
+        "plans/calendar.html",
+        {
+            "cal": cal,
+            "day": day,
+            "days": days,
+            "week": week,
+            "people": people,
+            "blocks": [_block(a, p, cal) for a, p in rows],
+            "target": target,
+            "patients": [] if target else _patients(session, clinic_id),
+            "times": _times(cal),
+            "row_minutes": ROW_MINUTES,
+            "clinic_id": clinic_id,
+            "prev": first - timedelta(days=7 if week else 1),
+            "next": first + timedelta(days=7 if week else 1),
+            "values": values,
+            "errors": errors,
+            "weekdays": WEEKDAYS,
+            "badge": STATUS_BADGE,
+            "closed": {d for d in days if d.weekday() not in cal.opening_days or d in cal.closures},
+        },
+        status_code=status_code,
+    )
 
 
 def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     if not query.get("plan_id") or not query.get("sequence"):
         return None
-    plan = plan_service.load_plan(session, actor, query["plan_id"],
-                                  Permission.APPOINTMENT_WRITE)
+    plan = plan_service.load_plan(session, actor, query["plan_id"], Permission.APPOINTMENT_WRITE)
     item = plan_service.session_by_number(plan, int(query["sequence"]))
-    audit.record(session, actor, "read", "treatment_plan", plan.id, patient_id=plan.patient_id,
-                 clinic_id=plan.clinic_id, detail={"booking_session": item.sequence})
+    audit.record(
+        session,
+        actor,
+        "read",
+        "treatment_plan",
+        plan.id,
+        patient_id=plan.patient_id,
+        clinic_id=plan.clinic_id,
+        detail={"booking_session": item.sequence},
+    )
     return {"plan": plan, "session": item, "patient": session.get(Patient, plan.patient_id)}
 
 
 def _patients(session: Session, clinic_id: uuid.UUID) -> list[Patient]:
-    return list(session.execute(select(Patient).where(
-        Patient.clinic_id == clinic_id, Patient.status == "active")
-        .order_by(Patient.family_name, Patient.given_name).limit(500)).scalars())
+    return list(
+        session.execute(
+            select(Patient)
+            .where(Patient.clinic_id == clinic_id, Patient.status == "active")
+            .order_by(Patient.family_name, Patient.given_name)
+            .limit(500)
+        ).scalars()
+    )
 
 
 def _times(cal: ClinicCalendar) -> list[str]:
@@ -120,23 +163,34 @@ def _block(appointment: Any, patient: Patient, cal: ClinicCalendar) -> dict[str,
     local = appointment.starts_at.astimezone(cal.timezone)
     opens = cal.opens_at.hour * 60 + cal.opens_at.minute
     offset = local.hour * 60 + local.minute - opens
-    return {"a": appointment, "patient": patient, "date": local.date(),
-            "time": f"{local:%H:%M}",
-            "end": f"{local + timedelta(minutes=appointment.duration_minutes):%H:%M}",
-            "row": offset // ROW_MINUTES + 2, "span": appointment.duration_minutes // ROW_MINUTES}
+    return {
+        "a": appointment,
+        "patient": patient,
+        "date": local.date(),
+        "time": f"{local:%H:%M}",
+        "end": f"{local + timedelta(minutes=appointment.duration_minutes):%H:%M}",
+        "row": offset // ROW_MINUTES + 2,
+        "span": appointment.duration_minutes // ROW_MINUTES,
+    }
 
 
 @router.post("/calendar/book", response_class=HTMLResponse)
-def book(request: Request, form: PostedForm, session: DbSession,
-               actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)]) -> Response:
+def book(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+) -> Response:
     values = form_values(form)
     query = {k: values.get(k) for k in ("view", "clinic_id", "plan_id", "sequence")}
     query["date"] = values.get("date")
     errors: dict[str, str] = {}
     starts_at = _local_start(session, actor, values, errors)
     if starts_at and _book(session, actor, values, starts_at, errors):
-        return redirect(f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
-                        "Appointment booked." + _aftercare_note(session, values, starts_at))
+        return redirect(
+            f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
+            "Appointment booked." + _aftercare_note(session, values, starts_at),
+        )
     return _calendar(request, session, actor, query, values, errors, 422)
 
 
@@ -154,8 +208,9 @@ def _aftercare_note(session: Session, values: dict[str, Any], starts_at: str) ->
     return booking_note(session, uuid.UUID(patient_id), datetime.fromisoformat(starts_at))
 
 
-def _local_start(session: Session, actor: Actor, values: dict[str, Any],
-                 errors: dict[str, str]) -> str | None:
+def _local_start(
+    session: Session, actor: Actor, values: dict[str, Any], errors: dict[str, str]
+) -> str | None:
     cal = clinic_calendar.load(session, _clinic_id(session, actor, values.get("clinic_id")))
     try:
         day = date.fromisoformat(values.get("date", ""))
@@ -166,10 +221,15 @@ def _local_start(session: Session, actor: Actor, values: dict[str, Any],
     return datetime.combine(day, clock, cal.timezone).isoformat()
 
 
-def _book(session: Session, actor: Actor, values: dict[str, Any], starts_at: str,
-          errors: dict[str, str]) -> bool:
-    fields = {"practitioner_id": values.get("practitioner_id"), "room": values.get("room"),
-              "starts_at": starts_at, "note": values.get("note")}
+def _book(
+    session: Session, actor: Actor, values: dict[str, Any], starts_at: str, errors: dict[str, str]
+) -> bool:
+    fields = {
+        "practitioner_id": values.get("practitioner_id"),
+        "room": values.get("room"),
+        "starts_at": starts_at,
+        "note": values.get("note"),
+    }
     if values.get("duration_minutes"):
         fields["duration_minutes"] = values["duration_minutes"]
     fields = {k: v for k, v in fields.items() if v is not None}
@@ -177,64 +237,98 @@ def _book(session: Session, actor: Actor, values: dict[str, Any], starts_at: str
     if values.get("plan_id") and values.get("sequence"):
         data, errors_ = validate(SessionBooking, fields)
         errors.update(errors_)
-        return data is not None and _run(session, errors, checks, lambda: booking.book_for_session(
-            session, actor, uuid.UUID(values["plan_id"]), int(values["sequence"]), data))
-    free, errors_ = validate(AppointmentCreate, {**fields,
-                                                 "patient_id": values.get("patient_id")})
+        return data is not None and _run(
+            session,
+            errors,
+            checks,
+            lambda: booking.book_for_session(
+                session, actor, uuid.UUID(values["plan_id"]), int(values["sequence"]), data
+            ),
+        )
+    free, errors_ = validate(AppointmentCreate, {**fields, "patient_id": values.get("patient_id")})
     errors.update(errors_)
-    return free is not None and _run(session, errors, checks,
-                                     lambda: booking.book(session, actor, free))
+    return free is not None and _run(
+        session, errors, checks, lambda: booking.book(session, actor, free)
+    )
 
 
 @router.get("/clinic-calendar", response_class=HTMLResponse)
-def clinic_days_page(request: Request, session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
-                     clinic_id: str | None = None) -> Response:
+def clinic_days_page(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+    clinic_id: str | None = None,
+) -> Response:
     return _clinic_days(request, session, actor, _clinic_id(session, actor, clinic_id), {}, {})
 
 
-def _clinic_days(request: Request, session: Session, actor: Actor, clinic_id: uuid.UUID,
-                 values: dict[str, Any], errors: dict[str, str], status_code: int = 200
-                 ) -> Response:
+def _clinic_days(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
     cal = clinic_calendar.load(session, clinic_id)
-    return render(request, "plans/clinic_days.html", {
-        "cal": cal, "closures": clinic_calendar.closures(session, clinic_id),
-        "weekdays": WEEKDAYS, "values": values, "errors": errors, "clinic_id": clinic_id},
-        status_code=status_code)
+    return render(
+        request,
+        "plans/clinic_days.html",
+        {
+            "cal": cal,
+            "closures": clinic_calendar.closures(session, clinic_id),
+            "weekdays": WEEKDAYS,
+            "values": values,
+            "errors": errors,
+            "clinic_id": clinic_id,
+        },
+        status_code=status_code,
+    )
 
 
 @router.post("/clinic-calendar", response_class=HTMLResponse)
-def update_clinic_days(request: Request, form: PostedForm, session: DbSession,
-                             actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
-                             ) -> Response:
+def update_clinic_days(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)],
+) -> Response:
     values = form_values(form, lists=("opening_weekdays",))
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     values["rooms"] = [r.strip() for r in values.get("rooms", "").splitlines() if r.strip()]
     data, errors = validate(ClinicCalendarUpdate, values)
-    if data is not None and _run(session, errors, [], lambda: clinic_calendar.update(
-            session, actor, clinic_id, data)):
+    if data is not None and _run(
+        session, errors, [], lambda: clinic_calendar.update(session, actor, clinic_id, data)
+    ):
         return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Opening days saved.")
     values["rooms"] = "\n".join(values["rooms"])
     return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
 
 
 @router.post("/clinic-calendar/closures", response_class=HTMLResponse)
-def add_closure(request: Request, form: PostedForm, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
-                      ) -> Response:
+def add_closure(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)],
+) -> Response:
     values = form_values(form)
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     data, errors = validate(ClosureCreate, values)
-    if data is not None and _run(session, errors, [], lambda: clinic_calendar.add_closure(
-            session, actor, clinic_id, data)):
+    if data is not None and _run(
+        session, errors, [], lambda: clinic_calendar.add_closure(session, actor, clinic_id, data)
+    ):
         return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Closure day added.")
     return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
 
 
 @router.post("/clinic-calendar/closures/{closure_id}/delete", response_class=HTMLResponse)
-def remove_closure(closure_id: uuid.UUID, session: DbSession,
-                   actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)]
-                   ) -> Response:
+def remove_closure(
+    closure_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)],
+) -> Response:
     clinic_calendar.remove_closure(session, actor, closure_id)
     return redirect("/clinic-calendar", "Closure day removed.")
 
@@ -246,11 +340,19 @@ def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
     cal = clinic_calendar.load(session, actor.clinic_id)
     now = datetime.now(cal.timezone)
     end = datetime.combine(now.date() + timedelta(days=1), time(0), cal.timezone)
-    rows = [(a, p) for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
-            if a.status in ("booked", "arrived")]
+    rows = [
+        (a, p)
+        for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
+        if a.status in ("booked", "arrived")
+    ]
     lines: list[tuple[str, str | None]] = [
-        (f"{a.starts_at.astimezone(cal.timezone):%H:%M} {p.given_name} {p.family_name} · "
-         f"{a.room} ({a.status})", f"/patients/{p.id}/plan") for a, p in rows[:8]]
+        (
+            f"{a.starts_at.astimezone(cal.timezone):%H:%M} {p.given_name} {p.family_name} · "
+            f"{a.room} ({a.status})",
+            f"/patients/{p.id}/plan",
+        )
+        for a, p in rows[:8]
+    ]
     if not lines:
         lines = [("No more appointments today.", None)]
     lines.append(("Open the calendar", "/calendar"))

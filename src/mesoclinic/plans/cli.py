@@ -26,16 +26,19 @@ def check(path: Annotated[Path, typer.Argument(help="protocol YAML file")]) -> N
     except RulebookError as exc:
         typer.echo(f"invalid: {exc}", err=True)
         raise typer.Exit(1) from exc
-    typer.echo(f"{path}: version {book.version} is valid: {len(book.protocols)} protocols "
-               f"({', '.join(p.code for p in book.protocols)})")
+    typer.echo(
+        f"{path}: version {book.version} is valid: {len(book.protocols)} protocols "
+        f"({', '.join(p.code for p in book.protocols)})"
+    )
 
 
 @protocols_app.command("preview")
-def preview(code: Annotated[str, typer.Argument(help="protocol code")],
-            start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")] = "",
-            path: Annotated[Path | None, typer.Option(help="a clinic's protocol file")] = None,
-            open_days: Annotated[str, typer.Option(help="open weekdays, 0 = Monday")]
-            = "0,1,2,3,4,5") -> None:
+def preview(
+    code: Annotated[str, typer.Argument(help="protocol code")],
+    start: Annotated[str, typer.Option(help="first session, YYYY-MM-DD")] = "",
+    path: Annotated[Path | None, typer.Option(help="a clinic's protocol file")] = None,
+    open_days: Annotated[str, typer.Option(help="open weekdays, 0 = Monday")] = "0,1,2,3,4,5",
+) -> None:
     """Print the dates a plan would get (no database; closures are not applied)."""
     try:
         protocol = load_protocols(path).get(code)
@@ -49,8 +52,13 @@ def preview(code: Annotated[str, typer.Argument(help="protocol code")],
     for column in ("#", "phase", "date", "window", "PRP"):
         table.add_column(column)
     for s in sessions:
-        table.add_row(str(s.sequence), s.phase, f"{s.planned_date:%a %d %b %Y}",
-                      f"{s.window_start} .. {s.window_end}", "PRP" if s.includes_prp else "")
+        table.add_row(
+            str(s.sequence),
+            s.phase,
+            f"{s.planned_date:%a %d %b %Y}",
+            f"{s.window_start} .. {s.window_end}",
+            "PRP" if s.includes_prp else "",
+        )
     Console().print(table)
 
 

@@ -46,16 +46,26 @@ def target_clinic(actor: Actor, clinic_id: uuid.UUID | None) -> uuid.UUID:
 
 def schedule_row(session: Session, clinic_id: uuid.UUID) -> ClinicSchedule:
     """The clinic's schedule row, with the defaults when it was never edited (not stored)."""
-    row = session.execute(select(ClinicSchedule).where(ClinicSchedule.clinic_id == clinic_id)
-                          ).scalar_one_or_none()
-    return row or ClinicSchedule(clinic_id=clinic_id, opening_weekdays="0,1,2,3,4,5",
-                                 opens_at_minute=9 * 60, closes_at_minute=19 * 60,
-                                 rooms="Room 1\nRoom 2")
+    row = session.execute(
+        select(ClinicSchedule).where(ClinicSchedule.clinic_id == clinic_id)
+    ).scalar_one_or_none()
+    return row or ClinicSchedule(
+        clinic_id=clinic_id,
+        opening_weekdays="0,1,2,3,4,5",
+        opens_at_minute=9 * 60,
+        closes_at_minute=19 * 60,
+        rooms="Room 1\nRoom 2",
+    )
 
 
 def closures(session: Session, clinic_id: uuid.UUID) -> list[ClinicClosure]:
-    return list(session.execute(select(ClinicClosure).where(ClinicClosure.clinic_id == clinic_id)
-                                .order_by(ClinicClosure.closed_on)).scalars())
+    return list(
+        session.execute(
+            select(ClinicClosure)
+            .where(ClinicClosure.clinic_id == clinic_id)
+            .order_by(ClinicClosure.closed_on)
+        ).scalars()
+    )
 
 
 def load(session: Session, clinic_id: uuid.UUID) -> ClinicCalendar:
@@ -65,15 +75,19 @@ def load(session: Session, clinic_id: uuid.UUID) -> ClinicCalendar:
         raise NotFound("Clinic not found", "clinic_id")
     row = schedule_row(session, clinic_id)
     return ClinicCalendar(
-        clinic_id=clinic_id, timezone=ZoneInfo(clinic.timezone),
+        clinic_id=clinic_id,
+        timezone=ZoneInfo(clinic.timezone),
         opening_days=frozenset(int(d) for d in row.opening_weekdays.split(",") if d),
-        opens_at=_clock(row.opens_at_minute), closes_at=_clock(row.closes_at_minute),
+        opens_at=_clock(row.opens_at_minute),
+        closes_at=_clock(row.closes_at_minute),
         rooms=tuple(r for r in row.rooms.split("\n") if r),
-        closures=frozenset(c.closed_on for c in closures(session, clinic_id)))
+        closures=frozenset(c.closed_on for c in closures(session, clinic_id)),
+    )
 
 
-def update(session: Session, actor: Actor, clinic_id: uuid.UUID | None,
-           data: ClinicCalendarUpdate) -> ClinicCalendar:
+def update(
+    session: Session, actor: Actor, clinic_id: uuid.UUID | None, data: ClinicCalendarUpdate
+) -> ClinicCalendar:
     """Change opening days, hours and rooms of the actor's clinic."""
     actor.require(Permission.CLINIC_CALENDAR_WRITE)
     target = target_clinic(actor, clinic_id)
@@ -87,27 +101,45 @@ def update(session: Session, actor: Actor, clinic_id: uuid.UUID | None,
     row.updated_by = actor.username
     session.add(row)
     session.flush()
-    audit.record(session, actor, "update", "clinic_calendar", row.id, clinic_id=target,
-                 detail=data.model_dump())
+    audit.record(
+        session,
+        actor,
+        "update",
+        "clinic_calendar",
+        row.id,
+        clinic_id=target,
+        detail=data.model_dump(),
+    )
     return load(session, target)
 
 
-def add_closure(session: Session, actor: Actor, clinic_id: uuid.UUID | None,
-                data: ClosureCreate) -> ClinicClosure:
+def add_closure(
+    session: Session, actor: Actor, clinic_id: uuid.UUID | None, data: ClosureCreate
+) -> ClinicClosure:
     """Close the clinic for a day; existing plans keep their dates until rescheduled."""
     actor.require(Permission.CLINIC_CALENDAR_WRITE)
     target = target_clinic(actor, clinic_id)
-    clash = session.execute(select(ClinicClosure).where(
-        ClinicClosure.clinic_id == target, ClinicClosure.closed_on == data.closed_on)
+    clash = session.execute(
+        select(ClinicClosure).where(
+            ClinicClosure.clinic_id == target, ClinicClosure.closed_on == data.closed_on
+        )
     ).scalar_one_or_none()
     if clash is not None:
         raise Conflict(f"{data.closed_on.isoformat()} is already a closure day", "closed_on")
-    closure = ClinicClosure(clinic_id=target, closed_on=data.closed_on, reason=data.reason,
-                            created_by=actor.username)
+    closure = ClinicClosure(
+        clinic_id=target, closed_on=data.closed_on, reason=data.reason, created_by=actor.username
+    )
     session.add(closure)
     session.flush()
-    audit.record(session, actor, "create", "clinic_closure", closure.id, clinic_id=target,
-                 detail={"closed_on": data.closed_on.isoformat(), "reason": data.reason})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "clinic_closure",
+        closure.id,
+        clinic_id=target,
+        detail={"closed_on": data.closed_on.isoformat(), "reason": data.reason},
+    )
     return closure
 
 
@@ -117,7 +149,14 @@ def remove_closure(session: Session, actor: Actor, closure_id: uuid.UUID) -> Non
     closure = session.get(ClinicClosure, closure_id)
     if closure is None or not (actor.is_group_admin or closure.clinic_id == actor.clinic_id):
         raise NotFound("Closure not found")
-    audit.record(session, actor, "delete", "clinic_closure", closure.id,
-                 clinic_id=closure.clinic_id, detail={"closed_on": closure.closed_on.isoformat()})
+    audit.record(
+        session,
+        actor,
+        "delete",
+        "clinic_closure",
+        closure.id,
+        clinic_id=closure.clinic_id,
+        detail={"closed_on": closure.closed_on.isoformat()},
+    )
     session.delete(closure)
     session.flush()

@@ -30,8 +30,12 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     """Plans, appointments, a paused and a stopped plan, and a closure day."""
     today = ctx.now.date()
     closure = _next_weekday(today + timedelta(days=8), 2)
-    clinic_calendar.add_closure(session, ctx.actor("dr.moreau"), ctx.clinics[MAIN_CLINIC].id,
-                                ClosureCreate(closed_on=closure, reason="Staff training day"))
+    clinic_calendar.add_closure(
+        session,
+        ctx.actor("dr.moreau"),
+        ctx.clinics[MAIN_CLINIC].id,
+        ClosureCreate(closed_on=closure, reason="Staff training day"),
+    )
     plans: list[TreatmentPlan] = []
     for index, (patient, _story) in enumerate(ctx.patients):
         plan = _plan_for(session, ctx, patient, index)
@@ -40,8 +44,9 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     _mark_past(session, plans, today)
     _special_cases(session, ctx, plans)
     _book_fortnight(session, ctx, plans, today)
-    ctx.extra["plans"] = {str(p.patient_id): str(p.id) for p in plans
-                          if p.status in ("active", "paused")}
+    ctx.extra["plans"] = {
+        str(p.patient_id): str(p.id) for p in plans if p.status in ("active", "paused")
+    }
 
 
 def _clinician(ctx: DemoContext, patient: Patient) -> Actor:
@@ -49,8 +54,9 @@ def _clinician(ctx: DemoContext, patient: Patient) -> Actor:
     return ctx.actor("dr.moreau" if main else "dr.garcia")
 
 
-def _plan_for(session: Session, ctx: DemoContext, patient: Patient,
-              index: int) -> TreatmentPlan | None:
+def _plan_for(
+    session: Session, ctx: DemoContext, patient: Patient, index: int
+) -> TreatmentPlan | None:
     protocols = plan_service.protocol_book(ctx.settings.protocols)
     by_code = {p.code: p for p in protocols}
     for offset in range(len(ROTATION)):
@@ -60,9 +66,13 @@ def _plan_for(session: Session, ctx: DemoContext, patient: Patient,
         if plan_service.treatment_findings(session, patient.id, by_code[code]):
             continue
         start = ctx.now.date() - timedelta(days=13 + index)
-        return plan_service.create(session, _clinician(ctx, patient), patient.id,
-                                   PlanCreate(protocol_code=code, start_date=start),
-                                   protocols_path=ctx.settings.protocols)
+        return plan_service.create(
+            session,
+            _clinician(ctx, patient),
+            patient.id,
+            PlanCreate(protocol_code=code, start_date=start),
+            protocols_path=ctx.settings.protocols,
+        )
     return None
 
 
@@ -81,16 +91,30 @@ def _special_cases(session: Session, ctx: DemoContext, plans: list[TreatmentPlan
     missed = _last_done(plans[1])
     if missed is not None:
         missed.status = "missed"
-    plan_service.transition(session, _writer(session, ctx, plans[2]), plans[2].id, "pause",
-                            "Summer holiday abroad for five weeks; resume on return")
+    plan_service.transition(
+        session,
+        _writer(session, ctx, plans[2]),
+        plans[2].id,
+        "pause",
+        "Summer holiday abroad for five weeks; resume on return",
+    )
     stopped = plans[3]
     actor = _writer(session, ctx, stopped)
-    plan_service.transition(session, actor, stopped.id, "stop",
-                            "Scalp irritation after the vitamin cocktail; switching protocol")
+    plan_service.transition(
+        session,
+        actor,
+        stopped.id,
+        "stop",
+        "Scalp irritation after the vitamin cocktail; switching protocol",
+    )
     replacement = "minoxidil" if stopped.protocol_code != "minoxidil" else "standard-vitamin"
-    plans[3] = plan_service.create(session, actor, stopped.patient_id, PlanCreate(
-        protocol_code=replacement, start_date=ctx.now.date() + timedelta(days=2)),
-        protocols_path=ctx.settings.protocols)
+    plans[3] = plan_service.create(
+        session,
+        actor,
+        stopped.patient_id,
+        PlanCreate(protocol_code=replacement, start_date=ctx.now.date() + timedelta(days=2)),
+        protocols_path=ctx.settings.protocols,
+    )
 
 
 def _writer(session: Session, ctx: DemoContext, plan: TreatmentPlan) -> Actor:
@@ -104,8 +128,9 @@ def _last_done(plan: TreatmentPlan) -> PlanSession | None:
     return done[-1] if done else None
 
 
-def _book_fortnight(session: Session, ctx: DemoContext, plans: list[TreatmentPlan],
-                    today: date) -> None:
+def _book_fortnight(
+    session: Session, ctx: DemoContext, plans: list[TreatmentPlan], today: date
+) -> None:
     # From a week ago (done) to the end of next week (booked).
     monday = today - timedelta(days=today.weekday())
     first, last = today - timedelta(days=7), monday + timedelta(days=13)
@@ -118,22 +143,38 @@ def _book_fortnight(session: Session, ctx: DemoContext, plans: list[TreatmentPla
                 _book(session, ctx, plan, item, used, today)
 
 
-def _book(session: Session, ctx: DemoContext, plan: TreatmentPlan, item: PlanSession,
-          used: dict[tuple[Any, date], int], today: date) -> None:
+def _book(
+    session: Session,
+    ctx: DemoContext,
+    plan: TreatmentPlan,
+    item: PlanSession,
+    used: dict[tuple[Any, date], int],
+    today: date,
+) -> None:
     cal = clinic_calendar.load(session, plan.clinic_id)
     people = booking.practitioners(session, plan.clinic_id)
     index = used.get((plan.clinic_id, item.planned_date), 0)
     used[(plan.clinic_id, item.planned_date)] = index + 1
     # Vary the first slot of the day (09:00 to 12:00) so the calendar looks like a real week.
     first = datetime.combine(item.planned_date, time(9, 0), cal.timezone) + timedelta(
-        minutes=45 * (item.planned_date.toordinal() % 5))
+        minutes=45 * (item.planned_date.toordinal() % 5)
+    )
     starts = first + timedelta(minutes=SLOT_MINUTES * (index // len(people)))
     main = plan.clinic_id == ctx.clinics[MAIN_CLINIC].id
     actor = ctx.actor("reception.khan" if main else "dr.garcia")
-    appointment = booking.book(session, actor, AppointmentCreate(
-        patient_id=plan.patient_id, practitioner_id=people[index % len(people)].id,
-        room=cal.rooms[index % len(cal.rooms)], starts_at=starts,
-        duration_minutes=60 if item.includes_prp else 30), plan_session=item, allow_past=True)
+    appointment = booking.book(
+        session,
+        actor,
+        AppointmentCreate(
+            patient_id=plan.patient_id,
+            practitioner_id=people[index % len(people)].id,
+            room=cal.rooms[index % len(cal.rooms)],
+            starts_at=starts,
+            duration_minutes=60 if item.includes_prp else 30,
+        ),
+        plan_session=item,
+        allow_past=True,
+    )
     item.appointment_id = appointment.id
     if item.planned_date < today:
         item.status = "booked"

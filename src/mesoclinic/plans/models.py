@@ -43,8 +43,7 @@ class ClinicClosure(UUIDPrimaryKey, Base):
     """A day the clinic is closed (bank holiday, training day); no session is planned on it."""
 
     __tablename__ = "clinic_closures"
-    __table_args__ = (UniqueConstraint("clinic_id", "closed_on",
-                                       name="uq_clinic_closures_day"),)
+    __table_args__ = (UniqueConstraint("clinic_id", "closed_on", name="uq_clinic_closures_day"),)
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
     closed_on: Mapped[date]
@@ -71,7 +70,8 @@ class TreatmentPlan(UUIDPrimaryKey, AuditColumns, Base):
     notes: Mapped[str | None] = mapped_column(Text)
 
     sessions: Mapped[list[PlanSession]] = relationship(
-        back_populates="plan", order_by="PlanSession.sequence", cascade="all, delete-orphan")
+        back_populates="plan", order_by="PlanSession.sequence", cascade="all, delete-orphan"
+    )
 
 
 class PlanSession(UUIDPrimaryKey, Base):
@@ -109,8 +109,9 @@ class Appointment(UUIDPrimaryKey, AuditColumns, Base):
     starts_at: Mapped[datetime]
     duration_minutes: Mapped[int]
     status: Mapped[str] = mapped_column(String(12), default="booked")
-    plan_session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("plan_sessions.id"),
-                                                              index=True)
+    plan_session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("plan_sessions.id"), index=True
+    )
     note: Mapped[str | None] = mapped_column(Text)
     status_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -127,4 +128,5 @@ class BookingSlot(Base):
     resource: Mapped[str] = mapped_column(String(200), primary_key=True)
     slot_start: Mapped[datetime] = mapped_column(primary_key=True)
     appointment_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("appointments.id", ondelete="CASCADE"), index=True)
+        ForeignKey("appointments.id", ondelete="CASCADE"), index=True
+    )

@@ -24,40 +24,87 @@ from mesoclinic.web.forms import PostedForm, form_values, validate
 from mesoclinic.web.templating import redirect
 
 router = APIRouter(include_in_schema=False)
-STATUS_BADGE = {"active": "ok", "paused": "warn", "draft": "", "completed": "",
-                "stopped": "bad", "planned": "", "booked": "ok", "done": "ok", "missed": "bad",
-                "cancelled": "", "arrived": "ok", "no_show": "bad"}
-
+STATUS_BADGE = {
+    "active": "ok",
+    "paused": "warn",
+    "draft": "",
+    "completed": "",
+    "stopped": "bad",
+    "planned": "",
+    "booked": "ok",
+    "done": "ok",
+    "missed": "bad",
+    "cancelled": "",
+    "arrived": "ok",
+    "no_show": "bad",
+}
 
 
 @router.get("/patients/{patient_id}/plan", response_class=HTMLResponse)
-def plan_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
-             actor: Annotated[Actor, Allowed(Permission.PLAN_READ)]) -> Response:
+def plan_tab(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PLAN_READ)],
+) -> Response:
     return _plan_tab(request, session, actor, patient_id, {}, {})
 
 
-def _plan_tab(request: Request, session: Session, actor: Actor, patient_id: uuid.UUID,
-              values: dict[str, Any], errors: dict[str, str], checks: list[dict[str, Any]]
-              | None = None, status_code: int = 200) -> Response:
+def _plan_tab(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    checks: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
     patient = patient_service.load(session, actor, patient_id, Permission.PLAN_READ)
     plans = service.list_for_patient(session, actor, patient_id)
     current = next((p for p in plans if p.status in service.OPEN_PLAN_STATUSES), None)
     now = datetime.now(UTC)
-    upcoming = service.upcoming_appointments(session, patient.id, after=now) \
-        if actor.can(Permission.APPOINTMENT_READ) else []
+    upcoming = (
+        service.upcoming_appointments(session, patient.id, after=now)
+        if actor.can(Permission.APPOINTMENT_READ)
+        else []
+    )
     if upcoming:
-        audit.record(session, actor, "read", "appointment", None, patient_id=patient.id,
-                     clinic_id=patient.clinic_id,
-                     detail={"upcoming": [str(a.id) for a in upcoming]})
+        audit.record(
+            session,
+            actor,
+            "read",
+            "appointment",
+            None,
+            patient_id=patient.id,
+            clinic_id=patient.clinic_id,
+            detail={"upcoming": [str(a.id) for a in upcoming]},
+        )
     protocols = service.protocol_book(request.app.state.settings.protocols)
     open_ended = current is not None and any(
-        p.code == current.protocol_code and p.phases[-1].open_ended for p in protocols)
-    return patient_page(request, actor, patient, "plan", "plans/plan_tab.html", {
-        "plans": plans, "current": current, "upcoming": upcoming, "open_ended": open_ended,
-        "appointments": _appointments_of(session, current),
-        "protocols": protocols,
-        "values": values, "errors": errors, "checks": checks or [], "badge": STATUS_BADGE,
-        "today": now.date()}, status_code=status_code)
+        p.code == current.protocol_code and p.phases[-1].open_ended for p in protocols
+    )
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "plan",
+        "plans/plan_tab.html",
+        {
+            "plans": plans,
+            "current": current,
+            "upcoming": upcoming,
+            "open_ended": open_ended,
+            "appointments": _appointments_of(session, current),
+            "protocols": protocols,
+            "values": values,
+            "errors": errors,
+            "checks": checks or [],
+            "badge": STATUS_BADGE,
+            "today": now.date(),
+        },
+        status_code=status_code,
+    )
 
 
 def _appointments_of(session: Session, plan: TreatmentPlan | None) -> dict[uuid.UUID, Any]:
@@ -69,8 +116,9 @@ def _appointments_of(session: Session, plan: TreatmentPlan | None) -> dict[uuid.
     return {a.id: a for a in (session.get(Appointment, i) for i in ids) if a is not None}
 
 
-def _run(session: Session, errors: dict[str, str], checks: list[dict[str, Any]],
-         action: Any) -> bool:
+def _run(
+    session: Session, errors: dict[str, str], checks: list[dict[str, Any]], action: Any
+) -> bool:
     """Run a service call in a savepoint; a refusal becomes a form error (and gate checks)."""
     try:
         with session.begin_nested():
@@ -85,67 +133,119 @@ def _run(session: Session, errors: dict[str, str], checks: list[dict[str, Any]],
 
 
 @router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
-def create_plan(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                      actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)]) -> Response:
+def create_plan(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+) -> Response:
     values = form_values(form)
     values["activate"] = values.get("activate") == "on"
     data, errors = validate(PlanCreate, values)
     checks: list[dict[str, Any]] = []
-    if data is not None and _run(session, errors, checks, lambda: service.create(
-            session, actor, patient_id, data,
-            protocols_path=request.app.state.settings.protocols)):
+    if data is not None and _run(
+        session,
+        errors,
+        checks,
+        lambda: service.create(
+            session, actor, patient_id, data, protocols_path=request.app.state.settings.protocols
+        ),
+    ):
         return redirect(f"/patients/{patient_id}/plan", "Plan created.")
     return _plan_tab(request, session, actor, patient_id, values, errors, checks, 422)
 
 
 @router.post("/plans/{plan_id}/status", response_class=HTMLResponse)
-def change_status(request: Request, form: PostedForm, plan_id: uuid.UUID, session: DbSession,
-                        actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)]) -> Response:
+def change_status(
+    request: Request,
+    form: PostedForm,
+    plan_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+) -> Response:
     values = form_values(form)
     plan = service.load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     action = values.pop("action", "")
     if action not in service.TRANSITIONS:
-        return _plan_tab(request, session, actor, plan.patient_id, values,
-                         {"action": "Choose pause, resume, complete, stop or activate"},
-                         status_code=422)
-    data, errors = validate(PlanStop, values) if action == "stop" \
-        else validate(PlanTransition, values)
+        return _plan_tab(
+            request,
+            session,
+            actor,
+            plan.patient_id,
+            values,
+            {"action": "Choose pause, resume, complete, stop or activate"},
+            status_code=422,
+        )
+    data, errors = (
+        validate(PlanStop, values) if action == "stop" else validate(PlanTransition, values)
+    )
     checks: list[dict[str, Any]] = []
     reason = data.reason if data is not None else None
-    if data is not None and _run(session, errors, checks, lambda: service.transition(
-            session, actor, plan_id, action, reason,
-            protocols_path=request.app.state.settings.protocols)):
+    if data is not None and _run(
+        session,
+        errors,
+        checks,
+        lambda: service.transition(
+            session,
+            actor,
+            plan_id,
+            action,
+            reason,
+            protocols_path=request.app.state.settings.protocols,
+        ),
+    ):
         return redirect(f"/patients/{plan.patient_id}/plan", f"Plan {action} done.")
     return _plan_tab(request, session, actor, plan.patient_id, values, errors, checks, 422)
 
 
 @router.post("/plans/{plan_id}/sessions/{sequence}/reschedule", response_class=HTMLResponse)
-def reschedule(request: Request, form: PostedForm,
-               plan_id: uuid.UUID, sequence: int, session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)]) -> Response:
+def reschedule(
+    request: Request,
+    form: PostedForm,
+    plan_id: uuid.UUID,
+    sequence: int,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+) -> Response:
     values = form_values(form)
     plan = service.load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     data, errors = validate(SessionReschedule, values)
     checks: list[dict[str, Any]] = []
-    if data is not None and _run(session, errors, checks, lambda: service.reschedule_session(
-            session, actor, plan_id, sequence, data.new_date,
-            protocols_path=request.app.state.settings.protocols)):
-        return redirect(f"/patients/{plan.patient_id}/plan",
-                        f"Session {sequence} moved; later sessions follow.")
+    if data is not None and _run(
+        session,
+        errors,
+        checks,
+        lambda: service.reschedule_session(
+            session,
+            actor,
+            plan_id,
+            sequence,
+            data.new_date,
+            protocols_path=request.app.state.settings.protocols,
+        ),
+    ):
+        return redirect(
+            f"/patients/{plan.patient_id}/plan", f"Session {sequence} moved; later sessions follow."
+        )
     errors = {f"reschedule_{sequence}": errors.get("new_date") or next(iter(errors.values()))}
     return _plan_tab(request, session, actor, plan.patient_id, values, errors, checks, 422)
 
 
 @router.post("/appointments/{appointment_id}/status", response_class=HTMLResponse)
-def appointment_status(request: Request, form: PostedForm,
-                       appointment_id: uuid.UUID, session: DbSession,
-                             actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)]
-                             ) -> Response:
+def appointment_status(
+    request: Request,
+    form: PostedForm,
+    appointment_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+) -> Response:
     """Arrived / done / no-show / cancel buttons on the calendar and the plan tab."""
     values = form_values(form)
     back = values.get("next", "/calendar")
     if not back.startswith("/") or back.startswith("//"):
         back = "/calendar"
-    booking.change_status(session, actor, appointment_id, values.get("status", ""),
-                          values.get("reason"))
+    booking.change_status(
+        session, actor, appointment_id, values.get("status", ""), values.get("reason")
+    )
     return redirect(back, "Appointment updated.")

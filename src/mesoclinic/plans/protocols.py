@@ -32,8 +32,10 @@ class Phase(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> Phase:
         if self.window_before >= self.interval_days:
-            raise ValueError("window_before must be shorter than interval_days, or two sessions "
-                             "could fall on the same day")
+            raise ValueError(
+                "window_before must be shorter than interval_days, or two sessions "
+                "could fall on the same day"
+            )
         if any(n < 1 or n > self.sessions for n in self.prp_sessions):
             raise ValueError(f"prp_sessions must be session numbers 1..{self.sessions}")
         if self.week_offsets is not None:
@@ -50,8 +52,9 @@ class Phase(BaseModel):
         if self.week_offsets is None:
             return [self.interval_days] * self.sessions
         offsets = self.week_offsets
-        return [self.interval_days] + [7 * (b - a) for a, b in zip(offsets, offsets[1:],
-                                                                   strict=False)]
+        return [self.interval_days] + [
+            7 * (b - a) for a, b in zip(offsets, offsets[1:], strict=False)
+        ]
 
 
 class Protocol(BaseModel):

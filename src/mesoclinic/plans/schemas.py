@@ -123,7 +123,8 @@ class SessionBooking(Schema):
     room: RoomName
     starts_at: SlotStart
     duration_minutes: Duration | None = Field(
-        default=None, description="default 30, or 60 when the session includes PRP")
+        default=None, description="default 30, or 60 when the session includes PRP"
+    )
     note: LongText | None = None
 
 
@@ -151,7 +152,8 @@ class AppointmentRead(ReadSchema):
 
 class ClinicCalendarUpdate(Schema):
     opening_weekdays: list[Annotated[int, Field(ge=0, le=6)]] = Field(
-        min_length=1, description="0 = Monday ... 6 = Sunday")
+        min_length=1, description="0 = Monday ... 6 = Sunday"
+    )
     opens_at: Clock = "09:00"
     closes_at: Clock = "19:00"
     rooms: list[RoomName] = Field(min_length=1, max_length=20)

@@ -40,22 +40,32 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
 OPEN_PLAN_STATUSES = ("draft", "active", "paused")
 
 
-def upcoming_appointments(session: Session, patient_id: uuid.UUID, *,
-                          after: datetime) -> list[Appointment]:
+def upcoming_appointments(
+    session: Session, patient_id: uuid.UUID, *, after: datetime
+) -> list[Appointment]:
     """The patient's booked or arrived appointments starting at or after `after`, soonest first."""
-    stmt = (select(Appointment)
-            .where(Appointment.patient_id == patient_id, Appointment.starts_at >= after,
-                   Appointment.status.in_(("booked", "arrived")))
-            .order_by(Appointment.starts_at))
+    stmt = (
+        select(Appointment)
+        .where(
+            Appointment.patient_id == patient_id,
+            Appointment.starts_at >= after,
+            Appointment.status.in_(("booked", "arrived")),
+        )
+        .order_by(Appointment.starts_at)
+    )
     return list(session.execute(stmt).scalars())
 
 
 def plan_sessions_for(session: Session, patient_id: uuid.UUID) -> list[PlanSession]:
     """Sessions of the patient's active or paused plans, by date."""
-    stmt = (select(PlanSession).join(TreatmentPlan)
-            .where(TreatmentPlan.patient_id == patient_id,
-                   TreatmentPlan.status.in_(("active", "paused")))
-            .order_by(PlanSession.planned_date, PlanSession.sequence))
+    stmt = (
+        select(PlanSession)
+        .join(TreatmentPlan)
+        .where(
+            TreatmentPlan.patient_id == patient_id, TreatmentPlan.status.in_(("active", "paused"))
+        )
+        .order_by(PlanSession.planned_date, PlanSession.sequence)
+    )
     return list(session.execute(stmt).scalars())
 
 
@@ -64,50 +74,77 @@ def protocol_book(path: Path | None = None) -> Sequence[Protocol]:
     return load_protocols(path).protocols
 
 
-def treatment_findings(session: Session, patient_id: uuid.UUID,
-                       protocol: Protocol) -> list[Finding]:
+def treatment_findings(
+    session: Session, patient_id: uuid.UUID, protocol: Protocol
+) -> list[Finding]:
     """The assessment gate's findings for the protocol's procedures (empty = allowed)."""
     from mesoclinic.assessment.service import treatment_gate
 
     procedures = ["mesotherapy"] + (["prp"] if protocol.includes_prp else [])
     findings: list[Finding] = []
     for procedure in procedures:
-        findings += [f for f in treatment_gate(session, patient_id, procedure)
-                     if f not in findings]
+        findings += [f for f in treatment_gate(session, patient_id, procedure) if f not in findings]
     return findings
 
 
 def _check_gate(session: Session, plan: TreatmentPlan, protocol: Protocol) -> None:
     findings = treatment_findings(session, plan.patient_id, protocol)
     if findings:
-        raise RuleViolation("This plan cannot start: " + "; ".join(f.reason for f in findings),
-                            [f.as_dict() for f in findings], code="treatment_gate")
+        raise RuleViolation(
+            "This plan cannot start: " + "; ".join(f.reason for f in findings),
+            [f.as_dict() for f in findings],
+            code="treatment_gate",
+        )
 
 
-def _refuse_second_open_plan(session: Session, patient_id: uuid.UUID,
-                             keep: uuid.UUID | None = None) -> None:
-    existing = session.execute(select(TreatmentPlan).where(
-        TreatmentPlan.patient_id == patient_id, TreatmentPlan.status.in_(("active", "paused")),
-        TreatmentPlan.id != keep)).scalars().first()
+def _refuse_second_open_plan(
+    session: Session, patient_id: uuid.UUID, keep: uuid.UUID | None = None
+) -> None:
+    existing = (
+        session.execute(
+            select(TreatmentPlan).where(
+                TreatmentPlan.patient_id == patient_id,
+                TreatmentPlan.status.in_(("active", "paused")),
+                TreatmentPlan.id != keep,
+            )
+        )
+        .scalars()
+        .first()
+    )
     if existing is not None:
-        raise Conflict(f"The patient already has a {existing.status} plan "
-                       f"({existing.protocol_name}); complete or stop it first",
-                       "protocol_code", code="open_plan_exists")
+        raise Conflict(
+            f"The patient already has a {existing.status} plan "
+            f"({existing.protocol_name}); complete or stop it first",
+            "protocol_code",
+            code="open_plan_exists",
+        )
 
 
-def create(session: Session, actor: Actor, patient_id: uuid.UUID, data: PlanCreate, *,
-           protocols_path: Path | None = None) -> TreatmentPlan:
+def create(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    data: PlanCreate,
+    *,
+    protocols_path: Path | None = None,
+) -> TreatmentPlan:
     """Generate a plan's dated sessions from a protocol; activating it passes the gate first."""
     patient = patient_service.load(session, actor, patient_id, Permission.PLAN_WRITE)
     protocol = load_protocols(protocols_path).get(data.protocol_code)
     calendar = clinic_calendar.load(session, patient.clinic_id)
-    planned = generate_sessions(protocol, data.start_date, calendar.opening_days,
-                                calendar.closures)
-    plan = TreatmentPlan(patient_id=patient.id, clinic_id=patient.clinic_id,
-                         protocol_code=protocol.code, protocol_name=protocol.name,
-                         protocol_source=protocol.source, start_date=planned[0].planned_date,
-                         status="draft", notes=data.notes, created_by=actor.username,
-                         updated_by=actor.username)
+    planned = generate_sessions(protocol, data.start_date, calendar.opening_days, calendar.closures)
+    plan = TreatmentPlan(
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        protocol_code=protocol.code,
+        protocol_name=protocol.name,
+        protocol_source=protocol.source,
+        start_date=planned[0].planned_date,
+        status="draft",
+        notes=data.notes,
+        created_by=actor.username,
+        updated_by=actor.username,
+    )
     plan.sessions = [PlanSession(**asdict(p)) for p in planned]
     if data.activate:
         _refuse_second_open_plan(session, patient.id)
@@ -115,15 +152,30 @@ def create(session: Session, actor: Actor, patient_id: uuid.UUID, data: PlanCrea
         plan.status, plan.activated_at = "active", utcnow()
     session.add(plan)
     session.flush()
-    audit.record(session, actor, "create", "treatment_plan", plan.id, patient_id=patient.id,
-                 clinic_id=patient.clinic_id,
-                 detail={"protocol": protocol.code, "start_date": plan.start_date.isoformat(),
-                         "status": plan.status, "sessions": len(planned)})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "treatment_plan",
+        plan.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={
+            "protocol": protocol.code,
+            "start_date": plan.start_date.isoformat(),
+            "status": plan.status,
+            "sessions": len(planned),
+        },
+    )
     return plan
 
 
-def load_plan(session: Session, actor: Actor, plan_id: uuid.UUID,
-              permission: Permission = Permission.PLAN_READ) -> TreatmentPlan:
+def load_plan(
+    session: Session,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    permission: Permission = Permission.PLAN_READ,
+) -> TreatmentPlan:
     """A plan the actor may see (scope as for its patient), without auditing."""
     return patient_service.load_owned(session, actor, TreatmentPlan, plan_id, permission, "Plan")
 
@@ -131,26 +183,50 @@ def load_plan(session: Session, actor: Actor, plan_id: uuid.UUID,
 def get(session: Session, actor: Actor, plan_id: uuid.UUID) -> TreatmentPlan:
     """Read one plan with its sessions, auditing the read."""
     plan = load_plan(session, actor, plan_id)
-    audit.record(session, actor, "read", "treatment_plan", plan.id, patient_id=plan.patient_id,
-                 clinic_id=plan.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "read",
+        "treatment_plan",
+        plan.id,
+        patient_id=plan.patient_id,
+        clinic_id=plan.clinic_id,
+    )
     return plan
 
 
-def list_for_patient(session: Session, actor: Actor,
-                     patient_id: uuid.UUID) -> list[TreatmentPlan]:
+def list_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[TreatmentPlan]:
     """The patient's plans, newest first, auditing the read."""
     patient = patient_service.load(session, actor, patient_id, Permission.PLAN_READ)
-    plans = list(session.execute(select(TreatmentPlan).where(TreatmentPlan.patient_id ==
-                                                             patient.id)
-                                 .order_by(TreatmentPlan.created_at.desc())).scalars())
-    audit.record(session, actor, "read", "treatment_plan", None, patient_id=patient.id,
-                 clinic_id=patient.clinic_id, detail={"plans": [str(p.id) for p in plans]})
+    plans = list(
+        session.execute(
+            select(TreatmentPlan)
+            .where(TreatmentPlan.patient_id == patient.id)
+            .order_by(TreatmentPlan.created_at.desc())
+        ).scalars()
+    )
+    audit.record(
+        session,
+        actor,
+        "read",
+        "treatment_plan",
+        None,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"plans": [str(p.id) for p in plans]},
+    )
     return plans
 
 
-def transition(session: Session, actor: Actor, plan_id: uuid.UUID, action: str,
-               reason: str | None = None, *, protocols_path: Path | None = None
-               ) -> TreatmentPlan:
+def transition(
+    session: Session,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    action: str,
+    reason: str | None = None,
+    *,
+    protocols_path: Path | None = None,
+) -> TreatmentPlan:
     """Activate, pause, resume, complete or stop a plan (stopping needs a reason)."""
     plan = load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     allowed_from, target = TRANSITIONS[action]
@@ -168,14 +244,20 @@ def transition(session: Session, actor: Actor, plan_id: uuid.UUID, action: str,
     previous, plan.status, plan.status_reason = plan.status, target, reason
     plan.updated_by = actor.username
     session.flush()
-    audit.record(session, actor, action, "treatment_plan", plan.id, patient_id=plan.patient_id,
-                 clinic_id=plan.clinic_id, detail={"from": previous, "to": target,
-                                                   "reason": reason})
+    audit.record(
+        session,
+        actor,
+        action,
+        "treatment_plan",
+        plan.id,
+        patient_id=plan.patient_id,
+        clinic_id=plan.clinic_id,
+        detail={"from": previous, "to": target, "reason": reason},
+    )
     return plan
 
 
-def _close_open_sessions(session: Session, actor: Actor, plan: TreatmentPlan,
-                         why: str) -> None:
+def _close_open_sessions(session: Session, actor: Actor, plan: TreatmentPlan, why: str) -> None:
     # Imported here: booking imports this module for plan sessions.
     from mesoclinic.plans import booking
 
@@ -193,46 +275,82 @@ def session_by_number(plan: TreatmentPlan, sequence: int) -> PlanSession:
     raise NotFound(f"There is no session {sequence} in this plan", "sequence")
 
 
-def reschedule_session(session: Session, actor: Actor, plan_id: uuid.UUID, sequence: int,
-                       new_date: date, *, permission: Permission = Permission.PLAN_WRITE,
-                       protocols_path: Path | None = None) -> TreatmentPlan:
+def reschedule_session(
+    session: Session,
+    actor: Actor,
+    plan_id: uuid.UUID,
+    sequence: int,
+    new_date: date,
+    *,
+    permission: Permission = Permission.PLAN_WRITE,
+    protocols_path: Path | None = None,
+) -> TreatmentPlan:
     """Move a planned or missed session; later sessions shift to keep minimum intervals."""
     plan = load_plan(session, actor, plan_id, permission)
     if plan.status not in OPEN_PLAN_STATUSES:
         raise InvalidTransition(f"A {plan.status} plan cannot be changed", "status")
     target = session_by_number(plan, sequence)
     if target.status not in ("planned", "missed"):
-        raise InvalidTransition(f"Session {sequence} is {target.status}; only planned or "
-                                "missed sessions can be moved (cancel its appointment first)",
-                                "sequence")
+        raise InvalidTransition(
+            f"Session {sequence} is {target.status}; only planned or "
+            "missed sessions can be moved (cancel its appointment first)",
+            "sequence",
+        )
     later = [s for s in plan.sessions if s.sequence > sequence and s.status != "planned"]
     if later:
-        raise Conflict(f"Session {later[0].sequence} is already {later[0].status}; "
-                       "cancel its appointment before moving an earlier session", "sequence")
+        raise Conflict(
+            f"Session {later[0].sequence} is already {later[0].status}; "
+            "cancel its appointment before moving an earlier session",
+            "sequence",
+        )
     moved = _apply_reschedule(session, plan, sequence, new_date, protocols_path)
     target.status = "planned"
     plan.updated_by = actor.username
     session.flush()
-    audit.record(session, actor, "reschedule", "treatment_plan", plan.id,
-                 patient_id=plan.patient_id, clinic_id=plan.clinic_id,
-                 detail={"sequence": sequence, "new_date": new_date.isoformat(),
-                         "shifted": moved})
+    audit.record(
+        session,
+        actor,
+        "reschedule",
+        "treatment_plan",
+        plan.id,
+        patient_id=plan.patient_id,
+        clinic_id=plan.clinic_id,
+        detail={"sequence": sequence, "new_date": new_date.isoformat(), "shifted": moved},
+    )
     return plan
 
 
-def _apply_reschedule(session: Session, plan: TreatmentPlan, sequence: int, new_date: date,
-                      protocols_path: Path | None) -> int:
+def _apply_reschedule(
+    session: Session,
+    plan: TreatmentPlan,
+    sequence: int,
+    new_date: date,
+    protocols_path: Path | None,
+) -> int:
     protocol = load_protocols(protocols_path).get(plan.protocol_code)
     calendar = clinic_calendar.load(session, plan.clinic_id)
-    current = [PlannedSession(s.sequence, s.phase, s.planned_date, s.window_start,
-                              s.window_end, s.min_gap_days, s.includes_prp)
-               for s in plan.sessions]
-    result = reschedule(current, sequence - 1, new_date, protocol, calendar.opening_days,
-                        calendar.closures)
+    current = [
+        PlannedSession(
+            s.sequence,
+            s.phase,
+            s.planned_date,
+            s.window_start,
+            s.window_end,
+            s.min_gap_days,
+            s.includes_prp,
+        )
+        for s in plan.sessions
+    ]
+    result = reschedule(
+        current, sequence - 1, new_date, protocol, calendar.opening_days, calendar.closures
+    )
     changed = 0
     for row, new in zip(plan.sessions, result, strict=True):
-        if (row.planned_date, row.window_start, row.window_end) != \
-                (new.planned_date, new.window_start, new.window_end):
+        if (row.planned_date, row.window_start, row.window_end) != (
+            new.planned_date,
+            new.window_start,
+            new.window_end,
+        ):
             changed += 1
         for name, value in asdict(new).items():
             setattr(row, name, value)

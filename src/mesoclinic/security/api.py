@@ -30,8 +30,11 @@ router = APIRouter()
 @public
 def healthz(request: Request) -> Health:
     """Liveness plus the database schema version."""
-    return Health(status="ok", version=__version__,
-                  schema_version=migrate.current_revision(request.app.state.engine))
+    return Health(
+        status="ok",
+        version=__version__,
+        schema_version=migrate.current_revision(request.app.state.engine),
+    )
 
 
 @router.post("/api/v1/auth/token", response_model=TokenResponse, tags=["auth"])
@@ -41,15 +44,22 @@ def create_token(body: TokenRequest, request: Request, settings: SettingsDep) ->
     factory = request.app.state.sessionmaker
     with factory() as session, session.begin():  # committed even when the login fails
         result = service.attempt_login(
-            session, username=body.username, password=body.password,
-            client_addr=client_addr(request), max_failures=settings.login_max_failures,
-            lockout_minutes=settings.login_lockout_minutes)
+            session,
+            username=body.username,
+            password=body.password,
+            client_addr=client_addr(request),
+            max_failures=settings.login_max_failures,
+            lockout_minutes=settings.login_lockout_minutes,
+        )
         raw = None
         if result.user is not None:
             raw, _token = service.issue_token(
-                session, result.user, kind="api",
+                session,
+                result.user,
+                kind="api",
                 lifetime=timedelta(minutes=settings.token_minutes),
-                client_addr=client_addr(request))
+                client_addr=client_addr(request),
+            )
     if result.locked:
         raise TooManyAttempts("Too many failed logins; try again later", result.retry_after_s)
     if raw is None:
@@ -64,24 +74,34 @@ def me(request: Request, actor: Annotated[Actor, Depends(require(Permission.SELF
 
 
 @router.get("/api/v1/users", response_model=list[UserRead], tags=["admin"])
-def list_users(session: DbSession,
-               actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
-               ) -> list[UserRead]:
+def list_users(
+    session: DbSession, actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
+) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in service.list_users(session, actor)]
 
 
 @router.get("/api/v1/audit", response_model=Page[AuditEntryRead], tags=["admin"])
-def list_audit(session: DbSession,
-               actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
-               actor_username: str | None = None, action: str | None = None,
-               entity_type: str | None = None, entity_id: str | None = None,
-               patient_id: uuid.UUID | None = None, since: AwareDatetime | None = None,
-               until: AwareDatetime | None = None,
-               limit: Annotated[int, Query(ge=1, le=500)] = 50,
-               offset: Annotated[int, Query(ge=0)] = 0) -> Page[AuditEntryRead]:
+def list_audit(
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
+    actor_username: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    entity_id: str | None = None,
+    patient_id: uuid.UUID | None = None,
+    since: AwareDatetime | None = None,
+    until: AwareDatetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> Page[AuditEntryRead]:
     """Browse the audit log, newest first, with filters."""
-    filt = audit.AuditFilter(actor_username, action, entity_type, entity_id, patient_id,
-                             since, until)
+    filt = audit.AuditFilter(
+        actor_username, action, entity_type, entity_id, patient_id, since, until
+    )
     rows, total = audit.search(session, actor, filt, limit=limit, offset=offset)
-    return Page(items=[AuditEntryRead.model_validate(r) for r in rows], total=total,
-                limit=limit, offset=offset)
+    return Page(
+        items=[AuditEntryRead.model_validate(r) for r in rows],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )

@@ -18,8 +18,21 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import AuditEntry, AuditHead
 
 GENESIS_HASH = "0" * 64
-HASHED_FIELDS = ("seq", "at", "actor_id", "actor_username", "actor_role", "clinic_id", "action",
-                 "entity_type", "entity_id", "patient_id", "client_addr", "detail", "prev_hash")
+HASHED_FIELDS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_username",
+    "actor_role",
+    "clinic_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "patient_id",
+    "client_addr",
+    "detail",
+    "prev_hash",
+)
 
 
 def entry_hash(values: dict[str, Any]) -> str:
@@ -37,9 +50,17 @@ def _canonical(value: Any) -> Any:
     return value
 
 
-def record(session: Session, actor: Actor, action: str, entity_type: str,
-           entity_id: object | None = None, *, patient_id: uuid.UUID | None = None,
-           clinic_id: uuid.UUID | None = None, detail: dict[str, Any] | None = None) -> None:
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    entity_type: str,
+    entity_id: object | None = None,
+    *,
+    patient_id: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
+    detail: dict[str, Any] | None = None,
+) -> None:
     """Append one entry; the head row lock serialises concurrent writers."""
     head = session.execute(
         select(AuditHead).where(AuditHead.id == 1).with_for_update()
@@ -83,21 +104,36 @@ def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None) -> Chain
     for entry in entries:
         values = {k: getattr(entry, k) for k in HASHED_FIELDS}
         if entry.seq != expected_seq:
-            return ChainReport(False, checked, expected_seq,
-                               f"entry {expected_seq} is missing (found {entry.seq} next)")
+            return ChainReport(
+                False,
+                checked,
+                expected_seq,
+                f"entry {expected_seq} is missing (found {entry.seq} next)",
+            )
         if entry.prev_hash != expected_prev:
-            return ChainReport(False, checked, entry.seq,
-                               f"entry {entry.seq} does not follow entry {entry.seq - 1}")
+            return ChainReport(
+                False,
+                checked,
+                entry.seq,
+                f"entry {entry.seq} does not follow entry {entry.seq - 1}",
+            )
         if entry_hash(values) != entry.hash:
-            return ChainReport(False, checked, entry.seq,
-                               f"entry {entry.seq} was altered (its hash does not match)")
+            return ChainReport(
+                False,
+                checked,
+                entry.seq,
+                f"entry {entry.seq} was altered (its hash does not match)",
+            )
         expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
     head_seq = head.seq if head else 0
     head_hash = head.last_hash if head else GENESIS_HASH
     if head_seq != checked or head_hash != expected_prev:
-        return ChainReport(False, checked, checked + 1,
-                           f"entries after {checked} were removed (the chain head is at "
-                           f"{head_seq})")
+        return ChainReport(
+            False,
+            checked,
+            checked + 1,
+            f"entries after {checked} were removed (the chain head is at {head_seq})",
+        )
     return ChainReport(True, checked)
 
 
@@ -121,8 +157,9 @@ class AuditFilter:
     until: datetime | None = None
 
 
-def search(session: Session, actor: Actor, filt: AuditFilter, *, limit: int = 50,
-           offset: int = 0) -> tuple[Sequence[AuditEntry], int]:
+def search(
+    session: Session, actor: Actor, filt: AuditFilter, *, limit: int = 50, offset: int = 0
+) -> tuple[Sequence[AuditEntry], int]:
     """Browse entries newest first; a clinic admin only ever sees their clinic's entries."""
     query = select(AuditEntry)
     if not actor.is_group_admin:
@@ -142,7 +179,9 @@ def search(session: Session, actor: Actor, filt: AuditFilter, *, limit: int = 50
     if filt.until:
         query = query.where(AuditEntry.at < filt.until)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
-    rows = session.execute(
-        query.order_by(AuditEntry.seq.desc()).limit(limit).offset(offset)
-    ).scalars().all()
+    rows = (
+        session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit).offset(offset))
+        .scalars()
+        .all()
+    )
     return rows, total

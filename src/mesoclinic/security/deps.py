@@ -76,8 +76,16 @@ class SignedInUser:
 
 def _snapshot(session: Session, user: User) -> SignedInUser:
     clinic = session.get(Clinic, user.clinic_id) if user.clinic_id else None
-    return SignedInUser(user.id, user.username, user.display_name, user.role, user.clinic_id,
-                        user.patient_id, user.active, clinic.timezone if clinic else None)
+    return SignedInUser(
+        user.id,
+        user.username,
+        user.display_name,
+        user.role,
+        user.clinic_id,
+        user.patient_id,
+        user.active,
+        clinic.timezone if clinic else None,
+    )
 
 
 async def submitted_csrf(request: Request) -> str | None:
@@ -87,9 +95,12 @@ async def submitted_csrf(request: Request) -> str | None:
     return await _submitted_csrf(request)
 
 
-def authenticate(request: Request, session: DbSession, settings: SettingsDep,
-                 submitted: Annotated[str | None, Depends(submitted_csrf)]
-                 ) -> SignedInUser | None:
+def authenticate(
+    request: Request,
+    session: DbSession,
+    settings: SettingsDep,
+    submitted: Annotated[str | None, Depends(submitted_csrf)],
+) -> SignedInUser | None:
     """The user behind a bearer token or the web session cookie, CSRF-checked for cookies.
 
     A plain `def` on purpose: FastAPI runs it in the thread pool, so waiting for a database
@@ -108,8 +119,10 @@ def authenticate(request: Request, session: DbSession, settings: SettingsDep,
         user = service.resolve_token(session, cookie, "web")
         if user is not None and request.method in UNSAFE_METHODS:
             if not service.csrf_valid(settings.resolved_secret_key, cookie, submitted):
-                raise Forbidden("The form has expired or did not come from this site "
-                                "(CSRF check failed); reload the page and try again")
+                raise Forbidden(
+                    "The form has expired or did not come from this site "
+                    "(CSRF check failed); reload the page and try again"
+                )
     if user is None:
         return None
     snapshot = _snapshot(session, user)
@@ -128,9 +141,14 @@ def require(permission: Permission) -> Callable[..., Any]:
     def dependency(request: Request, user: CurrentUser) -> Actor:
         if user is None:
             raise Unauthenticated()
-        actor = Actor(user_id=user.id, username=user.username, role=Role(user.role),
-                      clinic_id=user.clinic_id, patient_id=user.patient_id,
-                      client_addr=client_addr(request))
+        actor = Actor(
+            user_id=user.id,
+            username=user.username,
+            role=Role(user.role),
+            clinic_id=user.clinic_id,
+            patient_id=user.patient_id,
+            client_addr=client_addr(request),
+        )
         actor.require(permission)
         request.state.actor = actor
         return actor

@@ -50,43 +50,75 @@ def login_page(request: Request, user: CurrentUser, next: str | None = None) -> 
 
 @router.post("/login", response_class=HTMLResponse)
 @public
-def login(request: Request, settings: SettingsDep, username: Annotated[str, Form()] = "",
-          password: Annotated[str, Form()] = "", csrf_token: Annotated[str, Form()] = "",
-          next: Annotated[str, Form()] = "/") -> Response:
+def login(
+    request: Request,
+    settings: SettingsDep,
+    username: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    csrf_token: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
     pre = request.cookies.get(PRE_SESSION_COOKIE)
     if not service.csrf_valid(settings.resolved_secret_key, pre, csrf_token):
         request.state.pre_session = pre or secrets.token_urlsafe(24)
-        return render(request, "security/login.html",
-                      {"error": "The sign-in form expired; please try again.",
-                       "username": username, "next": _safe_next(next)}, status_code=403)
+        return render(
+            request,
+            "security/login.html",
+            {
+                "error": "The sign-in form expired; please try again.",
+                "username": username,
+                "next": _safe_next(next),
+            },
+            status_code=403,
+        )
     factory = request.app.state.sessionmaker
     with factory() as session, session.begin():  # committed even when the login fails
         result = service.attempt_login(
-            session, username=username, password=password, client_addr=client_addr(request),
+            session,
+            username=username,
+            password=password,
+            client_addr=client_addr(request),
             max_failures=settings.login_max_failures,
-            lockout_minutes=settings.login_lockout_minutes)
+            lockout_minutes=settings.login_lockout_minutes,
+        )
         raw = None
         if result.user is not None:
-            raw, _ = service.issue_token(session, result.user, kind="web",
-                                         lifetime=timedelta(hours=settings.session_hours),
-                                         client_addr=client_addr(request))
+            raw, _ = service.issue_token(
+                session,
+                result.user,
+                kind="web",
+                lifetime=timedelta(hours=settings.session_hours),
+                client_addr=client_addr(request),
+            )
     if raw is None:
-        message = ("Too many failed sign-ins. Try again in "
-                   f"{max(1, result.retry_after_s // 60)} minutes." if result.locked
-                   else "Wrong username or password.")
-        return render(request, "security/login.html",
-                      {"error": message, "username": username, "next": _safe_next(next)},
-                      status_code=429 if result.locked else 401)
+        message = (
+            f"Too many failed sign-ins. Try again in {max(1, result.retry_after_s // 60)} minutes."
+            if result.locked
+            else "Wrong username or password."
+        )
+        return render(
+            request,
+            "security/login.html",
+            {"error": message, "username": username, "next": _safe_next(next)},
+            status_code=429 if result.locked else 401,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
-    response.set_cookie(SESSION_COOKIE, raw, max_age=settings.session_hours * 3600,
-                        httponly=True, secure=settings.cookie_secure, samesite="lax")
+    response.set_cookie(
+        SESSION_COOKIE,
+        raw,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        secure=settings.cookie_secure,
+        samesite="lax",
+    )
     response.delete_cookie(PRE_SESSION_COOKIE)
     return response
 
 
 @router.post("/logout")
-def logout(request: Request, session: DbSession,
-           actor: Annotated[Actor, Depends(require(Permission.SELF))]) -> Response:
+def logout(
+    request: Request, session: DbSession, actor: Annotated[Actor, Depends(require(Permission.SELF))]
+) -> Response:
     raw = request.cookies.get(SESSION_COOKIE)
     if raw:
         service.revoke_token(session, raw)
@@ -101,52 +133,106 @@ def _day_start(value: date | None) -> datetime | None:
 
 
 @router.get("/admin/audit", response_class=HTMLResponse)
-def audit_page(request: Request, session: DbSession,
-               actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
-               actor_username: str | None = None, action: str | None = None,
-               entity_type: str | None = None, patient_id: uuid.UUID | None = None,
-               since: date | None = None, until: date | None = None,
-               offset: int = 0) -> Response:
+def audit_page(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.AUDIT_READ))],
+    actor_username: str | None = None,
+    action: str | None = None,
+    entity_type: str | None = None,
+    patient_id: uuid.UUID | None = None,
+    since: date | None = None,
+    until: date | None = None,
+    offset: int = 0,
+) -> Response:
     """Browse and filter the audit log."""
     until_dt = _day_start(until)
-    filt = audit.AuditFilter(actor_username or None, action or None, entity_type or None,
-                             None, patient_id, _day_start(since),
-                             until_dt + timedelta(days=1) if until_dt else None)
+    filt = audit.AuditFilter(
+        actor_username or None,
+        action or None,
+        entity_type or None,
+        None,
+        patient_id,
+        _day_start(since),
+        until_dt + timedelta(days=1) if until_dt else None,
+    )
     rows, total = audit.search(session, actor, filt, limit=100, offset=max(offset, 0))
-    query = {k: v for k, v in {"actor_username": actor_username, "action": action,
-                               "entity_type": entity_type, "patient_id": patient_id,
-                               "since": since, "until": until}.items() if v}
-    return render(request, "security/audit.html", {
-        "page": Page(items=list(rows), total=total, limit=100, offset=offset),
-        "filters": filt, "since": since, "until": until,
-        "query_base": "/admin/audit?" + urlencode(query)})
+    query = {
+        k: v
+        for k, v in {
+            "actor_username": actor_username,
+            "action": action,
+            "entity_type": entity_type,
+            "patient_id": patient_id,
+            "since": since,
+            "until": until,
+        }.items()
+        if v
+    }
+    return render(
+        request,
+        "security/audit.html",
+        {
+            "page": Page(items=list(rows), total=total, limit=100, offset=offset),
+            "filters": filt,
+            "since": since,
+            "until": until,
+            "query_base": "/admin/audit?" + urlencode(query),
+        },
+    )
 
 
-ROLE_CHOICES = [("clinician", "Clinician"), ("nurse", "Nurse"), ("reception", "Reception"),
-                ("admin", "Group administrator")]
+ROLE_CHOICES = [
+    ("clinician", "Clinician"),
+    ("nurse", "Nurse"),
+    ("reception", "Reception"),
+    ("admin", "Group administrator"),
+]
 
 
-def _users_page(request: Request, session: DbSession, actor: Actor,
-                values: dict[str, str], errors: dict[str, str], status_code: int = 200
-                ) -> Response:
-    return render(request, "security/users.html", {
-        "users": service.list_users(session, actor), "clinics": service.list_clinics(session),
-        "roles": ROLE_CHOICES, "values": values, "errors": errors}, status_code=status_code)
+def _users_page(
+    request: Request,
+    session: DbSession,
+    actor: Actor,
+    values: dict[str, str],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "security/users.html",
+        {
+            "users": service.list_users(session, actor),
+            "clinics": service.list_clinics(session),
+            "roles": ROLE_CHOICES,
+            "values": values,
+            "errors": errors,
+        },
+        status_code=status_code,
+    )
 
 
 @router.get("/admin/users", response_class=HTMLResponse)
-def users_page(request: Request, session: DbSession,
-               actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]) -> Response:
+def users_page(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))],
+) -> Response:
     """Staff accounts of the group, and a form to add one."""
     return _users_page(request, session, actor, {}, {})
 
 
 @router.post("/admin/users", response_class=HTMLResponse)
-def create_user(request: Request, form: PostedForm, session: DbSession,
-                actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
-                ) -> Response:
-    values = {k: str(form.get(k) or "").strip() for k in
-              ("username", "display_name", "role", "clinic", "email")}
+def create_user(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))],
+) -> Response:
+    values = {
+        k: str(form.get(k) or "").strip()
+        for k in ("username", "display_name", "role", "clinic", "email")
+    }
     password = str(form.get("password") or "")
     errors: dict[str, str] = {}
     if values["role"] not in dict(ROLE_CHOICES):
@@ -154,8 +240,14 @@ def create_user(request: Request, form: PostedForm, session: DbSession,
     else:
         with savepoint(session, errors):
             user = service.create_user(
-                session, actor, username=values["username"], role=values["role"],
-                password=password, clinic_name=values["clinic"] or None,
-                display_name=values["display_name"], email=values["email"] or None)
+                session,
+                actor,
+                username=values["username"],
+                role=values["role"],
+                password=password,
+                clinic_name=values["clinic"] or None,
+                display_name=values["display_name"],
+                email=values["email"] or None,
+            )
             return redirect("/admin/users", f"Added {user.role} {user.username}.")
     return _users_page(request, session, actor, values, errors, status_code=422)

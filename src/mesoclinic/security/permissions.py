@@ -51,31 +51,76 @@ class Permission(StrEnum):
 
 P = Permission
 _CLINICAL_STAFF = {
-    P.PATIENT_READ, P.PATIENT_WRITE, P.HISTORY_READ, P.HISTORY_WRITE, P.CONSENT_READ,
-    P.CONSENT_WRITE, P.SELF, P.ASSESSMENT_READ, P.ASSESSMENT_WRITE, P.FORMULARY_READ,
-    P.STOCK_WRITE, P.VISIT_READ, P.VISIT_WRITE, P.PLAN_READ, P.PLAN_WRITE, P.APPOINTMENT_READ,
-    P.APPOINTMENT_WRITE, P.AFTERCARE_READ, P.OUTCOME_READ, P.OUTCOME_WRITE, P.FHIR_READ,
-    P.AFTERCARE_WRITE, P.OUTBOX_READ,
+    P.PATIENT_READ,
+    P.PATIENT_WRITE,
+    P.HISTORY_READ,
+    P.HISTORY_WRITE,
+    P.CONSENT_READ,
+    P.CONSENT_WRITE,
+    P.SELF,
+    P.ASSESSMENT_READ,
+    P.ASSESSMENT_WRITE,
+    P.FORMULARY_READ,
+    P.STOCK_WRITE,
+    P.VISIT_READ,
+    P.VISIT_WRITE,
+    P.PLAN_READ,
+    P.PLAN_WRITE,
+    P.APPOINTMENT_READ,
+    P.APPOINTMENT_WRITE,
+    P.AFTERCARE_READ,
+    P.OUTCOME_READ,
+    P.OUTCOME_WRITE,
+    P.FHIR_READ,
+    P.AFTERCARE_WRITE,
+    P.OUTBOX_READ,
 }
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
-    Role.CLINICIAN: frozenset(_CLINICAL_STAFF | {
-        P.PATIENT_VOID, P.DECISION_OVERRIDE, P.FORMULARY_WRITE, P.PRESCRIBE, P.ANALYTICS_READ,
-        P.FHIR_WRITE, P.CLINIC_CALENDAR_WRITE,
-    }),
+    Role.CLINICIAN: frozenset(
+        _CLINICAL_STAFF
+        | {
+            P.PATIENT_VOID,
+            P.DECISION_OVERRIDE,
+            P.FORMULARY_WRITE,
+            P.PRESCRIBE,
+            P.ANALYTICS_READ,
+            P.FHIR_WRITE,
+            P.CLINIC_CALENDAR_WRITE,
+        }
+    ),
     Role.NURSE: frozenset(_CLINICAL_STAFF),
-    Role.RECEPTION: frozenset({
-        P.PATIENT_READ, P.PATIENT_WRITE, P.CONSENT_READ, P.CONSENT_WRITE, P.SELF,
-        P.PLAN_READ, P.APPOINTMENT_READ, P.APPOINTMENT_WRITE, P.AFTERCARE_READ,
-        P.AFTERCARE_WRITE, P.OUTBOX_READ,
-    }),
+    Role.RECEPTION: frozenset(
+        {
+            P.PATIENT_READ,
+            P.PATIENT_WRITE,
+            P.CONSENT_READ,
+            P.CONSENT_WRITE,
+            P.SELF,
+            P.PLAN_READ,
+            P.APPOINTMENT_READ,
+            P.APPOINTMENT_WRITE,
+            P.AFTERCARE_READ,
+            P.AFTERCARE_WRITE,
+            P.OUTBOX_READ,
+        }
+    ),
     # A patient holds these for their own record only; scoping is enforced per request.
-    Role.PATIENT: frozenset({
-        P.PATIENT_READ, P.HISTORY_READ, P.CONSENT_READ, P.SELF, P.PLAN_READ,
-        P.APPOINTMENT_READ, P.AFTERCARE_READ, P.OUTCOME_READ, P.VISIT_READ,
-        P.AFTERCARE_WRITE,  # declare own events, email opt-out (own record only)
-    }),
+    Role.PATIENT: frozenset(
+        {
+            P.PATIENT_READ,
+            P.HISTORY_READ,
+            P.CONSENT_READ,
+            P.SELF,
+            P.PLAN_READ,
+            P.APPOINTMENT_READ,
+            P.AFTERCARE_READ,
+            P.OUTCOME_READ,
+            P.VISIT_READ,
+            P.AFTERCARE_WRITE,  # declare own events, email opt-out (own record only)
+        }
+    ),
 }
 
 

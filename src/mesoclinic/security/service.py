@@ -31,8 +31,9 @@ _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 
 def hash_password(password: str) -> str:
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
-                           "password")
+        raise InvalidInput(
+            f"Password must be at least {MIN_PASSWORD_LENGTH} characters", "password"
+        )
     return _hasher.hash(password)
 
 
@@ -43,8 +44,9 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def create_clinic(session: Session, actor: Actor, *, name: str,
-                  timezone: str = "Europe/London") -> Clinic:
+def create_clinic(
+    session: Session, actor: Actor, *, name: str, timezone: str = "Europe/London"
+) -> Clinic:
     """Add a clinic of the group; names are unique."""
     name = name.strip()
     if not name:
@@ -73,19 +75,32 @@ def list_clinics(session: Session) -> Sequence[Clinic]:
     return session.execute(select(Clinic).order_by(Clinic.name)).scalars().all()
 
 
-def create_user(session: Session, actor: Actor, *, username: str, role: str, password: str,
-                clinic_name: str | None = None, display_name: str = "",
-                email: str | None = None, patient_id: uuid.UUID | None = None) -> User:
+def create_user(
+    session: Session,
+    actor: Actor,
+    *,
+    username: str,
+    role: str,
+    password: str,
+    clinic_name: str | None = None,
+    display_name: str = "",
+    email: str | None = None,
+    patient_id: uuid.UUID | None = None,
+) -> User:
     """Add a staff or patient user; all but admins belong to a clinic."""
     username = username.strip().lower()
-    if not username or len(username) > 80 or not username.replace(".", "").replace(
-            "-", "").replace("_", "").isalnum():
+    if (
+        not username
+        or len(username) > 80
+        or not username.replace(".", "").replace("-", "").replace("_", "").isalnum()
+    ):
         raise InvalidInput("Username must be letters, digits, '.', '-' or '_'", "username")
     try:
         role_value = Role(role)
     except ValueError as exc:
-        raise InvalidInput(f"Unknown role {role!r}; use one of "
-                           f"{', '.join(r.value for r in Role)}", "role") from exc
+        raise InvalidInput(
+            f"Unknown role {role!r}; use one of {', '.join(r.value for r in Role)}", "role"
+        ) from exc
     clinic_id = None
     if clinic_name:
         clinic_id = get_clinic_by_name(session, clinic_name).id
@@ -97,13 +112,27 @@ def create_user(session: Session, actor: Actor, *, username: str, role: str, pas
         raise InvalidInput("Only patient users are linked to a patient record", "patient_id")
     if session.execute(select(User).where(User.username == username)).scalar_one_or_none():
         raise Conflict(f"Username {username!r} is taken", "username")
-    user = User(username=username, role=role_value.value, password_hash=hash_password(password),
-                clinic_id=clinic_id, display_name=display_name or username, email=email,
-                patient_id=patient_id)
+    user = User(
+        username=username,
+        role=role_value.value,
+        password_hash=hash_password(password),
+        clinic_id=clinic_id,
+        display_name=display_name or username,
+        email=email,
+        patient_id=patient_id,
+    )
     session.add(user)
     session.flush()
-    audit.record(session, actor, "create", "user", user.id, clinic_id=clinic_id,
-                 patient_id=patient_id, detail={"username": username, "role": role_value.value})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "user",
+        user.id,
+        clinic_id=clinic_id,
+        patient_id=patient_id,
+        detail={"username": username, "role": role_value.value},
+    )
     return user
 
 
@@ -135,8 +164,15 @@ class LoginResult:
         return self.retry_after_s > 0
 
 
-def attempt_login(session: Session, *, username: str, password: str, client_addr: str | None,
-                  max_failures: int, lockout_minutes: int) -> LoginResult:
+def attempt_login(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    client_addr: str | None,
+    max_failures: int,
+    lockout_minutes: int,
+) -> LoginResult:
     """Check a password, counting failures per username; locked names are refused outright.
 
     The caller commits even on failure: the failure count must survive the refused request.
@@ -159,9 +195,14 @@ def attempt_login(session: Session, *, username: str, password: str, client_addr
         if throttle.failures >= max_failures:
             throttle.locked_until = now + timedelta(minutes=lockout_minutes)
             throttle.failures = 0
-        audit.record(session, anonymous if user is None else actor_for(user, client_addr),
-                     "login_failed", "user", user.id if user else None,
-                     clinic_id=user.clinic_id if user else None)
+        audit.record(
+            session,
+            anonymous if user is None else actor_for(user, client_addr),
+            "login_failed",
+            "user",
+            user.id if user else None,
+            clinic_id=user.clinic_id if user else None,
+        )
         return LoginResult(None)
     assert user is not None
     if throttle:
@@ -173,20 +214,32 @@ def attempt_login(session: Session, *, username: str, password: str, client_addr
 
 def actor_for(user: User, client_addr: str | None) -> Actor:
     """The Actor a signed-in user acts as."""
-    return Actor(user_id=user.id, username=user.username, role=Role(user.role),
-                 clinic_id=user.clinic_id, patient_id=user.patient_id, client_addr=client_addr)
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        clinic_id=user.clinic_id,
+        patient_id=user.patient_id,
+        client_addr=client_addr,
+    )
 
 
 def _digest(raw_token: str) -> str:
     return hashlib.sha256(raw_token.encode()).hexdigest()
 
 
-def issue_token(session: Session, user: User, *, kind: str, lifetime: timedelta,
-                client_addr: str | None) -> tuple[str, AuthToken]:
+def issue_token(
+    session: Session, user: User, *, kind: str, lifetime: timedelta, client_addr: str | None
+) -> tuple[str, AuthToken]:
     """Create a web session or API token; the raw value is returned once and never stored."""
     raw = secrets.token_urlsafe(32)
-    token = AuthToken(token_hash=_digest(raw), kind=kind, user_id=user.id,
-                      expires_at=utcnow() + lifetime, client_addr=client_addr)
+    token = AuthToken(
+        token_hash=_digest(raw),
+        kind=kind,
+        user_id=user.id,
+        expires_at=utcnow() + lifetime,
+        client_addr=client_addr,
+    )
     session.add(token)
     session.flush()
     return raw, token
@@ -195,7 +248,8 @@ def issue_token(session: Session, user: User, *, kind: str, lifetime: timedelta,
 def resolve_token(session: Session, raw: str, kind: str) -> User | None:
     """The active user behind a live token of the given kind, or None."""
     row = session.execute(
-        select(AuthToken, User).join(User, User.id == AuthToken.user_id)
+        select(AuthToken, User)
+        .join(User, User.id == AuthToken.user_id)
         .where(AuthToken.token_hash == _digest(raw), AuthToken.kind == kind)
     ).first()
     if row is None:

@@ -17,7 +17,6 @@ from mesoclinic.visits.views import check_result, visit_read
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
 
-
 Writer = Annotated[Actor, Allowed(Permission.VISIT_WRITE)]
 Reader = Annotated[Actor, Allowed(Permission.VISIT_READ)]
 
@@ -28,11 +27,17 @@ def check_visit(body: VisitCreate, session: DbSession, actor: Writer) -> CheckRe
     return check_result(service.check(session, actor, body))
 
 
-@router.post("/visits", response_model=VisitRead, status_code=201,
-             responses={422: {"description": "safety_check_failed, "
-                                             "warnings_need_confirmation or invalid input"}})
-def record_visit(body: VisitCreate, session: DbSession, actor: Writer,
-                 response: Response) -> VisitRead:
+@router.post(
+    "/visits",
+    response_model=VisitRead,
+    status_code=201,
+    responses={
+        422: {"description": "safety_check_failed, warnings_need_confirmation or invalid input"}
+    },
+)
+def record_visit(
+    body: VisitCreate, session: DbSession, actor: Writer, response: Response
+) -> VisitRead:
     """Record a completed visit and deduct its lots in the same transaction.
 
     Refused with 422 `safety_check_failed` when a check blocks, or
@@ -49,14 +54,16 @@ def get_visit(visit_id: uuid.UUID, session: DbSession, actor: Reader) -> VisitRe
 
 
 @router.get("/patients/{patient_id}/visits", response_model=list[VisitRead])
-def list_patient_visits(patient_id: uuid.UUID, session: DbSession,
-                        actor: Reader) -> list[VisitRead]:
+def list_patient_visits(
+    patient_id: uuid.UUID, session: DbSession, actor: Reader
+) -> list[VisitRead]:
     """A patient's visits, newest first (patients see only their own)."""
     return [visit_read(v) for v in service.list_for_patient(session, actor, patient_id)]
 
 
 @router.post("/visits/{visit_id}/void", response_model=VisitRead)
-def void_visit(visit_id: uuid.UUID, body: VisitVoid, session: DbSession,
-               actor: Writer) -> VisitRead:
+def void_visit(
+    visit_id: uuid.UUID, body: VisitVoid, session: DbSession, actor: Writer
+) -> VisitRead:
     """Mark a visit entered-in-error (never deleted; stock is corrected by an adjustment)."""
     return visit_read(service.void(session, actor, visit_id, body.reason))

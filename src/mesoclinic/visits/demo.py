@@ -23,18 +23,52 @@ from mesoclinic.visits.schemas import VisitCreate
 
 # storyline -> (cocktail, technique, zones, depth mm, points, mL per point, sessions)
 PLANS: dict[str, tuple[str, str, list[str], float, int, float, int]] = {
-    "telogen_effluvium": ("Standard vitamin cocktail", "nappage",
-                          ["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal"],
-                          1.5, 60, 0.05, 5),
-    "early_aga": ("Standard vitamin cocktail", "point_by_point",
-                  ["frontal", "mid_scalp", "vertex"], 2.0, 60, 0.05, 4),
-    "moderate_aga": ("Dutasteride 0.01 %", "point_by_point", ["vertex", "mid_scalp"],
-                     2.0, 40, 0.05, 4),
+    "telogen_effluvium": (
+        "Standard vitamin cocktail",
+        "nappage",
+        ["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal"],
+        1.5,
+        60,
+        0.05,
+        5,
+    ),
+    "early_aga": (
+        "Standard vitamin cocktail",
+        "point_by_point",
+        ["frontal", "mid_scalp", "vertex"],
+        2.0,
+        60,
+        0.05,
+        4,
+    ),
+    "moderate_aga": (
+        "Dutasteride 0.01 %",
+        "point_by_point",
+        ["vertex", "mid_scalp"],
+        2.0,
+        40,
+        0.05,
+        4,
+    ),
     "fphl": ("Minoxidil 0.5 %", "point_by_point", ["mid_scalp", "frontal"], 1.5, 40, 0.05, 4),
-    "anticoagulant": ("Peptide and copper cocktail", "mesogun", ["vertex", "mid_scalp"],
-                      1.0, 60, 0.05, 3),
-    "biotin_allergy": ("Amino acid and mineral cocktail (biotin-free)", "nappage",
-                       ["mid_scalp", "vertex", "occipital"], 1.5, 60, 0.05, 4),
+    "anticoagulant": (
+        "Peptide and copper cocktail",
+        "mesogun",
+        ["vertex", "mid_scalp"],
+        1.0,
+        60,
+        0.05,
+        3,
+    ),
+    "biotin_allergy": (
+        "Amino acid and mineral cocktail (biotin-free)",
+        "nappage",
+        ["mid_scalp", "vertex", "occipital"],
+        1.5,
+        60,
+        0.05,
+        4,
+    ),
 }
 LOT_KEYS = {  # first-expiry-first-out candidates per cocktail and clinic
     ("Standard vitamin cocktail", True): ["vitamin_old", "vitamin_recall", "vitamin_main"],
@@ -45,14 +79,17 @@ LOT_KEYS = {  # first-expiry-first-out candidates per cocktail and clinic
     ("Peptide and copper cocktail", True): ["peptide"],
     ("Amino acid and mineral cocktail (biotin-free)", True): ["amino"],
 }
-EVENTS = [{"type": "pain", "severity": "mild", "onset": "during", "outcome": "resolved"},
-          {"type": "bruising", "severity": "mild", "onset": "same_day", "outcome": "resolved"},
-          {"type": "redness", "severity": "mild", "onset": "during", "outcome": "resolved"},
-          {"type": "headache", "severity": "mild", "onset": "same_day", "outcome": "resolved"}]
+EVENTS = [
+    {"type": "pain", "severity": "mild", "onset": "during", "outcome": "resolved"},
+    {"type": "bruising", "severity": "mild", "onset": "same_day", "outcome": "resolved"},
+    {"type": "redness", "severity": "mild", "onset": "during", "outcome": "resolved"},
+    {"type": "headache", "severity": "mild", "onset": "same_day", "outcome": "resolved"},
+]
 
 
-def _pick_lot(lots: dict[str, tuple[Any, int]], keys: list[str], need_ul: int,
-              on: Any) -> Any | None:
+def _pick_lot(
+    lots: dict[str, tuple[Any, int]], keys: list[str], need_ul: int, on: Any
+) -> Any | None:
     for key in keys:
         lot, reserve = lots[key]
         if lot.expires_on >= on and lot.balance_ul - need_ul >= reserve:
@@ -60,17 +97,33 @@ def _pick_lot(lots: dict[str, tuple[Any, int]], keys: list[str], need_ul: int,
     return None
 
 
-def _body(patient: Patient, plan: tuple[str, str, list[str], float, int, float, int],
-          cocktail: Any, lot: Any, when: datetime, rng: random.Random) -> dict[str, Any]:
+def _body(
+    patient: Patient,
+    plan: tuple[str, str, list[str], float, int, float, int],
+    cocktail: Any,
+    lot: Any,
+    when: datetime,
+    rng: random.Random,
+) -> dict[str, Any]:
     _, technique, zones, depth, points, per_point, _ = plan
     total = round(points * per_point, 2)
     event = rng.choice(EVENTS) if rng.random() < 0.15 else {"type": "none"}
-    return {"patient_id": patient.id, "performed_at": when, "cocktail_id": cocktail.id,
-            "lots": [{"lot_id": lot.id, "volume_ml": total}], "technique": technique,
-            "zones": zones, "depth_mm": depth, "points": points,
-            "volume_per_point_ml": per_point, "total_volume_ml": total, "needle_gauge": 30,
-            "needle_length_mm": 4, "pain_score": rng.randint(1, 5),
-            "adverse_events": [event]}
+    return {
+        "patient_id": patient.id,
+        "performed_at": when,
+        "cocktail_id": cocktail.id,
+        "lots": [{"lot_id": lot.id, "volume_ml": total}],
+        "technique": technique,
+        "zones": zones,
+        "depth_mm": depth,
+        "points": points,
+        "volume_per_point_ml": per_point,
+        "total_volume_ml": total,
+        "needle_gauge": 30,
+        "needle_length_mm": 4,
+        "pain_score": rng.randint(1, 5),
+        "adverse_events": [event],
+    }
 
 
 def _record(session: Session, actor: Any, body: dict[str, Any]) -> bool:
@@ -82,8 +135,9 @@ def _record(session: Session, actor: Any, body: dict[str, Any]) -> bool:
     confirmed = [f.rule_id for f in findings if f.severity in rules.NEEDS_CONFIRMATION]
     try:
         with session.begin_nested():
-            service.create(session, actor, data.model_copy(
-                update={"confirmed_warnings": confirmed}))
+            service.create(
+                session, actor, data.model_copy(update={"confirmed_warnings": confirmed})
+            )
     except DomainError:
         return False
     return True
@@ -103,12 +157,13 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
         if keys is None:
             continue
         tz = ZoneInfo("Europe/London" if main else "Europe/Madrid")
-        rx = any(line.ingredient.prescription_only
-                 for line in formulary["cocktails"][plan[0]].lines)
-        who = "dr.moreau" if main and (rx or index % 2) else "nurse.evans" if main \
-            else "dr.garcia"
-        first = ctx.now.astimezone(tz).replace(hour=10, minute=0, second=0) \
-            - timedelta(days=14 * plan[6] + index % 10)
+        rx = any(
+            line.ingredient.prescription_only for line in formulary["cocktails"][plan[0]].lines
+        )
+        who = "dr.moreau" if main and (rx or index % 2) else "nurse.evans" if main else "dr.garcia"
+        first = ctx.now.astimezone(tz).replace(hour=10, minute=0, second=0) - timedelta(
+            days=14 * plan[6] + index % 10
+        )
         for n in range(plan[6]):
             when = first + timedelta(days=14 * n, minutes=30 * (index % 6))
             if when > ctx.now - timedelta(days=1):
@@ -120,5 +175,9 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
             body = _body(patient, plan, formulary["cocktails"][plan[0]], lot, when, rng)
             _record(session, ctx.actor(who), body)
     recalled, _ = lots["vitamin_recall"]
-    stock.recall(session, ctx.actor("dr.moreau"), recalled.id,
-                 "Manufacturer notice: possible loss of sterility in batch TV-2607R.")
+    stock.recall(
+        session,
+        ctx.actor("dr.moreau"),
+        recalled.id,
+        "Manufacturer notice: possible loss of sterility in batch TV-2607R.",
+    )

@@ -15,8 +15,9 @@ from mesoclinic.security.actor import Actor
 OPEN_SESSION_STATUSES = frozenset({"planned", "booked", "missed"})
 
 
-def plan_session_to_fulfil(session: Session, patient_id: uuid.UUID,
-                           plan_session_id: uuid.UUID | None) -> PlanSession | None:
+def plan_session_to_fulfil(
+    session: Session, patient_id: uuid.UUID, plan_session_id: uuid.UUID | None
+) -> PlanSession | None:
     """The patient's open plan session a visit fulfils; refuses others' and closed ones."""
     if plan_session_id is None:
         return None
@@ -25,22 +26,27 @@ def plan_session_to_fulfil(session: Session, patient_id: uuid.UUID,
     if item is None or plan is None or plan.patient_id != patient_id:
         raise InvalidInput("No such plan session for this patient", "plan_session_id")
     if plan.status != "active":
-        raise InvalidInput(f"The plan is {plan.status}; resume it before recording its "
-                           "sessions", "plan_session_id")
+        raise InvalidInput(
+            f"The plan is {plan.status}; resume it before recording its sessions", "plan_session_id"
+        )
     if item.status not in OPEN_SESSION_STATUSES:
-        raise InvalidInput(f"Session {item.sequence} is already {item.status}",
-                           "plan_session_id")
+        raise InvalidInput(f"Session {item.sequence} is already {item.status}", "plan_session_id")
     return item
 
 
-def mark_fulfilled(session: Session, actor: Actor, item: PlanSession,
-                   visit_id: uuid.UUID) -> None:
+def mark_fulfilled(session: Session, actor: Actor, item: PlanSession, visit_id: uuid.UUID) -> None:
     """The session is done, and so is the appointment booked for it."""
     appointment = session.get(Appointment, item.appointment_id) if item.appointment_id else None
     if appointment is not None and "done" in booking.STATUS_CHANGES.get(appointment.status, ()):
         booking.change_status(session, actor, appointment.id, "done", "visit recorded")
     item.status = "done"
     session.flush()
-    audit.record(session, actor, "fulfil", "plan_session", item.id,
-                 patient_id=appointment.patient_id if appointment else None,
-                 detail={"visit": str(visit_id), "sequence": item.sequence})
+    audit.record(
+        session,
+        actor,
+        "fulfil",
+        "plan_session",
+        item.id,
+        patient_id=appointment.patient_id if appointment else None,
+        detail={"visit": str(visit_id), "sequence": item.sequence},
+    )

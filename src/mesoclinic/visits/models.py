@@ -13,8 +13,19 @@ from mesoclinic.formulary.models import Cocktail, Lot
 
 TECHNIQUES = ("nappage", "point_by_point", "mesogun", "microneedling")
 ZONES = ("frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital")
-ADVERSE_EVENT_TYPES = ("none", "pain", "headache", "bruising", "swelling", "redness", "itching",
-                       "allergic_reaction", "infection", "patchy_alopecia", "scarring")
+ADVERSE_EVENT_TYPES = (
+    "none",
+    "pain",
+    "headache",
+    "bruising",
+    "swelling",
+    "redness",
+    "itching",
+    "allergic_reaction",
+    "infection",
+    "patchy_alopecia",
+    "scarring",
+)
 
 
 class Visit(UUIDPrimaryKey, Base):
@@ -52,8 +63,9 @@ class Visit(UUIDPrimaryKey, Base):
 
     cocktail: Mapped[Cocktail] = relationship(lazy="joined")
     lots_used: Mapped[list[VisitLot]] = relationship(back_populates="visit", lazy="selectin")
-    adverse_events: Mapped[list[AdverseEvent]] = relationship(back_populates="visit",
-                                                              lazy="selectin")
+    adverse_events: Mapped[list[AdverseEvent]] = relationship(
+        back_populates="visit", lazy="selectin"
+    )
 
     @property
     def zone_list(self) -> list[str]:

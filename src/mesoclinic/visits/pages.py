@@ -28,27 +28,54 @@ from mesoclinic.web.templating import redirect
 
 router = APIRouter(include_in_schema=False)
 LOT_ROWS = 2
-DEFAULTS = {"technique": "point_by_point", "depth_mm": "1.5", "needle_gauge": "30",
-            "needle_length_mm": "4", "adverse_type": "none", "zones": []}
-
+DEFAULTS = {
+    "technique": "point_by_point",
+    "depth_mm": "1.5",
+    "needle_gauge": "30",
+    "needle_length_mm": "4",
+    "adverse_type": "none",
+    "zones": [],
+}
 
 
 def visit_values(values: dict[str, Any], patient_id: uuid.UUID, tz: ZoneInfo) -> dict[str, Any]:
     """The posted form as a VisitCreate body (clinic-local time, lot rows, one event)."""
-    body: dict[str, Any] = {k: values[k] for k in (
-        "cocktail_id", "technique", "depth_mm", "points", "volume_per_point_ml",
-        "total_volume_ml", "needle_gauge", "needle_length_mm", "prp_volume_ml", "pain_score",
-        "hair_colour_last_date", "notes", "plan_session_id") if values.get(k) not in (None, "")}
+    body: dict[str, Any] = {
+        k: values[k]
+        for k in (
+            "cocktail_id",
+            "technique",
+            "depth_mm",
+            "points",
+            "volume_per_point_ml",
+            "total_volume_ml",
+            "needle_gauge",
+            "needle_length_mm",
+            "prp_volume_ml",
+            "pain_score",
+            "hair_colour_last_date",
+            "notes",
+            "plan_session_id",
+        )
+        if values.get(k) not in (None, "")
+    }
     body["patient_id"] = patient_id
     performed = values.get("performed_at")
-    body["performed_at"] = (datetime.fromisoformat(performed).replace(tzinfo=tz)
-                            if performed and len(performed) == 16 else datetime.now(UTC))
+    body["performed_at"] = (
+        datetime.fromisoformat(performed).replace(tzinfo=tz)
+        if performed and len(performed) == 16
+        else datetime.now(UTC)
+    )
     body["prp_given"] = values.get("prp_given") == "on"
     body["zones"] = values.get("zones", [])
-    body["lots"] = [{"lot_id": values[f"lot_id_{i}"], "volume_ml": values.get(f"volume_ml_{i}")}
-                    for i in range(LOT_ROWS) if values.get(f"lot_id_{i}")]
-    event = {k: values.get(f"adverse_{k}") for k in ("type", "severity", "onset", "outcome",
-                                                      "note")}
+    body["lots"] = [
+        {"lot_id": values[f"lot_id_{i}"], "volume_ml": values.get(f"volume_ml_{i}")}
+        for i in range(LOT_ROWS)
+        if values.get(f"lot_id_{i}")
+    ]
+    event = {
+        k: values.get(f"adverse_{k}") for k in ("type", "severity", "onset", "outcome", "note")
+    }
     body["adverse_events"] = [{k: v for k, v in event.items() if v}]
     body["confirmed_warnings"] = values.get("confirm", [])
     return body
@@ -56,39 +83,70 @@ def visit_values(values: dict[str, Any], patient_id: uuid.UUID, tz: ZoneInfo) ->
 
 def _form_context(session: Session, actor: Actor, patient_id: uuid.UUID) -> dict[str, Any]:
     cocktails = formulary_service.list_cocktails(session, actor)
-    open_sessions = [s for s in plan_service.plan_sessions_for(session, patient_id)
-                     if s.status in flows.OPEN_SESSION_STATUSES]
-    return {"cocktails": cocktails, "open_sessions": open_sessions,
-            "lots": [lot for lot in stock.list_lots(session, actor, include_empty=False)
-                     if lot.recalled_at is None],
-            "techniques": TECHNIQUES, "zones": ZONES, "event_types": ADVERSE_EVENT_TYPES,
-            "lot_rows": range(LOT_ROWS),
-            "prescriber": actor.can(Permission.PRESCRIBE)}
+    open_sessions = [
+        s
+        for s in plan_service.plan_sessions_for(session, patient_id)
+        if s.status in flows.OPEN_SESSION_STATUSES
+    ]
+    return {
+        "cocktails": cocktails,
+        "open_sessions": open_sessions,
+        "lots": [
+            lot
+            for lot in stock.list_lots(session, actor, include_empty=False)
+            if lot.recalled_at is None
+        ],
+        "techniques": TECHNIQUES,
+        "zones": ZONES,
+        "event_types": ADVERSE_EVENT_TYPES,
+        "lot_rows": range(LOT_ROWS),
+        "prescriber": actor.can(Permission.PRESCRIBE),
+    }
 
 
-def _visits_tab(request: Request, session: Session, actor: Actor, patient_id: uuid.UUID,
-                values: dict[str, Any] | None = None, errors: dict[str, str] | None = None,
-                checks: list[dict[str, Any]] | None = None, status_code: int = 200
-                ) -> Response:
+def _visits_tab(
+    request: Request,
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    checks: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
     visits = service.list_for_patient(session, actor, patient_id)
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_READ)
-    ctx: dict[str, Any] = {"visits": visits, "values": values or dict(DEFAULTS),
-                           "errors": errors or {}, "checks": checks or []}
+    ctx: dict[str, Any] = {
+        "visits": visits,
+        "values": values or dict(DEFAULTS),
+        "errors": errors or {},
+        "checks": checks or [],
+    }
     if actor.can(Permission.VISIT_WRITE) and patient.status == "active":
         ctx.update(_form_context(session, actor, patient.id))
-    return patient_page(request, actor, patient, "visits", "visits/tab.html", ctx,
-                        status_code=status_code)
+    return patient_page(
+        request, actor, patient, "visits", "visits/tab.html", ctx, status_code=status_code
+    )
 
 
 @router.get("/patients/{patient_id}/visits", response_class=HTMLResponse)
-def visits_tab(request: Request, patient_id: uuid.UUID, session: DbSession,
-               actor: Annotated[Actor, Allowed(Permission.VISIT_READ)]) -> Response:
+def visits_tab(
+    request: Request,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.VISIT_READ)],
+) -> Response:
     return _visits_tab(request, session, actor, patient_id)
 
 
 @router.post("/patients/{patient_id}/visits", response_class=HTMLResponse)
-def record_visit(request: Request, form: PostedForm, patient_id: uuid.UUID, session: DbSession,
-                       actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)]) -> Response:
+def record_visit(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)],
+) -> Response:
     """Record the visit from the form; refusals come back with every check shown."""
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_WRITE)
     values = form_values(form, lists=("zones", "confirm"))
@@ -105,35 +163,54 @@ def record_visit(request: Request, form: PostedForm, patient_id: uuid.UUID, sess
             except RuleViolation as exc:
                 checks = list(exc.extra.get("checks", []))
                 raise
-            return redirect(f"/patients/{patient_id}/visits/{visit.id}",
-                            "Visit recorded; stock deducted.")
+            return redirect(
+                f"/patients/{patient_id}/visits/{visit.id}", "Visit recorded; stock deducted."
+            )
     return _visits_tab(request, session, actor, patient_id, values, errors, checks, 422)
 
 
 @router.get("/patients/{patient_id}/visits/{visit_id}", response_class=HTMLResponse)
-def visit_detail(request: Request, patient_id: uuid.UUID, visit_id: uuid.UUID,
-                 session: DbSession,
-                 actor: Annotated[Actor, Allowed(Permission.VISIT_READ)]) -> Response:
+def visit_detail(
+    request: Request,
+    patient_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.VISIT_READ)],
+) -> Response:
     visit = service.get_visit(session, actor, visit_id)
     patient = patient_service.load(session, actor, visit.patient_id, Permission.VISIT_READ)
     if patient.id != patient_id:
         return redirect(f"/patients/{patient.id}/visits/{visit.id}")
-    return patient_page(request, actor, patient, "visits", "visits/detail.html",
-                        {"visit": visit, "errors": {}})
+    return patient_page(
+        request, actor, patient, "visits", "visits/detail.html", {"visit": visit, "errors": {}}
+    )
 
 
 @router.post("/patients/{patient_id}/visits/{visit_id}/void", response_class=HTMLResponse)
-def void_visit(request: Request, form: PostedForm, patient_id: uuid.UUID, visit_id: uuid.UUID,
-                     session: DbSession,
-                     actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)]) -> Response:
+def void_visit(
+    request: Request,
+    form: PostedForm,
+    patient_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)],
+) -> Response:
     values = form_values(form)
     data, errors = validate(VisitVoid, values)
     if data is not None:
         with savepoint(session, errors):
             service.void(session, actor, visit_id, data.reason)
-            return redirect(f"/patients/{patient_id}/visits/{visit_id}",
-                            "Visit marked as entered in error.")
+            return redirect(
+                f"/patients/{patient_id}/visits/{visit_id}", "Visit marked as entered in error."
+            )
     visit = service.get_visit(session, actor, visit_id)
     patient = patient_service.load(session, actor, visit.patient_id, Permission.VISIT_READ)
-    return patient_page(request, actor, patient, "visits", "visits/detail.html",
-                        {"visit": visit, "errors": errors}, status_code=422)
+    return patient_page(
+        request,
+        actor,
+        patient,
+        "visits",
+        "visits/detail.html",
+        {"visit": visit, "errors": errors},
+        status_code=422,
+    )

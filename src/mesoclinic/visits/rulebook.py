@@ -12,8 +12,13 @@ from mesoclinic.findings import load_rulebook
 
 DEFAULT_PATH = Path(__file__).with_name("rulebook.yaml")
 ENV_VAR = "MESOCLINIC_VISIT_RULEBOOK"
-LIMITED_FIELDS = ("depth_mm", "volume_per_point_ml", "total_volume_ml", "needle_gauge",
-                  "needle_length_mm")
+LIMITED_FIELDS = (
+    "depth_mm",
+    "volume_per_point_ml",
+    "total_volume_ml",
+    "needle_gauge",
+    "needle_length_mm",
+)
 
 
 class _Strict(BaseModel):

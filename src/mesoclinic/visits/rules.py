@@ -72,18 +72,29 @@ class VisitFacts:
     extra: tuple[Finding, ...] = field(default=())  # e.g. contraindications from assessment
 
 
-def check_consent(consent_on_file: bool, prp_given: bool = False,
-                  prp_consent_on_file: bool = False) -> list[Finding]:
+def check_consent(
+    consent_on_file: bool, prp_given: bool = False, prp_consent_on_file: bool = False
+) -> list[Finding]:
     """Refuse without a current consent for each procedure given (mesotherapy, PRP)."""
     findings = []
     if not consent_on_file:
-        findings.append(Finding("consent.missing", "refuse",
-                                "No current mesotherapy consent is on file for this patient.",
-                                SRC_CONSENT))
+        findings.append(
+            Finding(
+                "consent.missing",
+                "refuse",
+                "No current mesotherapy consent is on file for this patient.",
+                SRC_CONSENT,
+            )
+        )
     if prp_given and not prp_consent_on_file:
-        findings.append(Finding("consent.prp_missing", "refuse",
-                                "PRP was given but no current PRP consent is on file.",
-                                SRC_CONSENT))
+        findings.append(
+            Finding(
+                "consent.prp_missing",
+                "refuse",
+                "PRP was given but no current PRP consent is on file.",
+                SRC_CONSENT,
+            )
+        )
     return findings
 
 
@@ -91,32 +102,44 @@ def _normal(text: str) -> str:
     return " ".join(text.lower().replace("-", " ").split())
 
 
-def check_allergies(ingredients: Iterable[IngredientFacts],
-                    allergies: Iterable[str]) -> list[Finding]:
+def check_allergies(
+    ingredients: Iterable[IngredientFacts], allergies: Iterable[str]
+) -> list[Finding]:
     """Refuse when a recorded allergy names an ingredient (or one of its aliases)."""
     allergic = {_normal(a) for a in allergies if a.strip()}
     findings = []
     for ing in ingredients:
         names = {_normal(ing.name), *(_normal(a) for a in ing.aliases)}
         if hit := sorted(names & allergic):
-            findings.append(Finding(
-                "allergy.cocktail_ingredient", "refuse",
-                f"The patient is allergic to {hit[0]}, an ingredient of this cocktail "
-                f"({ing.name}).", SRC_ALLERGY))
+            findings.append(
+                Finding(
+                    "allergy.cocktail_ingredient",
+                    "refuse",
+                    f"The patient is allergic to {hit[0]}, an ingredient of this cocktail "
+                    f"({ing.name}).",
+                    SRC_ALLERGY,
+                )
+            )
     return findings
 
 
-def check_prescription(ingredients: Iterable[IngredientFacts],
-                       may_prescribe: bool) -> list[Finding]:
+def check_prescription(
+    ingredients: Iterable[IngredientFacts], may_prescribe: bool
+) -> list[Finding]:
     """Only a prescriber may record a cocktail with a prescription-only ingredient."""
     if may_prescribe:
         return []
     drugs = sorted(i.name for i in ingredients if i.prescription_only)
     if not drugs:
         return []
-    return [Finding("prescription.prescriber_required", "refuse",
-                    f"{', '.join(drugs)} is prescription-only: only a clinician may record "
-                    "this visit.", SRC_PRESCRIBE)]
+    return [
+        Finding(
+            "prescription.prescriber_required",
+            "refuse",
+            f"{', '.join(drugs)} is prescription-only: only a clinician may record this visit.",
+            SRC_PRESCRIBE,
+        )
+    ]
 
 
 def check_lot(lot: LotFacts, on: date) -> list[Finding]:
@@ -124,19 +147,35 @@ def check_lot(lot: LotFacts, on: date) -> list[Finding]:
     label = f"Lot {lot.batch_number} ({lot.product_name})"
     findings = []
     if not lot.product_matches_cocktail:
-        findings.append(Finding("lot.wrong_product", "refuse",
-                                f"{label} is not a product of the chosen cocktail.",
-                                SRC_PRODUCT))
+        findings.append(
+            Finding(
+                "lot.wrong_product",
+                "refuse",
+                f"{label} is not a product of the chosen cocktail.",
+                SRC_PRODUCT,
+            )
+        )
     if lot.expires_on < on:
-        findings.append(Finding("lot.expired", "refuse",
-                                f"{label} expired on {lot.expires_on.isoformat()}.", SRC_LOT))
+        findings.append(
+            Finding(
+                "lot.expired",
+                "refuse",
+                f"{label} expired on {lot.expires_on.isoformat()}.",
+                SRC_LOT,
+            )
+        )
     if lot.recalled:
         findings.append(Finding("lot.recalled", "refuse", f"{label} has been recalled.", SRC_LOT))
     if lot.requested_ul > lot.balance_ul:
-        findings.append(Finding(
-            "lot.insufficient", "refuse",
-            f"{label} holds {lot.balance_ul / 1000:g} mL; {lot.requested_ul / 1000:g} mL "
-            "was requested.", SRC_STOCK))
+        findings.append(
+            Finding(
+                "lot.insufficient",
+                "refuse",
+                f"{label} holds {lot.balance_ul / 1000:g} mL; {lot.requested_ul / 1000:g} mL "
+                "was requested.",
+                SRC_STOCK,
+            )
+        )
     return findings
 
 
@@ -145,10 +184,15 @@ def check_lots(lots: Sequence[LotFacts], on: date, total_volume_ml: float) -> li
     findings = [f for lot in lots for f in check_lot(lot, on)]
     drawn_ul = sum(lot.requested_ul for lot in lots)
     if drawn_ul < round(total_volume_ml * 1000):
-        findings.append(Finding(
-            "lot.volume_unaccounted", "refuse",
-            f"The lots give {drawn_ul / 1000:g} mL but {total_volume_ml:g} mL was injected: "
-            "record every lot used.", SRC_VOLUME))
+        findings.append(
+            Finding(
+                "lot.volume_unaccounted",
+                "refuse",
+                f"The lots give {drawn_ul / 1000:g} mL but {total_volume_ml:g} mL was injected: "
+                "record every lot used.",
+                SRC_VOLUME,
+            )
+        )
     return findings
 
 
@@ -162,28 +206,44 @@ def check_doses(dose: DoseFacts, rulebook: VisitRulebook) -> list[Finding]:
         too_high = limit.hard_max is not None and value > limit.hard_max
         if too_low or too_high:
             bound = limit.hard_max if too_high else limit.hard_min
-            findings.append(Finding(f"{limit.id}.hard_limit", "refuse",
-                                    f"{shown} is beyond the hard limit of {bound:g} {limit.unit}.",
-                                    limit.source))
+            findings.append(
+                Finding(
+                    f"{limit.id}.hard_limit",
+                    "refuse",
+                    f"{shown} is beyond the hard limit of {bound:g} {limit.unit}.",
+                    limit.source,
+                )
+            )
         elif not limit.typical_min <= value <= limit.typical_max:
-            findings.append(Finding(
-                f"{limit.id}.atypical", "warning",
-                f"{shown} is outside the typical {limit.typical_min:g}-{limit.typical_max:g} "
-                f"{limit.unit}.", limit.source))
+            findings.append(
+                Finding(
+                    f"{limit.id}.atypical",
+                    "warning",
+                    f"{shown} is outside the typical {limit.typical_min:g}-{limit.typical_max:g} "
+                    f"{limit.unit}.",
+                    limit.source,
+                )
+            )
     return findings
 
 
-def check_hair_colour(last_colour: date | None, visit_date: date,
-                      rulebook: VisitRulebook) -> list[Finding]:
+def check_hair_colour(
+    last_colour: date | None, visit_date: date, rulebook: VisitRulebook
+) -> list[Finding]:
     """Warn when hair was coloured within the precaution window before the visit."""
     rule = rulebook.precaution("precaution.hair_colour")
     if rule is None or last_colour is None:
         return []
     days = (visit_date - last_colour).days
     if 0 <= days <= rule.days_before:
-        return [Finding(rule.id, "warning",
-                        f"{rule.label} {days} day(s) before this visit (window: "
-                        f"{rule.days_before} days).", rule.source)]
+        return [
+            Finding(
+                rule.id,
+                "warning",
+                f"{rule.label} {days} day(s) before this visit (window: {rule.days_before} days).",
+                rule.source,
+            )
+        ]
     return []
 
 

@@ -12,8 +12,19 @@ from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schem
 
 Technique = Literal["nappage", "point_by_point", "mesogun", "microneedling"]
 Zone = Literal["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital"]
-AdverseType = Literal["none", "pain", "headache", "bruising", "swelling", "redness", "itching",
-                      "allergic_reaction", "infection", "patchy_alopecia", "scarring"]
+AdverseType = Literal[
+    "none",
+    "pain",
+    "headache",
+    "bruising",
+    "swelling",
+    "redness",
+    "itching",
+    "allergic_reaction",
+    "infection",
+    "patchy_alopecia",
+    "scarring",
+]
 Severity = Literal["mild", "moderate", "severe"]
 Onset = Literal["during", "same_day", "later"]
 Outcome = Literal["resolved", "resolving", "ongoing", "sequelae"]
@@ -34,8 +45,9 @@ class AdverseEventIn(Schema):
 
     @model_validator(mode="after")
     def _severity_for_real_events(self) -> AdverseEventIn:
-        if self.type != "none" and (self.severity is None or self.onset is None
-                                    or self.outcome is None):
+        if self.type != "none" and (
+            self.severity is None or self.onset is None or self.outcome is None
+        ):
             raise ValueError("an adverse event needs severity, onset and outcome")
         return self
 
@@ -63,7 +75,8 @@ class VisitCreate(Schema):
     adverse_events: list[AdverseEventIn] = Field(min_length=1, max_length=20)
     notes: LongText | None = None
     confirmed_warnings: list[Annotated[str, Field(max_length=80)]] = Field(
-        default_factory=list, max_length=50)
+        default_factory=list, max_length=50
+    )
 
     @field_validator("lots")
     @classmethod

@@ -14,12 +14,15 @@ from mesoclinic.formulary.models import Cocktail
 from mesoclinic.patients.models import Patient
 
 
-def contraindications(session: Session, patient: Patient, cocktail: Cocktail,
-                      on_date: date) -> list[Finding]:
+def contraindications(
+    session: Session, patient: Patient, cocktail: Cocktail, on_date: date
+) -> list[Finding]:
     """Contraindications as they stand on the visit date, for this cocktail's ingredients."""
     ingredients = tuple(line.ingredient.name for line in cocktail.lines)
-    drugs = tuple(line.ingredient.name for line in cocktail.lines
-                  if line.ingredient.category == "drug")
-    facts = facts_from_record(session, patient, on_date=on_date,
-                              cocktail_ingredients=ingredients, drugs=drugs)
+    drugs = tuple(
+        line.ingredient.name for line in cocktail.lines if line.ingredient.category == "drug"
+    )
+    facts = facts_from_record(
+        session, patient, on_date=on_date, cocktail_ingredients=ingredients, drugs=drugs
+    )
     return check_contraindications(facts, get_rulebook())

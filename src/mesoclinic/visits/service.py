@@ -54,14 +54,16 @@ def _local_date(session: Session, patient: Patient, data: VisitCreate) -> date:
     return data.performed_at.astimezone(clinic_tz(session, patient.clinic_id)).date()
 
 
-def _load_lots(session: Session, patient: Patient, data: VisitCreate,
-               lock: bool) -> dict[uuid.UUID, Lot]:
+def _load_lots(
+    session: Session, patient: Patient, data: VisitCreate, lock: bool
+) -> dict[uuid.UUID, Lot]:
     ids = [u.lot_id for u in data.lots]
     if lock:
         lots = stock.lock_lots(session, ids)
     else:
-        lots = {lot.id: lot for lot in session.execute(
-            select(Lot).where(Lot.id.in_(ids))).scalars()}
+        lots = {
+            lot.id: lot for lot in session.execute(select(Lot).where(Lot.id.in_(ids))).scalars()
+        }
     for lot_id in ids:
         lot = lots.get(lot_id)
         if lot is None or lot.clinic_id != patient.clinic_id:
@@ -69,15 +71,15 @@ def _load_lots(session: Session, patient: Patient, data: VisitCreate,
     return lots
 
 
-def _consented(session: Session, patient_id: uuid.UUID, procedure: str,
-               data: VisitCreate) -> bool:
+def _consented(session: Session, patient_id: uuid.UUID, procedure: str, data: VisitCreate) -> bool:
     """A current consent signed no later than the visit (a later signature does not count)."""
     consent = consent_service.current_consent(session, patient_id, procedure)
     return consent is not None and consent.signed_at <= data.performed_at
 
 
-def _facts(session: Session, actor: Actor, prep: Prepared, data: VisitCreate,
-           extra: list[Finding]) -> rules.VisitFacts:
+def _facts(
+    session: Session, actor: Actor, prep: Prepared, data: VisitCreate, extra: list[Finding]
+) -> rules.VisitFacts:
     patient, cocktail = prep.patient, prep.cocktail
     requested = {u.lot_id: stock.ul(u.volume_ml) for u in data.lots}
     return rules.VisitFacts(
@@ -86,25 +88,38 @@ def _facts(session: Session, actor: Actor, prep: Prepared, data: VisitCreate,
         prp_given=data.prp_given,
         prp_consent_on_file=data.prp_given and _consented(session, patient.id, "prp", data),
         cocktail_name=cocktail.name,
-        ingredients=tuple(rules.IngredientFacts(line.ingredient.name,
-                                                line.ingredient.prescription_only,
-                                                tuple(line.ingredient.alias_list))
-                          for line in cocktail.lines),
+        ingredients=tuple(
+            rules.IngredientFacts(
+                line.ingredient.name,
+                line.ingredient.prescription_only,
+                tuple(line.ingredient.alias_list),
+            )
+            for line in cocktail.lines
+        ),
         allergies=tuple(a.substance for a in active(patient.allergies)),
         may_prescribe=actor.can(Permission.PRESCRIBE),
-        lots=tuple(rules.LotFacts(
-            batch_number=lot.batch_number, product_name=lot.product.name,
-            product_matches_cocktail=lot.product.cocktail_id == cocktail.id,
-            expires_on=lot.expires_on, recalled=lot.recalled_at is not None,
-            balance_ul=lot.balance_ul, requested_ul=requested[lot.id])
-            for lot in (prep.lots[u.lot_id] for u in data.lots)),
-        dose=rules.DoseFacts(depth_mm=data.depth_mm,
-                             volume_per_point_ml=data.volume_per_point_ml,
-                             total_volume_ml=data.total_volume_ml,
-                             needle_gauge=data.needle_gauge,
-                             needle_length_mm=data.needle_length_mm),
+        lots=tuple(
+            rules.LotFacts(
+                batch_number=lot.batch_number,
+                product_name=lot.product.name,
+                product_matches_cocktail=lot.product.cocktail_id == cocktail.id,
+                expires_on=lot.expires_on,
+                recalled=lot.recalled_at is not None,
+                balance_ul=lot.balance_ul,
+                requested_ul=requested[lot.id],
+            )
+            for lot in (prep.lots[u.lot_id] for u in data.lots)
+        ),
+        dose=rules.DoseFacts(
+            depth_mm=data.depth_mm,
+            volume_per_point_ml=data.volume_per_point_ml,
+            total_volume_ml=data.total_volume_ml,
+            needle_gauge=data.needle_gauge,
+            needle_length_mm=data.needle_length_mm,
+        ),
         hair_colour_last_date=data.hair_colour_last_date,
-        extra=tuple(extra))
+        extra=tuple(extra),
+    )
 
 
 def prepare(session: Session, actor: Actor, data: VisitCreate, *, lock: bool) -> Prepared:
@@ -114,37 +129,50 @@ def prepare(session: Session, actor: Actor, data: VisitCreate, *, lock: bool) ->
     if patient.status != "active":
         raise InvalidTransition("This record was voided and cannot be changed")
     if data.performed_at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput("A visit is recorded after it happened: the time is in the future",
-                           "performed_at")
+        raise InvalidInput(
+            "A visit is recorded after it happened: the time is in the future", "performed_at"
+        )
     cocktail = formulary_service.get_cocktail(session, data.cocktail_id)
     # Lock the lots before anything else takes a lock (the audit head), so concurrent visits
     # always queue in the same order and the second one sees the first one's deduction.
     lots = _load_lots(session, patient, data, lock)
     prep = Prepared(patient, cocktail, lots, _local_date(session, patient, data), [])
     extra = screening.contraindications(session, patient, cocktail, prep.visit_date)
-    prep.findings = rules.check_visit(_facts(session, actor, prep, data, extra),
-                                      get_visit_rulebook())
+    prep.findings = rules.check_visit(
+        _facts(session, actor, prep, data, extra), get_visit_rulebook()
+    )
     return prep
 
 
 def check(session: Session, actor: Actor, data: VisitCreate) -> list[Finding]:
     """Run the safety checks without storing anything (audited as a read of the record)."""
     prep = prepare(session, actor, data, lock=False)
-    audit.record(session, actor, "read", "visit_check", None, patient_id=prep.patient.id,
-                 clinic_id=prep.patient.clinic_id,
-                 detail={"rules": [f.rule_id for f in prep.findings]})
+    audit.record(
+        session,
+        actor,
+        "read",
+        "visit_check",
+        None,
+        patient_id=prep.patient.id,
+        clinic_id=prep.patient.clinic_id,
+        detail={"rules": [f.rule_id for f in prep.findings]},
+    )
     return prep.findings
 
 
 def _refuse_unless_safe(findings: list[Finding], confirmed: list[str]) -> None:
     if blocking := rules.blocking(findings):
-        raise RuleViolation("The visit was refused by the safety checks: "
-                            + "; ".join(f.reason for f in blocking),
-                            [f.as_dict() for f in findings], code="safety_check_failed")
+        raise RuleViolation(
+            "The visit was refused by the safety checks: " + "; ".join(f.reason for f in blocking),
+            [f.as_dict() for f in findings],
+            code="safety_check_failed",
+        )
     if pending := rules.unconfirmed(findings, confirmed):
-        raise RuleViolation("Confirm these warnings to record the visit: "
-                            + "; ".join(f.reason for f in pending),
-                            [f.as_dict() for f in pending], code="warnings_need_confirmation")
+        raise RuleViolation(
+            "Confirm these warnings to record the visit: " + "; ".join(f.reason for f in pending),
+            [f.as_dict() for f in pending],
+            code="warnings_need_confirmation",
+        )
 
 
 def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
@@ -154,20 +182,32 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
     prep = prepare(session, actor, data, lock=True)
     _refuse_unless_safe(prep.findings, data.confirmed_warnings)
     plan_session = flows.plan_session_to_fulfil(session, prep.patient.id, data.plan_session_id)
-    confirmed = sorted({f.rule_id for f in prep.findings
-                        if f.severity in rules.NEEDS_CONFIRMATION})
+    confirmed = sorted({f.rule_id for f in prep.findings if f.severity in rules.NEEDS_CONFIRMATION})
     visit = Visit(
-        clinic_id=prep.patient.clinic_id, patient_id=prep.patient.id,
-        practitioner_id=actor.user_id, performed_at=data.performed_at,
-        plan_session_id=data.plan_session_id, cocktail_id=prep.cocktail.id,
-        technique=data.technique, zones=",".join(data.zones), depth_mm=data.depth_mm,
-        points=data.points, volume_per_point_ml=data.volume_per_point_ml,
-        total_volume_ml=data.total_volume_ml, needle_gauge=data.needle_gauge,
-        needle_length_mm=data.needle_length_mm, prp_given=data.prp_given,
-        prp_volume_ml=data.prp_volume_ml, pain_score=data.pain_score,
+        clinic_id=prep.patient.clinic_id,
+        patient_id=prep.patient.id,
+        practitioner_id=actor.user_id,
+        performed_at=data.performed_at,
+        plan_session_id=data.plan_session_id,
+        cocktail_id=prep.cocktail.id,
+        technique=data.technique,
+        zones=",".join(data.zones),
+        depth_mm=data.depth_mm,
+        points=data.points,
+        volume_per_point_ml=data.volume_per_point_ml,
+        total_volume_ml=data.total_volume_ml,
+        needle_gauge=data.needle_gauge,
+        needle_length_mm=data.needle_length_mm,
+        prp_given=data.prp_given,
+        prp_volume_ml=data.prp_volume_ml,
+        pain_score=data.pain_score,
         hair_colour_last_date=data.hair_colour_last_date,
-        confirmed_warnings=",".join(confirmed), notes=data.notes, status="completed",
-        created_by=actor.username, updated_by=actor.username)
+        confirmed_warnings=",".join(confirmed),
+        notes=data.notes,
+        status="completed",
+        created_by=actor.username,
+        updated_by=actor.username,
+    )
     session.add(visit)
     session.flush()
     for use in data.lots:
@@ -180,33 +220,63 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
     if plan_session is not None:
         flows.mark_fulfilled(session, actor, plan_session, visit.id)
     session.refresh(visit)
-    audit.record(session, actor, "create", "visit", visit.id, patient_id=visit.patient_id,
-                 clinic_id=visit.clinic_id,
-                 detail={"confirmed_warnings": confirmed,
-                         "lots": {str(u.lot_id): u.volume_ml for u in data.lots}})
+    audit.record(
+        session,
+        actor,
+        "create",
+        "visit",
+        visit.id,
+        patient_id=visit.patient_id,
+        clinic_id=visit.clinic_id,
+        detail={
+            "confirmed_warnings": confirmed,
+            "lots": {str(u.lot_id): u.volume_ml for u in data.lots},
+        },
+    )
     return visit
 
 
-def _load_visit(session: Session, actor: Actor, visit_id: uuid.UUID,
-                permission: Permission) -> Visit:
+def _load_visit(
+    session: Session, actor: Actor, visit_id: uuid.UUID, permission: Permission
+) -> Visit:
     return patient_service.load_owned(session, actor, Visit, visit_id, permission, "Visit")
 
 
 def get_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
     """One visit the actor may see (patients: only their own), auditing the read."""
     visit = _load_visit(session, actor, visit_id, Permission.VISIT_READ)
-    audit.record(session, actor, "read", "visit", visit.id, patient_id=visit.patient_id,
-                 clinic_id=visit.clinic_id)
+    audit.record(
+        session,
+        actor,
+        "read",
+        "visit",
+        visit.id,
+        patient_id=visit.patient_id,
+        clinic_id=visit.clinic_id,
+    )
     return visit
 
 
 def list_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Sequence[Visit]:
     """A patient's visits, newest first, auditing the read."""
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_READ)
-    visits = session.execute(select(Visit).where(Visit.patient_id == patient.id)
-                             .order_by(Visit.performed_at.desc())).scalars().all()
-    audit.record(session, actor, "read", "visit", None, patient_id=patient.id,
-                 clinic_id=patient.clinic_id, detail={"count": len(visits)})
+    visits = (
+        session.execute(
+            select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.performed_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    audit.record(
+        session,
+        actor,
+        "read",
+        "visit",
+        None,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"count": len(visits)},
+    )
     return visits
 
 
@@ -219,6 +289,14 @@ def void(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str) -> Vi
     visit.void_reason = reason
     visit.updated_by = actor.username
     session.flush()
-    audit.record(session, actor, "void", "visit", visit.id, patient_id=visit.patient_id,
-                 clinic_id=visit.clinic_id, detail={"reason": reason})
+    audit.record(
+        session,
+        actor,
+        "void",
+        "visit",
+        visit.id,
+        patient_id=visit.patient_id,
+        clinic_id=visit.clinic_id,
+        detail={"reason": reason},
+    )
     return visit

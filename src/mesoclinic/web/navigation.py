@@ -25,5 +25,8 @@ NAV_ITEMS: list[NavItem] = [
 
 def nav_items(user: object) -> list[NavItem]:
     role = Role(getattr(user, "role", "patient"))
-    return [item for item in NAV_ITEMS if has_permission(role, item.permission)
-            and not (item.staff_only and role is Role.PATIENT)]
+    return [
+        item
+        for item in NAV_ITEMS
+        if has_permission(role, item.permission) and not (item.staff_only and role is Role.PATIENT)
+    ]

@@ -19,16 +19,21 @@ router = APIRouter(include_in_schema=False)
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, session: DbSession,
-              actor: Annotated[Actor, Depends(require(Permission.SELF))]) -> Response:
+def dashboard(
+    request: Request, session: DbSession, actor: Annotated[Actor, Depends(require(Permission.SELF))]
+) -> Response:
     if actor.role is Role.PATIENT and actor.patient_id:
         # A patient lands on what they need between sessions: plan, next visits, precautions.
         return RedirectResponse(f"/patients/{actor.patient_id}/aftercare", status_code=303)
-    recent, total = (patient_service.search(session, actor, patient_service.PatientQuery(),
-                                            limit=8)
-                     if actor.can(Permission.PATIENT_READ) else ([], 0))
+    recent, total = (
+        patient_service.search(session, actor, patient_service.PatientQuery(), limit=8)
+        if actor.can(Permission.PATIENT_READ)
+        else ([], 0)
+    )
     panels = [panel(session, actor) for panel in PANELS]
-    tour = (tour_steps(session, actor) if getattr(request.app.state, "show_tour", False)
-            else [])
-    return render(request, "dashboard.html", {"recent": recent, "total": total, "tour": tour,
-                                              "panels": [p for p in panels if p]})
+    tour = tour_steps(session, actor) if getattr(request.app.state, "show_tour", False) else []
+    return render(
+        request,
+        "dashboard.html",
+        {"recent": recent, "total": total, "tour": tour, "panels": [p for p in panels if p]},
+    )

@@ -35,15 +35,20 @@ def redirect(url: str, message: str | None = None) -> RedirectResponse:
     """A 303 redirect after a successful form, with an optional one-time message."""
     response = RedirectResponse(url, status_code=303)
     if message:
-        response.set_cookie(FLASH_COOKIE, quote(message), max_age=60, httponly=True,
-                            samesite="lax", secure=False)
+        response.set_cookie(
+            FLASH_COOKIE, quote(message), max_age=60, httponly=True, samesite="lax", secure=False
+        )
     return response
 
 
 def csrf_for(request: Request) -> str:
     """The CSRF token to put in this browser's forms."""
-    binding = (request.cookies.get(SESSION_COOKIE) or getattr(request.state, "pre_session", None)
-               or request.cookies.get(PRE_SESSION_COOKIE) or "")
+    binding = (
+        request.cookies.get(SESSION_COOKIE)
+        or getattr(request.state, "pre_session", None)
+        or request.cookies.get(PRE_SESSION_COOKIE)
+        or ""
+    )
     return service.csrf_token(request.app.state.settings.resolved_secret_key, binding)
 
 
@@ -58,8 +63,9 @@ def _day(value: date | None) -> str:
     return value.strftime("%d %b %Y") if value else ""
 
 
-def render(request: Request, name: str, context: dict[str, Any] | None = None,
-           status_code: int = 200) -> HTMLResponse:
+def render(
+    request: Request, name: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     """Render a page with the layout's globals (user, role, CSRF token, clinic time zone)."""
     ctx: dict[str, Any] = {
         "request": request,
@@ -75,6 +81,11 @@ def render(request: Request, name: str, context: dict[str, Any] | None = None,
         response.delete_cookie(FLASH_COOKIE)
     pre = getattr(request.state, "pre_session", None)
     if pre:
-        response.set_cookie(PRE_SESSION_COOKIE, pre, httponly=True, samesite="strict",
-                            secure=request.app.state.settings.cookie_secure)
+        response.set_cookie(
+            PRE_SESSION_COOKIE,
+            pre,
+            httponly=True,
+            samesite="strict",
+            secure=request.app.state.settings.cookie_secure,
+        )
     return response

@@ -9,7 +9,11 @@ from collections.abc import Sequence
 
 revision: str = "0006_merge_areas"
 down_revision: str | Sequence[str] | None = (
-    "0002_assessment", "0003_visits", "0004_plans", "0005_aftercare")
+    "0002_assessment",
+    "0003_visits",
+    "0004_plans",
+    "0005_aftercare",
+)
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
