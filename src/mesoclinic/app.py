@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -13,31 +12,13 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mesoclinic import __version__, migrate
+from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker
 from mesoclinic.errors import DomainError
+from mesoclinic.web import pages as dashboard_pages
 from mesoclinic.web.templating import STATIC_DIR, render
 
-# Each area contributes an `api.router` (JSON) and/or a `pages.router` (HTML).
-ROUTER_MODULES = [
-    "mesoclinic.security.api",
-    "mesoclinic.patients.api",
-    "mesoclinic.assessment.api",
-    "mesoclinic.security.pages",
-    "mesoclinic.patients.pages",
-    "mesoclinic.assessment.pages",
-    "mesoclinic.plans.api",
-    "mesoclinic.plans.pages",
-    "mesoclinic.plans.calendar_pages",
-    "mesoclinic.web.pages",
-    "mesoclinic.aftercare.api",
-    "mesoclinic.aftercare.pages",
-    "mesoclinic.formulary.api",
-    "mesoclinic.visits.api",
-    "mesoclinic.formulary.pages",
-    "mesoclinic.visits.pages",
-]
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
 
 
@@ -66,9 +47,9 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    for module_name in ROUTER_MODULES:
-        module = importlib.import_module(module_name)
+    for module in areas.router_modules():
         app.include_router(module.router)
+    app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     _install_error_handlers(app)
     return app

@@ -1,60 +1,22 @@
-"""The `mesoclinic` command: serve, database, clinics, users, audit, demo, backup, restore.
+"""The `mesoclinic` command: serve, database, demo, backup and restore, plus every area's commands.
 
-Each area with commands adds them through its own `cli.register(app)`.
+Each area names its command module in its `area.py`; that module's `register(app)` adds them.
 """
 
 from __future__ import annotations
 
-import importlib
-import sys
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from mesoclinic import migrate
-from mesoclinic.config import Settings, get_settings
-from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
-from mesoclinic.errors import DomainError
-from mesoclinic.security import audit
-from mesoclinic.security import service as security_service
-from mesoclinic.security.actor import cli_actor
+from mesoclinic import areas, backup, migrate
+from mesoclinic.command import console, fail, open_database, read_password
+from mesoclinic.config import get_settings
+from mesoclinic.db import make_engine
+from mesoclinic.demo import cli as demo_cli
 
-app = typer.Typer(help="mesoclinic: scalp mesotherapy clinic system.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-clinics_app = typer.Typer(help="Clinics of the group.", no_args_is_help=True)
-users_app = typer.Typer(help="Staff and patient user accounts.", no_args_is_help=True)
-audit_app = typer.Typer(help="The audit log.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(clinics_app, name="clinics")
-app.add_typer(users_app, name="users")
-app.add_typer(audit_app, name="audit")
-console = Console()
-err = Console(stderr=True)
-
-# Areas that add their own commands with `register(app)`.
-AREA_CLI_MODULES = [
-    "mesoclinic.backup",
-    "mesoclinic.demo.cli",
-    "mesoclinic.aftercare.cli",
-    "mesoclinic.assessment.cli",
-    "mesoclinic.formulary.cli",
-    "mesoclinic.plans.cli",
-    "mesoclinic.imaging.cli",
-]
-
-
-def fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}")
-    return typer.Exit(code)
-
-
-def open_database(settings: Settings | None = None) -> tuple[Settings, object]:
-    """Settings and a migrated session factory for a command."""
-    settings = settings or get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)
-    return settings, make_sessionmaker(engine)
+__all__ = ["build_app", "fail", "main", "open_database", "read_password"]
 
 
 @db_app.command("upgrade")
@@ -66,101 +28,6 @@ def db_upgrade() -> None:
     console.print(f"schema at {migrate.current_revision(engine)}")
 
 
-@clinics_app.command("create")
-def clinics_create(
-    name: str, timezone: Annotated[str, typer.Option(help="IANA time zone")] = "Europe/London"
-) -> None:
-    """Add a clinic to the group."""
-    _settings, factory = open_database()
-    try:
-        with unit_of_work(factory) as session:  # type: ignore[arg-type]
-            clinic = security_service.create_clinic(
-                session, cli_actor(), name=name, timezone=timezone
-            )
-            console.print(f"created clinic {clinic.name} ({clinic.id})")
-    except DomainError as exc:
-        raise fail(exc.message) from exc
-
-
-@clinics_app.command("list")
-def clinics_list() -> None:
-    """List the clinics of the group."""
-    _settings, factory = open_database()
-    with unit_of_work(factory) as session:  # type: ignore[arg-type]
-        for clinic in security_service.list_clinics(session):
-            console.print(f"{clinic.name}\t{clinic.timezone}\t{clinic.id}")
-
-
-def read_password(confirm: bool) -> str:
-    """A password from stdin: prompted on a terminal, first line when piped."""
-    if sys.stdin.isatty():
-        return str(typer.prompt("Password", hide_input=True, confirmation_prompt=confirm))
-    return sys.stdin.readline().rstrip("\r\n")
-
-
-@users_app.command("create")
-def users_create(
-    username: Annotated[str, typer.Option(help="login name")],
-    role: Annotated[str, typer.Option(help="admin, clinician, nurse, reception or patient")],
-    clinic: Annotated[str | None, typer.Option(help="clinic name (all but admin)")] = None,
-    name: Annotated[str, typer.Option(help="display name")] = "",
-    email: Annotated[str | None, typer.Option()] = None,
-    patient_id: Annotated[str | None, typer.Option(help="patient record id (patient role)")] = None,
-) -> None:
-    """Add a user; the password is read from standard input."""
-    import uuid
-
-    password = read_password(confirm=True)
-    _settings, factory = open_database()
-    try:
-        pid = uuid.UUID(patient_id) if patient_id else None
-    except ValueError as exc:
-        raise fail("--patient-id must be a UUID") from exc
-    try:
-        with unit_of_work(factory) as session:  # type: ignore[arg-type]
-            user = security_service.create_user(
-                session,
-                cli_actor(),
-                username=username,
-                role=role,
-                password=password,
-                clinic_name=clinic,
-                display_name=name,
-                email=email,
-                patient_id=pid,
-            )
-            console.print(f"created {user.role} {user.username}")
-    except DomainError as exc:
-        raise fail(f"{exc.field}: {exc.message}" if exc.field else exc.message) from exc
-
-
-@users_app.command("set-password")
-def users_set_password(username: str) -> None:
-    """Set a user's password (read from standard input) and lift any lock-out."""
-    password = read_password(confirm=True)
-    _settings, factory = open_database()
-    try:
-        with unit_of_work(factory) as session:  # type: ignore[arg-type]
-            security_service.set_password(
-                session, cli_actor(), username=username, password=password
-            )
-    except DomainError as exc:
-        raise fail(exc.message) from exc
-    console.print(f"password set for {username}")
-
-
-@audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exits non-zero naming the first broken entry."""
-    _settings, factory = open_database()
-    with unit_of_work(factory) as session:  # type: ignore[arg-type]
-        report = audit.verify(session)
-    if not report.ok:
-        raise fail(f"audit chain broken at entry {report.broken_seq}: {report.problem}")
-    console.print(f"audit chain intact: {report.checked} entries verified")
-
-
-@app.command("serve")
 def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port")] = 8000,
@@ -189,15 +56,13 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
-_registered: list[str] = []
-
-
-def build_app() -> typer.Typer:
-    """The full command tree (tests use this with typer.testing.CliRunner)."""
-    for module_name in AREA_CLI_MODULES:
-        if module_name not in _registered:
-            importlib.import_module(module_name).register(app)
-            _registered.append(module_name)
+def build_app(packages: tuple[str, ...] | None = None) -> typer.Typer:
+    """The full command tree: core commands plus each area's (by default every declared area)."""
+    app = typer.Typer(help="mesoclinic: scalp mesotherapy clinic system.", no_args_is_help=True)
+    app.command("serve")(serve)
+    app.add_typer(db_app, name="db")
+    for module in [backup, demo_cli, *areas.cli_modules(areas.all_areas(packages))]:
+        module.register(app)
     return app
 
 

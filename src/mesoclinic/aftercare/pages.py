@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from mesoclinic.aftercare import outbox_admin, panels, service, sheet
+from mesoclinic.aftercare import outbox_admin, service, sheet
 from mesoclinic.aftercare.api import Rulebook
 from mesoclinic.aftercare.outbox import STATUSES
 from mesoclinic.aftercare.rulebook import EVENT_KINDS
@@ -27,7 +27,6 @@ from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
-__all__ = ["panels", "router"]  # importing panels registers the dashboard panels
 OUTBOX_PAGE_SIZE = 50
 EVENT_LABELS = {
     "hair_colouring": "Hair colouring or chemical treatment",

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from mesoclinic.aftercare import outbox_admin
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission, Role
-from mesoclinic.web.dashboard import PANELS, Panel
+from mesoclinic.web.dashboard import Panel
 
 
 def outbox_panel(session: Session, actor: Actor) -> Panel | None:
@@ -22,6 +22,3 @@ def outbox_panel(session: Session, actor: Actor) -> Panel | None:
     if failed:
         lines.append((f"{failed} could not be delivered", "/admin/outbox?status=failed"))
     return Panel("Patient emails", lines, "bad" if failed else "")
-
-
-PANELS.append(outbox_panel)

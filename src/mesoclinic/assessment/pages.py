@@ -19,7 +19,7 @@ from mesoclinic.patients.pages import patient_page
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.dashboard import PANELS, Panel
+from mesoclinic.web.dashboard import Panel
 from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
@@ -54,9 +54,6 @@ def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
         ],
         tone="warn",
     )
-
-
-PANELS.append(awaiting_override_panel)
 
 
 def payload_from_form(request: Request, values: dict[str, Any]) -> dict[str, Any]:

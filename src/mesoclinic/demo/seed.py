@@ -3,8 +3,6 @@ area's demo data, created only when the database is empty."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,6 +12,7 @@ from rich.table import Table
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mesoclinic import areas
 from mesoclinic.config import Settings
 from mesoclinic.db import unit_of_work
 from mesoclinic.demo.people import demo_people
@@ -59,20 +58,6 @@ class DemoContext:
 
     def actor(self, username: str) -> Actor:
         return security_service.actor_for(self.staff[username], "demo")
-
-
-# Each area's demo module has `add_demo_data(session, context)`; run in this order.
-DEMO_STEP_MODULES: list[str] = [
-    "mesoclinic.assessment.demo",
-    "mesoclinic.formulary.demo",
-    "mesoclinic.visits.demo",
-    "mesoclinic.plans.demo",
-]
-DEMO_STEP_MODULES.append("mesoclinic.aftercare.demo")  # after plans and visits: uses theirs
-
-
-def demo_steps() -> list[Callable[[Session, DemoContext], None]]:
-    return [importlib.import_module(m).add_demo_data for m in DEMO_STEP_MODULES]
 
 
 def is_empty(session: Session) -> bool:
@@ -172,7 +157,7 @@ def create_demo(session: Session, settings: Settings) -> DemoContext:
         patient_id=first.id,
     )
     context = DemoContext(clinics, staff, patients, now, settings)
-    for step in demo_steps():
+    for step in areas.demo_steps():
         step(session, context)
     return context
 

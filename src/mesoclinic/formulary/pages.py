@@ -24,7 +24,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.dashboard import PANELS, Panel
+from mesoclinic.web.dashboard import Panel
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
@@ -282,6 +282,3 @@ def stock_panel(session: Session, actor: Actor) -> Panel | None:
     ]
     urgent = any(a.kind in ("expired", "recalled") for a in found)
     return Panel("Stock alerts", lines, tone="bad" if urgent else "warn")
-
-
-PANELS.append(stock_panel)

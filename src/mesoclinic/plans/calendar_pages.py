@@ -28,7 +28,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.dashboard import PANELS, Panel
+from mesoclinic.web.dashboard import Panel
 from mesoclinic.web.forms import PostedForm, form_values, validate
 from mesoclinic.web.templating import redirect, render
 
@@ -357,6 +357,3 @@ def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
         lines = [("No more appointments today.", None)]
     lines.append(("Open the calendar", "/calendar"))
     return Panel(f"Today's appointments ({len(rows)})", lines)
-
-
-PANELS.append(todays_appointments_panel)

@@ -1,4 +1,7 @@
-"""Dashboard panels contributed by each area: a function (session, actor) -> panel or None."""
+"""A dashboard panel: what an area's panel source (session, actor) -> Panel | None returns.
+
+Areas name their panel sources in their `area.py`; the dashboard lists them in area order.
+"""
 
 from __future__ import annotations
 
@@ -18,4 +21,3 @@ class Panel:
 
 
 PanelSource = Callable[[Session, Actor], Panel | None]
-PANELS: list[PanelSource] = []

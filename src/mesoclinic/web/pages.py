@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from mesoclinic import areas
 from mesoclinic.demo.tour import tour_steps
 from mesoclinic.patients import service as patient_service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, require
 from mesoclinic.security.permissions import Permission, Role
-from mesoclinic.web.dashboard import PANELS
 from mesoclinic.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -30,7 +30,7 @@ def dashboard(
         if actor.can(Permission.PATIENT_READ)
         else ([], 0)
     )
-    panels = [panel(session, actor) for panel in PANELS]
+    panels = [panel(session, actor) for panel in areas.panel_sources()]
     tour = tour_steps(session, actor) if getattr(request.app.state, "show_tour", False) else []
     return render(
         request,

@@ -1,0 +1,15 @@
+"""The aftercare area: precautions, instruction sheets, reminders (outbox) and calendar files."""
+
+from mesoclinic.area import Area, NavItem, PatientTab
+from mesoclinic.security.permissions import Permission
+
+AREA = Area(
+    name="aftercare",
+    routers=("mesoclinic.aftercare.api", "mesoclinic.aftercare.pages"),
+    cli="mesoclinic.aftercare.cli",
+    models="mesoclinic.aftercare.models",
+    nav=(NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ),),
+    patient_tabs=(PatientTab("aftercare", "Aftercare", "/aftercare", Permission.AFTERCARE_READ),),
+    panels=("mesoclinic.aftercare.panels:outbox_panel",),
+    demo="mesoclinic.aftercare.demo",
+)

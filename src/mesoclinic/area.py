@@ -1,0 +1,46 @@
+"""What an area declares about itself: one `AREA = Area(...)` in its `area.py`.
+
+The app, the CLI, the migrations' metadata, the navigation, the patient page's tabs, the dashboard
+and the demo clinic all read these declarations through `mesoclinic.areas`; nothing registers itself
+by being imported. Modules are named as strings so that reading a declaration imports nothing heavy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mesoclinic.security.permissions import Permission
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """An entry of the top navigation, shown to roles holding the permission."""
+
+    label: str
+    href: str
+    permission: Permission
+    staff_only: bool = True
+
+
+@dataclass(frozen=True)
+class PatientTab:
+    """A tab of the patient page; its route lives in the area's pages."""
+
+    key: str
+    label: str
+    path: str  # appended to /patients/{id}
+    permission: Permission
+
+
+@dataclass(frozen=True)
+class Area:
+    """One domain area: its faces, its tables and its part of the demo clinic."""
+
+    name: str
+    routers: tuple[str, ...] = ()  # modules with a `router` (JSON API or HTML pages), in order
+    cli: str | None = None  # module with `register(app: typer.Typer)`
+    models: str | None = None  # module of ORM tables
+    nav: tuple[NavItem, ...] = ()
+    patient_tabs: tuple[PatientTab, ...] = ()
+    panels: tuple[str, ...] = ()  # "module:function" dashboard panel sources
+    demo: str | None = None  # module with `add_demo_data(session, context)`

@@ -1,0 +1,82 @@
+"""The one ordered list of areas. Adding an area = its folder with an `area.py` + one line here.
+
+Order matters: routers are included, navigation and tabs shown, dashboard panels listed and demo
+steps run in this order (a demo step may use what an earlier area's step created).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from functools import cache
+from types import ModuleType
+from typing import Any
+
+from mesoclinic.area import Area, NavItem, PatientTab
+
+AREA_PACKAGES: list[str] = [
+    "mesoclinic.security",
+    "mesoclinic.patients",
+    "mesoclinic.assessment",
+    "mesoclinic.formulary",
+    "mesoclinic.plans",
+    "mesoclinic.visits",
+    "mesoclinic.aftercare",
+    "mesoclinic.imaging",
+]
+
+
+@cache
+def _declaration(package: str) -> Area:
+    area = importlib.import_module(f"{package}.area").AREA
+    if not isinstance(area, Area):
+        raise TypeError(f"{package}.area.AREA is not an Area")
+    return area
+
+
+def all_areas(packages: tuple[str, ...] | None = None) -> list[Area]:
+    """Every declared area, in order (tests may pass their own list of packages)."""
+    return [_declaration(p) for p in (packages or tuple(AREA_PACKAGES))]
+
+
+def _modules(names: Iterator[str]) -> Iterator[ModuleType]:
+    for name in names:
+        yield importlib.import_module(name)
+
+
+def router_modules(areas: list[Area] | None = None) -> list[ModuleType]:
+    return list(_modules(r for a in areas or all_areas() for r in a.routers))
+
+
+def cli_modules(areas: list[Area] | None = None) -> list[ModuleType]:
+    return list(_modules(a.cli for a in areas or all_areas() if a.cli))
+
+
+def load_models(areas: list[Area] | None = None) -> None:
+    """Import every area's ORM tables so the shared metadata is complete."""
+    for _module in _modules(a.models for a in areas or all_areas() if a.models):
+        pass
+
+
+def nav_items(areas: list[Area] | None = None) -> list[NavItem]:
+    return [item for a in areas or all_areas() for item in a.nav]
+
+
+def patient_tabs(areas: list[Area] | None = None) -> list[PatientTab]:
+    return [tab for a in areas or all_areas() for tab in a.patient_tabs]
+
+
+def _function(spec: str) -> Callable[..., Any]:
+    module, _, name = spec.partition(":")
+    function = getattr(importlib.import_module(module), name)
+    if not callable(function):
+        raise TypeError(f"{spec} is not callable")
+    return function  # type: ignore[no-any-return]
+
+
+def panel_sources(areas: list[Area] | None = None) -> list[Callable[..., Any]]:
+    return [_function(p) for a in areas or all_areas() for p in a.panels]
+
+
+def demo_steps(areas: list[Area] | None = None) -> list[Callable[..., Any]]:
+    return [_function(f"{a.demo}:add_demo_data") for a in areas or all_areas() if a.demo]

@@ -1,0 +1,16 @@
+"""The assessment area: diagnosis, staging, candidacy and contraindication rules, overrides."""
+
+from mesoclinic.area import Area, PatientTab
+from mesoclinic.security.permissions import Permission
+
+AREA = Area(
+    name="assessment",
+    routers=("mesoclinic.assessment.api", "mesoclinic.assessment.pages"),
+    cli="mesoclinic.assessment.cli",
+    models="mesoclinic.assessment.models",
+    patient_tabs=(
+        PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),
+    ),
+    panels=("mesoclinic.assessment.pages:awaiting_override_panel",),
+    demo="mesoclinic.assessment.demo",
+)

@@ -1,0 +1,17 @@
+"""The formulary area: ingredients, cocktails, products, lots, stock and recalls."""
+
+from mesoclinic.area import Area, NavItem
+from mesoclinic.security.permissions import Permission
+
+AREA = Area(
+    name="formulary",
+    routers=("mesoclinic.formulary.api", "mesoclinic.formulary.pages"),
+    cli="mesoclinic.formulary.cli",
+    models="mesoclinic.formulary.models",
+    nav=(
+        NavItem("Formulary", "/formulary", Permission.FORMULARY_READ),
+        NavItem("Stock", "/stock", Permission.FORMULARY_READ),
+    ),
+    panels=("mesoclinic.formulary.pages:stock_panel",),
+    demo="mesoclinic.formulary.demo",
+)

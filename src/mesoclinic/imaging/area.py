@@ -1,0 +1,5 @@
+"""The imaging area: trichoscopy analysis (pure image code) and its command."""
+
+from mesoclinic.area import Area
+
+AREA = Area(name="imaging", cli="mesoclinic.imaging.cli")

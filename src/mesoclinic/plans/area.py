@@ -1,0 +1,15 @@
+"""The plans area: protocols, treatment plans, the clinic calendar and bookings."""
+
+from mesoclinic.area import Area, NavItem, PatientTab
+from mesoclinic.security.permissions import Permission
+
+AREA = Area(
+    name="plans",
+    routers=("mesoclinic.plans.api", "mesoclinic.plans.pages", "mesoclinic.plans.calendar_pages"),
+    cli="mesoclinic.plans.cli",
+    models="mesoclinic.plans.models",
+    nav=(NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE),),
+    patient_tabs=(PatientTab("plan", "Plan", "/plan", Permission.PLAN_READ),),
+    panels=("mesoclinic.plans.calendar_pages:todays_appointments_panel",),
+    demo="mesoclinic.plans.demo",
+)

@@ -1,0 +1,108 @@
+"""Adding an area is one folder and one line: a throw-away area shows up everywhere it declares."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from mesoclinic import areas
+from mesoclinic.app import create_app
+from mesoclinic.cli import build_app
+
+TOY_FILES = {
+    "__init__.py": "",
+    "area.py": """
+        from mesoclinic.area import Area, NavItem, PatientTab
+        from mesoclinic.security.permissions import Permission
+
+        AREA = Area(
+            name="toy",
+            routers=("toy_area.pages",),
+            cli="toy_area.cli",
+            nav=(NavItem("Toy shelf", "/toy", Permission.PATIENT_READ),),
+            patient_tabs=(PatientTab("toy", "Toy tab", "/toy", Permission.PATIENT_READ),),
+            panels=("toy_area.pages:toy_panel",),
+        )
+    """,
+    "pages.py": """
+        from fastapi import APIRouter
+        from fastapi.responses import PlainTextResponse
+
+        from mesoclinic.web.dashboard import Panel
+
+        router = APIRouter()
+
+
+        @router.get("/toy", response_class=PlainTextResponse)
+        def toy() -> str:
+            return "toy page"
+
+
+        def toy_panel(session, actor):
+            return Panel("Toy panel", [("one toy line", None)])
+    """,
+    "cli.py": """
+        import typer
+
+        toy_app = typer.Typer(help="Toy commands.")
+
+
+        @toy_app.command("hello")
+        def hello() -> None:
+            typer.echo("hello from the toy area")
+
+
+        def register(app: typer.Typer) -> None:
+            app.add_typer(toy_app, name="toy")
+    """,
+}
+
+
+@pytest.fixture
+def toy_area(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    package = tmp_path / "toy_area"
+    package.mkdir()
+    for name, text in TOY_FILES.items():
+        (package / name).write_text(textwrap.dedent(text))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setattr(areas, "AREA_PACKAGES", [*areas.AREA_PACKAGES, "toy_area"])
+    return "toy_area"
+
+
+def test_a_new_area_is_one_folder_and_one_line(toy_area, world, database, settings_for):
+    app = create_app(settings_for(database.url), run_migrations=False)
+    world.app = app
+    web = world.web("clinician")
+    assert web.get("/toy").text == "toy page"
+    dashboard = web.get("/").text
+    assert 'href="/toy">Toy shelf</a>' in dashboard
+    assert "Toy panel" in dashboard and "one toy line" in dashboard
+    patient_page = web.get(f"/patients/{world.patient_a.id}").text
+    assert "Toy tab" in patient_page
+
+    result = CliRunner().invoke(build_app(), ["toy", "hello"])
+    assert result.exit_code == 0, result.output
+    assert "hello from the toy area" in result.output
+
+
+def test_without_its_line_the_area_is_nowhere(tmp_path, world):
+    web = world.web("clinician")
+    assert web.get("/toy").status_code == 404
+    assert "Toy shelf" not in web.get("/").text
+    result = CliRunner().invoke(build_app(), ["toy", "hello"])
+    assert result.exit_code != 0
+
+
+def test_every_declared_area_names_modules_that_exist():
+    for area in areas.all_areas():
+        assert areas.router_modules([area]) is not None
+        for module in areas.router_modules([area]):
+            assert hasattr(module, "router"), module.__name__
+        for module in areas.cli_modules([area]):
+            assert callable(module.register), module.__name__
+    assert len(areas.panel_sources()) >= 4
+    assert len(areas.demo_steps()) >= 5
