@@ -22,6 +22,7 @@ AREA_PACKAGES: list[str] = [
     "mesoclinic.plans",
     "mesoclinic.visits",
     "mesoclinic.aftercare",
+    "mesoclinic.outcomes",
     "mesoclinic.imaging",
 ]
 

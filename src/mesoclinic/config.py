@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # How long a claimed email stays reserved for its worker before another may retry it.
     outbox_lease_seconds: float = Field(default=300, gt=0, le=3600)
     protocols: Path | None = None  # clinic protocol templates YAML (plans area)
+    measurement_kinds: Path | None = None  # the clinic's measurement kinds YAML (outcomes)
+    image_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
+    image_max_pixels: int = Field(default=40_000_000, ge=10_000)
+    analysis_lease_seconds: float = Field(default=300, gt=0, le=3600)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None
