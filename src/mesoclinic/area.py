@@ -38,9 +38,11 @@ class Area:
 
     name: str
     routers: tuple[str, ...] = ()  # modules with a `router` (JSON API or HTML pages), in order
-    cli: str | None = None  # module with `register(app: typer.Typer)`
+    cli: tuple[str, ...] = ()  # modules with `register(app: typer.Typer)`
     models: str | None = None  # module of ORM tables
     nav: tuple[NavItem, ...] = ()
     patient_tabs: tuple[PatientTab, ...] = ()
     panels: tuple[str, ...] = ()  # "module:function" dashboard panel sources
     demo: str | None = None  # module with `add_demo_data(session, context)`
+    # "module:function" passes of `mesoclinic worker`: (factory, settings) -> a printable report
+    worker_tasks: tuple[str, ...] = ()

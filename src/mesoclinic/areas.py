@@ -50,7 +50,7 @@ def router_modules(areas: list[Area] | None = None) -> list[ModuleType]:
 
 
 def cli_modules(areas: list[Area] | None = None) -> list[ModuleType]:
-    return list(_modules(a.cli for a in areas or all_areas() if a.cli))
+    return list(_modules(c for a in areas or all_areas() for c in a.cli))
 
 
 def load_models(areas: list[Area] | None = None) -> None:
@@ -77,6 +77,11 @@ def _function(spec: str) -> Callable[..., Any]:
 
 def panel_sources(areas: list[Area] | None = None) -> list[Callable[..., Any]]:
     return [_function(p) for a in areas or all_areas() for p in a.panels]
+
+
+def worker_tasks(areas: list[Area] | None = None) -> list[tuple[str, Callable[..., Any]]]:
+    """(area name, task) for each pass `mesoclinic worker` makes, in area order."""
+    return [(a.name, _function(t)) for a in areas or all_areas() for t in a.worker_tasks]
 
 
 def demo_steps(areas: list[Area] | None = None) -> list[Callable[..., Any]]:

@@ -56,10 +56,44 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
+def worker(
+    once: Annotated[bool, typer.Option("--once", help="one pass, then exit")] = False,
+    poll_seconds: Annotated[
+        float, typer.Option("--poll-seconds", min=0.1, help="pause between passes")
+    ] = 30.0,
+) -> None:
+    """Run the background work: reminder emails from the outbox, and each area's jobs."""
+    import logging
+    import signal
+    import threading
+
+    from mesoclinic import worker as background
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings, factory = open_database()
+    console.print(
+        f"worker: SMTP {settings.smtp_host}:{settings.smtp_port}, from {settings.mail_from}"
+    )
+    if once:
+        for name, report in background.run_once(factory, settings):
+            console.print(f"{name}: {report}")
+        return
+    stop = threading.Event()
+    # SIGTERM (systemd, docker stop) lets the current pass finish, so no message is cut off
+    # between the SMTP hand-over and its "sent" mark.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        background.run_forever(factory, settings, poll_seconds, stop)
+    except KeyboardInterrupt:
+        pass
+    console.print("worker stopped")
+
+
 def build_app(packages: tuple[str, ...] | None = None) -> typer.Typer:
     """The full command tree: core commands plus each area's (by default every declared area)."""
     app = typer.Typer(help="mesoclinic: scalp mesotherapy clinic system.", no_args_is_help=True)
     app.command("serve")(serve)
+    app.command("worker")(worker)
     app.add_typer(db_app, name="db")
     for module in [backup, demo_cli, *areas.cli_modules(areas.all_areas(packages))]:
         module.register(app)

@@ -6,10 +6,10 @@ from mesoclinic.security.permissions import Permission
 AREA = Area(
     name="aftercare",
     routers=("mesoclinic.aftercare.api", "mesoclinic.aftercare.pages"),
-    cli="mesoclinic.aftercare.cli",
     models="mesoclinic.aftercare.models",
     nav=(NavItem("Outbox", "/admin/outbox", Permission.OUTBOX_READ),),
     patient_tabs=(PatientTab("aftercare", "Aftercare", "/aftercare", Permission.AFTERCARE_READ),),
     panels=("mesoclinic.aftercare.panels:outbox_panel",),
     demo="mesoclinic.aftercare.demo",
+    worker_tasks=("mesoclinic.aftercare.worker:run_once",),
 )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,15 @@ class WorkerReport:
     retrying: int = 0
     failed: int = 0
 
+    def __bool__(self) -> bool:
+        return bool(self.queued or self.sent or self.retrying or self.failed)
+
+    def __str__(self) -> str:
+        return (
+            f"queued {self.queued}, sent {self.sent}, "
+            f"retrying {self.retrying}, failed {self.failed}"
+        )
+
 
 def run_once(
     factory: sessionmaker[Session],
@@ -33,7 +41,7 @@ def run_once(
     now: datetime | None = None,
     send: Sender = mailer.send,
 ) -> WorkerReport:
-    """One pass: scan for reminders to queue, then deliver every due message."""
+    """One outbox pass: scan for reminders to queue, then deliver every due message."""
     now = now or utcnow()
     report = WorkerReport()
     rulebook = load(settings.aftercare_rulebook)
@@ -71,21 +79,3 @@ def _deliver(
     if not outbox.mark_sent(factory, claimed, utcnow()):
         log.warning("outbox %s: sent but the claim had been taken over", claimed.id)
     report.sent += 1
-
-
-def run_forever(
-    factory: sessionmaker[Session],
-    settings: Settings,
-    poll_seconds: float,
-    stop: threading.Event | None = None,
-) -> None:
-    """Loop until `stop` is set (or the process is interrupted)."""
-    stop = stop or threading.Event()
-    while not stop.is_set():
-        try:
-            report = run_once(factory, settings)
-            if report.sent or report.failed or report.queued:
-                log.info("outbox: %s", report)
-        except Exception:  # noqa: BLE001 - keep the worker alive; the next pass retries
-            log.exception("outbox pass failed")
-        stop.wait(poll_seconds)

@@ -6,7 +6,7 @@ from mesoclinic.security.permissions import Permission
 AREA = Area(
     name="assessment",
     routers=("mesoclinic.assessment.api", "mesoclinic.assessment.pages"),
-    cli="mesoclinic.assessment.cli",
+    cli=("mesoclinic.assessment.cli",),
     models="mesoclinic.assessment.models",
     patient_tabs=(
         PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),

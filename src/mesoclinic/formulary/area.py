@@ -6,7 +6,7 @@ from mesoclinic.security.permissions import Permission
 AREA = Area(
     name="formulary",
     routers=("mesoclinic.formulary.api", "mesoclinic.formulary.pages"),
-    cli="mesoclinic.formulary.cli",
+    cli=("mesoclinic.formulary.cli",),
     models="mesoclinic.formulary.models",
     nav=(
         NavItem("Formulary", "/formulary", Permission.FORMULARY_READ),

@@ -2,4 +2,4 @@
 
 from mesoclinic.area import Area
 
-AREA = Area(name="imaging", cli="mesoclinic.imaging.cli")
+AREA = Area(name="imaging", cli=("mesoclinic.imaging.cli",))

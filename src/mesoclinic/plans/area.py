@@ -6,7 +6,7 @@ from mesoclinic.security.permissions import Permission
 AREA = Area(
     name="plans",
     routers=("mesoclinic.plans.api", "mesoclinic.plans.pages", "mesoclinic.plans.calendar_pages"),
-    cli="mesoclinic.plans.cli",
+    cli=("mesoclinic.plans.cli",),
     models="mesoclinic.plans.models",
     nav=(NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE),),
     patient_tabs=(PatientTab("plan", "Plan", "/plan", Permission.PLAN_READ),),

@@ -5,6 +5,6 @@ from mesoclinic.area import Area
 AREA = Area(
     name="security",
     routers=("mesoclinic.security.api", "mesoclinic.security.pages"),
-    cli="mesoclinic.security.cli",
+    cli=("mesoclinic.security.cli",),
     models="mesoclinic.security.models",
 )
