@@ -6,7 +6,6 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from mesoclinic import areas
