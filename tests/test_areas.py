@@ -11,33 +11,46 @@ from typer.testing import CliRunner
 from mesoclinic import areas
 from mesoclinic.app import create_app
 from mesoclinic.cli import build_app
+from mesoclinic.security.permissions import Permission, Role, has_permission
 
 TOY_FILES = {
     "__init__.py": "",
     "area.py": """
+        from enum import StrEnum
+
         from mesoclinic.area import Area, NavItem, PatientTab
-        from mesoclinic.security.permissions import Permission
+        from mesoclinic.security.roles import CLINICAL
+
+
+        class ToyPermission(StrEnum):
+            PLAY = "toy:play"
+
 
         AREA = Area(
             name="toy",
             routers=("toy_area.pages",),
             cli=("toy_area.cli",),
-            nav=(NavItem("Toy shelf", "/toy", Permission.PATIENT_READ),),
-            patient_tabs=(PatientTab("toy", "Toy tab", "/toy", Permission.PATIENT_READ),),
+            nav=(NavItem("Toy shelf", "/toy", ToyPermission.PLAY),),
+            patient_tabs=(PatientTab("toy", "Toy tab", "/toy", ToyPermission.PLAY),),
             panels=("toy_area.pages:toy_panel",),
+            grants={ToyPermission.PLAY: CLINICAL},
         )
     """,
     "pages.py": """
-        from fastapi import APIRouter
+        from typing import Annotated
+
+        from fastapi import APIRouter, Depends
         from fastapi.responses import PlainTextResponse
 
+        from mesoclinic.security.deps import require
         from mesoclinic.web.dashboard import Panel
+        from toy_area.area import ToyPermission
 
         router = APIRouter()
 
 
         @router.get("/toy", response_class=PlainTextResponse)
-        def toy() -> str:
+        def toy(actor: Annotated[object, Depends(require(ToyPermission.PLAY))]) -> str:
             return "toy page"
 
 
@@ -83,6 +96,10 @@ def test_a_new_area_is_one_folder_and_one_line(toy_area, world, database, settin
     patient_page = web.get(f"/patients/{world.patient_a.id}").text
     assert "Toy tab" in patient_page
 
+    reception = world.web("reception")
+    assert reception.get("/toy").status_code == 403
+    assert "Toy shelf" not in reception.get("/").text
+
     result = CliRunner().invoke(build_app(), ["toy", "hello"])
     assert result.exit_code == 0, result.output
     assert "hello from the toy area" in result.output
@@ -94,6 +111,14 @@ def test_without_its_line_the_area_is_nowhere(tmp_path, world):
     assert "Toy shelf" not in web.get("/").text
     result = CliRunner().invoke(build_app(), ["toy", "hello"])
     assert result.exit_code != 0
+
+
+def test_every_permission_is_granted_by_exactly_one_area():
+    granted = areas.grants()
+    assert set(Permission) <= set(granted), set(Permission) - set(granted)
+    assert not has_permission(Role.RECEPTION, Permission.OUTCOME_READ)
+    assert has_permission(Role.NURSE, Permission.VISIT_WRITE)
+    assert has_permission(Role.ADMIN, "any:permission")
 
 
 def test_every_declared_area_names_modules_that_exist():

@@ -7,9 +7,10 @@ by being imported. Modules are named as strings so that reading a declaration im
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import Role
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class NavItem:
 
     label: str
     href: str
-    permission: Permission
+    permission: str  # a permission (StrEnum member) the viewer must hold
     staff_only: bool = True
 
 
@@ -29,7 +30,7 @@ class PatientTab:
     key: str
     label: str
     path: str  # appended to /patients/{id}
-    permission: Permission
+    permission: str  # a permission (StrEnum member) the viewer must hold
 
 
 @dataclass(frozen=True)
@@ -46,3 +47,5 @@ class Area:
     demo: str | None = None  # module with `add_demo_data(session, context)`
     # "module:function" passes of `mesoclinic worker`: (factory, settings) -> a printable report
     worker_tasks: tuple[str, ...] = ()
+    # Who holds each of the area's permissions (admins hold every permission of every area).
+    grants: Mapping[str, frozenset[Role]] = field(default_factory=dict)

@@ -13,6 +13,7 @@ from types import ModuleType
 from typing import Any
 
 from mesoclinic.area import Area, NavItem, PatientTab
+from mesoclinic.security.roles import Role
 
 AREA_PACKAGES: list[str] = [
     "mesoclinic.security",
@@ -38,6 +39,22 @@ def _declaration(package: str) -> Area:
 def all_areas(packages: tuple[str, ...] | None = None) -> list[Area]:
     """Every declared area, in order (tests may pass their own list of packages)."""
     return [_declaration(p) for p in (packages or tuple(AREA_PACKAGES))]
+
+
+def grants() -> dict[str, frozenset[Role]]:
+    """Every area's permission grants: permission -> the roles (besides admin) that hold it."""
+    return _grants(tuple(AREA_PACKAGES))
+
+
+@cache
+def _grants(packages: tuple[str, ...]) -> dict[str, frozenset[Role]]:
+    merged: dict[str, frozenset[Role]] = {}
+    for area in all_areas(packages):
+        for permission, roles in area.grants.items():
+            if permission in merged:
+                raise ValueError(f"area {area.name} grants {permission!r}, granted elsewhere too")
+            merged[str(permission)] = frozenset(roles)
+    return merged
 
 
 def _modules(names: Iterator[str]) -> Iterator[ModuleType]:

@@ -2,6 +2,7 @@
 
 from mesoclinic.area import Area, NavItem, PatientTab
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import EVERYONE, STAFF
 
 AREA = Area(
     name="aftercare",
@@ -12,4 +13,9 @@ AREA = Area(
     panels=("mesoclinic.aftercare.panels:outbox_panel",),
     demo="mesoclinic.aftercare.demo",
     worker_tasks=("mesoclinic.aftercare.worker:run_once",),
+    grants={
+        Permission.AFTERCARE_READ: EVERYONE,
+        Permission.AFTERCARE_WRITE: EVERYONE,
+        Permission.OUTBOX_READ: STAFF,
+    },
 )

@@ -2,6 +2,7 @@
 
 from mesoclinic.area import Area, PatientTab
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import CLINICAL, Role
 
 AREA = Area(
     name="assessment",
@@ -13,4 +14,9 @@ AREA = Area(
     ),
     panels=("mesoclinic.assessment.pages:awaiting_override_panel",),
     demo="mesoclinic.assessment.demo",
+    grants={
+        Permission.ASSESSMENT_READ: CLINICAL,
+        Permission.ASSESSMENT_WRITE: CLINICAL,
+        Permission.DECISION_OVERRIDE: frozenset({Role.CLINICIAN}),
+    },
 )

@@ -2,6 +2,7 @@
 
 from mesoclinic.area import Area, NavItem
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import CLINICAL, Role
 
 AREA = Area(
     name="formulary",
@@ -14,4 +15,9 @@ AREA = Area(
     ),
     panels=("mesoclinic.formulary.pages:stock_panel",),
     demo="mesoclinic.formulary.demo",
+    grants={
+        Permission.FORMULARY_READ: CLINICAL,
+        Permission.FORMULARY_WRITE: frozenset({Role.CLINICIAN}),
+        Permission.STOCK_WRITE: CLINICAL,
+    },
 )

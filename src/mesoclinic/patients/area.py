@@ -2,6 +2,7 @@
 
 from mesoclinic.area import Area, PatientTab
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import CLINICAL, EVERYONE, STAFF, Role
 
 AREA = Area(
     name="patients",
@@ -12,4 +13,13 @@ AREA = Area(
         PatientTab("history", "Medical history", "/history", Permission.HISTORY_READ),
         PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
     ),
+    grants={
+        Permission.PATIENT_READ: EVERYONE,
+        Permission.PATIENT_WRITE: STAFF,
+        Permission.PATIENT_VOID: frozenset({Role.CLINICIAN}),
+        Permission.HISTORY_READ: CLINICAL | {Role.PATIENT},
+        Permission.HISTORY_WRITE: CLINICAL,
+        Permission.CONSENT_READ: EVERYONE,
+        Permission.CONSENT_WRITE: STAFF,
+    },
 )

@@ -2,6 +2,7 @@
 
 from mesoclinic.area import Area, NavItem, PatientTab
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import CLINICAL, EVERYONE, STAFF, Role
 
 AREA = Area(
     name="plans",
@@ -12,4 +13,11 @@ AREA = Area(
     patient_tabs=(PatientTab("plan", "Plan", "/plan", Permission.PLAN_READ),),
     panels=("mesoclinic.plans.calendar_pages:todays_appointments_panel",),
     demo="mesoclinic.plans.demo",
+    grants={
+        Permission.PLAN_READ: EVERYONE,
+        Permission.PLAN_WRITE: CLINICAL,
+        Permission.APPOINTMENT_READ: EVERYONE,
+        Permission.APPOINTMENT_WRITE: STAFF,
+        Permission.CLINIC_CALENDAR_WRITE: frozenset({Role.CLINICIAN}),
+    },
 )

@@ -1,16 +1,13 @@
-"""Roles and the permissions each one holds (pure data; every route names one permission)."""
+"""The permissions routes name, and who holds them (each area grants its own in its area.py)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
+from mesoclinic import areas
+from mesoclinic.security.roles import Role
 
-class Role(StrEnum):
-    ADMIN = "admin"
-    CLINICIAN = "clinician"
-    NURSE = "nurse"
-    RECEPTION = "reception"
-    PATIENT = "patient"
+__all__ = ["Permission", "Role", "has_permission"]
 
 
 class Permission(StrEnum):
@@ -24,7 +21,6 @@ class Permission(StrEnum):
     AUDIT_READ = "audit:read"
     USERS_MANAGE = "users:manage"
     SELF = "self"  # any signed-in user, for their own account
-    # Later areas add theirs here, next to the role table below.
     ASSESSMENT_READ = "assessment:read"
     ASSESSMENT_WRITE = "assessment:write"
     DECISION_OVERRIDE = "decision:override"
@@ -43,91 +39,10 @@ class Permission(StrEnum):
     OUTBOX_READ = "outbox:read"
     OUTCOME_READ = "outcome:read"
     OUTCOME_WRITE = "outcome:write"
-    ANALYTICS_READ = "analytics:read"
-    FHIR_READ = "fhir:read"
-    FHIR_WRITE = "fhir:write"
     CLINIC_CALENDAR_WRITE = "clinic-calendar:write"  # plans: opening days, rooms, closures
 
 
-P = Permission
-_CLINICAL_STAFF = {
-    P.PATIENT_READ,
-    P.PATIENT_WRITE,
-    P.HISTORY_READ,
-    P.HISTORY_WRITE,
-    P.CONSENT_READ,
-    P.CONSENT_WRITE,
-    P.SELF,
-    P.ASSESSMENT_READ,
-    P.ASSESSMENT_WRITE,
-    P.FORMULARY_READ,
-    P.STOCK_WRITE,
-    P.VISIT_READ,
-    P.VISIT_WRITE,
-    P.PLAN_READ,
-    P.PLAN_WRITE,
-    P.APPOINTMENT_READ,
-    P.APPOINTMENT_WRITE,
-    P.AFTERCARE_READ,
-    P.OUTCOME_READ,
-    P.OUTCOME_WRITE,
-    P.FHIR_READ,
-    P.AFTERCARE_WRITE,
-    P.OUTBOX_READ,
-}
-
-ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
-    Role.CLINICIAN: frozenset(
-        _CLINICAL_STAFF
-        | {
-            P.PATIENT_VOID,
-            P.DECISION_OVERRIDE,
-            P.FORMULARY_WRITE,
-            P.PRESCRIBE,
-            P.ANALYTICS_READ,
-            P.FHIR_WRITE,
-            P.CLINIC_CALENDAR_WRITE,
-        }
-    ),
-    Role.NURSE: frozenset(_CLINICAL_STAFF),
-    Role.RECEPTION: frozenset(
-        {
-            P.PATIENT_READ,
-            P.PATIENT_WRITE,
-            P.CONSENT_READ,
-            P.CONSENT_WRITE,
-            P.SELF,
-            P.PLAN_READ,
-            P.APPOINTMENT_READ,
-            P.APPOINTMENT_WRITE,
-            P.AFTERCARE_READ,
-            P.AFTERCARE_WRITE,
-            P.OUTBOX_READ,
-        }
-    ),
-    # A patient holds these for their own record only; scoping is enforced per request.
-    Role.PATIENT: frozenset(
-        {
-            P.PATIENT_READ,
-            P.HISTORY_READ,
-            P.CONSENT_READ,
-            P.SELF,
-            P.PLAN_READ,
-            P.APPOINTMENT_READ,
-            P.AFTERCARE_READ,
-            P.OUTCOME_READ,
-            P.VISIT_READ,
-            P.AFTERCARE_WRITE,  # declare own events, email opt-out (own record only)
-        }
-    ),
-}
-
-
-def has_permission(role: Role | str, permission: Permission) -> bool:
-    """Whether a role holds a permission."""
-    return permission in ROLE_PERMISSIONS[Role(role)]
-
-
-def roles_with(permission: Permission) -> frozenset[Role]:
-    return frozenset(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
+def has_permission(role: Role | str, permission: str) -> bool:
+    """Whether a role holds a permission: admins hold all; others what the areas grant them."""
+    role = Role(role)
+    return role is Role.ADMIN or role in areas.grants().get(permission, frozenset())

@@ -2,6 +2,7 @@
 
 from mesoclinic.area import Area, PatientTab
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.roles import CLINICAL, Role
 
 AREA = Area(
     name="visits",
@@ -9,4 +10,9 @@ AREA = Area(
     models="mesoclinic.visits.models",
     patient_tabs=(PatientTab("visits", "Visits", "/visits", Permission.VISIT_READ),),
     demo="mesoclinic.visits.demo",
+    grants={
+        Permission.VISIT_READ: CLINICAL | {Role.PATIENT},
+        Permission.VISIT_WRITE: CLINICAL,
+        Permission.PRESCRIBE: frozenset({Role.CLINICIAN}),
+    },
 )
