@@ -1,4 +1,4 @@
-"""The outbox worker: queue due reminders, then send due messages over SMTP, once each."""
+"""The worker: queue due reminders, send due messages over SMTP (once each), seal the audit log."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from mesoclinic.aftercare import mailer, outbox, scheduler, sessions
 from mesoclinic.aftercare.rulebook import load
 from mesoclinic.config import Settings
 from mesoclinic.db import unit_of_work, utcnow
+from mesoclinic.security import audit_seal
 
 log = logging.getLogger(__name__)
 Sender = Callable[[Settings, outbox.Claimed], None]
@@ -25,6 +26,7 @@ class WorkerReport:
     sent: int = 0
     retrying: int = 0
     failed: int = 0
+    sealed: int = 0  # audit entries given their place in the hash chain
 
 
 def run_once(
@@ -45,7 +47,16 @@ def run_once(
         factory, now, lease=lease, max_attempts=settings.outbox_max_attempts
     ):
         _deliver(factory, settings, claimed, send, report)
+    report.sealed = seal_audit(factory, settings)
     return report
+
+
+def seal_audit(factory: sessionmaker[Session], settings: Settings) -> int:
+    """Chain the audit entries committed since the last pass; sign a checkpoint when due."""
+    key = audit_seal.checkpoint_key(settings, create=True)
+    with unit_of_work(factory) as session:
+        policy = audit_seal.checkpoint_policy(settings)
+        return audit_seal.seal(session, key=key, policy=policy).sealed
 
 
 def _deliver(
@@ -84,7 +95,7 @@ def run_forever(
     while not stop.is_set():
         try:
             report = run_once(factory, settings)
-            if report.sent or report.failed or report.queued:
+            if report.sent or report.failed or report.queued or report.sealed:
                 log.info("outbox: %s", report)
         except Exception:  # noqa: BLE001 - keep the worker alive; the next pass retries
             log.exception("outbox pass failed")
