@@ -91,6 +91,9 @@ def verify(
 ) -> ChainReport:
     """Verify the sealed chain, its signed checkpoints (with `key`), and, with `stale_after`,
     that no committed entry has waited longer than that to be sealed."""
+    unsealed, oldest = session.execute(
+        select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.seq.is_(None))
+    ).one()
     entries = session.execute(
         select(AuditEntry)
         .where(AuditEntry.seq.is_not(None))
@@ -98,9 +101,6 @@ def verify(
         .execution_options(yield_per=2000)
     ).scalars()
     head = session.get(AuditHead, 1)
-    unsealed, oldest = session.execute(
-        select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.seq.is_(None))
-    ).one()
     report = replace(verify_chain(entries, head), unsealed=unsealed)
     if not report.ok:
         return report
