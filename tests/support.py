@@ -36,9 +36,10 @@ def password_hash_for_tests() -> str:
 
 
 def audit_entries(db: Any, **filters: Any) -> list[AuditEntry]:
-    """Audit rows matching column=value filters, oldest first."""
+    """Audit rows matching column=value filters, oldest first (in insertion order: rows are
+    sealed into the chain later)."""
     with db.factory() as s:
-        stmt = select(AuditEntry).order_by(AuditEntry.seq)
+        stmt = select(AuditEntry).order_by(AuditEntry.id)
         for name, value in filters.items():
             stmt = stmt.where(getattr(AuditEntry, name) == value)
         return list(s.execute(stmt).scalars())

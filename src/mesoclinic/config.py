@@ -48,6 +48,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     mail_from: str = "mesoclinic@localhost"
     public_url: str = "http://127.0.0.1:8000"
+    # Key of the audit checkpoints (HMAC); default: `audit.key` in the data folder. Keep it
+    # where whoever can write the database cannot read it.
+    audit_key: str | None = None
+    audit_checkpoint_entries: int = Field(default=1000, ge=1)
+    audit_checkpoint_seconds: float = Field(default=300, gt=0)
 
     @cached_property
     def resolved_database_url(self) -> str:

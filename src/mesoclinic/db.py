@@ -1,14 +1,16 @@
 """Database engine, ORM base, typed columns and the unit of work.
 
-SQLite runs in WAL mode with foreign keys on and every transaction taken with BEGIN IMMEDIATE:
-nearly every request writes (the audit log records reads too), so taking the write lock up front
-avoids "database is locked" upgrades and makes check-then-write races impossible.
+SQLite runs in WAL mode with foreign keys on. Transactions that may write (unsafe requests, CLI
+commands, jobs) start with BEGIN IMMEDIATE: taking the write lock up front avoids "database is
+locked" upgrades and makes check-then-write races impossible. Reads (`read_unit_of_work`) start
+DEFERRED and take no write lock; their writes (audit entries) are queued and run afterwards in one
+short write transaction, so a slow read never stops the rest of the clinic.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +69,13 @@ class UUIDPrimaryKey:
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
 
 
+# Connection execution option naming how SQLite begins a transaction ("IMMEDIATE" by default).
+SQLITE_BEGIN = "mesoclinic_sqlite_begin"
+# `session.info` key of the writes a SQLite read transaction queues for after it has ended.
+DEFERRED_WRITES = "mesoclinic_deferred_writes"
+DeferredWrite = Callable[[Session], None]
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     """Create an engine with the house settings for SQLite or PostgreSQL."""
     if url.startswith("sqlite"):
@@ -94,7 +103,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        mode = conn.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        if mode not in ("IMMEDIATE", "DEFERRED"):
+            raise ValueError(f"unknown SQLite transaction mode {mode!r}")
+        conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
@@ -106,3 +118,26 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit when the block ends normally, roll back on any exception."""
     with factory() as session, session.begin():
         yield session
+
+
+@contextmanager
+def read_unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """A transaction for work that only reads, plus the writes it queues (audit entries).
+
+    On SQLite it begins DEFERRED, so it holds no write lock while it reads; the writes queued in
+    `session.info[DEFERRED_WRITES]` run after it in one short IMMEDIATE transaction, before the
+    block returns. On PostgreSQL nothing is queued: inserts take no shared lock there, so the
+    writes stay in the read's own transaction. Either way an exception leaves nothing written.
+    """
+    with factory() as session:
+        deferred = session.get_bind().dialect.name == "sqlite"
+        with session.begin():
+            if deferred:
+                session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+                session.info[DEFERRED_WRITES] = []
+            yield session
+        writes: list[DeferredWrite] = session.info.pop(DEFERRED_WRITES, [])
+        if writes:
+            with session.begin():
+                for write in writes:
+                    write(session)

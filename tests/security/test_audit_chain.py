@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 
 from mesoclinic.cli import build_app
 from mesoclinic.db import unit_of_work
-from mesoclinic.security import audit
+from mesoclinic.security import audit, audit_seal
 from mesoclinic.security.actor import cli_actor
 from mesoclinic.security.models import AuditEntry
 
@@ -18,9 +18,17 @@ def _write_entries(db, n=5):
     with unit_of_work(db.factory) as s:
         for i in range(n):
             audit.record(s, cli_actor(), "read", "patient", f"p{i}")
+    _seal(db)
+
+
+def _seal(db):
+    """What the worker does on each pass: chain the committed entries."""
+    with unit_of_work(db.factory) as s:
+        audit_seal.seal(s)
 
 
 def _verify(db):
+    _seal(db)
     with db.factory() as s:
         return audit.verify(s)
 

@@ -9,6 +9,8 @@ AREA = Area(
     routers=("mesoclinic.security.api", "mesoclinic.security.pages"),
     cli=("mesoclinic.security.cli",),
     models="mesoclinic.security.models",
+    # First, so every pass seals what the requests before it committed.
+    worker_tasks=("mesoclinic.security.audit_seal:seal_pass",),
     grants={
         Permission.SELF: EVERYONE,
         Permission.AUDIT_READ: frozenset(),  # admins only

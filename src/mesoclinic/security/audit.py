@@ -1,53 +1,45 @@
-"""The append-only, hash-chained audit log: record, verify and browse."""
+"""The append-only, hash-chained audit log: record, verify and browse.
+
+Recording takes no lock on anything shared: a request inserts its entries unsealed, in its own
+transaction. `audit_seal.seal` (the worker, `mesoclinic audit seal`, and `audit verify`) later
+chains the committed entries in order; see docs/decisions.md for what holds before and after.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import uuid
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import DEFERRED_WRITES, utcnow
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.models import AuditEntry, AuditHead
-
-GENESIS_HASH = "0" * 64
-HASHED_FIELDS = (
-    "seq",
-    "at",
-    "actor_id",
-    "actor_username",
-    "actor_role",
-    "clinic_id",
-    "action",
-    "entity_type",
-    "entity_id",
-    "patient_id",
-    "client_addr",
-    "detail",
-    "prev_hash",
+from mesoclinic.security.audit_chain import (
+    GENESIS_HASH,
+    HASHED_FIELDS,
+    ChainReport,
+    entry_hash,
+    verify_chain,
+    verify_checkpoints,
 )
+from mesoclinic.security.models import AuditCheckpoint, AuditEntry, AuditHead
 
-
-def entry_hash(values: dict[str, Any]) -> str:
-    """SHA-256 over the canonical JSON of an entry's fields and the previous hash."""
-    canonical = {k: _canonical(values[k]) for k in HASHED_FIELDS}
-    data = json.dumps(canonical, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(data.encode()).hexdigest()
-
-
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    if isinstance(value, uuid.UUID):
-        return str(value)
-    return value
+__all__ = [
+    "GENESIS_HASH",
+    "HASHED_FIELDS",
+    "ChainReport",
+    "entry_hash",
+    "record",
+    "search",
+    "verify",
+    "verify_chain",
+]
 
 
 def record(
@@ -61,15 +53,11 @@ def record(
     clinic_id: uuid.UUID | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Append one entry; the head row lock serialises concurrent writers."""
-    head = session.execute(
-        select(AuditHead).where(AuditHead.id == 1).with_for_update()
-    ).scalar_one_or_none()
-    if head is None:
-        head = AuditHead(id=1, seq=0, last_hash=GENESIS_HASH)
-        session.add(head)
+    """Add one unsealed entry to the caller's transaction (no shared row is locked).
+
+    In a SQLite read transaction the insert is queued for the short write that follows it.
+    """
     values: dict[str, Any] = {
-        "seq": head.seq + 1,
         "at": utcnow(),
         "actor_id": actor.user_id,
         "actor_username": actor.username,
@@ -81,69 +69,60 @@ def record(
         "patient_id": patient_id,
         "client_addr": actor.client_addr,
         "detail": json.dumps(detail, sort_keys=True, default=str) if detail else "",
-        "prev_hash": head.last_hash,
     }
-    values["hash"] = entry_hash(values)
+    queued = session.info.get(DEFERRED_WRITES)
+    if queued is not None:
+        queued.append(partial(_insert, values=values))
+        return
+    _insert(session, values)
+
+
+def _insert(session: Session, values: dict[str, Any]) -> None:
     session.add(AuditEntry(**values))
-    head.seq = values["seq"]
-    head.last_hash = values["hash"]
     session.flush()
 
 
-@dataclass(frozen=True)
-class ChainReport:
-    ok: bool
-    checked: int
-    broken_seq: int | None = None
-    problem: str = ""
-
-
-def verify_chain(entries: Iterable[AuditEntry], head: AuditHead | None) -> ChainReport:
-    """Walk the chain in order; name the first entry that was altered, removed or inserted."""
-    expected_prev, expected_seq, checked = GENESIS_HASH, 1, 0
-    for entry in entries:
-        values = {k: getattr(entry, k) for k in HASHED_FIELDS}
-        if entry.seq != expected_seq:
-            return ChainReport(
-                False,
-                checked,
-                expected_seq,
-                f"entry {expected_seq} is missing (found {entry.seq} next)",
-            )
-        if entry.prev_hash != expected_prev:
-            return ChainReport(
-                False,
-                checked,
-                entry.seq,
-                f"entry {entry.seq} does not follow entry {entry.seq - 1}",
-            )
-        if entry_hash(values) != entry.hash:
-            return ChainReport(
-                False,
-                checked,
-                entry.seq,
-                f"entry {entry.seq} was altered (its hash does not match)",
-            )
-        expected_prev, expected_seq, checked = entry.hash, expected_seq + 1, checked + 1
-    head_seq = head.seq if head else 0
-    head_hash = head.last_hash if head else GENESIS_HASH
-    if head_seq != checked or head_hash != expected_prev:
-        return ChainReport(
-            False,
-            checked,
-            checked + 1,
-            f"entries after {checked} were removed (the chain head is at {head_seq})",
-        )
-    return ChainReport(True, checked)
-
-
-def verify(session: Session) -> ChainReport:
-    """Verify the whole stored chain."""
+def verify(
+    session: Session,
+    *,
+    key: bytes | None = None,
+    stale_after: timedelta | None = None,
+    now: datetime | None = None,
+) -> ChainReport:
+    """Verify the sealed chain, its signed checkpoints (with `key`), and, with `stale_after`,
+    that no committed entry has waited longer than that to be sealed."""
+    unsealed, oldest = session.execute(
+        select(func.count(), func.min(AuditEntry.at)).where(AuditEntry.seq.is_(None))
+    ).one()
     entries = session.execute(
-        select(AuditEntry).order_by(AuditEntry.seq).execution_options(yield_per=2000)
+        select(AuditEntry)
+        .where(AuditEntry.seq.is_not(None))
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=2000)
     ).scalars()
     head = session.get(AuditHead, 1)
-    return verify_chain(entries, head)
+    report = replace(verify_chain(entries, head), unsealed=unsealed)
+    if not report.ok:
+        return report
+    if key is not None:
+        rows = session.execute(
+            select(AuditCheckpoint, AuditEntry.hash)
+            .outerjoin(AuditEntry, AuditEntry.seq == AuditCheckpoint.seq)
+            .order_by(AuditCheckpoint.seq)
+        )
+        signed = ((checkpoint, chain_hash) for checkpoint, chain_hash in rows)
+        checked = verify_checkpoints(signed, key, report.checked)
+        report = replace(checked, checked=report.checked, unsealed=unsealed)
+        if not report.ok:
+            return report
+    if stale_after is not None and oldest is not None and (now or utcnow()) - oldest > stale_after:
+        return replace(
+            report,
+            ok=False,
+            problem=f"{unsealed} entries wait to be sealed, the oldest since "
+            f"{oldest:%Y-%m-%d %H:%M} UTC: is `mesoclinic worker` running?",
+        )
+    return report
 
 
 @dataclass(frozen=True)
@@ -160,7 +139,8 @@ class AuditFilter:
 def search(
     session: Session, actor: Actor, filt: AuditFilter, *, limit: int = 50, offset: int = 0
 ) -> tuple[Sequence[AuditEntry], int]:
-    """Browse entries newest first; a clinic admin only ever sees their clinic's entries."""
+    """Browse entries newest first, unsealed ones included (their `seq` is still empty); a
+    clinic admin only ever sees their clinic's entries."""
     query = select(AuditEntry)
     if not actor.is_group_admin:
         query = query.where(AuditEntry.clinic_id == actor.clinic_id)
@@ -180,7 +160,7 @@ def search(
         query = query.where(AuditEntry.at < filt.until)
     total = session.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = (
-        session.execute(query.order_by(AuditEntry.seq.desc()).limit(limit).offset(offset))
+        session.execute(query.order_by(AuditEntry.id.desc()).limit(limit).offset(offset))
         .scalars()
         .all()
     )

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated
 
 import typer
+from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic.command import console, fail, open_database, read_password
+from mesoclinic.config import Settings
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
-from mesoclinic.security import audit
+from mesoclinic.security import audit, audit_seal
 from mesoclinic.security import service as security_service
 from mesoclinic.security.actor import cli_actor
 
@@ -100,11 +103,39 @@ def users_set_password(username: str) -> None:
 
 
 @audit_app.command("verify")
-def audit_verify() -> None:
-    """Check the audit log's hash chain; exits non-zero naming the first broken entry."""
-    _settings, factory = open_database()
+def audit_verify(
+    seal: Annotated[
+        bool, typer.Option(help="seal committed entries first (--no-seal: only read)")
+    ] = True,
+    stale_minutes: Annotated[
+        float, typer.Option(help="fail if an entry has waited longer than this to be sealed")
+    ] = 60.0,
+) -> None:
+    """Check the audit log's hash chain and signed checkpoints; exits non-zero naming the first
+    broken entry."""
+    settings, factory = open_database()
+    if seal:
+        _seal(settings, factory)
+    key = audit_seal.checkpoint_key(settings, create=False)
     with unit_of_work(factory) as session:
-        report = audit.verify(session)
+        report = audit.verify(session, key=key, stale_after=timedelta(minutes=stale_minutes))
     if not report.ok:
         raise fail(f"audit chain broken at entry {report.broken_seq}: {report.problem}")
     console.print(f"audit chain intact: {report.checked} entries verified")
+    if key is None:
+        console.print("[yellow]no audit key: signed checkpoints were not checked[/yellow]")
+    else:
+        console.print(f"{report.checkpoints} signed checkpoints verified")
+    if report.unsealed:
+        console.print(f"{report.unsealed} newer entries are not sealed yet")
+
+
+@audit_app.command("seal")
+def audit_seal_command() -> None:
+    """Seal committed audit entries into the hash chain now (the worker does it every pass)."""
+    settings, factory = open_database()
+    console.print(_seal(settings, factory))
+
+
+def _seal(settings: Settings, factory: sessionmaker[Session]) -> str:
+    return str(audit_seal.seal_pass(factory, settings))

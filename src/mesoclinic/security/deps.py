@@ -15,6 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
+from mesoclinic.db import read_unit_of_work
 from mesoclinic.errors import Forbidden, Unauthenticated
 from mesoclinic.security import service
 from mesoclinic.security.actor import Actor
@@ -25,11 +26,22 @@ SESSION_COOKIE = "mc_session"
 PRE_SESSION_COOKIE = "mc_pre"
 CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+READ_METHODS = frozenset({"GET", "HEAD"})
 
 
 def get_db(request: Request) -> Iterator[Session]:
-    """The request's one transaction: committed before the response, rolled back on error."""
-    with request.app.state.sessionmaker() as session, session.begin():
+    """The request's one transaction: committed before the response, rolled back on error.
+
+    GET and HEAD only read patient data: on SQLite they run without the write lock and write
+    their audit entries in a short transaction at the end (`read_unit_of_work`), so one slow
+    page no longer stalls every other request. Unsafe methods keep one IMMEDIATE transaction.
+    """
+    factory = request.app.state.sessionmaker
+    if request.method in READ_METHODS:
+        with read_unit_of_work(factory) as session:
+            yield session
+        return
+    with factory() as session, session.begin():
         yield session
 
 

@@ -65,7 +65,11 @@ class LoginThrottle(Base):
 
 
 class AuditEntry(Base):
-    """One append-only audit row; `hash` covers the row and the previous row's hash."""
+    """One append-only audit row; `hash` covers the row and the previous row's hash.
+
+    A request inserts the row unsealed (`seq`, `prev_hash` and `hash` empty) without locking
+    anything shared; the sealer later gives committed rows their place in the chain.
+    """
 
     __tablename__ = "audit_log"
     __table_args__ = (
@@ -74,7 +78,7 @@ class AuditEntry(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    seq: Mapped[int] = mapped_column(Integer)
+    seq: Mapped[int | None] = mapped_column(Integer)  # chain order, set when sealed
     at: Mapped[datetime] = mapped_column(index=True)
     actor_id: Mapped[uuid.UUID | None]
     actor_username: Mapped[str] = mapped_column(String(80))
@@ -86,15 +90,30 @@ class AuditEntry(Base):
     patient_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
     client_addr: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditHead(Base):
-    """The single row that serialises appends to the chain (locked FOR UPDATE on PostgreSQL)."""
+    """The chain's end; only the sealer locks it, for the length of one short seal."""
 
     __tablename__ = "audit_head"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     seq: Mapped[int] = mapped_column(Integer, default=0)
     last_hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A keyed MAC over the chain head at `seq`, chained to the previous checkpoint's MAC.
+
+    The key lives outside the database, so someone who can only write the database cannot
+    rewrite sealed entries up to a checkpoint and recompute the hashes unnoticed.
+    """
+
+    __tablename__ = "audit_checkpoints"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    hash: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime]
+    mac: Mapped[str] = mapped_column(String(64))

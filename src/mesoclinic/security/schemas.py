@@ -33,7 +33,7 @@ class UserRead(ReadSchema):
 
 
 class AuditEntryRead(ReadSchema):
-    seq: int
+    seq: int | None  # None until the worker seals the entry into the hash chain
     at: datetime
     actor_username: str
     actor_role: str
