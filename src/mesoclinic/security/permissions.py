@@ -127,7 +127,3 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
 def has_permission(role: Role | str, permission: Permission) -> bool:
     """Whether a role holds a permission."""
     return permission in ROLE_PERMISSIONS[Role(role)]
-
-
-def roles_with(permission: Permission) -> frozenset[Role]:
-    return frozenset(r for r, perms in ROLE_PERMISSIONS.items() if permission in perms)
