@@ -108,3 +108,18 @@ def test_every_area_command_is_on_the_root_command():
         "protocols",
         "analyze",
     } <= names
+
+
+def test_set_password_lifts_the_login_lock_out(cli, world, anon):
+    name = world.users["clinician"].username
+
+    def sign_in(password: str) -> int:
+        body = {"username": name, "password": password}
+        return anon.post("/api/v1/auth/token", json=body).status_code
+
+    for _ in range(5):
+        assert sign_in("bad-password-1") == 401
+    assert sign_in("a-new-long-password") == 429
+    r = cli("users", "set-password", name, input="a-new-long-password\na-new-long-password\n")
+    assert r.exit_code == 0, r.output
+    assert sign_in("a-new-long-password") == 200

@@ -25,15 +25,13 @@ def test_completed_visit_gets_one_aftercare_email(
     assert "Stop aspirin" not in body  # a "before" precaution is not aftercare
 
 
-def test_enqueue_aftercare_from_the_visit_flow_is_idempotent(world: Any, add_visit: Any) -> None:
-    from mesoclinic.aftercare.service import enqueue_aftercare
-
+def test_enqueue_aftercare_is_idempotent(world: Any, add_visit: Any) -> None:
     visit_id = add_visit(world.patient_a, NOW - timedelta(minutes=1))
     with unit_of_work(world.db.factory) as s:
         visit = s.get(Visit, visit_id)
         assert visit is not None
-        first = enqueue_aftercare(s, visit)
-        second = scheduler.enqueue_aftercare(s, visit, load(), NOW)
+        first = scheduler.enqueue_aftercare(s, visit, load(), NOW)
+        second = scheduler.enqueue_aftercare(s, visit, load(), NOW + timedelta(minutes=1))
         assert first is not None and second is not None and first.id == second.id
         assert first.status == "queued" and first.kind == "aftercare"
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mesoclinic.aftercare import scheduler, sessions
+from mesoclinic.aftercare import sessions
 from mesoclinic.aftercare.calendar import CalendarAppointment, build_calendar
-from mesoclinic.aftercare.models import DeclaredEvent, OutboxMessage
+from mesoclinic.aftercare.models import DeclaredEvent
 from mesoclinic.aftercare.rulebook import AftercareRulebook, load
 from mesoclinic.aftercare.rules import (
     DeclaredEventSpan,
@@ -229,16 +229,6 @@ def _warner(
         return conflicts(starts_at, events, tz, rulebook, earliest=earliest, bookable=bookable)
 
     return warnings
-
-
-def enqueue_aftercare(session: Session, visit: Visit) -> OutboxMessage | None:
-    """Queue the aftercare email of a just-completed visit (for the visit flow; idempotent).
-
-    Without this call the worker still queues it on its next pass (visits of the last day).
-    """
-    return scheduler.enqueue_aftercare(
-        session, visit, load(get_settings().aftercare_rulebook), utcnow()
-    )
 
 
 def booking_note(session: Session, patient_id: uuid.UUID, starts_at: datetime) -> str:

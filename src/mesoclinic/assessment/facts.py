@@ -10,8 +10,9 @@ from mesoclinic.assessment.rules import PatientFacts
 from mesoclinic.patients.history import active
 from mesoclinic.patients.models import Medication, Patient
 
-# CLINICAL.md: stop aspirin/NSAIDs, vitamin E, fish oil, ginkgo 7-10 days before; the cautious
-# end of the range is used for "recent", and for a recently stopped anticoagulant too.
+# Stop aspirin/NSAIDs, vitamin E, fish oil, ginkgo 7-10 days before
+# (docs/clinical-sources.md#aftercare-windows); the cautious end of the range is used for
+# "recent", and for a recently stopped anticoagulant too.
 BLEEDING_WINDOW_DAYS = 10
 ANTICOAGULANT_CATEGORIES = frozenset({"anticoagulant", "antiplatelet"})
 SUPPLEMENT_CATEGORIES = frozenset({"aspirin", "nsaid", "vitamin_e", "fish_oil", "ginkgo"})

@@ -21,7 +21,9 @@ from mesoclinic.patients.consent import current_consent
 from mesoclinic.patients.history import active
 from mesoclinic.patients.models import Patient
 
-CONSENT_SOURCE = 'CLINICAL.md "Contraindications": informed consent, specific to the procedure'
+CONSENT_SOURCE = (
+    "docs/clinical-sources.md#contraindications: informed consent, specific to the procedure"
+)
 
 
 def current_rulebook() -> Rulebook:

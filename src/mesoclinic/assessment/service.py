@@ -49,7 +49,8 @@ __all__ = [
     "treatment_gate",
     "void",
 ]
-# A pull test is positive when more than 10 % of ~50 pulled hairs come out (CLINICAL.md).
+# A pull test is positive when more than 10 % of ~50 pulled hairs come out
+# (docs/clinical-sources.md#outcome-measures).
 PULL_TEST_POSITIVE_ABOVE = 5
 
 

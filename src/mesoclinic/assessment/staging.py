@@ -34,8 +34,8 @@ class DiagnosisCode:
     snomed_display: str
 
 
-# SNOMED concepts are those listed in CLINICAL.md; where it names no specific concept the parent
-# "alopecia" concept is used rather than an unverified code.
+# SNOMED concepts are those listed in docs/clinical-sources.md#fhir-coding; where it names no
+# specific concept the parent "alopecia" concept is used rather than an unverified code.
 DIAGNOSIS_CODES: dict[str, DiagnosisCode] = {
     "telogen_effluvium": DiagnosisCode("Telogen effluvium", "L65.0", "278040002", "Loss of hair"),
     "androgenetic_alopecia": DiagnosisCode(

@@ -1,4 +1,6 @@
-"""Demo formulary: the CLINICAL.md seed ingredients, five cocktails, products and lots.
+"""Demo formulary: the seed ingredients, five cocktails, products and lots.
+
+The ingredients are the seed list of docs/clinical-sources.md#formulary.
 
 Concentrations of vitamins and minerals are product-specific; the demo recipes are labelled
 illustrative so nobody copies them into practice.

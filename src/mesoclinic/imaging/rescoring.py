@@ -19,7 +19,6 @@ from numpy.typing import NDArray
 
 # One rescoring model per exit-point detector: each is fitted on that detector's candidates.
 RESCORE_FILES = {"mlp": "rescore_model.json", "cnn": "rescore_cnn.json"}
-RESCORE_FILE = RESCORE_FILES["mlp"]
 FEATURE_NAMES = (
     "detector_score",
     "log_length",

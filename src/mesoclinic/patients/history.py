@@ -104,9 +104,3 @@ def void_item(
 
 def active(items: list[Any]) -> list[Any]:
     return [i for i in items if i.status == "active"]
-
-
-def current_pregnancy_status(patient: Patient) -> str:
-    """The newest recorded pregnancy/breastfeeding status, or 'unknown'."""
-    statuses = active(patient.pregnancy_statuses)
-    return statuses[-1].value if statuses else "unknown"

@@ -42,11 +42,6 @@ class Actor:
             raise NotFound("Patient not found")
 
 
-SYSTEM_ACTOR = Actor(
-    user_id=None, username="system", role=Role.ADMIN, clinic_id=None, client_addr="local"
-)
-
-
 def cli_actor(username: str = "cli") -> Actor:
     """The actor recorded for commands run on the server's own command line."""
     return Actor(

@@ -31,8 +31,6 @@ class User(UUIDPrimaryKey, Base):
     clinic_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinics.id"))
     patient_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("patients.id"), unique=True)
     active: Mapped[bool] = mapped_column(default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 

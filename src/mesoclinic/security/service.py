@@ -8,12 +8,12 @@ import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import utcnow
@@ -144,12 +144,12 @@ def list_users(session: Session, actor: Actor) -> Sequence[User]:
 
 
 def set_password(session: Session, actor: Actor, *, username: str, password: str) -> User:
+    """Replace a user's password and lift any login lock-out on that username."""
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"No user {username!r}", "username")
     user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.locked_until = None
+    session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
     audit.record(session, actor, "set_password", "user", user.id, clinic_id=user.clinic_id)
     return user
 
@@ -277,7 +277,3 @@ def csrf_valid(secret: str, binding: str | None, submitted: str | None) -> bool:
     if not binding or not submitted:
         return False
     return hmac.compare_digest(csrf_token(secret, binding), submitted)
-
-
-def token_expiry(token: AuthToken) -> datetime:
-    return token.expires_at

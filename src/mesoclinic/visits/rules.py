@@ -16,11 +16,19 @@ from mesoclinic.visits.rulebook import VisitRulebook
 
 BLOCKING = frozenset({"refuse", "absolute"})
 NEEDS_CONFIRMATION = frozenset({"warning", "relative"})
-SRC_CONSENT = "CLINICAL.md: informed consent specific to the procedure before the first visit"
-SRC_ALLERGY = "CLINICAL.md: allergy to any component of the chosen cocktail (absolute)"
-SRC_LOT = "CLINICAL.md: expired or recalled lots are refused at the visit"
+SRC_CONSENT = (
+    "docs/clinical-sources.md#contraindications: "
+    "informed consent specific to the procedure before the first visit"
+)
+SRC_ALLERGY = (
+    "docs/clinical-sources.md#contraindications: "
+    "allergy to any component of the chosen cocktail (absolute)"
+)
+SRC_LOT = "docs/clinical-sources.md#formulary: expired or recalled lots are refused at the visit"
 SRC_STOCK = "Stock control: a lot cannot give more than it holds"
-SRC_PRESCRIBE = "CLINICAL.md: prescription drugs need a prescriber on the record"
+SRC_PRESCRIBE = (
+    "docs/clinical-sources.md#formulary: prescription drugs need a prescriber on the record"
+)
 SRC_PRODUCT = "Formulary: the lot's product must be a presentation of the chosen cocktail"
 SRC_VOLUME = "Stock control: the volume drawn from lots must cover the volume injected"
 
