@@ -32,7 +32,7 @@ def test_enqueue_aftercare_from_the_visit_flow_is_idempotent(world: Any, add_vis
     with unit_of_work(world.db.factory) as s:
         visit = s.get(Visit, visit_id)
         assert visit is not None
-        first = enqueue_aftercare(s, visit)
+        first = enqueue_aftercare(s, visit, load())
         second = scheduler.enqueue_aftercare(s, visit, load(), NOW)
         assert first is not None and second is not None and first.id == second.id
         assert first.status == "queued" and first.kind == "aftercare"

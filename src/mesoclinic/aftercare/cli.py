@@ -10,6 +10,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from mesoclinic.aftercare.worker import run_forever, run_once
+from mesoclinic.migrate import open_database
+
 console = Console()
 
 
@@ -20,16 +23,8 @@ def worker(
     ] = 30.0,
 ) -> None:
     """Send reminder and aftercare emails from the outbox (retries, never twice on restart)."""
-    from mesoclinic import migrate
-    from mesoclinic.aftercare.worker import run_forever, run_once
-    from mesoclinic.config import get_settings
-    from mesoclinic.db import make_engine, make_sessionmaker
-
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)
-    factory = make_sessionmaker(engine)
+    settings, factory = open_database()
     console.print(
         f"outbox worker: SMTP {settings.smtp_host}:{settings.smtp_port}, from {settings.mail_from}"
     )

@@ -8,7 +8,13 @@ from typing import Annotated
 
 import typer
 
+from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
+from mesoclinic.formulary import stock
+from mesoclinic.formulary.views import recipients_csv
+from mesoclinic.migrate import open_database
+from mesoclinic.security.actor import cli_actor
+from mesoclinic.visits.recipients import recipients_of_lot
 
 stock_app = typer.Typer(help="Lots and stock.", no_args_is_help=True)
 
@@ -16,14 +22,11 @@ stock_app = typer.Typer(help="Lots and stock.", no_args_is_help=True)
 @stock_app.command("alerts")
 def alerts() -> None:
     """List recalled, expired and expiring lots and products below threshold (all clinics)."""
-    from mesoclinic.cli import open_database
-    from mesoclinic.db import unit_of_work
-    from mesoclinic.formulary import stock
-    from mesoclinic.security.actor import cli_actor
-
-    _, factory = open_database()
-    with unit_of_work(factory) as session:  # type: ignore[arg-type]
-        found = stock.alerts(session, cli_actor())
+    settings, factory = open_database()
+    with unit_of_work(factory) as session:
+        found = stock.alerts(
+            session, cli_actor(), expiry_alert_days=settings.stock_expiry_alert_days
+        )
     for alert in found:
         typer.echo(f"{alert.kind:10} {alert.message}")
     if not found:
@@ -36,16 +39,10 @@ def recipients(
     csv: Annotated[Path | None, typer.Option(help="write the report as CSV here")] = None,
 ) -> None:
     """Every patient and visit that received a lot (audited as an export)."""
-    from mesoclinic.cli import open_database
-    from mesoclinic.db import unit_of_work
-    from mesoclinic.formulary import stock
-    from mesoclinic.formulary.views import recipients_csv
-    from mesoclinic.security.actor import cli_actor
-
     _, factory = open_database()
     try:
-        with unit_of_work(factory) as session:  # type: ignore[arg-type]
-            rows = stock.recipients(session, cli_actor(), lot_id)
+        with unit_of_work(factory) as session:
+            rows = recipients_of_lot(session, cli_actor(), lot_id)
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
