@@ -240,7 +240,7 @@ def _check_direction(imp: Import, report: Report) -> None:
     if src_layer is None or dst_layer is None or src_layer == "root":
         return
     if RANK[dst_layer] > RANK[src_layer]:
-        report.add(f"{_where(imp)}: a {src_layer} module must not import a {dst_layer} module")
+        report.add(f"{_where(imp)}: {_a(src_layer)} module must not import {_a(dst_layer)} module")
         return
     src_area, dst_area = area_of(imp.source), area_of(imp.target)
     if (
@@ -254,6 +254,10 @@ def _check_direction(imp: Import, report: Report) -> None:
             f"{_where(imp)}: another area is reached through its service, "
             f"not its {dst_layer} module"
         )
+
+
+def _a(layer: str) -> str:
+    return ("an " if layer[0] in "aeiou" else "a ") + layer
 
 
 def _check_local(imp: Import, report: Report) -> None:
@@ -364,7 +368,7 @@ def _planted(module: str, line: str) -> list[str]:
 
 def test_a_service_importing_its_pages_is_caught() -> None:
     found = _planted(f"{PACKAGE}.visits.service", "from mesoclinic.visits import pages")
-    assert any("a service module must not import a edge module" in v for v in found), found
+    assert any("a service module must not import an edge module" in v for v in found), found
 
 
 def test_reaching_into_another_areas_api_is_caught() -> None:
