@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from mesoclinic import areas, backup, migrate
+from mesoclinic import worker as background
 from mesoclinic.command import console, fail, open_database, read_password
 from mesoclinic.config import get_settings
 from mesoclinic.db import make_engine
@@ -66,8 +67,6 @@ def worker(
     import logging
     import signal
     import threading
-
-    from mesoclinic import worker as background
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings, factory = open_database()

@@ -1,4 +1,5 @@
-"""What every command shares: a migrated database, a plain error exit, a password prompt."""
+"""What every command shares: a plain error exit and a password prompt (and, re-exported from
+`migrate`, a migrated database)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,10 @@ import sys
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
 
-from mesoclinic import migrate
-from mesoclinic.config import Settings, get_settings
-from mesoclinic.db import make_engine, make_sessionmaker
+from mesoclinic.migrate import open_database
+
+__all__ = ["console", "err", "fail", "open_database", "read_password"]
 
 console = Console()
 err = Console(stderr=True)
@@ -20,14 +20,6 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print the error in plain words; raise the returned Exit for a non-zero status."""
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
-
-
-def open_database(settings: Settings | None = None) -> tuple[Settings, sessionmaker[Session]]:
-    """Settings and a migrated session factory for a command."""
-    settings = settings or get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)
-    return settings, make_sessionmaker(engine)
 
 
 def read_password(confirm: bool) -> str:

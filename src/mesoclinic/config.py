@@ -31,7 +31,8 @@ class Settings(BaseSettings):
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
     default_timezone: str = "Europe/London"
-    rulebook: Path | None = None
+    rulebook: Path | None = None  # the clinic's own candidacy and contraindication rules
+    visit_rulebook: Path | None = None  # the clinic's own dose, needle and precaution limits
     aftercare_rulebook: Path | None = None  # the clinic's own aftercare precautions YAML
     outbox_max_attempts: int = Field(default=5, ge=1, le=20)
     # How long a claimed email stays reserved for its worker before another may retry it.
@@ -41,6 +42,8 @@ class Settings(BaseSettings):
     image_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     image_max_pixels: int = Field(default=40_000_000, ge=10_000)
     analysis_lease_seconds: float = Field(default=300, gt=0, le=3600)
+    # Formulary: a lot expiring within this many days is flagged in the stock alerts.
+    stock_expiry_alert_days: int = Field(default=30, ge=0, le=365)
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 25
     smtp_username: str | None = None

@@ -9,6 +9,10 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from mesoclinic.config import Settings, get_settings
+from mesoclinic.db import make_engine, make_sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -25,6 +29,14 @@ def upgrade(engine: Engine) -> None:
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
         command.upgrade(cfg, "heads")
+
+
+def open_database(settings: Settings | None = None) -> tuple[Settings, sessionmaker[Session]]:
+    """Settings and a migrated session factory for a command or job."""
+    settings = settings or get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
+    return settings, make_sessionmaker(engine)
 
 
 def current_revision(bind: Engine | Connection) -> str:

@@ -136,6 +136,7 @@ def test_patient_declares_event_and_booking_warns_with_safe_date(world: Any) -> 
 
 
 def test_booking_warnings_service_is_what_booking_calls(world: Any, session: Any) -> None:
+    from mesoclinic.aftercare.rulebook import load
     from mesoclinic.aftercare.service import booking_warnings
 
     day = (NOW + timedelta(days=10)).date()
@@ -148,7 +149,7 @@ def test_booking_warnings_service_is_what_booking_calls(world: Any, session: Any
         )
     )
     session.flush()
-    found = booking_warnings(session, world.patient_a.id, NOW + timedelta(days=9))
+    found = booking_warnings(session, world.patient_a.id, NOW + timedelta(days=9), rulebook=load())
     assert {f.code for f in found} == {"avoid_sun", "no_sauna_pool"}
     assert all(f.suggested_date is not None for f in found)
 
@@ -252,6 +253,7 @@ def test_outbox_list_is_staff_only_and_clinic_scoped(
 
 
 def test_suggested_date_is_a_day_the_clinic_is_open(world: Any, session: Any) -> None:
+    from mesoclinic.aftercare.rulebook import load
     from mesoclinic.aftercare.service import booking_warnings
     from mesoclinic.plans import clinic_calendar
     from mesoclinic.plans.schedule import is_open
@@ -267,6 +269,6 @@ def test_suggested_date_is_a_day_the_clinic_is_open(world: Any, session: Any) ->
     calendar = clinic_calendar.load(session, world.clinic_a.id)
     for shift in range(7):  # whatever weekday the clash falls on
         starts = NOW + timedelta(days=27 + shift)
-        for finding in booking_warnings(session, world.patient_a.id, starts):
+        for finding in booking_warnings(session, world.patient_a.id, starts, rulebook=load()):
             assert finding.suggested_date is not None
             assert is_open(finding.suggested_date, calendar.opening_days, calendar.closures)

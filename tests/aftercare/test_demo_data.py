@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from mesoclinic.aftercare.models import DeclaredEvent, OutboxMessage
+from mesoclinic.aftercare.rulebook import load
 from mesoclinic.aftercare.service import booking_warnings
 from mesoclinic.aftercare.sessions import next_appointments
 from mesoclinic.db import utcnow
@@ -25,6 +26,6 @@ def test_demo_has_a_conflict_and_sent_queued_and_skipped_emails(
         pid
         for pid in ctx.extra["aftercare_demo_patients"]
         if (appts := next_appointments(session, pid, utcnow()))
-        and booking_warnings(session, pid, appts[0].starts_at)
+        and booking_warnings(session, pid, appts[0].starts_at, rulebook=load())
     ]
     assert conflicted

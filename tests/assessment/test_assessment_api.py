@@ -223,13 +223,14 @@ def test_void_keeps_the_assessment_marked(world: Any, clinician: Any, kit: Any) 
 
 
 def test_broken_clinic_rulebook_is_reported_and_nothing_stored(
-    world: Any, clinician: Any, kit: Any, tmp_path: Any, monkeypatch: Any
+    world: Any, clinician: Any, kit: Any, tmp_path: Any, monkeypatch: Any, app: Any
 ) -> None:
     broken = tmp_path / "rules.yaml"
     broken.write_text("version: x\ncandidacy: []\n")
-    monkeypatch.setenv("MESOCLINIC_RULEBOOK", str(broken))
+    # The app locates the rulebook through its Settings (MESOCLINIC_RULEBOOK at start-up).
+    monkeypatch.setattr(app.state.settings, "rulebook", broken)
     r = clinician.post(kit.url(world.patient_a), json=kit.female_fphl)
     assert r.status_code == 500
     assert r.json()["error"]["code"] == "rulebook_invalid"
-    monkeypatch.delenv("MESOCLINIC_RULEBOOK")
+    monkeypatch.setattr(app.state.settings, "rulebook", None)
     assert clinician.get(kit.url(world.patient_a)).json() == []

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mesoclinic.assessment.rulebook import load_default_rulebook
 from mesoclinic.assessment.schemas import AssessmentCreate
 from mesoclinic.assessment.service import prepare
 from mesoclinic.assessment.staging import DIAGNOSES, SCALE_GRADES, SCALE_SEXES
@@ -17,6 +18,7 @@ from mesoclinic.errors import InvalidInput
 from mesoclinic.patients.models import Patient
 
 SEXES = ("female", "male", "other", "unknown")
+RULEBOOK = load_default_rulebook()  # the shipped rules, as with no clinic file configured
 MAYBE = st.none() | st.booleans()
 
 
@@ -74,10 +76,10 @@ def test_every_valid_assessment_gets_one_candidacy_and_absolute_blocks(
     scale = body["staging"]["scale"] if body["staging"] else None
     if scale is not None and sex not in SCALE_SEXES[scale]:
         with pytest.raises(InvalidInput) as info:
-            prepare(_patient(sex), data)
+            prepare(_patient(sex), data, RULEBOOK)
         assert info.value.field == "staging.scale"
         return
-    decision = prepare(_patient(sex), data).decision
+    decision = prepare(_patient(sex), data, RULEBOOK).decision
     assert decision.candidacy in ("recommended", "caution", "not_recommended")
     absolute = [f for f in decision.contraindications if f.severity == "absolute"]
     assert decision.blocked == bool(absolute)

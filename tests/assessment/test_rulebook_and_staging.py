@@ -21,6 +21,7 @@ from mesoclinic.assessment.staging import (
     salt_score,
     salt_severity,
 )
+from mesoclinic.config import Settings
 from mesoclinic.findings import RulebookError
 
 
@@ -99,9 +100,9 @@ def test_clinic_rulebook_from_setting_is_used(
     data = _shipped()
     data["version"] = "clinic-7"
     monkeypatch.setenv("MESOCLINIC_RULEBOOK", str(_write(tmp_path, data)))
-    assert get_rulebook().version == "clinic-7"
+    assert get_rulebook(Settings().rulebook).version == "clinic-7"
     monkeypatch.delenv("MESOCLINIC_RULEBOOK")
-    assert get_rulebook() is rulebook_module.load_default_rulebook()
+    assert get_rulebook(Settings().rulebook) is rulebook_module.load_default_rulebook()
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mesoclinic.config import Settings
 from mesoclinic.findings import RulebookError
 from mesoclinic.visits import rules
 from mesoclinic.visits.rulebook import DEFAULT_PATH, get_visit_rulebook, load
@@ -153,5 +154,5 @@ def test_clinic_rulebook_from_the_environment(tmp_path: Path, monkeypatch):
     mine = tmp_path / "clinic.yaml"
     mine.write_text(text)
     monkeypatch.setenv("MESOCLINIC_VISIT_RULEBOOK", str(mine))
-    book = get_visit_rulebook()
+    book = get_visit_rulebook(Settings().visit_rulebook)
     assert "dose.total.hard_limit" in _ids(rules.check_doses(_dose(total_volume_ml=9), book))

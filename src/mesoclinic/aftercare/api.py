@@ -6,14 +6,12 @@ import uuid
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from mesoclinic.aftercare import outbox_admin, service
-from mesoclinic.aftercare.rulebook import AftercareRulebook, load
 from mesoclinic.aftercare.rules import PrecautionWindow
 from mesoclinic.aftercare.schemas import (
-    ConflictRead,
     ConflictsRead,
     DeclaredEventCreate,
     DeclaredEventRead,
@@ -25,19 +23,17 @@ from mesoclinic.aftercare.schemas import (
     VisitAftercareRead,
 )
 from mesoclinic.db import utcnow
+from mesoclinic.plans.schemas import ConflictRead
 from mesoclinic.schemas_common import AwareDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
+from mesoclinic.web.rulebooks import AftercareRules
 
 router = APIRouter(prefix="/api/v1", tags=["aftercare"])
 
 
-def rulebook_dep(settings: SettingsDep) -> AftercareRulebook:
-    return load(settings.aftercare_rulebook)
-
-
-Rulebook = Annotated[AftercareRulebook, Depends(rulebook_dep)]
+Rulebook = AftercareRules
 
 
 def precaution_read(window: PrecautionWindow) -> PrecautionRead:

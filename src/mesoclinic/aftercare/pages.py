@@ -23,6 +23,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.service import clinic_timezone
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
 
@@ -80,7 +81,7 @@ def aftercare_tab(
     if not check_at:
         return _tab(request, session, actor, patient_id, rulebook, {}, {})
     patient = load_patient(session, actor, patient_id, Permission.AFTERCARE_READ)
-    tz = ZoneInfo(service.clinic_timezone(session, patient.clinic_id))
+    tz = ZoneInfo(clinic_timezone(session, patient.clinic_id))
     try:
         # A datetime-local input: a clinic-local wall-clock time without a zone.
         starts = datetime.fromisoformat(check_at).replace(tzinfo=tz)
@@ -162,7 +163,7 @@ def _sheet(
     visit, windows = service.visit_precautions(session, actor, visit_id, rulebook, action)
     patient = load_patient(session, actor, visit.patient_id, Permission.AFTERCARE_READ)
     clinic = session.get(Clinic, visit.clinic_id)
-    tz = service.clinic_timezone(session, visit.clinic_id)
+    tz = clinic_timezone(session, visit.clinic_id)
     return visit, sheet.sheet_context(
         patient, clinic.name if clinic else "", visit.performed_at, tz, windows
     )

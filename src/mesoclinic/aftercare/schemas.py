@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from mesoclinic.plans.schemas import ConflictRead
 from mesoclinic.schemas_common import LongText, ReadSchema, Schema
 
 MAX_EVENT_DAYS = 92
@@ -59,18 +60,6 @@ class DeclaredEventRead(ReadSchema):
     status: str
     created_at: datetime
     created_by: str
-
-
-class ConflictRead(BaseModel):
-    rule_id: str
-    severity: str
-    reason: str
-    source: str
-    code: str
-    event_kind: str
-    event_starts_on: date | None
-    event_ends_on: date | None
-    suggested_date: date | None
 
 
 class ConflictsRead(BaseModel):

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from mesoclinic.aftercare import sessions
 from mesoclinic.aftercare.calendar import CalendarAppointment, build_calendar
 from mesoclinic.aftercare.models import DeclaredEvent
-from mesoclinic.aftercare.rulebook import AftercareRulebook, load
+from mesoclinic.aftercare.rulebook import AftercareRulebook
 from mesoclinic.aftercare.rules import (
     DeclaredEventSpan,
     PrecautionConflict,
@@ -27,7 +27,6 @@ from mesoclinic.aftercare.rules import (
     precaution_windows,
 )
 from mesoclinic.aftercare.schemas import DeclaredEventCreate
-from mesoclinic.config import get_settings
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidTransition, NotFound
 from mesoclinic.patients import service as patient_service
@@ -40,12 +39,8 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.service import clinic_timezone
 from mesoclinic.visits.models import Visit
-
-
-def clinic_timezone(session: Session, clinic_id: uuid.UUID) -> str:
-    clinic = session.get(Clinic, clinic_id)
-    return clinic.timezone if clinic else get_settings().default_timezone
 
 
 def visit_precautions(
@@ -195,7 +190,7 @@ def booking_warnings(
     patient_id: uuid.UUID,
     starts_at: datetime,
     *,
-    rulebook: AftercareRulebook | None = None,
+    rulebook: AftercareRulebook,
     today: date | None = None,
 ) -> list[PrecautionConflict]:
     """Declared events that a session at `starts_at` would put inside a precaution window.
@@ -205,9 +200,7 @@ def booking_warnings(
     patient = session.get(Patient, patient_id)
     if patient is None:
         raise NotFound("Patient not found")
-    return _warner(session, patient, rulebook or load(get_settings().aftercare_rulebook), today)(
-        starts_at
-    )
+    return _warner(session, patient, rulebook, today)(starts_at)
 
 
 def _warner(
@@ -231,9 +224,11 @@ def _warner(
     return warnings
 
 
-def booking_note(session: Session, patient_id: uuid.UUID, starts_at: datetime) -> str:
+def booking_note(
+    session: Session, patient_id: uuid.UUID, starts_at: datetime, rulebook: AftercareRulebook
+) -> str:
     """The booking warnings as one sentence for a flash message ("" when there are none)."""
-    found = booking_warnings(session, patient_id, starts_at)
+    found = booking_warnings(session, patient_id, starts_at, rulebook=rulebook)
     return "".join(f" Aftercare warning: {f.reason}" for f in found)
 
 
@@ -329,7 +324,7 @@ def calendar_ics(
     """The patient's .ics: next appointments and precaution windows (export audited)."""
     patient = _patient(session, actor, patient_id, Permission.AFTERCARE_READ)
     clinic = session.get(Clinic, patient.clinic_id)
-    tz = clinic.timezone if clinic else get_settings().default_timezone
+    tz = clinic_timezone(session, patient.clinic_id)
     appointments = [
         CalendarAppointment(
             a.id,

@@ -23,6 +23,7 @@ from mesoclinic.assessment.schemas import (
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
+from mesoclinic.web.rulebooks import ScreeningRules
 
 router = APIRouter(prefix="/api/v1", tags=["assessment"])
 Procedure = Literal["mesotherapy", "prp"]
@@ -43,9 +44,10 @@ def create_assessment(
     session: DbSession,
     response: Response,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+    rulebook: ScreeningRules,
 ) -> AssessmentRead:
     """Record an assessment; the answer carries the decision and the rulebook version used."""
-    assessment = service.create(session, actor, patient_id, body)
+    assessment = service.create(session, actor, patient_id, body, rulebook)
     response.headers["Location"] = f"/api/v1/patients/{patient_id}/assessments/{assessment.id}"
     return to_read(assessment)
 
@@ -56,9 +58,10 @@ def preview_assessment(
     body: AssessmentCreate,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+    rulebook: ScreeningRules,
 ) -> PreviewRead:
     """The decision this assessment would get, with nothing stored (for the live form)."""
-    prepared = service.preview(session, actor, patient_id, body)
+    prepared = service.preview(session, actor, patient_id, body, rulebook)
     return PreviewRead(
         decision=DecisionRead.model_validate(service.preview_view(prepared)),
         icd10=prepared.code.icd10,
@@ -126,10 +129,11 @@ def get_treatment_gate(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)],
+    rulebook: ScreeningRules,
     procedure: Procedure = "mesotherapy",
 ) -> GateRead:
     """Whether a treatment may be planned now, and every reason it may not."""
-    findings = service.gate(session, actor, patient_id, procedure)
+    findings = service.gate(session, actor, patient_id, rulebook, procedure)
     return GateRead(
         allowed=not findings,
         procedure=procedure,

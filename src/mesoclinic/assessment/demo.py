@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from mesoclinic.assessment import service
+from mesoclinic.assessment.gate import clinic_rulebook
 from mesoclinic.assessment.schemas import AssessmentCreate, OverrideCreate
 from mesoclinic.demo.seed import MAIN_CLINIC, DemoContext
 from mesoclinic.patients.models import Patient
@@ -130,6 +131,7 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     """Assess every demo patient by storyline; one anticoagulant patient gets an override."""
     decisions: dict[str, Any] = {}
     overridden = False
+    rulebook = clinic_rulebook(ctx.settings.rulebook)
     for index, (patient, storyline) in enumerate(ctx.patients):
         actor = ctx.actor(_clinician(ctx, patient))
         bodies = _bodies(storyline, patient.sex, index)
@@ -143,6 +145,7 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
                 AssessmentCreate.model_validate(
                     {**body, "assessed_at": ctx.now - timedelta(days=days_ago)}
                 ),
+                rulebook,
             )
         if bodies:
             decisions[str(patient.id)] = made.decision

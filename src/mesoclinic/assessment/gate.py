@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -26,10 +27,10 @@ CONSENT_SOURCE = (
 )
 
 
-def current_rulebook() -> Rulebook:
-    """The rulebook in use; a broken clinic file is reported clearly instead of as a crash."""
+def clinic_rulebook(path: Path | None) -> Rulebook:
+    """The rulebook at `path` (Settings.rulebook); a broken file is reported, not a crash."""
     try:
-        return get_rulebook()
+        return get_rulebook(path)
     except RulebookError as exc:
         raise DomainError(
             f"The clinic's rulebook is invalid, so no decision can be made: {exc}",
@@ -105,7 +106,7 @@ def facts_from_record(
 
 
 def treatment_gate(
-    session: Session, patient_id: uuid.UUID, procedure: str = "mesotherapy"
+    session: Session, patient_id: uuid.UUID, rulebook: Rulebook, procedure: str = "mesotherapy"
 ) -> list[Finding]:
     """Why a treatment may not be planned or given now; an empty list means it may."""
     patient = session.get(Patient, patient_id)
@@ -141,7 +142,7 @@ def treatment_gate(
                 "mesoclinic workflow",
             )
         )
-    decision = screen(facts_from_record(session, patient), current_rulebook())
+    decision = screen(facts_from_record(session, patient), rulebook)
     overridden = {o.rule_id for o in latest.overrides} if latest is not None else set()
     for finding in decision.contraindications:
         if finding.severity == "absolute" or finding.rule_id not in overridden:

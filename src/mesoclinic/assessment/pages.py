@@ -21,6 +21,7 @@ from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import Panel
 from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, savepoint, validate
+from mesoclinic.web.rulebooks import ScreeningRules
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -100,11 +101,12 @@ def assessments_tab(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_READ)],
+    rulebook: ScreeningRules,
 ) -> Response:
     """The patient's assessments, newest first, and whether treatment may be planned."""
     rows = service.list_for(session, actor, patient_id)
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_READ)
-    gate = service.gate(session, actor, patient_id)
+    gate = service.gate(session, actor, patient_id, rulebook)
     return patient_page(
         request, actor, patient, "assessments", "assessment/tab.html", {"rows": rows, "gate": gate}
     )
@@ -135,12 +137,13 @@ def create_assessment(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+    rulebook: ScreeningRules,
 ) -> Response:
     values = form_values(form)
     data, errors = _validated(request, values)
     if data is not None:
         with savepoint(session, errors):
-            made = service.create(session, actor, patient_id, data)
+            made = service.create(session, actor, patient_id, data, rulebook)
             return redirect(
                 f"/patients/{patient_id}/assessments/{made.id}",
                 f"Assessment saved: {made.candidacy.replace('_', ' ')}.",
@@ -165,6 +168,7 @@ def preview_fragment(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
+    rulebook: ScreeningRules,
 ) -> Response:
     """The decision panel for the form as filled so far (fetched by the form's script)."""
     values = form_values(form)
@@ -173,7 +177,9 @@ def preview_fragment(
     decision = None
     if data is not None:
         with savepoint(session, errors):
-            decision = service.preview_view(service.preview(session, actor, patient_id, data))
+            decision = service.preview_view(
+                service.preview(session, actor, patient_id, data, rulebook)
+            )
         errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
     return render(
         request,

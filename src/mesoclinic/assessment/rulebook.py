@@ -9,7 +9,6 @@ from typing import Literal, get_args
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from mesoclinic.assessment.staging import DIAGNOSES, SCALE_GRADES, SCALES
-from mesoclinic.config import get_settings
 from mesoclinic.findings import RulebookError, load_rulebook
 from mesoclinic.patients.schemas import ConditionKind
 
@@ -173,9 +172,8 @@ def load_default_rulebook() -> Rulebook:
 _cache: dict[tuple[str, float], Rulebook] = {}
 
 
-def get_rulebook() -> Rulebook:
-    """The clinic's rulebook (MESOCLINIC_RULEBOOK) or the shipped one; reloaded when it changes."""
-    path = get_settings().rulebook
+def get_rulebook(path: Path | None = None) -> Rulebook:
+    """The clinic's rulebook (Settings.rulebook) or the shipped one; reloaded when it changes."""
     if path is None:
         return load_default_rulebook()
     try:

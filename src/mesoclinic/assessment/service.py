@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from mesoclinic.assessment import staging as staging_rules
 from mesoclinic.assessment.facts import STATED_FACTS, build_facts, history_facts
 from mesoclinic.assessment.gate import (
-    current_rulebook,
     facts_from_record,
     latest_assessment,
     treatment_gate,
 )
 from mesoclinic.assessment.models import Assessment, DecisionOverride
+from mesoclinic.assessment.rulebook import Rulebook
 from mesoclinic.assessment.rules import Decision, PatientFacts, screen
 from mesoclinic.assessment.schemas import AssessmentCreate, OverrideCreate, Staging
 from mesoclinic.db import utcnow
@@ -90,7 +90,7 @@ def _stage(staging: Staging | None, sex: str) -> StagingResult:
     return StagingResult(staging.scale, grade, regions, severity)
 
 
-def prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
+def prepare(patient: Patient, data: AssessmentCreate, rulebook: Rulebook) -> Prepared:
     """Derive stage, codes, facts and decision for an assessment without storing anything."""
     assessed_at = data.assessed_at or utcnow()
     stage = _stage(data.staging, patient.sex)
@@ -115,7 +115,7 @@ def prepare(patient: Patient, data: AssessmentCreate) -> Prepared:
         staging_rules.DIAGNOSIS_CODES[data.diagnosis],
         facts,
         stated,
-        screen(facts, current_rulebook()),
+        screen(facts, rulebook),
     )
 
 
@@ -129,11 +129,15 @@ def _active_patient(
 
 
 def preview(
-    session: Session, actor: Actor, patient_id: uuid.UUID, data: AssessmentCreate
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    data: AssessmentCreate,
+    rulebook: Rulebook,
 ) -> Prepared:
     """The decision the assessment would get; stores nothing but audits the history read."""
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    prepared = prepare(patient, data)
+    prepared = prepare(patient, data, rulebook)
     audit.record(
         session,
         actor,
@@ -148,11 +152,15 @@ def preview(
 
 
 def create(
-    session: Session, actor: Actor, patient_id: uuid.UUID, data: AssessmentCreate
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    data: AssessmentCreate,
+    rulebook: Rulebook,
 ) -> Assessment:
     """Record an assessment with the decision made on it and the rulebook version used."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    prepared = prepare(patient, data)
+    prepared = prepare(patient, data, rulebook)
     stage = prepared.staging
     pull_positive = (
         data.pull_test_hairs > PULL_TEST_POSITIVE_ABOVE
@@ -381,11 +389,15 @@ def preview_view(prepared: Prepared) -> dict[str, Any]:
 
 
 def gate(
-    session: Session, actor: Actor, patient_id: uuid.UUID, procedure: str = "mesotherapy"
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    rulebook: Rulebook,
+    procedure: str = "mesotherapy",
 ) -> list[Finding]:
     """The treatment gate for a patient the actor may see, auditing the read."""
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_READ)
-    findings = treatment_gate(session, patient.id, procedure)
+    findings = treatment_gate(session, patient.id, rulebook, procedure)
     audit.record(
         session,
         actor,

@@ -5,20 +5,15 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 
-from mesoclinic.config import get_settings
+from mesoclinic.demo.seed import ensure_demo, print_welcome
+from mesoclinic.migrate import open_database
 
 
 def demo() -> None:
     """Create the demo clinic (staff, ~30 patients and their records) if the database is empty."""
-    from mesoclinic import migrate
-    from mesoclinic.db import make_engine, make_sessionmaker
-    from mesoclinic.demo.seed import ensure_demo, print_welcome
-
-    settings = get_settings()
-    engine = make_engine(settings.resolved_database_url)
-    migrate.upgrade(engine)
+    settings, factory = open_database()
     console = Console()
-    created = ensure_demo(make_sessionmaker(engine), settings)
+    created = ensure_demo(factory, settings)
     if not created:
         console.print("The database already has users; the demo clinic was not added.")
         raise typer.Exit(1)

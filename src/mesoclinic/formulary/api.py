@@ -25,8 +25,9 @@ from mesoclinic.formulary.schemas import (
 )
 from mesoclinic.formulary.views import lot_read, movement_read, product_read, recipients_csv
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.security.permissions import Permission
+from mesoclinic.visits.recipients import recipients_of_lot
 
 router = APIRouter(prefix="/api/v1", tags=["formulary"])
 
@@ -115,14 +116,14 @@ def recall_lot(lot_id: uuid.UUID, body: LotRecall, session: DbSession, actor: St
 @router.get("/lots/{lot_id}/recipients", response_model=list[Recipient], tags=["stock"])
 def lot_recipients(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> list[Recipient]:
     """Every patient and visit that received the lot (audited as an export)."""
-    return stock.recipients(session, actor, lot_id)
+    return recipients_of_lot(session, actor, lot_id)
 
 
 @router.get(
     "/lots/{lot_id}/recipients.csv", tags=["stock"], responses={200: {"content": {"text/csv": {}}}}
 )
 def lot_recipients_csv(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> Response:
-    rows = stock.recipients(session, actor, lot_id)
+    rows = recipients_of_lot(session, actor, lot_id)
     return Response(
         recipients_csv(rows),
         media_type="text/csv",
@@ -131,6 +132,6 @@ def lot_recipients_csv(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> 
 
 
 @router.get("/stock/alerts", response_model=list[StockAlert], tags=["stock"])
-def stock_alerts(session: DbSession, actor: Reader) -> list[StockAlert]:
+def stock_alerts(session: DbSession, actor: Reader, settings: SettingsDep) -> list[StockAlert]:
     """Lots expired or expiring within the alert window, and products below threshold."""
-    return stock.alerts(session, actor)
+    return stock.alerts(session, actor, expiry_alert_days=settings.stock_expiry_alert_days)

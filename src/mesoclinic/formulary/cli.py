@@ -8,12 +8,13 @@ from typing import Annotated
 
 import typer
 
-from mesoclinic.command import open_database
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
 from mesoclinic.formulary import stock
 from mesoclinic.formulary.views import recipients_csv
+from mesoclinic.migrate import open_database
 from mesoclinic.security.actor import cli_actor
+from mesoclinic.visits.recipients import recipients_of_lot
 
 stock_app = typer.Typer(help="Lots and stock.", no_args_is_help=True)
 
@@ -21,9 +22,11 @@ stock_app = typer.Typer(help="Lots and stock.", no_args_is_help=True)
 @stock_app.command("alerts")
 def alerts() -> None:
     """List recalled, expired and expiring lots and products below threshold (all clinics)."""
-    _, factory = open_database()
+    settings, factory = open_database()
     with unit_of_work(factory) as session:
-        found = stock.alerts(session, cli_actor())
+        found = stock.alerts(
+            session, cli_actor(), expiry_alert_days=settings.stock_expiry_alert_days
+        )
     for alert in found:
         typer.echo(f"{alert.kind:10} {alert.message}")
     if not found:
@@ -39,7 +42,7 @@ def recipients(
     _, factory = open_database()
     try:
         with unit_of_work(factory) as session:
-            rows = stock.recipients(session, cli_actor(), lot_id)
+            rows = recipients_of_lot(session, cli_actor(), lot_id)
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.config import get_settings
 from mesoclinic.db import utcnow
 from mesoclinic.formulary import service, stock
 from mesoclinic.formulary.schemas import (
@@ -22,8 +23,10 @@ from mesoclinic.formulary.schemas import (
 )
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import get_settings as settings_of
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
+from mesoclinic.visits.recipients import recipients_of_lot
 from mesoclinic.web.dashboard import Panel
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
 from mesoclinic.web.templating import redirect, render
@@ -150,7 +153,9 @@ def _stock(
         "formulary/stock.html",
         {
             "lots": stock.list_lots(session, actor),
-            "alerts": stock.alerts(session, actor),
+            "alerts": stock.alerts(
+                session, actor, expiry_alert_days=settings_of(request).stock_expiry_alert_days
+            ),
             "products": service.list_products(session, actor),
             "clinics": clinics,
             "values": values or {},
@@ -266,7 +271,7 @@ def recipients_page(
     return render(
         request,
         "formulary/recipients.html",
-        {"lot": lot, "rows": stock.recipients(session, actor, lot_id)},
+        {"lot": lot, "rows": recipients_of_lot(session, actor, lot_id)},
     )
 
 
@@ -274,7 +279,9 @@ def stock_panel(session: Session, actor: Actor) -> Panel | None:
     """Dashboard panel: lots expiring or expired and products running low."""
     if not actor.can(Permission.FORMULARY_READ):
         return None
-    found = stock.alerts(session, actor)
+    # Panels are called as (session, actor); until they receive the app's Settings they read
+    # them from the environment, which is where the app's own Settings come from.
+    found = stock.alerts(session, actor, expiry_alert_days=get_settings().stock_expiry_alert_days)
     if not found:
         return Panel("Stock", [("No stock alerts.", "/stock")])
     lines: list[tuple[str, str | None]] = [

@@ -1,4 +1,4 @@
-"""Lots and stock: receive, waste, adjust, recall, recipients of a lot, and stock alerts.
+"""Lots and stock: receive, waste, adjust, recall, and stock alerts.
 
 Every change is a StockMovement and updates the lot's stored balance in the same transaction;
 the balance never goes below zero (checked here, and by a CHECK constraint in the database).
@@ -18,13 +18,10 @@ from sqlalchemy.orm import Session
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound, RuleViolation
 from mesoclinic.formulary.models import Lot, Product, StockMovement
-from mesoclinic.formulary.schemas import LotReceive, Recipient, StockAlert, StockChange
-from mesoclinic.patients.models import Patient
+from mesoclinic.formulary.schemas import LotReceive, StockAlert, StockChange
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
-from mesoclinic.visits.models import Visit, VisitLot
-from mesoclinic.visits.rulebook import get_visit_rulebook
 
 
 def ul(millilitres: float) -> int:
@@ -232,46 +229,12 @@ def recall(session: Session, actor: Actor, lot_id: uuid.UUID, reason: str) -> Lo
     return lot
 
 
-def recipients(session: Session, actor: Actor, lot_id: uuid.UUID) -> list[Recipient]:
-    """Every patient and visit that received the lot (audited as an export)."""
-    lot = get_lot(session, actor, lot_id)
-    rows = session.execute(
-        select(Visit, VisitLot.volume_ul, Patient)
-        .join(VisitLot, VisitLot.visit_id == Visit.id)
-        .join(Patient, Patient.id == Visit.patient_id)
-        .where(VisitLot.lot_id == lot.id)
-        .order_by(Visit.performed_at, Visit.id)
-    ).all()
-    result = [
-        Recipient(
-            visit_id=v.id,
-            performed_at=v.performed_at,
-            patient_id=p.id,
-            record_number=p.record_number,
-            patient_name=p.full_name,
-            phone=p.phone,
-            email=p.email,
-            volume_ml=vol / 1000,
-            visit_status=v.status,
-        )
-        for v, vol, p in rows
-    ]
-    audit.record(
-        session,
-        actor,
-        "export",
-        "lot_recipients",
-        lot.id,
-        clinic_id=lot.clinic_id,
-        detail={"patients": sorted({str(r.patient_id) for r in result}), "visits": len(result)},
-    )
-    return result
-
-
-def alerts(session: Session, actor: Actor, today: date | None = None) -> list[StockAlert]:
+def alerts(
+    session: Session, actor: Actor, *, expiry_alert_days: int, today: date | None = None
+) -> list[StockAlert]:
     """Recalled, expired or soon-expiring lots still holding stock; products below threshold."""
     today = today or utcnow().date()
-    horizon = today + timedelta(days=get_visit_rulebook().stock.expiry_alert_days)
+    horizon = today + timedelta(days=expiry_alert_days)
     found: list[StockAlert] = []
     holding = list_lots(session, actor, include_empty=False)
     for lot in (lot for lot in holding if lot.recalled_at is not None):

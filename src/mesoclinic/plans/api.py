@@ -8,9 +8,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Query, Response
 
-from mesoclinic.aftercare.schemas import ConflictRead
+from mesoclinic.aftercare.rulebook import AftercareRulebook
 from mesoclinic.aftercare.service import booking_warnings
-from mesoclinic.plans import booking, clinic_calendar, service
+from mesoclinic.plans import appointments, booking, clinic_calendar, service
 from mesoclinic.plans.models import Appointment, TreatmentPlan
 from mesoclinic.plans.protocols import Protocol
 from mesoclinic.plans.schemas import (
@@ -21,6 +21,7 @@ from mesoclinic.plans.schemas import (
     ClinicCalendarUpdate,
     ClosureCreate,
     ClosureRead,
+    ConflictRead,
     PhaseRead,
     PlanCreate,
     PlanRead,
@@ -34,6 +35,7 @@ from mesoclinic.schemas_common import AwareDatetime
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.security.permissions import Permission
+from mesoclinic.web.rulebooks import AftercareRules, ScreeningRules
 
 router = APIRouter(prefix="/api/v1", tags=["plans"])
 Sequence = Annotated[int, Path(ge=1, le=200)]
@@ -67,12 +69,16 @@ def plan_read(plan: TreatmentPlan) -> PlanRead:
     return PlanRead.model_validate(plan)
 
 
-def booked_read(session: DbSession, appointment: Appointment) -> AppointmentRead:
+def booked_read(
+    session: DbSession, appointment: Appointment, rulebook: AftercareRulebook
+) -> AppointmentRead:
     """The new appointment with aftercare warnings (declared events inside its windows)."""
     read = AppointmentRead.model_validate(appointment)
     read.warnings = [
         ConflictRead(**asdict(f))
-        for f in booking_warnings(session, appointment.patient_id, appointment.starts_at)
+        for f in booking_warnings(
+            session, appointment.patient_id, appointment.starts_at, rulebook=rulebook
+        )
     ]
     return read
 
@@ -93,9 +99,12 @@ def create_plan(
     settings: SettingsDep,
     response: Response,
     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+    rulebook: ScreeningRules,
 ) -> PlanRead:
     """Generate a plan from a protocol and start date; active plans must pass the gate."""
-    plan = service.create(session, actor, patient_id, body, protocols_path=settings.protocols)
+    plan = service.create(
+        session, actor, patient_id, body, rulebook=rulebook, protocols_path=settings.protocols
+    )
     response.headers["Location"] = f"/api/v1/plans/{plan.id}"
     return plan_read(plan)
 
@@ -134,6 +143,7 @@ def change_plan_status(
     session: DbSession,
     settings: SettingsDep,
     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+    rulebook: ScreeningRules,
     body: PlanTransition | None = None,
 ) -> PlanRead:
     """Activate, pause, resume or complete a plan (activate and resume re-check the gate)."""
@@ -143,6 +153,7 @@ def change_plan_status(
         plan_id,
         action,
         body.reason if body else None,
+        rulebook=rulebook,
         protocols_path=settings.protocols,
     )
     return plan_read(plan)
@@ -175,11 +186,12 @@ def book_session(
     session: DbSession,
     response: Response,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+    rules: AftercareRules,
 ) -> AppointmentRead:
     """Book an appointment for a plan session (a date inside its window moves the session)."""
     appointment = booking.book_for_session(session, actor, plan_id, sequence, body)
     response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    return booked_read(session, appointment)
+    return booked_read(session, appointment, rules)
 
 
 @router.post(
@@ -190,11 +202,12 @@ def create_appointment(
     session: DbSession,
     response: Response,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+    rules: AftercareRules,
 ) -> AppointmentRead:
     """Book a practitioner and room; 409 `double_booking` when either is taken."""
     appointment = booking.book(session, actor, body)
     response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    return booked_read(session, appointment)
+    return booked_read(session, appointment, rules)
 
 
 @router.get("/appointments", response_model=list[AppointmentRead], tags=["appointments"])
@@ -226,7 +239,7 @@ def get_appointment(
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_READ)],
 ) -> AppointmentRead:
-    return AppointmentRead.model_validate(booking.get(session, actor, appointment_id))
+    return AppointmentRead.model_validate(appointments.get(session, actor, appointment_id))
 
 
 @router.patch(
@@ -239,7 +252,9 @@ def update_appointment_status(
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
 ) -> AppointmentRead:
     """Arrived, done, no-show or cancelled; cancelled and no-show free the slot."""
-    appointment = booking.change_status(session, actor, appointment_id, body.status, body.reason)
+    appointment = appointments.change_status(
+        session, actor, appointment_id, body.status, body.reason
+    )
     return AppointmentRead.model_validate(appointment)
 
 

@@ -1,4 +1,4 @@
-"""Appointments: book (free or from a plan session), change status, list for the calendar.
+"""Appointments: book (free or from a plan session), list for the calendar.
 
 Double booking is refused twice over: a friendly overlap check names the clash, and the
 `booking_slots` primary key makes the refusal atomic when two requests race (the loser's
@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,7 +24,6 @@ from mesoclinic.plans import clinic_calendar
 from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.clinic_calendar import ClinicCalendar
 from mesoclinic.plans.models import (
-    RELEASED_STATUSES,
     SLOT_MINUTES,
     Appointment,
     BookingSlot,
@@ -38,12 +37,6 @@ from mesoclinic.security.models import User
 from mesoclinic.security.permissions import Permission, Role
 
 PRACTITIONER_ROLES = ("clinician", "nurse")
-STATUS_CHANGES: dict[str, frozenset[str]] = {
-    "booked": frozenset({"arrived", "done", "no_show", "cancelled"}),
-    "arrived": frozenset({"done", "cancelled"}),
-}
-# What a plan session becomes when its appointment reaches a status.
-SESSION_STATUS_AFTER = {"done": "done", "no_show": "missed", "cancelled": "planned"}
 
 
 def practitioners(session: Session, clinic_id: uuid.UUID) -> list[User]:
@@ -264,94 +257,6 @@ def _move_within_window(
         )
     plan_service.reschedule_session(
         session, actor, plan_id, item.sequence, day, permission=Permission.APPOINTMENT_WRITE
-    )
-
-
-def load_appointment(
-    session: Session,
-    actor: Actor,
-    appointment_id: uuid.UUID,
-    permission: Permission = Permission.APPOINTMENT_READ,
-) -> Appointment:
-    return patient_service.load_owned(
-        session, actor, Appointment, appointment_id, permission, "Appointment"
-    )
-
-
-def get(session: Session, actor: Actor, appointment_id: uuid.UUID) -> Appointment:
-    """Read one appointment, auditing the read."""
-    appointment = load_appointment(session, actor, appointment_id)
-    audit.record(
-        session,
-        actor,
-        "read",
-        "appointment",
-        appointment.id,
-        patient_id=appointment.patient_id,
-        clinic_id=appointment.clinic_id,
-    )
-    return appointment
-
-
-def change_status(
-    session: Session,
-    actor: Actor,
-    appointment_id: uuid.UUID,
-    status: str,
-    reason: str | None = None,
-) -> Appointment:
-    """Arrived, done, no-show or cancelled; cancelled and no-show free the slot."""
-    appointment = load_appointment(session, actor, appointment_id, Permission.APPOINTMENT_WRITE)
-    if status not in STATUS_CHANGES.get(appointment.status, frozenset()):
-        raise InvalidTransition(
-            f"A {appointment.status} appointment cannot become {status}", "status"
-        )
-    previous = appointment.status
-    _set_status(session, appointment, status, reason, actor.username)
-    audit.record(
-        session,
-        actor,
-        "status",
-        "appointment",
-        appointment.id,
-        patient_id=appointment.patient_id,
-        clinic_id=appointment.clinic_id,
-        detail={"from": previous, "to": status, "reason": reason},
-    )
-    return appointment
-
-
-def _set_status(
-    session: Session, appointment: Appointment, status: str, reason: str | None, username: str
-) -> None:
-    appointment.status, appointment.status_reason = status, reason
-    appointment.updated_by = username
-    if status in RELEASED_STATUSES:
-        session.execute(delete(BookingSlot).where(BookingSlot.appointment_id == appointment.id))
-    if appointment.plan_session_id and status in SESSION_STATUS_AFTER:
-        item = session.get(PlanSession, appointment.plan_session_id)
-        if item is not None and item.appointment_id == appointment.id:
-            item.status = SESSION_STATUS_AFTER[status]
-            if status == "cancelled":
-                item.appointment_id = None
-    session.flush()
-
-
-def release_for_plan(session: Session, actor: Actor, appointment_id: uuid.UUID, why: str) -> None:
-    """Cancel a still-booked appointment because its plan ended."""
-    appointment = session.get(Appointment, appointment_id)
-    if appointment is None or appointment.status != "booked":
-        return
-    _set_status(session, appointment, "cancelled", why, actor.username)
-    audit.record(
-        session,
-        actor,
-        "status",
-        "appointment",
-        appointment.id,
-        patient_id=appointment.patient_id,
-        clinic_id=appointment.clinic_id,
-        detail={"from": "booked", "to": "cancelled", "reason": why},
     )
 
 

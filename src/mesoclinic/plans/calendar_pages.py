@@ -11,11 +11,14 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.aftercare.rulebook import AftercareRulebook
+from mesoclinic.aftercare.service import booking_note
 from mesoclinic.errors import InvalidInput
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking, clinic_calendar
 from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.clinic_calendar import ClinicCalendar
+from mesoclinic.plans.models import TreatmentPlan
 from mesoclinic.plans.pages import STATUS_BADGE, _run
 from mesoclinic.plans.schemas import (
     AppointmentCreate,
@@ -30,6 +33,7 @@ from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import Panel
 from mesoclinic.web.forms import PostedForm, form_values, validate
+from mesoclinic.web.rulebooks import AftercareRules
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -180,6 +184,7 @@ def book(
     form: PostedForm,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
+    rules: AftercareRules,
 ) -> Response:
     values = form_values(form)
     query = {k: values.get(k) for k in ("view", "clinic_id", "plan_id", "sequence")}
@@ -189,23 +194,22 @@ def book(
     if starts_at and _book(session, actor, values, starts_at, errors):
         return redirect(
             f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
-            "Appointment booked." + _aftercare_note(session, values, starts_at),
+            "Appointment booked." + _aftercare_note(session, values, starts_at, rules),
         )
     return _calendar(request, session, actor, query, values, errors, 422)
 
 
-def _aftercare_note(session: Session, values: dict[str, Any], starts_at: str) -> str:
+def _aftercare_note(
+    session: Session, values: dict[str, Any], starts_at: str, rules: AftercareRulebook
+) -> str:
     """Declared events the new session puts inside a precaution window (aftercare area)."""
-    from mesoclinic.aftercare.service import booking_note
-    from mesoclinic.plans.models import TreatmentPlan
-
     patient_id = values.get("patient_id")
     if values.get("plan_id"):
         plan = session.get(TreatmentPlan, uuid.UUID(values["plan_id"]))
         patient_id = str(plan.patient_id) if plan else None
     if not patient_id:
         return ""
-    return booking_note(session, uuid.UUID(patient_id), datetime.fromisoformat(starts_at))
+    return booking_note(session, uuid.UUID(patient_id), datetime.fromisoformat(starts_at), rules)
 
 
 def _local_start(

@@ -17,6 +17,7 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
+from mesoclinic.security.service import clinic_timezone
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def load(session: Session, clinic_id: uuid.UUID) -> ClinicCalendar:
     row = schedule_row(session, clinic_id)
     return ClinicCalendar(
         clinic_id=clinic_id,
-        timezone=ZoneInfo(clinic.timezone),
+        timezone=ZoneInfo(clinic_timezone(session, clinic.id)),
         opening_days=frozenset(int(d) for d in row.opening_weekdays.split(",") if d),
         opens_at=_clock(row.opens_at_minute),
         closes_at=_clock(row.closes_at_minute),

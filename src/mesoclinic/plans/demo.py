@@ -14,9 +14,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mesoclinic.assessment.gate import clinic_rulebook
 from mesoclinic.demo.seed import MAIN_CLINIC, DemoContext
 from mesoclinic.patients.models import Patient
-from mesoclinic.plans import booking, clinic_calendar
+from mesoclinic.plans import appointments, booking, clinic_calendar
 from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.models import PlanSession, TreatmentPlan
 from mesoclinic.plans.schemas import AppointmentCreate, ClosureCreate, PlanCreate
@@ -58,12 +59,13 @@ def _plan_for(
     session: Session, ctx: DemoContext, patient: Patient, index: int
 ) -> TreatmentPlan | None:
     protocols = plan_service.protocol_book(ctx.settings.protocols)
+    rules = clinic_rulebook(ctx.settings.rulebook)
     by_code = {p.code: p for p in protocols}
     for offset in range(len(ROTATION)):
         code = ROTATION[(index + offset) % len(ROTATION)]
         if code == "dutasteride" and patient.sex != "male":
             continue  # pregnancy must be avoided for 6 months after dutasteride
-        if plan_service.treatment_findings(session, patient.id, by_code[code]):
+        if plan_service.treatment_findings(session, patient.id, by_code[code], rules):
             continue
         start = ctx.now.date() - timedelta(days=13 + index)
         return plan_service.create(
@@ -71,6 +73,7 @@ def _plan_for(
             _clinician(ctx, patient),
             patient.id,
             PlanCreate(protocol_code=code, start_date=start),
+            rulebook=rules,
             protocols_path=ctx.settings.protocols,
         )
     return None
@@ -113,6 +116,7 @@ def _special_cases(session: Session, ctx: DemoContext, plans: list[TreatmentPlan
         actor,
         stopped.patient_id,
         PlanCreate(protocol_code=replacement, start_date=ctx.now.date() + timedelta(days=2)),
+        rulebook=clinic_rulebook(ctx.settings.rulebook),
         protocols_path=ctx.settings.protocols,
     )
 
@@ -178,7 +182,7 @@ def _book(
     item.appointment_id = appointment.id
     if item.planned_date < today:
         item.status = "booked"
-        booking.change_status(session, actor, appointment.id, "done")
+        appointments.change_status(session, actor, appointment.id, "done")
     else:
         item.status = "booked"
     session.flush()

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from mesoclinic.errors import DomainError, RuleViolation
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
-from mesoclinic.plans import booking, service
-from mesoclinic.plans.models import TreatmentPlan
+from mesoclinic.plans import appointments, service
+from mesoclinic.plans.models import Appointment, TreatmentPlan
 from mesoclinic.plans.schemas import PlanCreate, PlanStop, PlanTransition, SessionReschedule
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, validate
+from mesoclinic.web.rulebooks import ScreeningRules
 from mesoclinic.web.templating import redirect
 
 router = APIRouter(include_in_schema=False)
@@ -110,8 +111,6 @@ def _plan_tab(
 def _appointments_of(session: Session, plan: TreatmentPlan | None) -> dict[uuid.UUID, Any]:
     if plan is None:
         return {}
-    from mesoclinic.plans.models import Appointment
-
     ids = [s.appointment_id for s in plan.sessions if s.appointment_id]
     return {a.id: a for a in (session.get(Appointment, i) for i in ids) if a is not None}
 
@@ -139,6 +138,7 @@ def create_plan(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+    rulebook: ScreeningRules,
 ) -> Response:
     values = form_values(form)
     values["activate"] = values.get("activate") == "on"
@@ -149,7 +149,12 @@ def create_plan(
         errors,
         checks,
         lambda: service.create(
-            session, actor, patient_id, data, protocols_path=request.app.state.settings.protocols
+            session,
+            actor,
+            patient_id,
+            data,
+            rulebook=rulebook,
+            protocols_path=request.app.state.settings.protocols,
         ),
     ):
         return redirect(f"/patients/{patient_id}/plan", "Plan created.")
@@ -163,6 +168,7 @@ def change_status(
     plan_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
+    rulebook: ScreeningRules,
 ) -> Response:
     values = form_values(form)
     plan = service.load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
@@ -192,6 +198,7 @@ def change_status(
             plan_id,
             action,
             reason,
+            rulebook=rulebook,
             protocols_path=request.app.state.settings.protocols,
         ),
     ):
@@ -245,7 +252,7 @@ def appointment_status(
     back = values.get("next", "/calendar")
     if not back.startswith("/") or back.startswith("//"):
         back = "/calendar"
-    booking.change_status(
+    appointments.change_status(
         session, actor, appointment_id, values.get("status", ""), values.get("reason")
     )
     return redirect(back, "Appointment updated.")

@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
-from mesoclinic.aftercare.schemas import ConflictRead
 from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema, ShortText
 
 PlanStatus = Literal["draft", "active", "paused", "completed", "stopped"]
@@ -131,6 +130,20 @@ class SessionBooking(Schema):
 class AppointmentStatusUpdate(Schema):
     status: AppointmentStatus
     reason: Reason | None = None
+
+
+# A precaution conflict (aftercare) as a booking warning: plans owns the shape an appointment
+# carries, aftercare fills it, so plans needs nothing from aftercare.
+class ConflictRead(BaseModel):
+    rule_id: str
+    severity: str
+    reason: str
+    source: str
+    code: str
+    event_kind: str
+    event_starts_on: date | None
+    event_ends_on: date | None
+    suggested_date: date | None
 
 
 class AppointmentRead(ReadSchema):

@@ -16,11 +16,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.assessment.rulebook import Rulebook
+from mesoclinic.assessment.service import treatment_gate
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from mesoclinic.findings import Finding
 from mesoclinic.patients import service as patient_service
-from mesoclinic.plans import clinic_calendar
+from mesoclinic.plans import appointments, clinic_calendar
 from mesoclinic.plans.models import Appointment, PlanSession, TreatmentPlan
 from mesoclinic.plans.protocols import Protocol, load_protocols
 from mesoclinic.plans.schedule import PlannedSession, generate_sessions, reschedule
@@ -75,20 +77,22 @@ def protocol_book(path: Path | None = None) -> Sequence[Protocol]:
 
 
 def treatment_findings(
-    session: Session, patient_id: uuid.UUID, protocol: Protocol
+    session: Session, patient_id: uuid.UUID, protocol: Protocol, rulebook: Rulebook
 ) -> list[Finding]:
     """The assessment gate's findings for the protocol's procedures (empty = allowed)."""
-    from mesoclinic.assessment.service import treatment_gate
-
     procedures = ["mesotherapy"] + (["prp"] if protocol.includes_prp else [])
     findings: list[Finding] = []
     for procedure in procedures:
-        findings += [f for f in treatment_gate(session, patient_id, procedure) if f not in findings]
+        findings += [
+            f for f in treatment_gate(session, patient_id, rulebook, procedure) if f not in findings
+        ]
     return findings
 
 
-def _check_gate(session: Session, plan: TreatmentPlan, protocol: Protocol) -> None:
-    findings = treatment_findings(session, plan.patient_id, protocol)
+def _check_gate(
+    session: Session, plan: TreatmentPlan, protocol: Protocol, rulebook: Rulebook
+) -> None:
+    findings = treatment_findings(session, plan.patient_id, protocol, rulebook)
     if findings:
         raise RuleViolation(
             "This plan cannot start: " + "; ".join(f.reason for f in findings),
@@ -126,6 +130,7 @@ def create(
     patient_id: uuid.UUID,
     data: PlanCreate,
     *,
+    rulebook: Rulebook,
     protocols_path: Path | None = None,
 ) -> TreatmentPlan:
     """Generate a plan's dated sessions from a protocol; activating it passes the gate first."""
@@ -148,7 +153,7 @@ def create(
     plan.sessions = [PlanSession(**asdict(p)) for p in planned]
     if data.activate:
         _refuse_second_open_plan(session, patient.id)
-        _check_gate(session, plan, protocol)
+        _check_gate(session, plan, protocol, rulebook)
         plan.status, plan.activated_at = "active", utcnow()
     session.add(plan)
     session.flush()
@@ -225,9 +230,13 @@ def transition(
     action: str,
     reason: str | None = None,
     *,
+    rulebook: Rulebook | None = None,
     protocols_path: Path | None = None,
 ) -> TreatmentPlan:
-    """Activate, pause, resume, complete or stop a plan (stopping needs a reason)."""
+    """Activate, pause, resume, complete or stop a plan (stopping needs a reason).
+
+    Activating and resuming pass the treatment gate, so they need the screening `rulebook`.
+    """
     plan = load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     allowed_from, target = TRANSITIONS[action]
     if plan.status not in allowed_from:
@@ -236,7 +245,10 @@ def transition(
         raise InvalidTransition("Say why the plan is stopped", "reason")
     if action in ("activate", "resume"):
         _refuse_second_open_plan(session, plan.patient_id, keep=plan.id)
-        _check_gate(session, plan, load_protocols(protocols_path).get(plan.protocol_code))
+        if rulebook is None:
+            raise TypeError(f"{action} checks the treatment gate: pass the screening rulebook")
+        protocol = load_protocols(protocols_path).get(plan.protocol_code)
+        _check_gate(session, plan, protocol, rulebook)
         plan.activated_at = plan.activated_at or utcnow()
     if target in ("completed", "stopped"):
         plan.ended_at = utcnow()
@@ -258,12 +270,9 @@ def transition(
 
 
 def _close_open_sessions(session: Session, actor: Actor, plan: TreatmentPlan, why: str) -> None:
-    # Imported here: booking imports this module for plan sessions.
-    from mesoclinic.plans import booking
-
     for item in plan.sessions:
         if item.status == "booked" and item.appointment_id is not None:
-            booking.release_for_plan(session, actor, item.appointment_id, why)
+            appointments.release_for_plan(session, actor, item.appointment_id, why)
         if item.status in ("planned", "booked"):
             item.status, item.appointment_id = "cancelled", None
 

@@ -16,6 +16,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from mesoclinic.config import get_settings
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidInput, NotFound
 from mesoclinic.security import audit
@@ -42,6 +43,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
+
+
+def clinic_timezone(session: Session, clinic_id: uuid.UUID | None) -> str:
+    """The IANA zone of a clinic's local dates and times, for every area."""
+    clinic = session.get(Clinic, clinic_id) if clinic_id else None
+    # A clinic row always names its zone; the one fallback (no clinic, or a clinic missing from
+    # a partial restore) is the deployment's MESOCLINIC_DEFAULT_TIMEZONE, as the pages use.
+    return clinic.timezone if clinic else get_settings().default_timezone
 
 
 def create_clinic(

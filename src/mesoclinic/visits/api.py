@@ -13,6 +13,7 @@ from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
 from mesoclinic.visits.schemas import CheckResult, VisitCreate, VisitRead, VisitVoid
 from mesoclinic.visits.views import check_result, visit_read
+from mesoclinic.web.rulebooks import VisitCheckRules
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
 
@@ -22,9 +23,11 @@ Reader = Annotated[Actor, Allowed(Permission.VISIT_READ)]
 
 
 @router.post("/visits/check", response_model=CheckResult)
-def check_visit(body: VisitCreate, session: DbSession, actor: Writer) -> CheckResult:
+def check_visit(
+    body: VisitCreate, session: DbSession, actor: Writer, books: VisitCheckRules
+) -> CheckResult:
     """Run every safety check on a visit without storing it (for the live form)."""
-    return check_result(service.check(session, actor, body))
+    return check_result(service.check(session, actor, body, books))
 
 
 @router.post(
@@ -36,14 +39,18 @@ def check_visit(body: VisitCreate, session: DbSession, actor: Writer) -> CheckRe
     },
 )
 def record_visit(
-    body: VisitCreate, session: DbSession, actor: Writer, response: Response
+    body: VisitCreate,
+    session: DbSession,
+    actor: Writer,
+    books: VisitCheckRules,
+    response: Response,
 ) -> VisitRead:
     """Record a completed visit and deduct its lots in the same transaction.
 
     Refused with 422 `safety_check_failed` when a check blocks, or
     `warnings_need_confirmation` until every warning's rule id is in `confirmed_warnings`.
     """
-    visit = service.create(session, actor, body)
+    visit = service.create(session, actor, body, books)
     response.headers["Location"] = f"/api/v1/visits/{visit.id}"
     return visit_read(visit)
 

@@ -14,11 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from mesoclinic.assessment.gate import clinic_rulebook
 from mesoclinic.demo.seed import MAIN_CLINIC, DemoContext
 from mesoclinic.errors import DomainError
 from mesoclinic.formulary import stock
 from mesoclinic.patients.models import Patient
 from mesoclinic.visits import rules, service
+from mesoclinic.visits.rulebook import get_visit_rulebook
 from mesoclinic.visits.schemas import VisitCreate
 
 # storyline -> (cocktail, technique, zones, depth mm, points, mL per point, sessions)
@@ -126,17 +128,17 @@ def _body(
     }
 
 
-def _record(session: Session, actor: Any, body: dict[str, Any]) -> bool:
+def _record(session: Session, actor: Any, body: dict[str, Any], books: service.Rulebooks) -> bool:
     """Run the checks, confirm the warnings as the practitioner would, and record."""
     data = VisitCreate.model_validate(body)
-    findings = service.check(session, actor, data)
+    findings = service.check(session, actor, data, books)
     if rules.blocking(findings):
         return False
     confirmed = [f.rule_id for f in findings if f.severity in rules.NEEDS_CONFIRMATION]
     try:
         with session.begin_nested():
             service.create(
-                session, actor, data.model_copy(update={"confirmed_warnings": confirmed})
+                session, actor, data.model_copy(update={"confirmed_warnings": confirmed}), books
             )
     except DomainError:
         return False
@@ -148,6 +150,10 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     formulary = ctx.extra["formulary"]
     lots: dict[str, tuple[Any, int]] = formulary["lots"]
     rng = random.Random(7)
+    books = service.Rulebooks(
+        visit=get_visit_rulebook(ctx.settings.visit_rulebook),
+        screening=clinic_rulebook(ctx.settings.rulebook),
+    )
     for index, (patient, story) in enumerate(ctx.patients):
         plan = PLANS.get(story)
         if plan is None or (story == "moderate_aga" and patient.sex != "male"):
@@ -173,7 +179,7 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
             if lot is None:
                 break
             body = _body(patient, plan, formulary["cocktails"][plan[0]], lot, when, rng)
-            _record(session, ctx.actor(who), body)
+            _record(session, ctx.actor(who), body, books)
     recalled, _ = lots["vitamin_recall"]
     stock.recall(
         session,

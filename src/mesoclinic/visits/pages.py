@@ -16,14 +16,17 @@ from mesoclinic.formulary import service as formulary_service
 from mesoclinic.formulary import stock
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
+from mesoclinic.plans import fulfilment
 from mesoclinic.plans import service as plan_service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
-from mesoclinic.visits import flows, service
+from mesoclinic.security.service import clinic_timezone
+from mesoclinic.visits import service
 from mesoclinic.visits.models import ADVERSE_EVENT_TYPES, TECHNIQUES, ZONES
 from mesoclinic.visits.schemas import VisitCreate, VisitVoid
 from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
+from mesoclinic.web.rulebooks import VisitCheckRules
 from mesoclinic.web.templating import redirect
 
 router = APIRouter(include_in_schema=False)
@@ -86,7 +89,7 @@ def _form_context(session: Session, actor: Actor, patient_id: uuid.UUID) -> dict
     open_sessions = [
         s
         for s in plan_service.plan_sessions_for(session, patient_id)
-        if s.status in flows.OPEN_SESSION_STATUSES
+        if s.status in fulfilment.OPEN_SESSION_STATUSES
     ]
     return {
         "cocktails": cocktails,
@@ -146,20 +149,23 @@ def record_visit(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.VISIT_WRITE)],
+    books: VisitCheckRules,
 ) -> Response:
     """Record the visit from the form; refusals come back with every check shown."""
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_WRITE)
     values = form_values(form, lists=("zones", "confirm"))
     checks: list[dict[str, Any]] = []
     try:
-        body = visit_values(values, patient.id, service.clinic_tz(session, patient.clinic_id))
+        body = visit_values(
+            values, patient.id, ZoneInfo(clinic_timezone(session, patient.clinic_id))
+        )
         data, errors = validate(VisitCreate, body)
     except ValueError:
         data, errors = None, {"performed_at": "Use a date and time like 2026-05-01T09:30"}
     if data is not None:
         with savepoint(session, errors):
             try:
-                visit = service.create(session, actor, data)
+                visit = service.create(session, actor, data, books)
             except RuleViolation as exc:
                 checks = list(exc.extra.get("checks", []))
                 raise

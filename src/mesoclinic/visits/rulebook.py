@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from mesoclinic.findings import load_rulebook
 
 DEFAULT_PATH = Path(__file__).with_name("rulebook.yaml")
-ENV_VAR = "MESOCLINIC_VISIT_RULEBOOK"
 LIMITED_FIELDS = (
     "depth_mm",
     "volume_per_point_ml",
@@ -58,15 +56,10 @@ class Precaution(_Strict):
     source: str = Field(min_length=1)
 
 
-class StockRules(_Strict):
-    expiry_alert_days: int = Field(default=30, ge=0, le=365)
-
-
 class VisitRulebook(_Strict):
     version: int
     limits: list[Limit]
     precautions: list[Precaution]
-    stock: StockRules = StockRules()
 
     def precaution(self, rule_id: str) -> Precaution | None:
         return next((p for p in self.precautions if p.id == rule_id), None)
@@ -82,6 +75,6 @@ def _cached(path: str) -> VisitRulebook:
     return load(Path(path))
 
 
-def get_visit_rulebook() -> VisitRulebook:
-    """The clinic's rulebook (MESOCLINIC_VISIT_RULEBOOK) or the shipped defaults."""
-    return _cached(os.environ.get(ENV_VAR) or str(DEFAULT_PATH))
+def get_visit_rulebook(path: Path | None = None) -> VisitRulebook:
+    """The clinic's rulebook (Settings.visit_rulebook) or the shipped defaults, loaded once."""
+    return _cached(str(path or DEFAULT_PATH))

@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlalchemy.orm import Session
 
-from mesoclinic.assessment.rulebook import get_rulebook
+from mesoclinic.assessment.rulebook import Rulebook
 from mesoclinic.assessment.rules import check_contraindications
 from mesoclinic.assessment.service import facts_from_record
 from mesoclinic.findings import Finding
@@ -15,7 +15,7 @@ from mesoclinic.patients.models import Patient
 
 
 def contraindications(
-    session: Session, patient: Patient, cocktail: Cocktail, on_date: date
+    session: Session, patient: Patient, cocktail: Cocktail, on_date: date, rulebook: Rulebook
 ) -> list[Finding]:
     """Contraindications as they stand on the visit date, for this cocktail's ingredients."""
     ingredients = tuple(line.ingredient.name for line in cocktail.lines)
@@ -25,4 +25,4 @@ def contraindications(
     facts = facts_from_record(
         session, patient, on_date=on_date, cocktail_ingredients=ingredients, drugs=drugs
     )
-    return check_contraindications(facts, get_rulebook())
+    return check_contraindications(facts, rulebook)

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.assessment.rulebook import Rulebook
 from mesoclinic.db import utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from mesoclinic.findings import Finding
@@ -21,13 +22,14 @@ from mesoclinic.patients import consent as consent_service
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.history import active
 from mesoclinic.patients.models import Patient
+from mesoclinic.plans import fulfilment
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.visits import flows, rules, screening
+from mesoclinic.security.service import clinic_timezone
+from mesoclinic.visits import rules, screening
 from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot
-from mesoclinic.visits.rulebook import get_visit_rulebook
+from mesoclinic.visits.rulebook import VisitRulebook
 from mesoclinic.visits.schemas import VisitCreate
 
 CLOCK_SKEW = timedelta(minutes=10)
@@ -44,14 +46,18 @@ class Prepared:
     findings: list[Finding]
 
 
-def clinic_tz(session: Session, clinic_id: uuid.UUID) -> ZoneInfo:
-    """The time zone of the patient's clinic (visit dates are that clinic's local dates)."""
-    clinic = session.get(Clinic, clinic_id)
-    return ZoneInfo(clinic.timezone if clinic else "UTC")
+@dataclass(frozen=True)
+class Rulebooks:
+    """The clinic's rulebooks a visit is checked against, handed in by the caller."""
+
+    visit: VisitRulebook
+    screening: Rulebook
 
 
 def _local_date(session: Session, patient: Patient, data: VisitCreate) -> date:
-    return data.performed_at.astimezone(clinic_tz(session, patient.clinic_id)).date()
+    # Visit dates are the clinic's local dates.
+    zone = ZoneInfo(clinic_timezone(session, patient.clinic_id))
+    return data.performed_at.astimezone(zone).date()
 
 
 def _load_lots(
@@ -122,7 +128,9 @@ def _facts(
     )
 
 
-def prepare(session: Session, actor: Actor, data: VisitCreate, *, lock: bool) -> Prepared:
+def prepare(
+    session: Session, actor: Actor, data: VisitCreate, books: Rulebooks, *, lock: bool
+) -> Prepared:
     """Load what the checks need (locking the lots when recording) and run every check."""
     actor.require(Permission.VISIT_WRITE)
     patient = patient_service.load(session, actor, data.patient_id, Permission.VISIT_WRITE)
@@ -137,16 +145,16 @@ def prepare(session: Session, actor: Actor, data: VisitCreate, *, lock: bool) ->
     # always queue in the same order and the second one sees the first one's deduction.
     lots = _load_lots(session, patient, data, lock)
     prep = Prepared(patient, cocktail, lots, _local_date(session, patient, data), [])
-    extra = screening.contraindications(session, patient, cocktail, prep.visit_date)
-    prep.findings = rules.check_visit(
-        _facts(session, actor, prep, data, extra), get_visit_rulebook()
+    extra = screening.contraindications(
+        session, patient, cocktail, prep.visit_date, books.screening
     )
+    prep.findings = rules.check_visit(_facts(session, actor, prep, data, extra), books.visit)
     return prep
 
 
-def check(session: Session, actor: Actor, data: VisitCreate) -> list[Finding]:
+def check(session: Session, actor: Actor, data: VisitCreate, books: Rulebooks) -> list[Finding]:
     """Run the safety checks without storing anything (audited as a read of the record)."""
-    prep = prepare(session, actor, data, lock=False)
+    prep = prepare(session, actor, data, books, lock=False)
     audit.record(
         session,
         actor,
@@ -175,13 +183,13 @@ def _refuse_unless_safe(findings: list[Finding], confirmed: list[str]) -> None:
         )
 
 
-def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
+def create(session: Session, actor: Actor, data: VisitCreate, books: Rulebooks) -> Visit:
     """Record a completed visit and deduct its lots, or refuse with every finding."""
     if actor.user_id is None:
         raise InvalidInput("A visit needs a practitioner with a user account")
-    prep = prepare(session, actor, data, lock=True)
+    prep = prepare(session, actor, data, books, lock=True)
     _refuse_unless_safe(prep.findings, data.confirmed_warnings)
-    plan_session = flows.plan_session_to_fulfil(session, prep.patient.id, data.plan_session_id)
+    plan_session = fulfilment.plan_session_to_fulfil(session, prep.patient.id, data.plan_session_id)
     confirmed = sorted({f.rule_id for f in prep.findings if f.severity in rules.NEEDS_CONFIRMATION})
     visit = Visit(
         clinic_id=prep.patient.clinic_id,
@@ -218,7 +226,7 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
         session.add(AdverseEvent(visit_id=visit.id, **event.model_dump()))
     session.flush()
     if plan_session is not None:
-        flows.mark_fulfilled(session, actor, plan_session, visit.id)
+        fulfilment.mark_fulfilled(session, actor, plan_session, visit.id)
     session.refresh(visit)
     audit.record(
         session,

@@ -1,4 +1,7 @@
-"""What recording a visit does to other areas: the plan session it fulfils and its appointment."""
+"""A visit fulfils a plan session: which one it may, and marking it and its appointment done.
+
+The visits service calls these while recording a visit (plans sit below visits).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ import uuid
 from sqlalchemy.orm import Session
 
 from mesoclinic.errors import InvalidInput
-from mesoclinic.plans import booking
+from mesoclinic.plans import appointments
 from mesoclinic.plans.models import Appointment, PlanSession, TreatmentPlan
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
@@ -37,8 +40,10 @@ def plan_session_to_fulfil(
 def mark_fulfilled(session: Session, actor: Actor, item: PlanSession, visit_id: uuid.UUID) -> None:
     """The session is done, and so is the appointment booked for it."""
     appointment = session.get(Appointment, item.appointment_id) if item.appointment_id else None
-    if appointment is not None and "done" in booking.STATUS_CHANGES.get(appointment.status, ()):
-        booking.change_status(session, actor, appointment.id, "done", "visit recorded")
+    if appointment is not None and "done" in appointments.STATUS_CHANGES.get(
+        appointment.status, ()
+    ):
+        appointments.change_status(session, actor, appointment.id, "done", "visit recorded")
     item.status = "done"
     session.flush()
     audit.record(

@@ -1,0 +1,114 @@
+"""An appointment's life after booking: read it, change its status, release it with its plan.
+
+Below both `booking` and the plan service: a plan that ends cancels its booked appointments
+here, and booking builds on the plan service, so neither needs the other.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from mesoclinic.errors import InvalidTransition
+from mesoclinic.patients import service as patient_service
+from mesoclinic.plans.models import RELEASED_STATUSES, Appointment, BookingSlot, PlanSession
+from mesoclinic.security import audit
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.permissions import Permission
+
+STATUS_CHANGES: dict[str, frozenset[str]] = {
+    "booked": frozenset({"arrived", "done", "no_show", "cancelled"}),
+    "arrived": frozenset({"done", "cancelled"}),
+}
+# What a plan session becomes when its appointment reaches a status.
+SESSION_STATUS_AFTER = {"done": "done", "no_show": "missed", "cancelled": "planned"}
+
+
+def load_appointment(
+    session: Session,
+    actor: Actor,
+    appointment_id: uuid.UUID,
+    permission: Permission = Permission.APPOINTMENT_READ,
+) -> Appointment:
+    return patient_service.load_owned(
+        session, actor, Appointment, appointment_id, permission, "Appointment"
+    )
+
+
+def get(session: Session, actor: Actor, appointment_id: uuid.UUID) -> Appointment:
+    """Read one appointment, auditing the read."""
+    appointment = load_appointment(session, actor, appointment_id)
+    audit.record(
+        session,
+        actor,
+        "read",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        clinic_id=appointment.clinic_id,
+    )
+    return appointment
+
+
+def change_status(
+    session: Session,
+    actor: Actor,
+    appointment_id: uuid.UUID,
+    status: str,
+    reason: str | None = None,
+) -> Appointment:
+    """Arrived, done, no-show or cancelled; cancelled and no-show free the slot."""
+    appointment = load_appointment(session, actor, appointment_id, Permission.APPOINTMENT_WRITE)
+    if status not in STATUS_CHANGES.get(appointment.status, frozenset()):
+        raise InvalidTransition(
+            f"A {appointment.status} appointment cannot become {status}", "status"
+        )
+    previous = appointment.status
+    set_status(session, appointment, status, reason, actor.username)
+    audit.record(
+        session,
+        actor,
+        "status",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        clinic_id=appointment.clinic_id,
+        detail={"from": previous, "to": status, "reason": reason},
+    )
+    return appointment
+
+
+def set_status(
+    session: Session, appointment: Appointment, status: str, reason: str | None, username: str
+) -> None:
+    appointment.status, appointment.status_reason = status, reason
+    appointment.updated_by = username
+    if status in RELEASED_STATUSES:
+        session.execute(delete(BookingSlot).where(BookingSlot.appointment_id == appointment.id))
+    if appointment.plan_session_id and status in SESSION_STATUS_AFTER:
+        item = session.get(PlanSession, appointment.plan_session_id)
+        if item is not None and item.appointment_id == appointment.id:
+            item.status = SESSION_STATUS_AFTER[status]
+            if status == "cancelled":
+                item.appointment_id = None
+    session.flush()
+
+
+def release_for_plan(session: Session, actor: Actor, appointment_id: uuid.UUID, why: str) -> None:
+    """Cancel a still-booked appointment because its plan ended."""
+    appointment = session.get(Appointment, appointment_id)
+    if appointment is None or appointment.status != "booked":
+        return
+    set_status(session, appointment, "cancelled", why, actor.username)
+    audit.record(
+        session,
+        actor,
+        "status",
+        "appointment",
+        appointment.id,
+        patient_id=appointment.patient_id,
+        clinic_id=appointment.clinic_id,
+        detail={"from": "booked", "to": "cancelled", "reason": why},
+    )

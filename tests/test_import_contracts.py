@@ -1,0 +1,437 @@
+"""Imports flow one way: pages/api/cli -> flows -> service -> rules/models/schemas -> core.
+
+The checker parses every module under src/mesoclinic (no import is executed) and enforces:
+
+1. Layer direction. A module imports only modules of its own layer or a lower one:
+   core (0) < pure, models, schemas (1) < service (2) < flows (3) < edge (4) < root (5).
+   The layer comes from the file name (`LAYER_BY_STEM`, overridable per module in
+   `LAYER_BY_MODULE`); a module the tables do not place fails the test, so a new module is
+   placed on purpose.
+2. Cross-area imports reach only the other area's service, pure, models or schemas modules,
+   never its flows or edges (`SHARED_EDGES` lists the two edge modules every area's routes
+   share, each with its reason).
+3. Areas depend on each other one way: the graph of areas drawn from imports made by their
+   domain layers (pure, models, schemas, service, flows) has no cycle. Edges may compose
+   several areas' services (a booking page shows aftercare warnings), so their imports do
+   not count here.
+4. No import cycle between modules.
+5. No function-local `mesoclinic` import (they hide cycles), except `LAZY_IMPORTS`, each with
+   its reason.
+
+Where the odd modules sit:
+- core (0): `config`, `db`, `errors`, `findings`, `schemas_common`, `migrate`, the package.
+- edge (4): every area's `api`, `pages`, `cli`, `panels`, `*_pages`, `views`, `worker`;
+  `security.deps` (route dependencies); everything under `web/` (templating, forms, the
+  dashboard and navigation registries, the home page).
+- root (5), the composition root, may import anything and nothing below it imports it: `app`,
+  the root `cli`, `models_registry`, `backup`, `imaging.__main__`, `demo.seed`, `demo.cli`
+  and each area's `demo.py`. `demo.tour` is a read service the home page uses; `demo.people`
+  is pure data.
+- `migrations/` is not checked: Alembic loads those files by path, never as imports.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PACKAGE = "mesoclinic"
+
+RANK = {"core": 0, "pure": 1, "models": 1, "schemas": 1, "service": 2, "flows": 3}
+RANK |= {"edge": 4, "root": 5}
+DOMAIN_LAYERS = frozenset({"pure", "models", "schemas", "service", "flows"})
+CROSS_AREA_TARGETS = frozenset({"pure", "models", "schemas", "service"})
+AREAS = frozenset(
+    {"security", "patients", "assessment", "formulary", "plans", "visits", "aftercare"}
+    | {"imaging", "outcomes", "analytics", "fhir", "demo"}
+)
+
+LAYER_BY_STEM = {
+    "models": "models",
+    "schemas": "schemas",
+    "service": "service",
+    "flows": "flows",
+    # pure modules: plain values in, plain values out
+    "rules": "pure",
+    "rulebook": "pure",
+    "staging": "pure",
+    "schedule": "pure",
+    "protocols": "pure",
+    "calendar": "pure",
+    "messages": "pure",
+    "reference": "pure",
+    "permissions": "pure",
+    "actor": "pure",
+    "settings": "pure",
+    "area": "pure",  # an area's declaration: data naming its modules as strings
+    "roles": "pure",
+    "kinds": "pure",
+    "imagestore": "pure",
+    "audit_chain": "pure",
+    # service-layer modules, split from a service by concept
+    "audit": "service",
+    "audit_seal": "service",
+    "jobs": "service",
+    "consent": "service",
+    "history": "service",
+    "facts": "service",
+    "gate": "service",
+    "stock": "service",
+    "booking": "service",
+    "appointments": "service",
+    "fulfilment": "service",
+    "clinic_calendar": "service",
+    "screening": "service",
+    "recipients": "service",
+    "scheduler": "service",
+    "sessions": "service",
+    "outbox": "service",
+    "outbox_admin": "service",
+    "mailer": "service",
+    "tour": "service",
+    # edges: HTTP, HTML, command line, the worker job
+    "api": "edge",
+    "pages": "edge",
+    "cli": "edge",
+    "panels": "edge",
+    "views": "edge",
+    "sheet": "edge",
+    "tabs": "edge",
+    "deps": "edge",
+    "worker": "edge",
+    "demo": "root",
+}
+LAYER_BY_MODULE = {
+    PACKAGE: "core",
+    f"{PACKAGE}.config": "core",
+    f"{PACKAGE}.db": "core",
+    f"{PACKAGE}.errors": "core",
+    f"{PACKAGE}.findings": "core",
+    f"{PACKAGE}.schemas_common": "core",
+    f"{PACKAGE}.migrate": "core",
+    f"{PACKAGE}.area": "pure",
+    f"{PACKAGE}.areas": "pure",  # reads the declarations; loads named modules only when asked
+    f"{PACKAGE}.command": "edge",
+    f"{PACKAGE}.app": "root",
+    f"{PACKAGE}.cli": "root",
+    f"{PACKAGE}.models_registry": "root",
+    f"{PACKAGE}.backup": "root",
+    f"{PACKAGE}.imaging.__main__": "root",
+    f"{PACKAGE}.demo.seed": "root",
+    f"{PACKAGE}.demo.cli": "root",
+    f"{PACKAGE}.demo.people": "pure",
+}
+# Areas whose other modules all share one layer.
+LAYER_BY_AREA = {"imaging": "pure", "web": "edge"}
+
+SHARED_EDGES = {
+    f"{PACKAGE}.security.deps": "route dependencies (session, actor, settings) for every route",
+    f"{PACKAGE}.patients.pages": "the patient chart frame (patient_page) other areas' tabs fill",
+}
+LAZY_IMPORTS = {
+    (f"{PACKAGE}.cli", f"{PACKAGE}.app"): "only `serve` needs every area's routes loaded",
+    (f"{PACKAGE}.cli", f"{PACKAGE}.demo.seed"): "only `serve --demo` needs the demo data",
+}
+
+
+@dataclass(frozen=True)
+class Import:
+    source: str
+    target: str
+    line: int
+    local: bool
+
+
+@dataclass
+class Report:
+    violations: list[str] = field(default_factory=list)
+
+    def add(self, message: str) -> None:
+        self.violations.append(message)
+
+
+def package_sources(src: Path = SRC) -> dict[str, str]:
+    """Every module of the package (migrations left out) by dotted name."""
+    sources = {}
+    for path in sorted((src / PACKAGE).rglob("*.py")):
+        parts = list(path.relative_to(src).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        name = ".".join(parts)
+        if not name.startswith(f"{PACKAGE}.migrations"):
+            sources[name] = path.read_text()
+    return sources
+
+
+def layer_of(module: str) -> str | None:
+    if module in LAYER_BY_MODULE:
+        return LAYER_BY_MODULE[module]
+    parts = module.split(".")
+    if len(parts) == 2 and parts[1] in AREAS | set(LAYER_BY_AREA):
+        return LAYER_BY_AREA.get(parts[1], "core")  # an area's __init__
+    stem = parts[-1]
+    if stem in LAYER_BY_STEM:
+        return LAYER_BY_STEM[stem]
+    if stem.endswith("_pages"):
+        return "edge"
+    return LAYER_BY_AREA.get(parts[1]) if len(parts) > 2 else None
+
+
+def area_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in AREAS else None
+
+
+def _resolve(node: ast.ImportFrom, source: str, is_package: bool, known: set[str]) -> list[str]:
+    base = node.module or ""
+    if node.level:
+        anchor = source.split(".")[: len(source.split(".")) - node.level + (1 if is_package else 0)]
+        base = ".".join(anchor + ([base] if base else []))
+    targets = []
+    for alias in node.names:
+        sub = f"{base}.{alias.name}"
+        targets.append(sub if sub in known else base)
+    return targets
+
+
+def imports_of(module: str, text: str, known: set[str]) -> list[Import]:
+    """The package-internal imports of one module, marked local when inside a def or class."""
+    tree = ast.parse(text)
+    found: list[Import] = []
+
+    def visit(node: ast.AST, local: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = local or isinstance(
+                child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda
+            )
+            targets: list[str] = []
+            if isinstance(child, ast.Import):
+                targets = [a.name for a in child.names]
+            elif isinstance(child, ast.ImportFrom):
+                targets = _resolve(child, module, module + ".__init__" in known, known)
+            for target in targets:
+                if target == PACKAGE or target.startswith(PACKAGE + "."):
+                    found.append(Import(module, target, child.lineno, inner))
+            visit(child, inner)
+
+    visit(tree, False)
+    return found
+
+
+def check(sources: dict[str, str]) -> list[str]:
+    """Every broken contract in a module map (name -> source text), as readable lines."""
+    report = Report()
+    known = set(sources)
+    edges = sorted(
+        {imp for name, text in sources.items() for imp in imports_of(name, text, known)},
+        key=lambda i: (i.source, i.line, i.target),
+    )
+    for module in sources:
+        if layer_of(module) is None:
+            report.add(f"{module}: no layer; add its name to LAYER_BY_STEM or LAYER_BY_MODULE")
+    for imp in edges:
+        _check_direction(imp, report)
+        _check_local(imp, report)
+    _check_cycles({(i.source, i.target) for i in edges if i.target in known}, report)
+    _check_area_cycles(edges, report)
+    return report.violations
+
+
+def _where(imp: Import) -> str:
+    return f"{imp.source}:{imp.line} imports {imp.target}"
+
+
+def _check_direction(imp: Import, report: Report) -> None:
+    src_layer, dst_layer = layer_of(imp.source), layer_of(imp.target)
+    if src_layer is None or dst_layer is None or src_layer == "root":
+        return
+    if RANK[dst_layer] > RANK[src_layer]:
+        report.add(f"{_where(imp)}: {_a(src_layer)} module must not import {_a(dst_layer)} module")
+        return
+    src_area, dst_area = area_of(imp.source), area_of(imp.target)
+    if (
+        src_area
+        and dst_area
+        and src_area != dst_area
+        and dst_layer not in CROSS_AREA_TARGETS
+        and imp.target not in SHARED_EDGES
+    ):
+        report.add(
+            f"{_where(imp)}: another area is reached through its service, "
+            f"not its {dst_layer} module"
+        )
+
+
+def _a(layer: str) -> str:
+    return ("an " if layer[0] in "aeiou" else "a ") + layer
+
+
+def _check_local(imp: Import, report: Report) -> None:
+    if imp.local and (imp.source, imp.target) not in LAZY_IMPORTS:
+        report.add(f"{_where(imp)} inside a function: import at the top (cycles hide there)")
+
+
+def _check_cycles(graph_edges: set[tuple[str, str]], report: Report) -> None:
+    for cycle in _cycles(graph_edges):
+        report.add("import cycle: " + " -> ".join(cycle + [cycle[0]]))
+
+
+def _check_area_cycles(imports: list[Import], report: Report) -> None:
+    area_edges = set()
+    for imp in imports:
+        src, dst = area_of(imp.source), area_of(imp.target)
+        if src and dst and src != dst and layer_of(imp.source) in DOMAIN_LAYERS:
+            area_edges.add((src, dst))
+    for cycle in _cycles(area_edges):
+        pairs = zip(cycle, cycle[1:] + cycle[:1], strict=True)
+        culprits = sorted(
+            {
+                f"{i.source}:{i.line}"
+                for a, b in pairs
+                for i in imports
+                if (area_of(i.source), area_of(i.target)) == (a, b)
+                and layer_of(i.source) in DOMAIN_LAYERS
+            }
+        )
+        report.add("area cycle: " + " -> ".join(cycle + [cycle[0]]) + f" ({', '.join(culprits)})")
+
+
+def _cycles(graph_edges: set[tuple[str, str]]) -> list[list[str]]:
+    """One cycle per strongly connected component (Tarjan), so a report names a real loop."""
+    graph: dict[str, list[str]] = {}
+    for a, b in sorted(graph_edges):
+        if a != b:
+            graph.setdefault(a, []).append(b)
+            graph.setdefault(b, [])
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    components: list[set[str]] = []
+
+    def strongconnect(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for succ in graph[node]:
+            if succ not in index:
+                strongconnect(succ)
+                low[node] = min(low[node], low[succ])
+            elif succ in stack:
+                low[node] = min(low[node], index[succ])
+        if low[node] == index[node]:
+            component = set()
+            while True:
+                member = stack.pop()
+                component.add(member)
+                if member == node:
+                    break
+            if len(component) > 1:
+                components.append(component)
+
+    for node in sorted(graph):
+        if node not in index:
+            strongconnect(node)
+    return [_loop_in(graph, component) for component in components]
+
+
+def _loop_in(graph: dict[str, list[str]], component: set[str]) -> list[str]:
+    start = min(component)
+    path, seen = [start], {start}
+    while True:
+        succ = next(s for s in graph[path[-1]] if s in component)
+        if succ in seen:
+            return path[path.index(succ) :]
+        path.append(succ)
+        seen.add(succ)
+
+
+# --- the package itself ---------------------------------------------------------------------
+
+
+def test_the_package_keeps_every_import_contract() -> None:
+    assert check(package_sources()) == []
+
+
+def test_every_allowlisted_lazy_import_still_exists() -> None:
+    sources = package_sources()
+    known = set(sources)
+    local = {
+        (i.source, i.target)
+        for name, text in sources.items()
+        for i in imports_of(name, text, known)
+        if i.local
+    }
+    assert set(LAZY_IMPORTS) <= local
+
+
+# --- the checker catches what it should ---------------------------------------------------
+
+
+def _planted(module: str, line: str) -> list[str]:
+    sources = package_sources()
+    sources[module] = sources[module] + "\n" + line + "\n"
+    return check(sources)
+
+
+def test_a_service_importing_its_pages_is_caught() -> None:
+    found = _planted(f"{PACKAGE}.visits.service", "from mesoclinic.visits import pages")
+    assert any("a service module must not import an edge module" in v for v in found), found
+
+
+def test_reaching_into_another_areas_api_is_caught() -> None:
+    found = _planted(f"{PACKAGE}.aftercare.pages", "from mesoclinic.plans import api")
+    assert any("through its service" in v for v in found), found
+
+
+def test_a_lower_area_importing_a_higher_one_is_caught() -> None:
+    found = _planted(f"{PACKAGE}.formulary.stock", "from mesoclinic.visits import models")
+    assert any(v.startswith("area cycle: formulary -> visits") for v in found), found
+
+
+def test_a_module_cycle_is_caught() -> None:
+    found = _planted(f"{PACKAGE}.plans.schedule", "from mesoclinic.plans import service")
+    assert any(v.startswith("import cycle:") for v in found), found
+
+
+def test_a_function_local_import_is_caught() -> None:
+    found = _planted(
+        f"{PACKAGE}.plans.service",
+        "def later() -> None:\n    from mesoclinic.plans import booking  # noqa",
+    )
+    assert any("inside a function" in v for v in found), found
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        (
+            {"mesoclinic.plans.helpers": "import mesoclinic.plans.service\n"},
+            "mesoclinic.plans.helpers: no layer",  # a new module must be placed on purpose
+        ),
+        (
+            {
+                "mesoclinic.plans.rules": "from mesoclinic.plans.service import x\n",
+                "mesoclinic.plans.service": "from mesoclinic.plans.rules import y\n",
+            },
+            "import cycle: mesoclinic.plans.rules -> mesoclinic.plans.service",
+        ),
+        (
+            {
+                "mesoclinic.plans.service": "",
+                "mesoclinic.plans.flows": "",
+                "mesoclinic.plans.api": "",
+            }
+            | {"mesoclinic.plans.rules": "from mesoclinic.plans import flows\n"},
+            "a pure module must not import a flows module",
+        ),
+        (
+            {"mesoclinic.app": "", "mesoclinic.visits.service": "from mesoclinic import app\n"},
+            "a service module must not import a root module",
+        ),
+    ],
+)
+def test_the_checker_on_small_module_maps(sources: dict[str, str], expected: str) -> None:
+    assert any(expected in v for v in check(sources)), check(sources)
