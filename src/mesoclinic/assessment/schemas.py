@@ -10,7 +10,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from mesoclinic.assessment.staging import Diagnosis, Scale
 from mesoclinic.patients.schemas import ConditionKind
-from mesoclinic.schemas_common import LongText, PastDatetime, ReadSchema, Schema
+from mesoclinic.schemas_common import LongText, ReadSchema, Schema, UtcDatetimeNotInFuture
 
 Percent = Annotated[float, Field(ge=0, le=100)]
 Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -46,7 +46,7 @@ class Staging(Schema):
 class AssessmentCreate(Schema):
     """One assessment; history facts left out (None) are taken from the medical history."""
 
-    assessed_at: PastDatetime | None = None
+    assessed_at: UtcDatetimeNotInFuture | None = None
     complaint: LongText | None = None
     complaint_duration_months: Annotated[int, Field(ge=0, le=1200)] | None = None
     diagnosis: Diagnosis

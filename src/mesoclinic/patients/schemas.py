@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
 from mesoclinic.schemas_common import (
+    DateNotInFuture,
     LongText,
-    PastDate,
-    PastDatetime,
     ReadSchema,
     Schema,
     ShortText,
+    UtcDatetimeNotInFuture,
 )
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -36,7 +36,7 @@ def _birth_date(value: date) -> date:
 
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
-BirthDate = Annotated[PastDate, AfterValidator(_birth_date)]
+BirthDate = Annotated[DateNotInFuture, AfterValidator(_birth_date)]
 Country = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
 ]
@@ -146,7 +146,7 @@ class MedicationCreate(Schema):
     name: ShortText
     dose: Annotated[str, StringConstraints(max_length=80)] | None = None
     category: MedicationCategory = "other"
-    started_on: PastDate | None = None
+    started_on: DateNotInFuture | None = None
     stopped_on: date | None = None
     note: LongText | None = None
 
@@ -160,7 +160,7 @@ class MedicationCreate(Schema):
 class ConditionCreate(Schema):
     name: ShortText
     kind: ConditionKind = "other"
-    onset_on: PastDate | None = None
+    onset_on: DateNotInFuture | None = None
     note: LongText | None = None
 
 
@@ -219,7 +219,7 @@ class ConsentFormRead(ReadSchema):
 class ConsentCreate(Schema):
     procedure: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     signed_by: ShortText
-    signed_at: PastDatetime
+    signed_at: UtcDatetimeNotInFuture
     signer_role: Literal["patient", "guardian", "representative"] = "patient"
 
 

@@ -227,7 +227,7 @@ def book_for_session(
     plan = plan_service.load_plan(session, actor, plan_id, Permission.APPOINTMENT_WRITE)
     if plan.status != "active":
         raise InvalidTransition(f"Sessions of a {plan.status} plan cannot be booked", "status")
-    item = plan_service.session_by_number(plan, sequence)
+    item = plan_service.plan_session_by_number(plan, sequence)
     if item.status != "planned":
         raise InvalidTransition(f"Session {sequence} is {item.status}, not planned", "sequence")
     calendar = clinic_calendar.load(session, plan.clinic_id)

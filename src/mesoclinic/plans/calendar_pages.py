@@ -96,7 +96,7 @@ def _calendar(
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), cal.timezone)
     rows = booking.in_range(session, actor, start, end, clinic_id=clinic_id)
     people = booking.practitioners(session, clinic_id)
-    target = _session_target(session, actor, query)
+    target = _plan_session_target(session, actor, query)
     return render(
         request,
         "plans/calendar.html",
@@ -124,11 +124,11 @@ def _calendar(
     )
 
 
-def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
+def _plan_session_target(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     if not query.get("plan_id") or not query.get("sequence"):
         return None
     plan = plan_service.load_plan(session, actor, query["plan_id"], Permission.APPOINTMENT_WRITE)
-    item = plan_service.session_by_number(plan, int(query["sequence"]))
+    item = plan_service.plan_session_by_number(plan, int(query["sequence"]))
     audit.record(
         session,
         actor,
@@ -139,7 +139,7 @@ def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> An
         clinic_id=plan.clinic_id,
         detail={"booking_session": item.sequence},
     )
-    return {"plan": plan, "session": item, "patient": session.get(Patient, plan.patient_id)}
+    return {"plan": plan, "plan_session": item, "patient": session.get(Patient, plan.patient_id)}
 
 
 def _patients(session: Session, clinic_id: uuid.UUID) -> list[Patient]:

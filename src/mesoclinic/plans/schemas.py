@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
 from mesoclinic.aftercare.schemas import ConflictRead
-from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema, ShortText
+from mesoclinic.schemas_common import LongText, ReadSchema, Schema, ShortText, UtcDatetime
 
 PlanStatus = Literal["draft", "active", "paused", "completed", "stopped"]
 SessionStatus = Literal["planned", "booked", "done", "missed", "cancelled"]
@@ -32,7 +32,7 @@ def _clock(value: str) -> str:
     return value
 
 
-SlotStart = Annotated[AwareDatetime, AfterValidator(_on_slot)]
+SlotStart = Annotated[UtcDatetime, AfterValidator(_on_slot)]
 Duration = Annotated[int, Field(ge=5, le=240, multiple_of=5, description="minutes")]
 Clock = Annotated[str, AfterValidator(_clock)]
 

@@ -268,7 +268,7 @@ def _close_open_sessions(session: Session, actor: Actor, plan: TreatmentPlan, wh
             item.status, item.appointment_id = "cancelled", None
 
 
-def session_by_number(plan: TreatmentPlan, sequence: int) -> PlanSession:
+def plan_session_by_number(plan: TreatmentPlan, sequence: int) -> PlanSession:
     for item in plan.sessions:
         if item.sequence == sequence:
             return item
@@ -289,7 +289,7 @@ def reschedule_session(
     plan = load_plan(session, actor, plan_id, permission)
     if plan.status not in OPEN_PLAN_STATUSES:
         raise InvalidTransition(f"A {plan.status} plan cannot be changed", "status")
-    target = session_by_number(plan, sequence)
+    target = plan_session_by_number(plan, sequence)
     if target.status not in ("planned", "missed"):
         raise InvalidTransition(
             f"Session {sequence} is {target.status}; only planned or "

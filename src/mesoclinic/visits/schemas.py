@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema
+from mesoclinic.schemas_common import LongText, ReadSchema, Schema, UtcDatetime
 
 Technique = Literal["nappage", "point_by_point", "mesogun", "microneedling"]
 Zone = Literal["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital"]
@@ -56,7 +56,7 @@ class VisitCreate(Schema):
     """One treatment session. Warnings are confirmed by listing their rule ids."""
 
     patient_id: uuid.UUID
-    performed_at: AwareDatetime
+    performed_at: UtcDatetime
     plan_session_id: uuid.UUID | None = None
     cocktail_id: uuid.UUID
     lots: list[LotUse] = Field(min_length=1, max_length=10)
