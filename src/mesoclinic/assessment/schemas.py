@@ -10,7 +10,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from mesoclinic.assessment.staging import Diagnosis, Scale
 from mesoclinic.patients.schemas import ConditionKind
-from mesoclinic.schemas_common import LongText, ReadSchema, Schema, UtcDatetimeNotInFuture
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetimeNotInFuture
 
 Percent = Annotated[float, Field(ge=0, le=100)]
 Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -143,7 +143,7 @@ class OverrideCreate(Schema):
 
 
 class AssessmentVoid(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=4000)]
+    reason: Reason
 
 
 class GateRead(ReadSchema):

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from mesoclinic.schemas_common import LongText, ReadSchema, Schema, ShortText
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, ShortText
 
 IngredientCategory = Literal["vitamin", "mineral", "amino_acid", "drug", "other"]
 Millilitres = Annotated[float, Field(gt=0, le=100_000)]
@@ -99,7 +99,7 @@ class StockChange(Schema):
     """Waste (quantity > 0 leaves the lot) or adjustment (signed) with a reason."""
 
     quantity_ml: Annotated[float, Field(ge=-100_000, le=100_000)]
-    reason: Annotated[str, Field(min_length=3, max_length=500)]
+    reason: Reason
 
     @field_validator("quantity_ml")
     @classmethod
@@ -110,7 +110,7 @@ class StockChange(Schema):
 
 
 class LotRecall(Schema):
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Reason
 
 
 class LotRead(ReadSchema):

@@ -13,6 +13,7 @@ from mesoclinic.schemas_common import (
     DateNotInFuture,
     LongText,
     ReadSchema,
+    Reason,
     Schema,
     ShortText,
     UtcDatetimeNotInFuture,
@@ -103,7 +104,7 @@ class PatientRead(ReadSchema):
 
 
 class PatientVoid(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Reason
 
 
 AllergySeverity = Literal["mild", "moderate", "severe", "unknown"]
@@ -224,7 +225,7 @@ class ConsentCreate(Schema):
 
 
 class ConsentWithdraw(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Reason
 
 
 class ConsentRead(ReadSchema):

@@ -10,12 +10,11 @@ from typing import Annotated, Literal
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
 from mesoclinic.aftercare.schemas import ConflictRead
-from mesoclinic.schemas_common import LongText, ReadSchema, Schema, ShortText, UtcDatetime
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, ShortText, UtcDatetime
 
 PlanStatus = Literal["draft", "active", "paused", "completed", "stopped"]
 SessionStatus = Literal["planned", "booked", "done", "missed", "cancelled"]
 AppointmentStatus = Literal["booked", "arrived", "done", "no_show", "cancelled"]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 

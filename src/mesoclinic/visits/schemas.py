@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from mesoclinic.schemas_common import LongText, ReadSchema, Schema, UtcDatetime
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetime
 
 Technique = Literal["nappage", "point_by_point", "mesogun", "microneedling"]
 Zone = Literal["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital"]
@@ -131,7 +131,7 @@ class CheckResult(Schema):
 
 
 class VisitVoid(Schema):
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Reason
 
 
 class VisitLotRead(Schema):
