@@ -39,7 +39,7 @@ def recipients(
     from mesoclinic.cli import open_database
     from mesoclinic.db import unit_of_work
     from mesoclinic.formulary import stock
-    from mesoclinic.formulary.views import recipients_csv
+    from mesoclinic.formulary.recall_report import recipients_csv
     from mesoclinic.security.actor import cli_actor
 
     _, factory = open_database()

@@ -101,6 +101,10 @@ class Product(UUIDPrimaryKey, Base):
 
     cocktail: Mapped[Cocktail] = relationship(lazy="joined")
 
+    @property
+    def low_stock_threshold_ml(self) -> float:
+        return self.low_stock_threshold_ul / 1000
+
 
 class Lot(UUIDPrimaryKey, Base):
     """One batch of a product held by a clinic; the balance never goes negative."""
@@ -128,6 +132,14 @@ class Lot(UUIDPrimaryKey, Base):
 
     product: Mapped[Product] = relationship(lazy="joined")
 
+    @property
+    def quantity_received_ml(self) -> float:
+        return self.quantity_received_ul / 1000
+
+    @property
+    def balance_ml(self) -> float:
+        return self.balance_ul / 1000
+
 
 class StockMovement(UUIDPrimaryKey, Base):
     """One change to a lot's balance (signed microlitres) and the balance after it."""
@@ -142,3 +154,11 @@ class StockMovement(UUIDPrimaryKey, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     by: Mapped[str] = mapped_column(String(80), default="")
+
+    @property
+    def quantity_ml(self) -> float:
+        return self.quantity_ul / 1000
+
+    @property
+    def balance_after_ml(self) -> float:
+        return self.balance_after_ul / 1000

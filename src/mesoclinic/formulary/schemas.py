@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasPath, Field, field_validator
 
 from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, ShortText
 
@@ -84,7 +84,7 @@ class ProductRead(ReadSchema):
     manufacturer: str
     presentation: str
     cocktail_id: uuid.UUID
-    cocktail_name: str
+    cocktail_name: str = Field(validation_alias=AliasPath("cocktail", "name"))
     low_stock_threshold_ml: float
 
 
@@ -117,8 +117,8 @@ class LotRead(ReadSchema):
     id: uuid.UUID
     clinic_id: uuid.UUID
     product_id: uuid.UUID
-    product_name: str
-    manufacturer: str
+    product_name: str = Field(validation_alias=AliasPath("product", "name"))
+    manufacturer: str = Field(validation_alias=AliasPath("product", "manufacturer"))
     batch_number: str
     expires_on: date
     quantity_received_ml: float

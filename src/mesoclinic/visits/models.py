@@ -86,6 +86,10 @@ class VisitLot(UUIDPrimaryKey, Base):
     visit: Mapped[Visit] = relationship(back_populates="lots_used")
     lot: Mapped[Lot] = relationship(lazy="joined")
 
+    @property
+    def volume_ml(self) -> float:
+        return self.volume_ul / 1000
+
 
 class AdverseEvent(UUIDPrimaryKey, Base):
     """What happened during or after a visit ("none" is recorded explicitly)."""
