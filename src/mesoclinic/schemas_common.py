@@ -37,8 +37,9 @@ UtcDatetimeNotInFuture = Annotated[
 DateNotInFuture = Annotated[date, AfterValidator(_not_future_date)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
-# Why a record was voided, withdrawn, recalled, stopped or corrected: one rule everywhere.
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
+# Why a record was voided, withdrawn, recalled or stopped: one rule everywhere (the strictest of
+# the five it replaces, so "dup" or "no" is never the whole audit trail).
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000)]
 
 
 class Schema(BaseModel):

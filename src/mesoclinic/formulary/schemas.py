@@ -99,7 +99,7 @@ class StockChange(Schema):
     """Waste (quantity > 0 leaves the lot) or adjustment (signed) with a reason."""
 
     quantity_ml: Annotated[float, Field(ge=-100_000, le=100_000)]
-    reason: Reason
+    reason: Annotated[str, Field(min_length=3, max_length=500)]
 
     @field_validator("quantity_ml")
     @classmethod
