@@ -23,7 +23,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -120,11 +120,15 @@ def declare_event(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(DeclaredEventCreate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.declare_event(session, actor, patient_id, data)
-            return redirect(f"/patients/{patient_id}/aftercare", "Event added.")
-    return _tab(request, session, actor, patient_id, rulebook, values, errors, 422)
+
+    def save(data: DeclaredEventCreate) -> Response:
+        service.declare_event(session, actor, patient_id, data)
+        return redirect(f"/patients/{patient_id}/aftercare", "Event added.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _tab(request, session, actor, patient_id, rulebook, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/aftercare/events/{event_id}/void")

@@ -16,7 +16,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking, clinic_calendar
 from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.clinic_calendar import ClinicCalendar
-from mesoclinic.plans.pages import STATUS_BADGE, _run
+from mesoclinic.plans.pages import STATUS_BADGE
 from mesoclinic.plans.schemas import (
     AppointmentCreate,
     ClinicCalendarUpdate,
@@ -29,7 +29,7 @@ from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import PANELS, Panel
-from mesoclinic.web.forms import PostedForm, form_values, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -186,12 +186,33 @@ def book(
     query["date"] = values.get("date")
     errors: dict[str, str] = {}
     starts_at = _local_start(session, actor, values, errors)
-    if starts_at and _book(session, actor, values, starts_at, errors):
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _calendar(request, session, actor, query, values, errors, 422)
+
+    if starts_at is None:
+        return show_form(errors)
+
+    def booked() -> Response:
         return redirect(
             f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
             "Appointment booked." + _aftercare_note(session, values, starts_at),
         )
-    return _calendar(request, session, actor, query, values, errors, 422)
+
+    def book_session(data: SessionBooking) -> Response:
+        plan_id, sequence = uuid.UUID(values["plan_id"]), int(values["sequence"])
+        booking.book_for_session(session, actor, plan_id, sequence, data)
+        return booked()
+
+    def book_free(data: AppointmentCreate) -> Response:
+        booking.book(session, actor, data)
+        return booked()
+
+    fields = _booking_fields(values, starts_at)
+    if values.get("plan_id") and values.get("sequence"):
+        return submit_form(session, *validate(SessionBooking, fields), book_session, show_form)
+    fields["patient_id"] = values.get("patient_id")
+    return submit_form(session, *validate(AppointmentCreate, fields), book_free, show_form)
 
 
 def _aftercare_note(session: Session, values: dict[str, Any], starts_at: str) -> str:
@@ -221,9 +242,7 @@ def _local_start(
     return datetime.combine(day, clock, cal.timezone).isoformat()
 
 
-def _book(
-    session: Session, actor: Actor, values: dict[str, Any], starts_at: str, errors: dict[str, str]
-) -> bool:
+def _booking_fields(values: dict[str, Any], starts_at: str) -> dict[str, Any]:
     fields = {
         "practitioner_id": values.get("practitioner_id"),
         "room": values.get("room"),
@@ -232,24 +251,7 @@ def _book(
     }
     if values.get("duration_minutes"):
         fields["duration_minutes"] = values["duration_minutes"]
-    fields = {k: v for k, v in fields.items() if v is not None}
-    checks: list[dict[str, Any]] = []
-    if values.get("plan_id") and values.get("sequence"):
-        data, errors_ = validate(SessionBooking, fields)
-        errors.update(errors_)
-        return data is not None and _run(
-            session,
-            errors,
-            checks,
-            lambda: booking.book_for_session(
-                session, actor, uuid.UUID(values["plan_id"]), int(values["sequence"]), data
-            ),
-        )
-    free, errors_ = validate(AppointmentCreate, {**fields, "patient_id": values.get("patient_id")})
-    errors.update(errors_)
-    return free is not None and _run(
-        session, errors, checks, lambda: booking.book(session, actor, free)
-    )
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 @router.get("/clinic-calendar", response_class=HTMLResponse)
@@ -298,12 +300,16 @@ def update_clinic_days(
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     values["rooms"] = [r.strip() for r in values.get("rooms", "").splitlines() if r.strip()]
     data, errors = validate(ClinicCalendarUpdate, values)
-    if data is not None and _run(
-        session, errors, [], lambda: clinic_calendar.update(session, actor, clinic_id, data)
-    ):
+
+    def save(data: ClinicCalendarUpdate) -> Response:
+        clinic_calendar.update(session, actor, clinic_id, data)
         return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Opening days saved.")
-    values["rooms"] = "\n".join(values["rooms"])
-    return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        shown = {**values, "rooms": "\n".join(values["rooms"])}
+        return _clinic_days(request, session, actor, clinic_id, shown, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/clinic-calendar/closures", response_class=HTMLResponse)
@@ -316,11 +322,15 @@ def add_closure(
     values = form_values(form)
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     data, errors = validate(ClosureCreate, values)
-    if data is not None and _run(
-        session, errors, [], lambda: clinic_calendar.add_closure(session, actor, clinic_id, data)
-    ):
+
+    def save(data: ClosureCreate) -> Response:
+        clinic_calendar.add_closure(session, actor, clinic_id, data)
         return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Closure day added.")
-    return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/clinic-calendar/closures/{closure_id}/delete", response_class=HTMLResponse)

@@ -68,7 +68,8 @@ class PlanTransition(Schema):
     reason: Reason | None = None
 
 
-class PlanStop(Schema):
+# A subclass so pages can treat every transition alike; stopping is the one that needs a reason.
+class PlanStop(PlanTransition):
     reason: Reason
 
 
