@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from mesoclinic.aftercare import outbox_admin, panels, service, sheet
 from mesoclinic.aftercare.api import Rulebook
-from mesoclinic.aftercare.outbox import STATUSES
+from mesoclinic.aftercare.models import OutboxStatus
 from mesoclinic.aftercare.rulebook import EVENT_KINDS
 from mesoclinic.aftercare.schemas import DeclaredEventCreate
 from mesoclinic.db import utcnow
@@ -211,7 +211,8 @@ def outbox_page(
     status: str | None = None,
     offset: int = 0,
 ) -> Response:
-    chosen = status if status in STATUSES else None
+    statuses = [s.value for s in OutboxStatus]
+    chosen = status if status in statuses else None
     rows, total = outbox_admin.search(
         session, actor, chosen, limit=OUTBOX_PAGE_SIZE, offset=max(offset, 0)
     )
@@ -223,7 +224,7 @@ def outbox_page(
                 items=list(rows), total=total, limit=OUTBOX_PAGE_SIZE, offset=max(offset, 0)
             ),
             "status": chosen,
-            "statuses": STATUSES,
+            "statuses": statuses,
             "counts": outbox_admin.counts(session, actor),
             "query_base": f"/admin/outbox?status={chosen or ''}",
         },

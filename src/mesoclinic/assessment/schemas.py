@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, model_validator
 
 from mesoclinic.assessment.staging import Diagnosis, Scale
+from mesoclinic.db import RecordStatus
 from mesoclinic.patients.schemas import ConditionKind
 from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetimeNotInFuture
 
@@ -101,7 +102,7 @@ class AssessmentRead(ReadSchema):
     patient_id: uuid.UUID
     assessed_at: datetime
     assessed_by: str
-    status: str
+    status: RecordStatus
     complaint: str | None
     complaint_duration_months: int | None
     diagnosis: str

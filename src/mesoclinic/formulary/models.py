@@ -24,7 +24,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
 
 INGREDIENT_CATEGORIES = ("vitamin", "mineral", "amino_acid", "drug", "other")
-MOVEMENT_KINDS = ("received", "used", "wasted", "adjusted")
 
 
 class Ingredient(UUIDPrimaryKey, Base):

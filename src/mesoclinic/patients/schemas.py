@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.schemas_common import (
     DateNotInFuture,
     LongText,
@@ -97,7 +98,7 @@ class PatientRead(ReadSchema):
     country: str | None
     email_opt_out: bool
     notes: str | None
-    status: str
+    status: RecordStatus
     clinic_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
@@ -172,7 +173,7 @@ class PregnancyStatusCreate(Schema):
 
 class HistoryRead(ReadSchema):
     id: uuid.UUID
-    status: str
+    status: RecordStatus
     recorded_at: datetime
     recorded_by: str
     note: str | None

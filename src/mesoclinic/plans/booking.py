@@ -17,6 +17,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
@@ -27,8 +28,11 @@ from mesoclinic.plans.models import (
     RELEASED_STATUSES,
     SLOT_MINUTES,
     Appointment,
+    AppointmentStatus,
     BookingSlot,
     PlanSession,
+    PlanSessionStatus,
+    PlanStatus,
 )
 from mesoclinic.plans.schedule import is_open
 from mesoclinic.plans.schemas import AppointmentCreate, SessionBooking
@@ -38,12 +42,23 @@ from mesoclinic.security.models import User
 from mesoclinic.security.permissions import Permission, Role
 
 PRACTITIONER_ROLES = ("clinician", "nurse")
-STATUS_CHANGES: dict[str, frozenset[str]] = {
-    "booked": frozenset({"arrived", "done", "no_show", "cancelled"}),
-    "arrived": frozenset({"done", "cancelled"}),
+STATUS_CHANGES: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
+    AppointmentStatus.BOOKED: frozenset(
+        {
+            AppointmentStatus.ARRIVED,
+            AppointmentStatus.DONE,
+            AppointmentStatus.NO_SHOW,
+            AppointmentStatus.CANCELLED,
+        }
+    ),
+    AppointmentStatus.ARRIVED: frozenset({AppointmentStatus.DONE, AppointmentStatus.CANCELLED}),
 }
 # What a plan session becomes when its appointment reaches a status.
-SESSION_STATUS_AFTER = {"done": "done", "no_show": "missed", "cancelled": "planned"}
+SESSION_STATUS_AFTER = {
+    AppointmentStatus.DONE: PlanSessionStatus.DONE,
+    AppointmentStatus.NO_SHOW: PlanSessionStatus.MISSED,
+    AppointmentStatus.CANCELLED: PlanSessionStatus.PLANNED,
+}
 
 
 def practitioners(session: Session, clinic_id: uuid.UUID) -> list[User]:
@@ -180,7 +195,7 @@ def book(
 ) -> Appointment:
     """Book a practitioner and a room for a patient; refuses double booking."""
     patient = patient_service.load(session, actor, data.patient_id, Permission.APPOINTMENT_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidInput("This record was voided", "patient_id")
     _check_practitioner(session, data.practitioner_id, patient.clinic_id)
     calendar = clinic_calendar.load(session, patient.clinic_id)
@@ -194,7 +209,7 @@ def book(
         room=room,
         starts_at=data.starts_at,
         duration_minutes=data.duration_minutes,
-        status="booked",
+        status=AppointmentStatus.BOOKED,
         note=data.note,
         plan_session_id=plan_session.id if plan_session else None,
         created_by=actor.username,
@@ -225,10 +240,10 @@ def book_for_session(
 ) -> Appointment:
     """Book a plan session; a date inside its window moves it (later sessions follow)."""
     plan = plan_service.load_plan(session, actor, plan_id, Permission.APPOINTMENT_WRITE)
-    if plan.status != "active":
+    if plan.status != PlanStatus.ACTIVE:
         raise InvalidTransition(f"Sessions of a {plan.status} plan cannot be booked", "status")
     item = plan_service.plan_session_by_number(plan, sequence)
-    if item.status != "planned":
+    if item.status != PlanSessionStatus.PLANNED:
         raise InvalidTransition(f"Session {sequence} is {item.status}, not planned", "sequence")
     calendar = clinic_calendar.load(session, plan.clinic_id)
     day = data.starts_at.astimezone(calendar.timezone).date()
@@ -248,7 +263,7 @@ def book_for_session(
         ),
         plan_session=item,
     )
-    item.status, item.appointment_id = "booked", appointment.id
+    item.status, item.appointment_id = PlanSessionStatus.BOOKED, appointment.id
     session.flush()
     return appointment
 
@@ -307,7 +322,7 @@ def change_status(
             f"A {appointment.status} appointment cannot become {status}", "status"
         )
     previous = appointment.status
-    _set_status(session, appointment, status, reason, actor.username)
+    _set_status(session, appointment, AppointmentStatus(status), reason, actor.username)
     audit.record(
         session,
         actor,
@@ -322,7 +337,11 @@ def change_status(
 
 
 def _set_status(
-    session: Session, appointment: Appointment, status: str, reason: str | None, username: str
+    session: Session,
+    appointment: Appointment,
+    status: AppointmentStatus,
+    reason: str | None,
+    username: str,
 ) -> None:
     appointment.status, appointment.status_reason = status, reason
     appointment.updated_by = username
@@ -332,7 +351,7 @@ def _set_status(
         item = session.get(PlanSession, appointment.plan_session_id)
         if item is not None and item.appointment_id == appointment.id:
             item.status = SESSION_STATUS_AFTER[status]
-            if status == "cancelled":
+            if status == AppointmentStatus.CANCELLED:
                 item.appointment_id = None
     session.flush()
 
@@ -340,9 +359,9 @@ def _set_status(
 def release_for_plan(session: Session, actor: Actor, appointment_id: uuid.UUID, why: str) -> None:
     """Cancel a still-booked appointment because its plan ended."""
     appointment = session.get(Appointment, appointment_id)
-    if appointment is None or appointment.status != "booked":
+    if appointment is None or appointment.status != AppointmentStatus.BOOKED:
         return
-    _set_status(session, appointment, "cancelled", why, actor.username)
+    _set_status(session, appointment, AppointmentStatus.CANCELLED, why, actor.username)
     audit.record(
         session,
         actor,

@@ -11,11 +11,13 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidInput
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking, clinic_calendar
 from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.clinic_calendar import ClinicCalendar
+from mesoclinic.plans.models import AppointmentStatus
 from mesoclinic.plans.pages import STATUS_BADGE
 from mesoclinic.plans.schemas import (
     AppointmentCreate,
@@ -146,7 +148,7 @@ def _patients(session: Session, clinic_id: uuid.UUID) -> list[Patient]:
     return list(
         session.execute(
             select(Patient)
-            .where(Patient.clinic_id == clinic_id, Patient.status == "active")
+            .where(Patient.clinic_id == clinic_id, Patient.status == RecordStatus.ACTIVE)
             .order_by(Patient.family_name, Patient.given_name)
             .limit(500)
         ).scalars()
@@ -353,7 +355,7 @@ def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
     rows = [
         (a, p)
         for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
-        if a.status in ("booked", "arrived")
+        if a.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
     ]
     lines: list[tuple[str, str | None]] = [
         (

@@ -5,16 +5,14 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
 from mesoclinic.aftercare.schemas import ConflictRead
+from mesoclinic.plans.models import AppointmentStatus, PlanSessionStatus, PlanStatus
 from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, ShortText, UtcDatetime
 
-PlanStatus = Literal["draft", "active", "paused", "completed", "stopped"]
-SessionStatus = Literal["planned", "booked", "done", "missed", "cancelled"]
-AppointmentStatus = Literal["booked", "arrived", "done", "no_show", "cancelled"]
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -87,7 +85,7 @@ class PlanSessionRead(ReadSchema):
     window_end: date
     min_gap_days: int
     includes_prp: bool
-    status: SessionStatus
+    status: PlanSessionStatus
     appointment_id: uuid.UUID | None
 
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, UUIDPrimaryKey, status_type, utcnow
 from mesoclinic.formulary.models import Cocktail, Lot
 
 TECHNIQUES = ("nappage", "point_by_point", "mesogun", "microneedling")
@@ -26,6 +27,13 @@ ADVERSE_EVENT_TYPES = (
     "patchy_alopecia",
     "scarring",
 )
+
+
+class VisitStatus(StrEnum):
+    """FHIR Procedure status codes a recorded visit can have."""
+
+    COMPLETED = "completed"
+    ENTERED_IN_ERROR = "entered-in-error"
 
 
 class Visit(UUIDPrimaryKey, Base):
@@ -54,7 +62,9 @@ class Visit(UUIDPrimaryKey, Base):
     hair_colour_last_date: Mapped[date | None]
     confirmed_warnings: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="completed")
+    status: Mapped[VisitStatus] = mapped_column(
+        status_type(VisitStatus, 20), default=VisitStatus.COMPLETED
+    )
     void_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="")

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import RuleViolation
 from mesoclinic.formulary import service as formulary_service
 from mesoclinic.formulary import stock
@@ -122,7 +123,7 @@ def _visits_tab(
         "errors": errors or {},
         "checks": checks or [],
     }
-    if actor.can(Permission.VISIT_WRITE) and patient.status == "active":
+    if actor.can(Permission.VISIT_WRITE) and patient.status == RecordStatus.ACTIVE:
         ctx.update(_form_context(session, actor, patient.id))
     return patient_page(
         request, actor, patient, "visits", "visits/tab.html", ctx, status_code=status_code

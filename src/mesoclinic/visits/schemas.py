@@ -12,6 +12,7 @@ from pydantic import AliasPath, Field, ValidationInfo, field_validator, model_va
 from mesoclinic.findings import Finding
 from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetime
 from mesoclinic.visits import rules
+from mesoclinic.visits.models import VisitStatus
 
 Technique = Literal["nappage", "point_by_point", "mesogun", "microneedling"]
 Zone = Literal["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital"]
@@ -189,6 +190,6 @@ class VisitRead(ReadSchema):
     adverse_events: list[AdverseEventRead]
     confirmed_warnings: list[str] = Field(validation_alias="confirmed_warning_list")
     notes: str | None
-    status: str
+    status: VisitStatus
     void_reason: str | None
     created_by: str

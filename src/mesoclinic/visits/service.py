@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from mesoclinic.findings import Finding
 from mesoclinic.formulary import service as formulary_service
@@ -26,7 +26,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import flows, rules, screening
-from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot
+from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot, VisitStatus
 from mesoclinic.visits.rulebook import get_visit_rulebook
 from mesoclinic.visits.schemas import VisitCreate
 
@@ -126,7 +126,7 @@ def prepare(session: Session, actor: Actor, data: VisitCreate, *, lock: bool) ->
     """Load what the checks need (locking the lots when recording) and run every check."""
     actor.require(Permission.VISIT_WRITE)
     patient = patient_service.load(session, actor, data.patient_id, Permission.VISIT_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     if data.performed_at > utcnow() + CLOCK_SKEW:
         raise InvalidInput(
@@ -204,7 +204,7 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
         hair_colour_last_date=data.hair_colour_last_date,
         confirmed_warnings=",".join(confirmed),
         notes=data.notes,
-        status="completed",
+        status=VisitStatus.COMPLETED,
         created_by=actor.username,
         updated_by=actor.username,
     )
@@ -283,9 +283,9 @@ def list_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> S
 def void(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str) -> Visit:
     """Mark a visit entered-in-error; stock is not put back (correct it with an adjustment)."""
     visit = _load_visit(session, actor, visit_id, Permission.VISIT_WRITE)
-    if visit.status != "completed":
+    if visit.status != VisitStatus.COMPLETED:
         raise InvalidTransition("This visit is already marked entered in error")
-    visit.status = "entered-in-error"
+    visit.status = VisitStatus.ENTERED_IN_ERROR
     visit.void_reason = reason
     visit.updated_by = actor.username
     session.flush()
