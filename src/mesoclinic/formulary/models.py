@@ -10,6 +10,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Float,
@@ -34,13 +35,9 @@ class Ingredient(UUIDPrimaryKey, Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     category: Mapped[str] = mapped_column(String(20))
     prescription_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    aliases: Mapped[str] = mapped_column(String(300), default="")  # comma-separated
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="")
-
-    @property
-    def alias_list(self) -> list[str]:
-        return [a.strip() for a in self.aliases.split(",") if a.strip()]
 
 
 class Cocktail(UUIDPrimaryKey, Base):

@@ -31,7 +31,7 @@ class IngredientRead(ReadSchema):
     name: str
     category: str
     prescription_only: bool
-    alias_list: list[str]
+    alias_list: list[str] = Field(validation_alias="aliases")
 
 
 class CocktailLineIn(Schema):

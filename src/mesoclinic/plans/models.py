@@ -12,7 +12,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mesoclinic.db import Base, UUIDPrimaryKey, status_type, utcnow
@@ -54,7 +54,9 @@ class ClinicSchedule(UUIDPrimaryKey, Base):
     __tablename__ = "clinic_schedules"
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), unique=True)
-    opening_weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4,5")
+    opening_weekdays: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: [0, 1, 2, 3, 4, 5], server_default="[]"
+    )
     opens_at_minute: Mapped[int] = mapped_column(default=9 * 60)
     closes_at_minute: Mapped[int] = mapped_column(default=19 * 60)
     rooms: Mapped[str] = mapped_column(String(400), default="Room 1\nRoom 2")

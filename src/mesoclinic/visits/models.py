@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mesoclinic.db import Base, UUIDPrimaryKey, status_type, utcnow
@@ -49,7 +49,7 @@ class Visit(UUIDPrimaryKey, Base):
     plan_session_id: Mapped[uuid.UUID | None]
     cocktail_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocktails.id"))
     technique: Mapped[str] = mapped_column(String(20))
-    zones: Mapped[str] = mapped_column(String(120))  # comma-separated ZONES
+    zones: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # of ZONES
     depth_mm: Mapped[float] = mapped_column(Float)
     points: Mapped[int] = mapped_column(Integer)
     volume_per_point_ml: Mapped[float] = mapped_column(Float)
@@ -60,7 +60,9 @@ class Visit(UUIDPrimaryKey, Base):
     prp_volume_ml: Mapped[float | None] = mapped_column(Float)
     pain_score: Mapped[int | None] = mapped_column(Integer)
     hair_colour_last_date: Mapped[date | None]
-    confirmed_warnings: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids
+    confirmed_warnings: Mapped[list[str]] = mapped_column(  # rule ids
+        JSON, default=list, server_default="[]"
+    )
     notes: Mapped[str | None] = mapped_column(Text)
     status: Mapped[VisitStatus] = mapped_column(
         status_type(VisitStatus, 20), default=VisitStatus.COMPLETED
@@ -76,14 +78,6 @@ class Visit(UUIDPrimaryKey, Base):
     adverse_events: Mapped[list[AdverseEvent]] = relationship(
         back_populates="visit", lazy="selectin"
     )
-
-    @property
-    def zone_list(self) -> list[str]:
-        return [z for z in self.zones.split(",") if z]
-
-    @property
-    def confirmed_warning_list(self) -> list[str]:
-        return [w for w in self.confirmed_warnings.split(",") if w]
 
 
 class VisitLot(UUIDPrimaryKey, Base):

@@ -176,7 +176,7 @@ class VisitRead(ReadSchema):
     cocktail_name: str = Field(validation_alias=AliasPath("cocktail", "name"))
     lots: list[VisitLotRead] = Field(validation_alias="lots_used")
     technique: str
-    zones: list[str] = Field(validation_alias="zone_list")
+    zones: list[str]
     depth_mm: float
     points: int
     volume_per_point_ml: float
@@ -188,7 +188,7 @@ class VisitRead(ReadSchema):
     pain_score: int | None
     hair_colour_last_date: date | None
     adverse_events: list[AdverseEventRead]
-    confirmed_warnings: list[str] = Field(validation_alias="confirmed_warning_list")
+    confirmed_warnings: list[str]
     notes: str | None
     status: VisitStatus
     void_reason: str | None

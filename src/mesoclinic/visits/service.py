@@ -92,7 +92,7 @@ def _facts(
             rules.IngredientFacts(
                 line.ingredient.name,
                 line.ingredient.prescription_only,
-                tuple(line.ingredient.alias_list),
+                tuple(line.ingredient.aliases),
             )
             for line in cocktail.lines
         ),
@@ -191,7 +191,7 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
         plan_session_id=data.plan_session_id,
         cocktail_id=prep.cocktail.id,
         technique=data.technique,
-        zones=",".join(data.zones),
+        zones=list(data.zones),
         depth_mm=data.depth_mm,
         points=data.points,
         volume_per_point_ml=data.volume_per_point_ml,
@@ -202,7 +202,7 @@ def create(session: Session, actor: Actor, data: VisitCreate) -> Visit:
         prp_volume_ml=data.prp_volume_ml,
         pain_score=data.pain_score,
         hair_colour_last_date=data.hair_colour_last_date,
-        confirmed_warnings=",".join(confirmed),
+        confirmed_warnings=confirmed,
         notes=data.notes,
         status=VisitStatus.COMPLETED,
         created_by=actor.username,
