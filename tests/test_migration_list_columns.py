@@ -53,8 +53,13 @@ def fresh_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
 OLD_ROWS = {
     "ingredients": [("aliases", "vitamin b7,vitamin h"), ("aliases", "")],
     "visits": [("zones", "frontal,vertex"), ("confirmed_warnings", "dose.near_limit,lot.expiring")],
-    "clinic_schedules": [("opening_weekdays", "0,1,2,3,4"), ("opening_weekdays", "")],
+    "clinic_schedules": [
+        ("opening_weekdays", "0,1,2,3,4"),
+        ("opening_weekdays", ""),
+        ("rooms", "Room 1\nTreatment room, upstairs"),
+    ],
 }
+SEPARATOR = {"rooms": "\n"}
 
 
 def _migrate(engine: Engine, step: Any, revision: str) -> None:
@@ -134,7 +139,7 @@ def test_comma_joined_values_become_lists_and_back(fresh_engine: Engine) -> None
     for (table, column), rows in old.items():
         lists = _as_lists(fresh_engine, table, column)
         for row_id, value in rows.items():
-            expected = [p for p in value.split(",") if p]
+            expected = [p for p in value.split(SEPARATOR.get(column, ",")) if p]
             if column == "opening_weekdays":
                 assert lists[row_id] == [int(p) for p in expected]
             else:

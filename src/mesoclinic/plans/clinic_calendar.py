@@ -54,7 +54,7 @@ def schedule_row(session: Session, clinic_id: uuid.UUID) -> ClinicSchedule:
         opening_weekdays=[0, 1, 2, 3, 4, 5],
         opens_at_minute=9 * 60,
         closes_at_minute=19 * 60,
-        rooms="Room 1\nRoom 2",
+        rooms=["Room 1", "Room 2"],
     )
 
 
@@ -80,7 +80,7 @@ def load(session: Session, clinic_id: uuid.UUID) -> ClinicCalendar:
         opening_days=frozenset(row.opening_weekdays),
         opens_at=_clock(row.opens_at_minute),
         closes_at=_clock(row.closes_at_minute),
-        rooms=tuple(r for r in row.rooms.split("\n") if r),
+        rooms=tuple(row.rooms),
         closures=frozenset(c.closed_on for c in closures(session, clinic_id)),
     )
 
@@ -97,7 +97,7 @@ def update(
     row = schedule_row(session, target)
     row.opening_weekdays = sorted(set(data.opening_weekdays))
     row.opens_at_minute, row.closes_at_minute = opens, closes
-    row.rooms = "\n".join(data.rooms)
+    row.rooms = list(data.rooms)
     row.updated_by = actor.username
     session.add(row)
     session.flush()

@@ -59,7 +59,9 @@ class ClinicSchedule(UUIDPrimaryKey, Base):
     )
     opens_at_minute: Mapped[int] = mapped_column(default=9 * 60)
     closes_at_minute: Mapped[int] = mapped_column(default=19 * 60)
-    rooms: Mapped[str] = mapped_column(String(400), default="Room 1\nRoom 2")
+    rooms: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["Room 1", "Room 2"], server_default="[]"
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(80), default="")
 

@@ -59,8 +59,8 @@ def submit_form(
     """Answer a posted form: `save(data)` if the data is valid and the service accepts it,
     otherwise `show_form(errors)`.
 
-    `save` runs in a savepoint, so a service's refusal (a DomainError) undoes its writes and
-    becomes an error against its field while the request's audit entries are kept.
+    `save` runs in a savepoint: a service's refusal (a DomainError) undoes only what `save`
+    wrote and becomes an error against its field; the request's earlier writes stay.
     """
     if data is not None:
         try:

@@ -1,6 +1,7 @@
-"""List fields as JSON columns instead of comma-joined strings
+"""List fields as JSON columns instead of joined strings
 
-Ingredient aliases, a visit's zones and confirmed warnings, and a clinic's opening weekdays.
+Ingredient aliases, a visit's zones and confirmed warnings, a clinic's opening weekdays
+(comma-joined) and its rooms (one per line).
 Each column is replaced (add, copy, drop, rename) rather than altered so SQLite keeps the
 table and its foreign keys: rebuilding `visits` would break the rows that refer to it. The new
 columns carry a '[]' server default because SQLite adds a NOT NULL column only with one.
@@ -21,21 +22,22 @@ down_revision: str | Sequence[str] | None = "0006_merge_areas"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# table, column, type before this revision, type of one list item
-COLUMNS: list[tuple[str, str, sa.types.TypeEngine[Any], type]] = [
-    ("ingredients", "aliases", sa.String(length=300), str),
-    ("visits", "zones", sa.String(length=120), str),
-    ("visits", "confirmed_warnings", sa.Text(), str),
-    ("clinic_schedules", "opening_weekdays", sa.String(length=20), int),
+# table, column, type before this revision, separator it joined with, type of one list item
+COLUMNS: list[tuple[str, str, sa.types.TypeEngine[Any], str, type]] = [
+    ("ingredients", "aliases", sa.String(length=300), ",", str),
+    ("visits", "zones", sa.String(length=120), ",", str),
+    ("visits", "confirmed_warnings", sa.Text(), ",", str),
+    ("clinic_schedules", "opening_weekdays", sa.String(length=20), ",", int),
+    ("clinic_schedules", "rooms", sa.String(length=400), "\n", str),
 ]
 
 
-def _split(item: type) -> Callable[[str | None], list[Any]]:
-    return lambda text: [item(part) for part in (text or "").split(",") if part.strip()]
+def _split(separator: str, item: type) -> Callable[[str | None], list[Any]]:
+    return lambda text: [item(part) for part in (text or "").split(separator) if part.strip()]
 
 
-def _join(values: list[Any] | None) -> str:
-    return ",".join(str(v) for v in values or [])
+def _join(separator: str) -> Callable[[list[Any] | None], str]:
+    return lambda values: separator.join(str(v) for v in values or [])
 
 
 def _replace(
@@ -62,10 +64,10 @@ def _replace(
 
 
 def upgrade() -> None:
-    for table, column, old_type, item in COLUMNS:
-        _replace(table, column, sa.JSON(), "'[]'", _split(item), old_type)
+    for table, column, old_type, separator, item in COLUMNS:
+        _replace(table, column, sa.JSON(), "'[]'", _split(separator, item), old_type)
 
 
 def downgrade() -> None:
-    for table, column, old_type, _item in COLUMNS:
-        _replace(table, column, old_type, "''", _join, sa.JSON())
+    for table, column, old_type, separator, _item in COLUMNS:
+        _replace(table, column, old_type, "''", _join(separator), sa.JSON())
