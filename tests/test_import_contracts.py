@@ -70,6 +70,7 @@ LAYER_BY_STEM = {
     "area": "pure",  # an area's declaration: data naming its modules as strings
     "roles": "pure",
     "kinds": "pure",
+    "recall_report": "pure",
     "imagestore": "pure",
     "audit_chain": "pure",
     # service-layer modules, split from a service by concept

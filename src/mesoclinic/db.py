@@ -13,10 +13,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -61,6 +62,26 @@ class Base(DeclarativeBase):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def status_type(enum: type[StrEnum], length: int) -> Enum:
+    """A VARCHAR(length) column holding the enum's values (FHIR codes such as
+    `entered-in-error`, not member names), so stored data needs no migration; values outside
+    the enum are refused in Python on write."""
+    return Enum(
+        enum,
+        native_enum=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class RecordStatus(StrEnum):
+    """A clinical record that is voided, never deleted (FHIR codes)."""
+
+    ACTIVE = "active"
+    ENTERED_IN_ERROR = "entered-in-error"
 
 
 class UUIDPrimaryKey:

@@ -28,11 +28,18 @@ def _not_future_datetime(value: datetime) -> datetime:
     return value
 
 
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-PastDatetime = Annotated[datetime, AfterValidator(_aware), AfterValidator(_not_future_datetime)]
-PastDate = Annotated[date, AfterValidator(_not_future_date)]
+# Named apart from pydantic's AwareDatetime/PastDate/PastDatetime: these also convert to UTC
+# or compare with the clock, and an import of the wrong one would pass silently.
+UtcDatetime = Annotated[datetime, AfterValidator(_aware)]
+UtcDatetimeNotInFuture = Annotated[
+    datetime, AfterValidator(_aware), AfterValidator(_not_future_datetime)
+]
+DateNotInFuture = Annotated[date, AfterValidator(_not_future_date)]
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 LongText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+# Why a record was voided, withdrawn, recalled or stopped: one rule everywhere (the strictest of
+# the five it replaces, so "dup" or "no" is never the whole audit trail).
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=2000)]
 
 
 class Schema(BaseModel):

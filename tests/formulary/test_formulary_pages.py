@@ -27,7 +27,7 @@ def test_clinician_adds_ingredient_cocktail_and_product_through_forms(world):
     assert r.status_code == 303
     with world.db.factory() as s:
         biotin = s.execute(select(Ingredient)).scalar_one()
-        assert biotin.alias_list == ["vitamin b7", "vitamin h"]
+        assert biotin.aliases == ["vitamin b7", "vitamin h"]
     r = _post(
         web,
         "/formulary",

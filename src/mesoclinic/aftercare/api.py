@@ -24,7 +24,7 @@ from mesoclinic.aftercare.schemas import (
 )
 from mesoclinic.db import utcnow
 from mesoclinic.plans.schemas import ConflictRead
-from mesoclinic.schemas_common import AwareDatetime
+from mesoclinic.schemas_common import UtcDatetime
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
@@ -85,7 +85,7 @@ def precaution_conflicts(
     session: DbSession,
     rulebook: Rulebook,
     actor: Annotated[Actor, Allowed(Permission.AFTERCARE_READ)],
-    starts_at: Annotated[AwareDatetime, Query()],
+    starts_at: Annotated[UtcDatetime, Query()],
 ) -> ConflictsRead:
     """Declared events a session at `starts_at` would conflict with, with safe dates."""
     found = service.precaution_conflicts(session, actor, patient_id, starts_at, rulebook)

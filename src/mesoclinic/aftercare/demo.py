@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare import scheduler, sessions
-from mesoclinic.aftercare.models import DeclaredEvent, OutboxMessage
+from mesoclinic.aftercare.models import DeclaredEvent, OutboxMessage, OutboxStatus
 from mesoclinic.aftercare.rulebook import AftercareRulebook, load
 from mesoclinic.demo.seed import MAIN_CLINIC, PATIENT_USERNAME, DemoContext
 from mesoclinic.errors import DomainError
@@ -21,7 +21,7 @@ from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking
 from mesoclinic.plans.models import Appointment
 from mesoclinic.plans.schemas import AppointmentCreate
-from mesoclinic.visits.models import Visit
+from mesoclinic.visits.models import Visit, VisitStatus
 
 DEMO_PATIENTS = 4  # main-clinic patients given events and reminders
 SEND_DELAY = timedelta(minutes=2)
@@ -124,7 +124,7 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
 def _past_aftercare_emails(session: Session, now: datetime, rulebook: AftercareRulebook) -> None:
     """The aftercare emails the worker would have sent after the demo's recent visits."""
     stmt = select(Visit).where(
-        Visit.status == "completed",
+        Visit.status == VisitStatus.COMPLETED,
         Visit.performed_at >= now - PAST_VISITS,
         Visit.performed_at <= now,
     )
@@ -136,11 +136,11 @@ def _mark_due_as_delivered(session: Session, now: datetime) -> None:
     """Messages already due count as sent a moment after they fell due, as a worker would."""
     due = session.execute(
         select(OutboxMessage).where(
-            OutboxMessage.status == "queued", OutboxMessage.send_after <= now
+            OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.send_after <= now
         )
     )
     for message in due.scalars():
-        message.status, message.attempts = "sent", 1
+        message.status, message.attempts = OutboxStatus.SENT, 1
         message.sent_at = min(message.send_after + SEND_DELAY, now)
         message.created_at = min(message.created_at, message.send_after)
     session.flush()

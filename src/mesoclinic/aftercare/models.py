@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, RecordStatus, UUIDPrimaryKey, status_type, utcnow
 
 
 class DeclaredEvent(UUIDPrimaryKey, Base):
@@ -21,11 +22,21 @@ class DeclaredEvent(UUIDPrimaryKey, Base):
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     note: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # or entered-in-error
+    status: Mapped[RecordStatus] = mapped_column(
+        status_type(RecordStatus, 20), default=RecordStatus.ACTIVE
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="")
     voided_at: Mapped[datetime | None]
     voided_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class OutboxStatus(StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
 
 
 class OutboxMessage(UUIDPrimaryKey, Base):
@@ -46,7 +57,9 @@ class OutboxMessage(UUIDPrimaryKey, Base):
     body: Mapped[str] = mapped_column(Text)
     message_id: Mapped[str] = mapped_column(String(200))
     send_after: Mapped[datetime]
-    status: Mapped[str] = mapped_column(String(12), default="queued")
+    status: Mapped[OutboxStatus] = mapped_column(
+        status_type(OutboxStatus, 12), default=OutboxStatus.QUEUED
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     lease_until: Mapped[datetime | None]
     claim_token: Mapped[str | None] = mapped_column(String(40))

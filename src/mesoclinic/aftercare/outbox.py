@@ -18,12 +18,10 @@ from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from mesoclinic.aftercare.models import OutboxMessage
-from mesoclinic.db import unit_of_work
+from mesoclinic.aftercare.models import OutboxMessage, OutboxStatus
+from mesoclinic.db import RecordStatus, unit_of_work
 from mesoclinic.patients.models import Patient
 
-KINDS = ("appointment_reminder", "pre_visit_precautions", "aftercare")
-STATUSES = ("queued", "sending", "sent", "failed", "skipped")
 LEASE = timedelta(minutes=5)
 MAIL_DOMAIN = "mesoclinic.invalid"
 
@@ -56,7 +54,7 @@ class Claimed:
 
 def skip_reason(patient: Patient) -> str | None:
     """Why a patient must not be emailed, or None when they may be."""
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         return "patient record entered in error"
     if patient.email_opt_out:
         return "patient opted out of email"
@@ -85,7 +83,7 @@ def enqueue(session: Session, patient: Patient, draft: Draft) -> OutboxMessage:
         body=draft.body,
         message_id=f"<outbox-{message_uuid}@{MAIL_DOMAIN}>",
         send_after=draft.send_after,
-        status="skipped" if reason else "queued",
+        status=OutboxStatus.SKIPPED if reason else "queued",
         last_error=reason,
         attempts=0,
     )
@@ -130,8 +128,13 @@ def claim_due(
             .join(Patient, Patient.id == OutboxMessage.patient_id)
             .where(
                 or_(
-                    and_(OutboxMessage.status == "queued", OutboxMessage.send_after <= now),
-                    and_(OutboxMessage.status == "sending", OutboxMessage.lease_until <= now),
+                    and_(
+                        OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.send_after <= now
+                    ),
+                    and_(
+                        OutboxMessage.status == OutboxStatus.SENDING,
+                        OutboxMessage.lease_until <= now,
+                    ),
                 )
             )
             .order_by(OutboxMessage.send_after)
@@ -143,13 +146,13 @@ def claim_due(
         claimed = []
         for row, patient in session.execute(stmt).all():
             if reason := skip_reason(patient):  # opted out after the message was queued
-                row.status, row.last_error, row.lease_until = "skipped", reason, None
+                row.status, row.last_error, row.lease_until = OutboxStatus.SKIPPED, reason, None
                 continue
-            if row.status == "sending" and row.attempts >= max_attempts:
-                row.status, row.lease_until = "failed", None
+            if row.status == OutboxStatus.SENDING and row.attempts >= max_attempts:
+                row.status, row.lease_until = OutboxStatus.FAILED, None
                 row.last_error = f"worker stopped while sending, {row.attempts} times"
                 continue
-            row.status, row.claim_token = "sending", token
+            row.status, row.claim_token = OutboxStatus.SENDING, token
             row.lease_until, row.attempts = now + lease, row.attempts + 1
             row.to_address = patient.email or row.to_address
             claimed.append(
@@ -172,7 +175,7 @@ def mark_sent(factory: sessionmaker[Session], claimed: Claimed, now: datetime) -
         result = session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id == claimed.id, OutboxMessage.claim_token == claimed.claim_token)
-            .values(status="sent", sent_at=now, lease_until=None, last_error=None)
+            .values(status=OutboxStatus.SENT, sent_at=now, lease_until=None, last_error=None)
         )
         return bool(getattr(result, "rowcount", 0))
 

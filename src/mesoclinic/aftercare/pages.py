@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from mesoclinic.aftercare import outbox_admin, service, sheet
 from mesoclinic.aftercare.api import Rulebook
-from mesoclinic.aftercare.outbox import STATUSES
+from mesoclinic.aftercare.models import OutboxStatus
 from mesoclinic.aftercare.rulebook import EVENT_KINDS
 from mesoclinic.aftercare.schemas import DeclaredEventCreate
 from mesoclinic.db import utcnow
@@ -24,7 +24,7 @@ from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.service import clinic_timezone
-from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -120,11 +120,15 @@ def declare_event(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(DeclaredEventCreate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.declare_event(session, actor, patient_id, data)
-            return redirect(f"/patients/{patient_id}/aftercare", "Event added.")
-    return _tab(request, session, actor, patient_id, rulebook, values, errors, 422)
+
+    def save(data: DeclaredEventCreate) -> Response:
+        service.declare_event(session, actor, patient_id, data)
+        return redirect(f"/patients/{patient_id}/aftercare", "Event added.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _tab(request, session, actor, patient_id, rulebook, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/aftercare/events/{event_id}/void")
@@ -207,7 +211,8 @@ def outbox_page(
     status: str | None = None,
     offset: int = 0,
 ) -> Response:
-    chosen = status if status in STATUSES else None
+    statuses = [s.value for s in OutboxStatus]
+    chosen = status if status in statuses else None
     rows, total = outbox_admin.search(
         session, actor, chosen, limit=OUTBOX_PAGE_SIZE, offset=max(offset, 0)
     )
@@ -219,7 +224,7 @@ def outbox_page(
                 items=list(rows), total=total, limit=OUTBOX_PAGE_SIZE, offset=max(offset, 0)
             ),
             "status": chosen,
-            "statuses": STATUSES,
+            "statuses": statuses,
             "counts": outbox_admin.counts(session, actor),
             "query_base": f"/admin/outbox?status={chosen or ''}",
         },

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare import messages, outbox
-from mesoclinic.aftercare.models import OutboxMessage
+from mesoclinic.aftercare.models import OutboxMessage, OutboxStatus
 from mesoclinic.aftercare.rulebook import AftercareRulebook
 from mesoclinic.aftercare.rules import precaution_windows
 from mesoclinic.patients.models import Patient
@@ -119,7 +119,7 @@ def _withdraw_stale(session: Session, now: datetime) -> int:
     stmt = (
         select(OutboxMessage, Appointment)
         .join(Appointment, Appointment.id == OutboxMessage.related_id)
-        .where(OutboxMessage.status == "queued", OutboxMessage.kind.in_(REMINDER_KINDS))
+        .where(OutboxMessage.status == OutboxStatus.QUEUED, OutboxMessage.kind.in_(REMINDER_KINDS))
     )
     withdrawn = 0
     for message, appointment in session.execute(stmt).all():
@@ -131,7 +131,7 @@ def _withdraw_stale(session: Session, now: datetime) -> int:
         elif appointment.starts_at <= now:
             reason = "appointment already started"
         if reason:
-            message.status, message.last_error = "skipped", reason
+            message.status, message.last_error = OutboxStatus.SKIPPED, reason
             withdrawn += 1
     return withdrawn
 

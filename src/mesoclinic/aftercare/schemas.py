@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from mesoclinic.aftercare.models import OutboxStatus
+from mesoclinic.db import RecordStatus
 from mesoclinic.plans.schemas import ConflictRead
 from mesoclinic.schemas_common import LongText, ReadSchema, Schema
 
@@ -57,7 +59,7 @@ class DeclaredEventRead(ReadSchema):
     starts_on: date
     ends_on: date
     note: str | None
-    status: str
+    status: RecordStatus
     created_at: datetime
     created_by: str
 
@@ -83,7 +85,7 @@ class OutboxRead(ReadSchema):
     to_address: str
     subject: str
     send_after: datetime
-    status: str
+    status: OutboxStatus
     attempts: int
     last_error: str | None
     sent_at: datetime | None

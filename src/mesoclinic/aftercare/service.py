@@ -27,7 +27,7 @@ from mesoclinic.aftercare.rules import (
     precaution_windows,
 )
 from mesoclinic.aftercare.schemas import DeclaredEventCreate
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import Conflict, InvalidTransition, NotFound
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
@@ -40,7 +40,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.service import clinic_timezone
-from mesoclinic.visits.models import Visit
+from mesoclinic.visits.models import Visit, VisitStatus
 
 
 def visit_precautions(
@@ -54,7 +54,7 @@ def visit_precautions(
     visit = patient_service.load_owned(
         session, actor, Visit, visit_id, Permission.AFTERCARE_READ, "Visit"
     )
-    if visit.status != "completed":
+    if visit.status != VisitStatus.COMPLETED:
         raise Conflict(
             "This visit was marked entered in error; it has no aftercare", code="visit_voided"
         )
@@ -82,7 +82,7 @@ def _patient(
 def _active_events(session: Session, patient_id: uuid.UUID) -> list[DeclaredEvent]:
     stmt = (
         select(DeclaredEvent)
-        .where(DeclaredEvent.patient_id == patient_id, DeclaredEvent.status == "active")
+        .where(DeclaredEvent.patient_id == patient_id, DeclaredEvent.status == RecordStatus.ACTIVE)
         .order_by(DeclaredEvent.starts_on)
     )
     return list(session.execute(stmt).scalars())
@@ -110,7 +110,7 @@ def declare_event(
 ) -> DeclaredEvent:
     """Record an upcoming event the patient plans."""
     patient = _patient(session, actor, patient_id, Permission.AFTERCARE_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This patient record was marked entered in error")
     event = DeclaredEvent(
         patient_id=patient.id,
@@ -147,9 +147,13 @@ def void_event(
     if event is None or (patient_id is not None and event.patient_id != patient_id):
         raise NotFound("Declared event not found")
     patient = _patient(session, actor, event.patient_id, Permission.AFTERCARE_WRITE)
-    if event.status != "active":
+    if event.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This event was already withdrawn")
-    event.status, event.voided_at, event.voided_by = "entered-in-error", utcnow(), actor.username
+    event.status, event.voided_at, event.voided_by = (
+        RecordStatus.ENTERED_IN_ERROR,
+        utcnow(),
+        actor.username,
+    )
     session.flush()
     audit.record(
         session,

@@ -17,7 +17,7 @@ from mesoclinic.aftercare.models import OutboxMessage
 from mesoclinic.aftercare.rulebook import AftercareRulebook
 from mesoclinic.plans.models import Appointment
 from mesoclinic.plans.service import upcoming_appointments
-from mesoclinic.visits.models import Visit
+from mesoclinic.visits.models import Visit, VisitStatus
 
 RECENT_VISITS = timedelta(days=10)  # longer than any "after" window of the default rulebook
 AFTERCARE_EMAIL_WITHIN = timedelta(hours=24)  # older visits get no late aftercare email
@@ -29,7 +29,7 @@ def recent_visits(session: Session, patient_id: uuid.UUID, now: datetime) -> lis
         select(Visit)
         .where(
             Visit.patient_id == patient_id,
-            Visit.status == "completed",
+            Visit.status == VisitStatus.COMPLETED,
             Visit.performed_at >= now - RECENT_VISITS,
             Visit.performed_at <= now,
         )
@@ -42,7 +42,7 @@ def latest_visits(session: Session, patient_id: uuid.UUID, limit: int = 5) -> li
     """The patient's most recent completed visits (for their instruction sheets)."""
     stmt = (
         select(Visit)
-        .where(Visit.patient_id == patient_id, Visit.status == "completed")
+        .where(Visit.patient_id == patient_id, Visit.status == VisitStatus.COMPLETED)
         .order_by(Visit.performed_at.desc())
         .limit(limit)
     )
@@ -62,7 +62,7 @@ def queue_missing_aftercare(session: Session, now: datetime, rulebook: Aftercare
         OutboxMessage.kind == "aftercare", OutboxMessage.related_id == Visit.id
     )
     stmt = select(Visit).where(
-        Visit.status == "completed",
+        Visit.status == VisitStatus.COMPLETED,
         Visit.performed_at >= now - AFTERCARE_EMAIL_WITHIN,
         Visit.performed_at <= now,
         ~has_email.exists(),

@@ -15,7 +15,7 @@ from mesoclinic.assessment.facts import BLEEDING_WINDOW_DAYS, build_facts, histo
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.assessment.rulebook import Rulebook, get_rulebook
 from mesoclinic.assessment.rules import PatientFacts, screen
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import DomainError, NotFound
 from mesoclinic.findings import Finding, RulebookError
 from mesoclinic.patients.consent import current_consent
@@ -44,7 +44,7 @@ def latest_assessment(session: Session, patient_id: uuid.UUID) -> Assessment | N
     """The patient's newest assessment that was not entered in error."""
     return session.execute(
         select(Assessment)
-        .where(Assessment.patient_id == patient_id, Assessment.status == "active")
+        .where(Assessment.patient_id == patient_id, Assessment.status == RecordStatus.ACTIVE)
         .order_by(Assessment.assessed_at.desc(), Assessment.created_at.desc())
         .limit(1)
     ).scalar_one_or_none()
@@ -113,7 +113,7 @@ def treatment_gate(
     if patient is None:
         raise NotFound("Patient not found")
     blocking: list[Finding] = []
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         blocking.append(
             Finding(
                 "patient.voided",

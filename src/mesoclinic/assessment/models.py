@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, RecordStatus, UUIDPrimaryKey, status_type, utcnow
 from mesoclinic.patients.models import AuditColumns
 
 
@@ -23,7 +23,9 @@ class Assessment(UUIDPrimaryKey, AuditColumns, Base):
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
     assessed_at: Mapped[datetime] = mapped_column(default=utcnow)
     assessed_by: Mapped[str] = mapped_column(String(80), default="")
-    status: Mapped[str] = mapped_column(String(20), default="active")  # or entered-in-error
+    status: Mapped[RecordStatus] = mapped_column(
+        status_type(RecordStatus, 20), default=RecordStatus.ACTIVE
+    )
     complaint: Mapped[str | None] = mapped_column(Text)
     complaint_duration_months: Mapped[int | None] = mapped_column(Integer)
     diagnosis: Mapped[str] = mapped_column(String(32))

@@ -20,7 +20,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import Panel
-from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, submit_form, validate
 from mesoclinic.web.rulebooks import ScreeningRules
 from mesoclinic.web.templating import redirect, render
 
@@ -141,24 +141,28 @@ def create_assessment(
 ) -> Response:
     values = form_values(form)
     data, errors = _validated(request, values)
-    if data is not None:
-        with savepoint(session, errors):
-            made = service.create(session, actor, patient_id, data, rulebook)
-            return redirect(
-                f"/patients/{patient_id}/assessments/{made.id}",
-                f"Assessment saved: {made.candidacy.replace('_', ' ')}.",
-            )
+
+    def save(data: AssessmentCreate) -> Response:
+        made = service.create(session, actor, patient_id, data, rulebook)
+        return redirect(
+            f"/patients/{patient_id}/assessments/{made.id}",
+            f"Assessment saved: {made.candidacy.replace('_', ' ')}.",
+        )
+
+    def show_form(errors: dict[str, str]) -> Response:
         errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
-    patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
-    return patient_page(
-        request,
-        actor,
-        patient,
-        "assessments",
-        "assessment/form.html",
-        {**_form_context(values, errors), "decision": None},
-        status_code=422,
-    )
+        patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
+        return patient_page(
+            request,
+            actor,
+            patient,
+            "assessments",
+            "assessment/form.html",
+            {**_form_context(values, errors), "decision": None},
+            status_code=422,
+        )
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/assessments/preview", response_class=HTMLResponse)
@@ -174,18 +178,19 @@ def preview_fragment(
     values = form_values(form)
     patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
     data, errors = _validated(request, values)
-    decision = None
-    if data is not None:
-        with savepoint(session, errors):
-            decision = service.preview_view(
-                service.preview(session, actor, patient_id, data, rulebook)
-            )
-        errors = {FORM_FIELD.get(k, k): v for k, v in errors.items()}
-    return render(
-        request,
-        "assessment/_decision.html",
-        {"decision": decision, "errors": errors, "preview": True},
-    )
+
+    def panel(decision: Any, errors: dict[str, str]) -> Response:
+        context = {"decision": decision, "errors": errors, "preview": True}
+        return render(request, "assessment/_decision.html", context)
+
+    def show_decision(data: AssessmentCreate) -> Response:
+        preview = service.preview(session, actor, patient_id, data, rulebook)
+        return panel(service.preview_view(preview), {})
+
+    def show_errors(errors: dict[str, str]) -> Response:
+        return panel(None, {FORM_FIELD.get(k, k): v for k, v in errors.items()})
+
+    return submit_form(session, data, errors, show_decision, show_errors)
 
 
 def _detail(
@@ -243,15 +248,19 @@ def override_decision(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(OverrideCreate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.add_override(session, actor, patient_id, assessment_id, data)
-            return redirect(
-                f"/patients/{patient_id}/assessments/{assessment_id}",
-                f"Override of {data.rule_id} recorded.",
-            )
-    errors = {f"override_{k}": v for k, v in errors.items()}
-    return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
+
+    def save(data: OverrideCreate) -> Response:
+        service.add_override(session, actor, patient_id, assessment_id, data)
+        return redirect(
+            f"/patients/{patient_id}/assessments/{assessment_id}",
+            f"Override of {data.rule_id} recorded.",
+        )
+
+    def show_form(errors: dict[str, str]) -> Response:
+        errors = {f"override_{k}": v for k, v in errors.items()}
+        return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post(
@@ -268,12 +277,16 @@ def void_assessment(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(AssessmentVoid, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.void(session, actor, patient_id, assessment_id, data.reason)
-            return redirect(
-                f"/patients/{patient_id}/assessments/{assessment_id}",
-                "Assessment marked as entered in error.",
-            )
-    errors = {f"void_{k}": v for k, v in errors.items()}
-    return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
+
+    def save(data: AssessmentVoid) -> Response:
+        service.void(session, actor, patient_id, assessment_id, data.reason)
+        return redirect(
+            f"/patients/{patient_id}/assessments/{assessment_id}",
+            "Assessment marked as entered in error.",
+        )
+
+    def show_form(errors: dict[str, str]) -> Response:
+        errors = {f"void_{k}": v for k, v in errors.items()}
+        return _detail(request, session, actor, patient_id, assessment_id, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)

@@ -9,8 +9,9 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints, model_validator
 
 from mesoclinic.assessment.staging import Diagnosis, Scale
+from mesoclinic.db import RecordStatus
 from mesoclinic.patients.schemas import ConditionKind
-from mesoclinic.schemas_common import LongText, PastDatetime, ReadSchema, Schema
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetimeNotInFuture
 
 Percent = Annotated[float, Field(ge=0, le=100)]
 Substance = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -46,7 +47,7 @@ class Staging(Schema):
 class AssessmentCreate(Schema):
     """One assessment; history facts left out (None) are taken from the medical history."""
 
-    assessed_at: PastDatetime | None = None
+    assessed_at: UtcDatetimeNotInFuture | None = None
     complaint: LongText | None = None
     complaint_duration_months: Annotated[int, Field(ge=0, le=1200)] | None = None
     diagnosis: Diagnosis
@@ -101,7 +102,7 @@ class AssessmentRead(ReadSchema):
     patient_id: uuid.UUID
     assessed_at: datetime
     assessed_by: str
-    status: str
+    status: RecordStatus
     complaint: str | None
     complaint_duration_months: int | None
     diagnosis: str
@@ -143,7 +144,7 @@ class OverrideCreate(Schema):
 
 
 class AssessmentVoid(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=5, max_length=4000)]
+    reason: Reason
 
 
 class GateRead(ReadSchema):

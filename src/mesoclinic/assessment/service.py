@@ -24,7 +24,7 @@ from mesoclinic.assessment.models import Assessment, DecisionOverride
 from mesoclinic.assessment.rulebook import Rulebook
 from mesoclinic.assessment.rules import Decision, PatientFacts, screen
 from mesoclinic.assessment.schemas import AssessmentCreate, OverrideCreate, Staging
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from mesoclinic.findings import Finding
 from mesoclinic.patients import service as patient_service
@@ -123,7 +123,7 @@ def _active_patient(
     session: Session, actor: Actor, patient_id: uuid.UUID, permission: Permission
 ) -> Patient:
     patient = patient_service.load(session, actor, patient_id, permission)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     return patient
 
@@ -286,7 +286,7 @@ def add_override(
     patient = _active_patient(session, actor, patient_id, Permission.DECISION_OVERRIDE)
     # Locked so two clinicians overriding at once cannot both pass the "already" check.
     assessment = _load(session, patient, assessment_id, for_update=True)
-    if assessment.status != "active":
+    if assessment.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This assessment was entered in error")
     finding = _fired(assessment).get(data.rule_id)
     if finding is None:
@@ -418,7 +418,7 @@ def awaiting_override(
     actor.require(Permission.DECISION_OVERRIDE)
     newest = (
         select(Assessment.patient_id, func.max(Assessment.assessed_at).label("at"))
-        .where(Assessment.status == "active")
+        .where(Assessment.status == RecordStatus.ACTIVE)
         .group_by(Assessment.patient_id)
         .subquery()
     )
@@ -430,7 +430,7 @@ def awaiting_override(
             (newest.c.patient_id == Assessment.patient_id)
             & (newest.c.at == Assessment.assessed_at),
         )
-        .where(Assessment.status == "active", Patient.status == "active")
+        .where(Assessment.status == RecordStatus.ACTIVE, Patient.status == RecordStatus.ACTIVE)
         .order_by(Assessment.assessed_at.desc())
     )
     if not actor.is_group_admin:

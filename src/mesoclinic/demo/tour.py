@@ -13,12 +13,13 @@ from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.assessment.models import Assessment
+from mesoclinic.db import RecordStatus
 from mesoclinic.formulary.models import Lot
 from mesoclinic.patients.models import Allergy, Patient, PregnancyStatus
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission, Role
-from mesoclinic.visits.models import Visit
+from mesoclinic.visits.models import Visit, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,7 @@ class TourStep:
 
 def _first_patient(session: Session, actor: Actor, stmt: Select[uuid.UUID]) -> uuid.UUID | None:
     stmt = stmt.join(Patient, Patient.id == stmt.selected_columns[0]).where(
-        Patient.status == "active"
+        Patient.status == RecordStatus.ACTIVE
     )
     if not actor.is_group_admin:
         stmt = stmt.where(Patient.clinic_id == actor.clinic_id)
@@ -55,7 +56,7 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
             session,
             actor,
             select(Assessment.patient_id).where(
-                Assessment.candidacy == candidacy, Assessment.status == "active"
+                Assessment.candidacy == candidacy, Assessment.status == RecordStatus.ACTIVE
             ),
         )
 
@@ -83,7 +84,8 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
                 session,
                 actor,
                 select(PregnancyStatus.patient_id).where(
-                    PregnancyStatus.value == "pregnant", PregnancyStatus.status == "active"
+                    PregnancyStatus.value == "pregnant",
+                    PregnancyStatus.status == RecordStatus.ACTIVE,
                 ),
             ),
             "Must not be treated",
@@ -104,7 +106,7 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
                 session,
                 actor,
                 select(Allergy.patient_id).where(
-                    Allergy.substance == "biotin", Allergy.status == "active"
+                    Allergy.substance == "biotin", Allergy.status == RecordStatus.ACTIVE
                 ),
             ),
             "Safety checks at the chair",
@@ -117,7 +119,7 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
                 session,
                 actor,
                 select(Visit.patient_id)
-                .where(Visit.status == "completed")
+                .where(Visit.status == VisitStatus.COMPLETED)
                 .order_by(Visit.performed_at.desc()),
             ),
             "Aftercare",

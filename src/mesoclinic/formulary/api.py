@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from mesoclinic.formulary import service, stock
+from mesoclinic.formulary.recall_report import recipients_csv
 from mesoclinic.formulary.schemas import (
     CocktailCreate,
     CocktailRead,
@@ -23,7 +24,6 @@ from mesoclinic.formulary.schemas import (
     StockAlert,
     StockChange,
 )
-from mesoclinic.formulary.views import lot_read, movement_read, product_read, recipients_csv
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.security.permissions import Permission
@@ -65,18 +65,21 @@ def create_cocktail(body: CocktailCreate, session: DbSession, actor: Editor) -> 
 
 @router.get("/formulary/products", response_model=list[ProductRead])
 def list_products(session: DbSession, actor: Reader) -> list[ProductRead]:
-    return [product_read(p) for p in service.list_products(session, actor)]
+    return [ProductRead.model_validate(p) for p in service.list_products(session, actor)]
 
 
 @router.post("/formulary/products", response_model=ProductRead, status_code=201)
 def create_product(body: ProductCreate, session: DbSession, actor: Editor) -> ProductRead:
-    return product_read(service.create_product(session, actor, body))
+    return ProductRead.model_validate(service.create_product(session, actor, body))
 
 
 @router.get("/lots", response_model=list[LotRead], tags=["stock"])
 def list_lots(session: DbSession, actor: Reader, include_empty: bool = True) -> list[LotRead]:
     """The clinic's lots, soonest expiry first."""
-    return [lot_read(lot) for lot in stock.list_lots(session, actor, include_empty=include_empty)]
+    return [
+        LotRead.model_validate(lot)
+        for lot in stock.list_lots(session, actor, include_empty=include_empty)
+    ]
 
 
 @router.post("/lots", response_model=LotRead, status_code=201, tags=["stock"])
@@ -84,33 +87,33 @@ def receive_lot(
     body: LotReceive, session: DbSession, actor: Stocker, clinic_id: uuid.UUID | None = None
 ) -> LotRead:
     """Receive a delivered lot (a group admin passes `clinic_id`)."""
-    return lot_read(stock.receive(session, actor, body, clinic_id))
+    return LotRead.model_validate(stock.receive(session, actor, body, clinic_id))
 
 
 @router.get("/lots/{lot_id}", response_model=LotRead, tags=["stock"])
 def get_lot(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> LotRead:
-    return lot_read(stock.get_lot(session, actor, lot_id))
+    return LotRead.model_validate(stock.get_lot(session, actor, lot_id))
 
 
 @router.get("/lots/{lot_id}/movements", response_model=list[MovementRead], tags=["stock"])
 def lot_movements(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> list[MovementRead]:
-    return [movement_read(m) for m in stock.movements(session, actor, lot_id)]
+    return [MovementRead.model_validate(m) for m in stock.movements(session, actor, lot_id)]
 
 
 @router.post("/lots/{lot_id}/waste", response_model=LotRead, tags=["stock"])
 def waste_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker) -> LotRead:
-    return lot_read(stock.waste(session, actor, lot_id, body))
+    return LotRead.model_validate(stock.waste(session, actor, lot_id, body))
 
 
 @router.post("/lots/{lot_id}/adjust", response_model=LotRead, tags=["stock"])
 def adjust_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker) -> LotRead:
-    return lot_read(stock.adjust(session, actor, lot_id, body))
+    return LotRead.model_validate(stock.adjust(session, actor, lot_id, body))
 
 
 @router.post("/lots/{lot_id}/recall", response_model=LotRead, tags=["stock"])
 def recall_lot(lot_id: uuid.UUID, body: LotRecall, session: DbSession, actor: Stocker) -> LotRead:
     """Mark a lot recalled; later visits refuse it."""
-    return lot_read(stock.recall(session, actor, lot_id, body.reason))
+    return LotRead.model_validate(stock.recall(session, actor, lot_id, body.reason))
 
 
 @router.get("/lots/{lot_id}/recipients", response_model=list[Recipient], tags=["stock"])

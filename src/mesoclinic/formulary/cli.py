@@ -11,7 +11,7 @@ import typer
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
 from mesoclinic.formulary import stock
-from mesoclinic.formulary.views import recipients_csv
+from mesoclinic.formulary.recall_report import recipients_csv
 from mesoclinic.migrate import open_database
 from mesoclinic.security.actor import cli_actor
 from mesoclinic.visits.recipients import recipients_of_lot

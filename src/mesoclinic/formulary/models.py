@@ -10,6 +10,7 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     CheckConstraint,
     Float,
@@ -24,7 +25,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
 
 INGREDIENT_CATEGORIES = ("vitamin", "mineral", "amino_acid", "drug", "other")
-MOVEMENT_KINDS = ("received", "used", "wasted", "adjusted")
 
 
 class Ingredient(UUIDPrimaryKey, Base):
@@ -35,13 +35,9 @@ class Ingredient(UUIDPrimaryKey, Base):
     name: Mapped[str] = mapped_column(String(120), unique=True)
     category: Mapped[str] = mapped_column(String(20))
     prescription_only: Mapped[bool] = mapped_column(Boolean, default=False)
-    aliases: Mapped[str] = mapped_column(String(300), default="")  # comma-separated
+    aliases: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="")
-
-    @property
-    def alias_list(self) -> list[str]:
-        return [a.strip() for a in self.aliases.split(",") if a.strip()]
 
 
 class Cocktail(UUIDPrimaryKey, Base):
@@ -101,6 +97,10 @@ class Product(UUIDPrimaryKey, Base):
 
     cocktail: Mapped[Cocktail] = relationship(lazy="joined")
 
+    @property
+    def low_stock_threshold_ml(self) -> float:
+        return self.low_stock_threshold_ul / 1000
+
 
 class Lot(UUIDPrimaryKey, Base):
     """One batch of a product held by a clinic; the balance never goes negative."""
@@ -128,6 +128,14 @@ class Lot(UUIDPrimaryKey, Base):
 
     product: Mapped[Product] = relationship(lazy="joined")
 
+    @property
+    def quantity_received_ml(self) -> float:
+        return self.quantity_received_ul / 1000
+
+    @property
+    def balance_ml(self) -> float:
+        return self.balance_ul / 1000
+
 
 class StockMovement(UUIDPrimaryKey, Base):
     """One change to a lot's balance (signed microlitres) and the balance after it."""
@@ -142,3 +150,11 @@ class StockMovement(UUIDPrimaryKey, Base):
     reason: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     by: Mapped[str] = mapped_column(String(80), default="")
+
+    @property
+    def quantity_ml(self) -> float:
+        return self.quantity_ul / 1000
+
+    @property
+    def balance_after_ml(self) -> float:
+        return self.balance_after_ul / 1000

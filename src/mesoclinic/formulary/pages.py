@@ -28,7 +28,7 @@ from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits.recipients import recipients_of_lot
 from mesoclinic.web.dashboard import Panel
-from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -83,11 +83,15 @@ def add_ingredient(
         aliases=[a.strip() for a in values.get("aliases", "").split(",") if a.strip()],
     )
     data, errors = validate(IngredientCreate, parsed)
-    if data is not None:
-        with savepoint(session, errors):
-            ingredient = service.create_ingredient(session, actor, data)
-            return redirect("/formulary", f"Ingredient {ingredient.name} added.")
-    return _formulary(request, session, actor, "ingredient", values, errors, 422)
+
+    def save(data: IngredientCreate) -> Response:
+        ingredient = service.create_ingredient(session, actor, data)
+        return redirect("/formulary", f"Ingredient {ingredient.name} added.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _formulary(request, session, actor, "ingredient", values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 def _recipe_lines(values: dict[str, Any]) -> list[dict[str, Any]]:
@@ -112,11 +116,15 @@ def add_cocktail(
     values = form_values(form)
     parsed = {k: values.get(k) for k in ("name", "description", "total_volume_ml") if values.get(k)}
     data, errors = validate(CocktailCreate, dict(parsed, lines=_recipe_lines(values)))
-    if data is not None:
-        with savepoint(session, errors):
-            cocktail = service.create_cocktail(session, actor, data)
-            return redirect("/formulary", f"Cocktail {cocktail.name} added.")
-    return _formulary(request, session, actor, "cocktail", values, errors, 422)
+
+    def save(data: CocktailCreate) -> Response:
+        cocktail = service.create_cocktail(session, actor, data)
+        return redirect("/formulary", f"Cocktail {cocktail.name} added.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _formulary(request, session, actor, "cocktail", values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/formulary/products", response_class=HTMLResponse)
@@ -128,11 +136,15 @@ def add_product(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(ProductCreate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            product = service.create_product(session, actor, data)
-            return redirect("/formulary", f"Product {product.name} added.")
-    return _formulary(request, session, actor, "product", values, errors, 422)
+
+    def save(data: ProductCreate) -> Response:
+        product = service.create_product(session, actor, data)
+        return redirect("/formulary", f"Product {product.name} added.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _formulary(request, session, actor, "product", values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 def _stock(
@@ -185,11 +197,15 @@ def receive_lot(
     values = form_values(form)
     clinic = values.pop("clinic_id", None)
     data, errors = validate(LotReceive, values)
-    if data is not None:
-        with savepoint(session, errors):
-            lot = stock.receive(session, actor, data, uuid.UUID(clinic) if clinic else None)
-            return redirect(f"/stock/lots/{lot.id}", f"Lot {lot.batch_number} received.")
-    return _stock(request, session, actor, values, errors, 422)
+
+    def save(data: LotReceive) -> Response:
+        lot = stock.receive(session, actor, data, uuid.UUID(clinic) if clinic else None)
+        return redirect(f"/stock/lots/{lot.id}", f"Lot {lot.batch_number} received.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _stock(request, session, actor, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 def _lot_page(
@@ -238,25 +254,25 @@ def change_lot(
 ) -> Response:
     """Waste, adjust or recall a lot from its page."""
     values = form_values(form)
-    errors: dict[str, str] = {}
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _lot_page(request, session, actor, lot_id, action, values, errors, 422)
+
+    def recall(data: LotRecall) -> Response:
+        stock.recall(session, actor, lot_id, data.reason)
+        return redirect(
+            f"/stock/lots/{lot_id}/recipients", "Lot recalled: contact the patients listed below."
+        )
+
+    def change(data: StockChange) -> Response:
+        (stock.waste if action == "waste" else stock.adjust)(session, actor, lot_id, data)
+        return redirect(f"/stock/lots/{lot_id}", "Stock updated.")
+
     if action == "recall":
-        recall, errors = validate(LotRecall, values)
-        if recall is not None:
-            with savepoint(session, errors):
-                stock.recall(session, actor, lot_id, recall.reason)
-                return redirect(
-                    f"/stock/lots/{lot_id}/recipients",
-                    "Lot recalled: contact the patients listed below.",
-                )
-    elif action in ("waste", "adjust"):
-        change, errors = validate(StockChange, values)
-        if change is not None:
-            with savepoint(session, errors):
-                (stock.waste if action == "waste" else stock.adjust)(session, actor, lot_id, change)
-                return redirect(f"/stock/lots/{lot_id}", "Stock updated.")
-    else:
-        errors = {"__all__": "Unknown stock action"}
-    return _lot_page(request, session, actor, lot_id, action, values, errors, 422)
+        return submit_form(session, *validate(LotRecall, values), recall, show_form)
+    if action in ("waste", "adjust"):
+        return submit_form(session, *validate(StockChange, values), change, show_form)
+    return show_form({"__all__": "Unknown stock action"})
 
 
 @router.get("/stock/lots/{lot_id}/recipients", response_class=HTMLResponse)

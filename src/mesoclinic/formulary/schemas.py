@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import AliasPath, Field, field_validator
 
-from mesoclinic.schemas_common import LongText, ReadSchema, Schema, ShortText
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, ShortText
 
 IngredientCategory = Literal["vitamin", "mineral", "amino_acid", "drug", "other"]
 Millilitres = Annotated[float, Field(gt=0, le=100_000)]
@@ -31,7 +31,7 @@ class IngredientRead(ReadSchema):
     name: str
     category: str
     prescription_only: bool
-    alias_list: list[str]
+    alias_list: list[str] = Field(validation_alias="aliases")
 
 
 class CocktailLineIn(Schema):
@@ -84,7 +84,7 @@ class ProductRead(ReadSchema):
     manufacturer: str
     presentation: str
     cocktail_id: uuid.UUID
-    cocktail_name: str
+    cocktail_name: str = Field(validation_alias=AliasPath("cocktail", "name"))
     low_stock_threshold_ml: float
 
 
@@ -110,15 +110,15 @@ class StockChange(Schema):
 
 
 class LotRecall(Schema):
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Reason
 
 
 class LotRead(ReadSchema):
     id: uuid.UUID
     clinic_id: uuid.UUID
     product_id: uuid.UUID
-    product_name: str
-    manufacturer: str
+    product_name: str = Field(validation_alias=AliasPath("product", "name"))
+    manufacturer: str = Field(validation_alias=AliasPath("product", "manufacturer"))
     batch_number: str
     expires_on: date
     quantity_received_ml: float

@@ -38,7 +38,7 @@ def create_ingredient(session: Session, actor: Actor, data: IngredientCreate) ->
         name=data.name,
         category=data.category,
         prescription_only=data.prescription_only,
-        aliases=",".join(a.lower() for a in data.aliases),
+        aliases=[a.lower() for a in data.aliases],
         created_by=actor.username,
     )
     session.add(ingredient)

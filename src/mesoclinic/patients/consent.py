@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition, NotFound
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Consent, ConsentForm
@@ -61,7 +61,7 @@ def list_for(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Cons
 def sign(session: Session, actor: Actor, patient_id: uuid.UUID, data: ConsentCreate) -> Consent:
     """Record a signature on the current version of the procedure's consent form."""
     patient = patient_service.load(session, actor, patient_id, Permission.CONSENT_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     form = current_form(session, data.procedure)
     consent = Consent(

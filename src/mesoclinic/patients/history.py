@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidTransition, NotFound
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import (
@@ -57,7 +58,7 @@ def add(
 ) -> HistoryItem:
     """Record one history entry of `kind` (allergies, medications, ...)."""
     patient = patient_service.load(session, actor, patient_id, Permission.HISTORY_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     model = HISTORY_KINDS[kind]
     item: HistoryItem = model(
@@ -86,9 +87,9 @@ def void_item(
     item: HistoryItem | None = session.get(model, item_id)
     if item is None or item.patient_id != patient.id:
         raise NotFound("History entry not found")
-    if item.status != "active":
+    if item.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This entry is already voided")
-    item.status = "entered-in-error"
+    item.status = RecordStatus.ENTERED_IN_ERROR
     session.flush()
     audit.record(
         session,
@@ -103,4 +104,4 @@ def void_item(
 
 
 def active(items: list[Any]) -> list[Any]:
-    return [i for i in items if i.status == "active"]
+    return [i for i in items if i.status == RecordStatus.ACTIVE]

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, RecordStatus, UUIDPrimaryKey, status_type, utcnow
 
 
 class AuditColumns:
@@ -42,7 +42,9 @@ class Patient(UUIDPrimaryKey, AuditColumns, Base):
     country: Mapped[str | None] = mapped_column(String(2))
     email_opt_out: Mapped[bool] = mapped_column(default=False)
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="active")  # active | entered-in-error
+    status: Mapped[RecordStatus] = mapped_column(
+        status_type(RecordStatus, 20), default=RecordStatus.ACTIVE
+    )
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -71,7 +73,9 @@ class HistoryItem(UUIDPrimaryKey):
     """Columns shared by every medical-history entry; entries are voided, never deleted."""
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default="active")
+    status: Mapped[RecordStatus] = mapped_column(
+        status_type(RecordStatus, 20), default=RecordStatus.ACTIVE
+    )
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[str] = mapped_column(String(80), default="")
     note: Mapped[str | None] = mapped_column(Text)

@@ -30,7 +30,7 @@ from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, submit_form, validate
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -120,19 +120,23 @@ def create_patient(
     values = form_values(form)
     values["email_opt_out"] = values.get("email_opt_out") == "on"
     data, errors = validate(PatientCreate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            patient = service.create(session, actor, data)
-            return redirect(
-                f"/patients/{patient.id}",
-                f"Registered {patient.full_name} as {patient.record_number}.",
-            )
-    return render(
-        request,
-        "patients/form.html",
-        {"values": values, "errors": errors, "patient": None},
-        status_code=422,
-    )
+
+    def save(data: PatientCreate) -> Response:
+        patient = service.create(session, actor, data)
+        return redirect(
+            f"/patients/{patient.id}",
+            f"Registered {patient.full_name} as {patient.record_number}.",
+        )
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return render(
+            request,
+            "patients/form.html",
+            {"values": values, "errors": errors, "patient": None},
+            status_code=422,
+        )
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
@@ -175,16 +179,20 @@ def update_patient(
     for name in ("phone", "email", "address_line", "city", "postal_code", "country", "notes"):
         values.setdefault(name, None)
     data, errors = validate(PatientUpdate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.update(session, actor, patient_id, data)
-            return redirect(f"/patients/{patient_id}", "Changes saved.")
-    return render(
-        request,
-        "patients/form.html",
-        {"values": values, "errors": errors, "patient": patient},
-        status_code=422,
-    )
+
+    def save(data: PatientUpdate) -> Response:
+        service.update(session, actor, patient_id, data)
+        return redirect(f"/patients/{patient_id}", "Changes saved.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return render(
+            request,
+            "patients/form.html",
+            {"values": values, "errors": errors, "patient": patient},
+            status_code=422,
+        )
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/void", response_class=HTMLResponse)
@@ -197,20 +205,24 @@ def void_patient(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(PatientVoid, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.void(session, actor, patient_id, data.reason)
-            return redirect(f"/patients/{patient_id}", "Record marked as entered in error.")
-    patient = service.get(session, actor, patient_id)
-    return patient_page(
-        request,
-        actor,
-        patient,
-        "overview",
-        "patients/detail.html",
-        {"void_errors": errors, "values": values},
-        status_code=422,
-    )
+
+    def save(data: PatientVoid) -> Response:
+        service.void(session, actor, patient_id, data.reason)
+        return redirect(f"/patients/{patient_id}", "Record marked as entered in error.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        patient = service.get(session, actor, patient_id)
+        return patient_page(
+            request,
+            actor,
+            patient,
+            "overview",
+            "patients/detail.html",
+            {"void_errors": errors, "values": values},
+            status_code=422,
+        )
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.get("/patients/{patient_id}/history", response_class=HTMLResponse)
@@ -242,20 +254,24 @@ def add_history(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(HISTORY_FORMS[kind], values)
-    if data is not None:
-        with savepoint(session, errors):
-            history_service.add(session, actor, patient_id, kind, data)
-            return redirect(f"/patients/{patient_id}/history", "Medical history updated.")
-    patient = history_service.read(session, actor, patient_id)
-    return patient_page(
-        request,
-        actor,
-        patient,
-        "history",
-        "patients/history.html",
-        {"errors": errors, "values": values, "form_kind": kind},
-        status_code=422,
-    )
+
+    def save(data: Any) -> Response:
+        history_service.add(session, actor, patient_id, kind, data)
+        return redirect(f"/patients/{patient_id}/history", "Medical history updated.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        patient = history_service.read(session, actor, patient_id)
+        return patient_page(
+            request,
+            actor,
+            patient,
+            "history",
+            "patients/history.html",
+            {"errors": errors, "values": values, "form_kind": kind},
+            status_code=422,
+        )
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/history/{kind}/{item_id}/void")
@@ -322,11 +338,15 @@ def sign_consent(
     elif len(values["signed_at"]) == 16:  # datetime-local input: clinic-local, no zone
         values["signed_at"] = local_to_utc(request, values["signed_at"])
     data, errors = validate(ConsentCreate, values)
-    if data is not None:
-        with savepoint(session, errors):
-            consent_service.sign(session, actor, patient_id, data)
-            return redirect(f"/patients/{patient_id}/consents", "Consent recorded.")
-    return _consents(request, session, actor, patient_id, values, errors, 422)
+
+    def save(data: ConsentCreate) -> Response:
+        consent_service.sign(session, actor, patient_id, data)
+        return redirect(f"/patients/{patient_id}/consents", "Consent recorded.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _consents(request, session, actor, patient_id, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/consents/{consent_id}/withdraw", response_class=HTMLResponse)
@@ -340,9 +360,13 @@ def withdraw_consent(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(ConsentWithdraw, values)
-    if data is not None:
-        with savepoint(session, errors):
-            consent_service.withdraw(session, actor, patient_id, consent_id, data.reason)
-            return redirect(f"/patients/{patient_id}/consents", "Consent withdrawn.")
-    errors = {"withdraw_reason": errors.get("reason", next(iter(errors.values()), ""))}
-    return _consents(request, session, actor, patient_id, values, errors, 422)
+
+    def save(data: ConsentWithdraw) -> Response:
+        consent_service.withdraw(session, actor, patient_id, consent_id, data.reason)
+        return redirect(f"/patients/{patient_id}/consents", "Consent withdrawn.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        shown = {"withdraw_reason": errors.get("reason", next(iter(errors.values()), ""))}
+        return _consents(request, session, actor, patient_id, values, shown, 422)
+
+    return submit_form(session, data, errors, save, show_form)

@@ -9,13 +9,15 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, EmailStr, Field, StringConstraints, model_validator
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.schemas_common import (
+    DateNotInFuture,
     LongText,
-    PastDate,
-    PastDatetime,
     ReadSchema,
+    Reason,
     Schema,
     ShortText,
+    UtcDatetimeNotInFuture,
 )
 
 Sex = Literal["female", "male", "other", "unknown"]
@@ -36,7 +38,7 @@ def _birth_date(value: date) -> date:
 
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
-BirthDate = Annotated[PastDate, AfterValidator(_birth_date)]
+BirthDate = Annotated[DateNotInFuture, AfterValidator(_birth_date)]
 Country = Annotated[
     str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
 ]
@@ -96,14 +98,14 @@ class PatientRead(ReadSchema):
     country: str | None
     email_opt_out: bool
     notes: str | None
-    status: str
+    status: RecordStatus
     clinic_id: uuid.UUID
     created_at: datetime
     updated_at: datetime
 
 
 class PatientVoid(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Reason
 
 
 AllergySeverity = Literal["mild", "moderate", "severe", "unknown"]
@@ -146,7 +148,7 @@ class MedicationCreate(Schema):
     name: ShortText
     dose: Annotated[str, StringConstraints(max_length=80)] | None = None
     category: MedicationCategory = "other"
-    started_on: PastDate | None = None
+    started_on: DateNotInFuture | None = None
     stopped_on: date | None = None
     note: LongText | None = None
 
@@ -160,7 +162,7 @@ class MedicationCreate(Schema):
 class ConditionCreate(Schema):
     name: ShortText
     kind: ConditionKind = "other"
-    onset_on: PastDate | None = None
+    onset_on: DateNotInFuture | None = None
     note: LongText | None = None
 
 
@@ -171,7 +173,7 @@ class PregnancyStatusCreate(Schema):
 
 class HistoryRead(ReadSchema):
     id: uuid.UUID
-    status: str
+    status: RecordStatus
     recorded_at: datetime
     recorded_by: str
     note: str | None
@@ -219,12 +221,12 @@ class ConsentFormRead(ReadSchema):
 class ConsentCreate(Schema):
     procedure: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
     signed_by: ShortText
-    signed_at: PastDatetime
+    signed_at: UtcDatetimeNotInFuture
     signer_role: Literal["patient", "guardian", "representative"] = "patient"
 
 
 class ConsentWithdraw(Schema):
-    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=500)]
+    reason: Reason
 
 
 class ConsentRead(ReadSchema):

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition, NotFound
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.schemas import PatientCreate, PatientUpdate
@@ -133,7 +133,7 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
     elif not actor.is_group_admin:
         stmt = stmt.where(Patient.clinic_id == actor.clinic_id)
     if not query.include_voided:
-        stmt = stmt.where(Patient.status == "active")
+        stmt = stmt.where(Patient.status == RecordStatus.ACTIVE)
     if query.birth_date:
         stmt = stmt.where(Patient.birth_date == query.birth_date)
     for term in (query.text or "").split():
@@ -184,7 +184,7 @@ def search(
 def update(session: Session, actor: Actor, patient_id: uuid.UUID, data: PatientUpdate) -> Patient:
     """Change the fields that were sent; voided records are read-only."""
     patient = load(session, actor, patient_id, Permission.PATIENT_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
@@ -210,9 +210,9 @@ def mark_entered_in_error(
     session: Session, actor: Actor, record: Any, reason: str, label: str
 ) -> None:
     """Void a clinical record (status, when, why, by whom); records are never deleted."""
-    if record.status != "active":
+    if record.status != RecordStatus.ACTIVE:
         raise InvalidTransition(f"This {label} is already voided")
-    record.status = "entered-in-error"
+    record.status = RecordStatus.ENTERED_IN_ERROR
     record.voided_at = utcnow()
     record.void_reason = reason
     record.updated_by = actor.username

@@ -31,7 +31,7 @@ from mesoclinic.plans.schemas import (
     SessionBooking,
     SessionReschedule,
 )
-from mesoclinic.schemas_common import AwareDatetime
+from mesoclinic.schemas_common import UtcDatetime
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.security.permissions import Permission
@@ -214,8 +214,8 @@ def create_appointment(
 def list_appointments(
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_READ)],
-    start: Annotated[AwareDatetime, Query(description="inclusive, with zone")],
-    end: Annotated[AwareDatetime, Query(description="exclusive, with zone")],
+    start: Annotated[UtcDatetime, Query(description="inclusive, with zone")],
+    end: Annotated[UtcDatetime, Query(description="exclusive, with zone")],
     practitioner_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
     clinic_id: uuid.UUID | None = None,

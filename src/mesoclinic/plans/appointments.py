@@ -13,17 +13,35 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.errors import InvalidTransition
 from mesoclinic.patients import service as patient_service
-from mesoclinic.plans.models import RELEASED_STATUSES, Appointment, BookingSlot, PlanSession
+from mesoclinic.plans.models import (
+    RELEASED_STATUSES,
+    Appointment,
+    AppointmentStatus,
+    BookingSlot,
+    PlanSession,
+    PlanSessionStatus,
+)
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 
-STATUS_CHANGES: dict[str, frozenset[str]] = {
-    "booked": frozenset({"arrived", "done", "no_show", "cancelled"}),
-    "arrived": frozenset({"done", "cancelled"}),
+STATUS_CHANGES: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
+    AppointmentStatus.BOOKED: frozenset(
+        {
+            AppointmentStatus.ARRIVED,
+            AppointmentStatus.DONE,
+            AppointmentStatus.NO_SHOW,
+            AppointmentStatus.CANCELLED,
+        }
+    ),
+    AppointmentStatus.ARRIVED: frozenset({AppointmentStatus.DONE, AppointmentStatus.CANCELLED}),
 }
 # What a plan session becomes when its appointment reaches a status.
-SESSION_STATUS_AFTER = {"done": "done", "no_show": "missed", "cancelled": "planned"}
+SESSION_STATUS_AFTER = {
+    AppointmentStatus.DONE: PlanSessionStatus.DONE,
+    AppointmentStatus.NO_SHOW: PlanSessionStatus.MISSED,
+    AppointmentStatus.CANCELLED: PlanSessionStatus.PLANNED,
+}
 
 
 def load_appointment(
@@ -66,7 +84,7 @@ def change_status(
             f"A {appointment.status} appointment cannot become {status}", "status"
         )
     previous = appointment.status
-    set_status(session, appointment, status, reason, actor.username)
+    _set_status(session, appointment, AppointmentStatus(status), reason, actor.username)
     audit.record(
         session,
         actor,
@@ -80,8 +98,12 @@ def change_status(
     return appointment
 
 
-def set_status(
-    session: Session, appointment: Appointment, status: str, reason: str | None, username: str
+def _set_status(
+    session: Session,
+    appointment: Appointment,
+    status: AppointmentStatus,
+    reason: str | None,
+    username: str,
 ) -> None:
     appointment.status, appointment.status_reason = status, reason
     appointment.updated_by = username
@@ -91,7 +113,7 @@ def set_status(
         item = session.get(PlanSession, appointment.plan_session_id)
         if item is not None and item.appointment_id == appointment.id:
             item.status = SESSION_STATUS_AFTER[status]
-            if status == "cancelled":
+            if status == AppointmentStatus.CANCELLED:
                 item.appointment_id = None
     session.flush()
 
@@ -99,9 +121,9 @@ def set_status(
 def release_for_plan(session: Session, actor: Actor, appointment_id: uuid.UUID, why: str) -> None:
     """Cancel a still-booked appointment because its plan ended."""
     appointment = session.get(Appointment, appointment_id)
-    if appointment is None or appointment.status != "booked":
+    if appointment is None or appointment.status != AppointmentStatus.BOOKED:
         return
-    set_status(session, appointment, "cancelled", why, actor.username)
+    _set_status(session, appointment, AppointmentStatus.CANCELLED, why, actor.username)
     audit.record(
         session,
         actor,

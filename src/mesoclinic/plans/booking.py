@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
@@ -26,8 +27,11 @@ from mesoclinic.plans.clinic_calendar import ClinicCalendar
 from mesoclinic.plans.models import (
     SLOT_MINUTES,
     Appointment,
+    AppointmentStatus,
     BookingSlot,
     PlanSession,
+    PlanSessionStatus,
+    PlanStatus,
 )
 from mesoclinic.plans.schedule import is_open
 from mesoclinic.plans.schemas import AppointmentCreate, SessionBooking
@@ -173,7 +177,7 @@ def book(
 ) -> Appointment:
     """Book a practitioner and a room for a patient; refuses double booking."""
     patient = patient_service.load(session, actor, data.patient_id, Permission.APPOINTMENT_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidInput("This record was voided", "patient_id")
     _check_practitioner(session, data.practitioner_id, patient.clinic_id)
     calendar = clinic_calendar.load(session, patient.clinic_id)
@@ -187,7 +191,7 @@ def book(
         room=room,
         starts_at=data.starts_at,
         duration_minutes=data.duration_minutes,
-        status="booked",
+        status=AppointmentStatus.BOOKED,
         note=data.note,
         plan_session_id=plan_session.id if plan_session else None,
         created_by=actor.username,
@@ -218,10 +222,10 @@ def book_for_session(
 ) -> Appointment:
     """Book a plan session; a date inside its window moves it (later sessions follow)."""
     plan = plan_service.load_plan(session, actor, plan_id, Permission.APPOINTMENT_WRITE)
-    if plan.status != "active":
+    if plan.status != PlanStatus.ACTIVE:
         raise InvalidTransition(f"Sessions of a {plan.status} plan cannot be booked", "status")
-    item = plan_service.session_by_number(plan, sequence)
-    if item.status != "planned":
+    item = plan_service.plan_session_by_number(plan, sequence)
+    if item.status != PlanSessionStatus.PLANNED:
         raise InvalidTransition(f"Session {sequence} is {item.status}, not planned", "sequence")
     calendar = clinic_calendar.load(session, plan.clinic_id)
     day = data.starts_at.astimezone(calendar.timezone).date()
@@ -241,7 +245,7 @@ def book_for_session(
         ),
         plan_session=item,
     )
-    item.status, item.appointment_id = "booked", appointment.id
+    item.status, item.appointment_id = PlanSessionStatus.BOOKED, appointment.id
     session.flush()
     return appointment
 

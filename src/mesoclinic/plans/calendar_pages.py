@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare.rulebook import AftercareRulebook
 from mesoclinic.aftercare.service import booking_note
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidInput
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking, clinic_calendar
 from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.clinic_calendar import ClinicCalendar
-from mesoclinic.plans.models import TreatmentPlan
-from mesoclinic.plans.pages import STATUS_BADGE, _run
+from mesoclinic.plans.models import AppointmentStatus, TreatmentPlan
+from mesoclinic.plans.pages import STATUS_BADGE
 from mesoclinic.plans.schemas import (
     AppointmentCreate,
     ClinicCalendarUpdate,
@@ -32,7 +33,7 @@ from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.dashboard import Panel
-from mesoclinic.web.forms import PostedForm, form_values, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.rulebooks import AftercareRules
 from mesoclinic.web.templating import redirect, render
 
@@ -100,7 +101,7 @@ def _calendar(
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), cal.timezone)
     rows = booking.in_range(session, actor, start, end, clinic_id=clinic_id)
     people = booking.practitioners(session, clinic_id)
-    target = _session_target(session, actor, query)
+    target = _plan_session_target(session, actor, query)
     return render(
         request,
         "plans/calendar.html",
@@ -128,11 +129,11 @@ def _calendar(
     )
 
 
-def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
+def _plan_session_target(session: Session, actor: Actor, query: dict[str, Any]) -> Any:
     if not query.get("plan_id") or not query.get("sequence"):
         return None
     plan = plan_service.load_plan(session, actor, query["plan_id"], Permission.APPOINTMENT_WRITE)
-    item = plan_service.session_by_number(plan, int(query["sequence"]))
+    item = plan_service.plan_session_by_number(plan, int(query["sequence"]))
     audit.record(
         session,
         actor,
@@ -143,14 +144,14 @@ def _session_target(session: Session, actor: Actor, query: dict[str, Any]) -> An
         clinic_id=plan.clinic_id,
         detail={"booking_session": item.sequence},
     )
-    return {"plan": plan, "session": item, "patient": session.get(Patient, plan.patient_id)}
+    return {"plan": plan, "plan_session": item, "patient": session.get(Patient, plan.patient_id)}
 
 
 def _patients(session: Session, clinic_id: uuid.UUID) -> list[Patient]:
     return list(
         session.execute(
             select(Patient)
-            .where(Patient.clinic_id == clinic_id, Patient.status == "active")
+            .where(Patient.clinic_id == clinic_id, Patient.status == RecordStatus.ACTIVE)
             .order_by(Patient.family_name, Patient.given_name)
             .limit(500)
         ).scalars()
@@ -191,12 +192,33 @@ def book(
     query["date"] = values.get("date")
     errors: dict[str, str] = {}
     starts_at = _local_start(session, actor, values, errors)
-    if starts_at and _book(session, actor, values, starts_at, errors):
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _calendar(request, session, actor, query, values, errors, 422)
+
+    if starts_at is None:
+        return show_form(errors)
+
+    def booked() -> Response:
         return redirect(
             f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
             "Appointment booked." + _aftercare_note(session, values, starts_at, rules),
         )
-    return _calendar(request, session, actor, query, values, errors, 422)
+
+    def book_session(data: SessionBooking) -> Response:
+        plan_id, sequence = uuid.UUID(values["plan_id"]), int(values["sequence"])
+        booking.book_for_session(session, actor, plan_id, sequence, data)
+        return booked()
+
+    def book_free(data: AppointmentCreate) -> Response:
+        booking.book(session, actor, data)
+        return booked()
+
+    fields = _booking_fields(values, starts_at)
+    if values.get("plan_id") and values.get("sequence"):
+        return submit_form(session, *validate(SessionBooking, fields), book_session, show_form)
+    fields["patient_id"] = values.get("patient_id")
+    return submit_form(session, *validate(AppointmentCreate, fields), book_free, show_form)
 
 
 def _aftercare_note(
@@ -225,9 +247,7 @@ def _local_start(
     return datetime.combine(day, clock, cal.timezone).isoformat()
 
 
-def _book(
-    session: Session, actor: Actor, values: dict[str, Any], starts_at: str, errors: dict[str, str]
-) -> bool:
+def _booking_fields(values: dict[str, Any], starts_at: str) -> dict[str, Any]:
     fields = {
         "practitioner_id": values.get("practitioner_id"),
         "room": values.get("room"),
@@ -236,24 +256,7 @@ def _book(
     }
     if values.get("duration_minutes"):
         fields["duration_minutes"] = values["duration_minutes"]
-    fields = {k: v for k, v in fields.items() if v is not None}
-    checks: list[dict[str, Any]] = []
-    if values.get("plan_id") and values.get("sequence"):
-        data, errors_ = validate(SessionBooking, fields)
-        errors.update(errors_)
-        return data is not None and _run(
-            session,
-            errors,
-            checks,
-            lambda: booking.book_for_session(
-                session, actor, uuid.UUID(values["plan_id"]), int(values["sequence"]), data
-            ),
-        )
-    free, errors_ = validate(AppointmentCreate, {**fields, "patient_id": values.get("patient_id")})
-    errors.update(errors_)
-    return free is not None and _run(
-        session, errors, checks, lambda: booking.book(session, actor, free)
-    )
+    return {k: v for k, v in fields.items() if v is not None}
 
 
 @router.get("/clinic-calendar", response_class=HTMLResponse)
@@ -302,12 +305,16 @@ def update_clinic_days(
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     values["rooms"] = [r.strip() for r in values.get("rooms", "").splitlines() if r.strip()]
     data, errors = validate(ClinicCalendarUpdate, values)
-    if data is not None and _run(
-        session, errors, [], lambda: clinic_calendar.update(session, actor, clinic_id, data)
-    ):
+
+    def save(data: ClinicCalendarUpdate) -> Response:
+        clinic_calendar.update(session, actor, clinic_id, data)
         return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Opening days saved.")
-    values["rooms"] = "\n".join(values["rooms"])
-    return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        shown = {**values, "rooms": "\n".join(values["rooms"])}
+        return _clinic_days(request, session, actor, clinic_id, shown, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/clinic-calendar/closures", response_class=HTMLResponse)
@@ -320,11 +327,15 @@ def add_closure(
     values = form_values(form)
     clinic_id = _clinic_id(session, actor, values.pop("clinic_id", None))
     data, errors = validate(ClosureCreate, values)
-    if data is not None and _run(
-        session, errors, [], lambda: clinic_calendar.add_closure(session, actor, clinic_id, data)
-    ):
+
+    def save(data: ClosureCreate) -> Response:
+        clinic_calendar.add_closure(session, actor, clinic_id, data)
         return redirect(f"/clinic-calendar?clinic_id={clinic_id}", "Closure day added.")
-    return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _clinic_days(request, session, actor, clinic_id, values, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/clinic-calendar/closures/{closure_id}/delete", response_class=HTMLResponse)
@@ -347,7 +358,7 @@ def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
     rows = [
         (a, p)
         for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
-        if a.status in ("booked", "arrived")
+        if a.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
     ]
     lines: list[tuple[str, str | None]] = [
         (

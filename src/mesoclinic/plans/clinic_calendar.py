@@ -52,10 +52,10 @@ def schedule_row(session: Session, clinic_id: uuid.UUID) -> ClinicSchedule:
     ).scalar_one_or_none()
     return row or ClinicSchedule(
         clinic_id=clinic_id,
-        opening_weekdays="0,1,2,3,4,5",
+        opening_weekdays=[0, 1, 2, 3, 4, 5],
         opens_at_minute=9 * 60,
         closes_at_minute=19 * 60,
-        rooms="Room 1\nRoom 2",
+        rooms=["Room 1", "Room 2"],
     )
 
 
@@ -78,10 +78,10 @@ def load(session: Session, clinic_id: uuid.UUID) -> ClinicCalendar:
     return ClinicCalendar(
         clinic_id=clinic_id,
         timezone=ZoneInfo(clinic_timezone(session, clinic.id)),
-        opening_days=frozenset(int(d) for d in row.opening_weekdays.split(",") if d),
+        opening_days=frozenset(row.opening_weekdays),
         opens_at=_clock(row.opens_at_minute),
         closes_at=_clock(row.closes_at_minute),
-        rooms=tuple(r for r in row.rooms.split("\n") if r),
+        rooms=tuple(row.rooms),
         closures=frozenset(c.closed_on for c in closures(session, clinic_id)),
     )
 
@@ -96,9 +96,9 @@ def update(
     if closes <= opens:
         raise InvalidInput("closes_at must be after opens_at", "closes_at")
     row = schedule_row(session, target)
-    row.opening_weekdays = ",".join(str(d) for d in sorted(set(data.opening_weekdays)))
+    row.opening_weekdays = sorted(set(data.opening_weekdays))
     row.opens_at_minute, row.closes_at_minute = opens, closes
-    row.rooms = "\n".join(data.rooms)
+    row.rooms = list(data.rooms)
     row.updated_by = actor.username
     session.add(row)
     session.flush()

@@ -19,7 +19,13 @@ from mesoclinic.demo.seed import MAIN_CLINIC, DemoContext
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import appointments, booking, clinic_calendar
 from mesoclinic.plans import service as plan_service
-from mesoclinic.plans.models import PlanSession, TreatmentPlan
+from mesoclinic.plans.models import (
+    AppointmentStatus,
+    PlanSession,
+    PlanSessionStatus,
+    PlanStatus,
+    TreatmentPlan,
+)
 from mesoclinic.plans.schemas import AppointmentCreate, ClosureCreate, PlanCreate
 from mesoclinic.security.actor import Actor
 
@@ -46,7 +52,9 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     _special_cases(session, ctx, plans)
     _book_fortnight(session, ctx, plans, today)
     ctx.extra["plans"] = {
-        str(p.patient_id): str(p.id) for p in plans if p.status in ("active", "paused")
+        str(p.patient_id): str(p.id)
+        for p in plans
+        if p.status in (PlanStatus.ACTIVE, PlanStatus.PAUSED)
     }
 
 
@@ -83,7 +91,7 @@ def _mark_past(session: Session, plans: list[TreatmentPlan], today: date) -> Non
     for plan in plans:
         for item in plan.sessions:
             if item.planned_date < today:
-                item.status = "done"
+                item.status = PlanSessionStatus.DONE
     session.flush()
 
 
@@ -93,7 +101,7 @@ def _special_cases(session: Session, ctx: DemoContext, plans: list[TreatmentPlan
         return
     missed = _last_done(plans[1])
     if missed is not None:
-        missed.status = "missed"
+        missed.status = PlanSessionStatus.MISSED
     plan_service.transition(
         session,
         _writer(session, ctx, plans[2]),
@@ -128,7 +136,7 @@ def _writer(session: Session, ctx: DemoContext, plan: TreatmentPlan) -> Actor:
 
 
 def _last_done(plan: TreatmentPlan) -> PlanSession | None:
-    done = [s for s in plan.sessions if s.status == "done"]
+    done = [s for s in plan.sessions if s.status == PlanSessionStatus.DONE]
     return done[-1] if done else None
 
 
@@ -140,10 +148,13 @@ def _book_fortnight(
     first, last = today - timedelta(days=7), monday + timedelta(days=13)
     used: dict[tuple[Any, date], int] = {}
     for plan in plans:
-        if plan.status != "active":
+        if plan.status != PlanStatus.ACTIVE:
             continue
         for item in plan.sessions:
-            if first <= item.planned_date <= last and item.status in ("planned", "done"):
+            if first <= item.planned_date <= last and item.status in (
+                PlanSessionStatus.PLANNED,
+                PlanSessionStatus.DONE,
+            ):
                 _book(session, ctx, plan, item, used, today)
 
 
@@ -181,10 +192,10 @@ def _book(
     )
     item.appointment_id = appointment.id
     if item.planned_date < today:
-        item.status = "booked"
-        appointments.change_status(session, actor, appointment.id, "done")
+        item.status = PlanSessionStatus.BOOKED
+        appointments.change_status(session, actor, appointment.id, AppointmentStatus.DONE)
     else:
-        item.status = "booked"
+        item.status = PlanSessionStatus.BOOKED
     session.flush()
 
 

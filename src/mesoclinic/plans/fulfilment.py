@@ -11,11 +11,20 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.errors import InvalidInput
 from mesoclinic.plans import appointments
-from mesoclinic.plans.models import Appointment, PlanSession, TreatmentPlan
+from mesoclinic.plans.models import (
+    Appointment,
+    AppointmentStatus,
+    PlanSession,
+    PlanSessionStatus,
+    PlanStatus,
+    TreatmentPlan,
+)
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 
-OPEN_SESSION_STATUSES = frozenset({"planned", "booked", "missed"})
+OPEN_SESSION_STATUSES = frozenset(
+    {PlanSessionStatus.PLANNED, PlanSessionStatus.BOOKED, PlanSessionStatus.MISSED}
+)
 
 
 def plan_session_to_fulfil(
@@ -28,7 +37,7 @@ def plan_session_to_fulfil(
     plan = session.get(TreatmentPlan, item.plan_id) if item else None
     if item is None or plan is None or plan.patient_id != patient_id:
         raise InvalidInput("No such plan session for this patient", "plan_session_id")
-    if plan.status != "active":
+    if plan.status != PlanStatus.ACTIVE:
         raise InvalidInput(
             f"The plan is {plan.status}; resume it before recording its sessions", "plan_session_id"
         )
@@ -40,11 +49,10 @@ def plan_session_to_fulfil(
 def mark_fulfilled(session: Session, actor: Actor, item: PlanSession, visit_id: uuid.UUID) -> None:
     """The session is done, and so is the appointment booked for it."""
     appointment = session.get(Appointment, item.appointment_id) if item.appointment_id else None
-    if appointment is not None and "done" in appointments.STATUS_CHANGES.get(
-        appointment.status, ()
-    ):
-        appointments.change_status(session, actor, appointment.id, "done", "visit recorded")
-    item.status = "done"
+    done = AppointmentStatus.DONE
+    if appointment is not None and done in appointments.STATUS_CHANGES.get(appointment.status, ()):
+        appointments.change_status(session, actor, appointment.id, done, "visit recorded")
+    item.status = PlanSessionStatus.DONE
     session.flush()
     audit.record(
         session,

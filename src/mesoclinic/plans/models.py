@@ -10,18 +10,41 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, UUIDPrimaryKey, status_type, utcnow
 from mesoclinic.patients.models import AuditColumns
 
-PLAN_STATUSES = ("draft", "active", "paused", "completed", "stopped")
-SESSION_STATUSES = ("planned", "booked", "done", "missed", "cancelled")
-APPOINTMENT_STATUSES = ("booked", "arrived", "done", "no_show", "cancelled")
+
+class PlanStatus(StrEnum):
+    DRAFT = "draft"
+    ACTIVE = "active"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+
+
+class PlanSessionStatus(StrEnum):
+    PLANNED = "planned"
+    BOOKED = "booked"
+    DONE = "done"
+    MISSED = "missed"
+    CANCELLED = "cancelled"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    ARRIVED = "arrived"
+    DONE = "done"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
 # Statuses whose appointment no longer holds its practitioner and room.
-RELEASED_STATUSES = frozenset({"cancelled", "no_show"})
+RELEASED_STATUSES = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.NO_SHOW})
 SLOT_MINUTES = 5
 
 
@@ -31,10 +54,14 @@ class ClinicSchedule(UUIDPrimaryKey, Base):
     __tablename__ = "clinic_schedules"
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), unique=True)
-    opening_weekdays: Mapped[str] = mapped_column(String(20), default="0,1,2,3,4,5")
+    opening_weekdays: Mapped[list[int]] = mapped_column(
+        JSON, default=lambda: [0, 1, 2, 3, 4, 5], server_default="[]"
+    )
     opens_at_minute: Mapped[int] = mapped_column(default=9 * 60)
     closes_at_minute: Mapped[int] = mapped_column(default=19 * 60)
-    rooms: Mapped[str] = mapped_column(String(400), default="Room 1\nRoom 2")
+    rooms: Mapped[list[str]] = mapped_column(
+        JSON, default=lambda: ["Room 1", "Room 2"], server_default="[]"
+    )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str] = mapped_column(String(80), default="")
 
@@ -63,7 +90,9 @@ class TreatmentPlan(UUIDPrimaryKey, AuditColumns, Base):
     protocol_name: Mapped[str] = mapped_column(String(200))
     protocol_source: Mapped[str] = mapped_column(String(400), default="")
     start_date: Mapped[date]
-    status: Mapped[str] = mapped_column(String(12), default="draft")
+    status: Mapped[PlanStatus] = mapped_column(
+        status_type(PlanStatus, 12), default=PlanStatus.DRAFT
+    )
     status_reason: Mapped[str | None] = mapped_column(Text)
     activated_at: Mapped[datetime | None]
     ended_at: Mapped[datetime | None]
@@ -88,7 +117,9 @@ class PlanSession(UUIDPrimaryKey, Base):
     window_end: Mapped[date]
     min_gap_days: Mapped[int] = mapped_column(default=0)  # least days after the previous one
     includes_prp: Mapped[bool] = mapped_column(default=False)
-    status: Mapped[str] = mapped_column(String(12), default="planned")
+    status: Mapped[PlanSessionStatus] = mapped_column(
+        status_type(PlanSessionStatus, 12), default=PlanSessionStatus.PLANNED
+    )
     # The appointment booked for this session (same area; validated in the service).
     appointment_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
@@ -108,7 +139,9 @@ class Appointment(UUIDPrimaryKey, AuditColumns, Base):
     room: Mapped[str] = mapped_column(String(60))
     starts_at: Mapped[datetime]
     duration_minutes: Mapped[int]
-    status: Mapped[str] = mapped_column(String(12), default="booked")
+    status: Mapped[AppointmentStatus] = mapped_column(
+        status_type(AppointmentStatus, 12), default=AppointmentStatus.BOOKED
+    )
     plan_session_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("plan_sessions.id"), index=True
     )

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from mesoclinic.errors import DomainError, RuleViolation
+from mesoclinic.errors import RuleViolation
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.plans import appointments, service
@@ -20,7 +20,7 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import PostedForm, form_values, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.rulebooks import ScreeningRules
 from mesoclinic.web.templating import redirect
 
@@ -115,22 +115,6 @@ def _appointments_of(session: Session, plan: TreatmentPlan | None) -> dict[uuid.
     return {a.id: a for a in (session.get(Appointment, i) for i in ids) if a is not None}
 
 
-def _run(
-    session: Session, errors: dict[str, str], checks: list[dict[str, Any]], action: Any
-) -> bool:
-    """Run a service call in a savepoint; a refusal becomes a form error (and gate checks)."""
-    try:
-        with session.begin_nested():
-            action()
-        return True
-    except RuleViolation as exc:
-        errors[exc.field or "__all__"] = exc.message
-        checks.extend(exc.extra.get("checks", []))
-    except DomainError as exc:
-        errors[exc.field or "__all__"] = exc.message
-    return False
-
-
 @router.post("/patients/{patient_id}/plan", response_class=HTMLResponse)
 def create_plan(
     request: Request,
@@ -144,21 +128,22 @@ def create_plan(
     values["activate"] = values.get("activate") == "on"
     data, errors = validate(PlanCreate, values)
     checks: list[dict[str, Any]] = []
-    if data is not None and _run(
-        session,
-        errors,
-        checks,
-        lambda: service.create(
-            session,
-            actor,
-            patient_id,
-            data,
-            rulebook=rulebook,
-            protocols_path=request.app.state.settings.protocols,
-        ),
-    ):
+
+    def save(data: PlanCreate) -> Response:
+        protocols = request.app.state.settings.protocols
+        try:
+            service.create(
+                session, actor, patient_id, data, rulebook=rulebook, protocols_path=protocols
+            )
+        except RuleViolation as exc:
+            checks.extend(exc.extra.get("checks", []))
+            raise
         return redirect(f"/patients/{patient_id}/plan", "Plan created.")
-    return _plan_tab(request, session, actor, patient_id, values, errors, checks, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _plan_tab(request, session, actor, patient_id, values, errors, checks, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/plans/{plan_id}/status", response_class=HTMLResponse)
@@ -183,27 +168,31 @@ def change_status(
             {"action": "Choose pause, resume, complete, stop or activate"},
             status_code=422,
         )
-    data, errors = (
-        validate(PlanStop, values) if action == "stop" else validate(PlanTransition, values)
-    )
+    schema = PlanStop if action == "stop" else PlanTransition
+    data, errors = validate(schema, values)
     checks: list[dict[str, Any]] = []
-    reason = data.reason if data is not None else None
-    if data is not None and _run(
-        session,
-        errors,
-        checks,
-        lambda: service.transition(
-            session,
-            actor,
-            plan_id,
-            action,
-            reason,
-            rulebook=rulebook,
-            protocols_path=request.app.state.settings.protocols,
-        ),
-    ):
+
+    def save(data: PlanTransition) -> Response:
+        protocols = request.app.state.settings.protocols
+        try:
+            service.transition(
+                session,
+                actor,
+                plan_id,
+                action,
+                data.reason,
+                rulebook=rulebook,
+                protocols_path=protocols,
+            )
+        except RuleViolation as exc:
+            checks.extend(exc.extra.get("checks", []))
+            raise
         return redirect(f"/patients/{plan.patient_id}/plan", f"Plan {action} done.")
-    return _plan_tab(request, session, actor, plan.patient_id, values, errors, checks, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _plan_tab(request, session, actor, plan.patient_id, values, errors, checks, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/plans/{plan_id}/sessions/{sequence}/reschedule", response_class=HTMLResponse)
@@ -219,24 +208,25 @@ def reschedule(
     plan = service.load_plan(session, actor, plan_id, Permission.PLAN_WRITE)
     data, errors = validate(SessionReschedule, values)
     checks: list[dict[str, Any]] = []
-    if data is not None and _run(
-        session,
-        errors,
-        checks,
-        lambda: service.reschedule_session(
-            session,
-            actor,
-            plan_id,
-            sequence,
-            data.new_date,
-            protocols_path=request.app.state.settings.protocols,
-        ),
-    ):
+
+    def save(data: SessionReschedule) -> Response:
+        protocols = request.app.state.settings.protocols
+        try:
+            service.reschedule_session(
+                session, actor, plan_id, sequence, data.new_date, protocols_path=protocols
+            )
+        except RuleViolation as exc:
+            checks.extend(exc.extra.get("checks", []))
+            raise
         return redirect(
             f"/patients/{plan.patient_id}/plan", f"Session {sequence} moved; later sessions follow."
         )
-    errors = {f"reschedule_{sequence}": errors.get("new_date") or next(iter(errors.values()))}
-    return _plan_tab(request, session, actor, plan.patient_id, values, errors, checks, 422)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        shown = {f"reschedule_{sequence}": errors.get("new_date") or next(iter(errors.values()))}
+        return _plan_tab(request, session, actor, plan.patient_id, values, shown, checks, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/appointments/{appointment_id}/status", response_class=HTMLResponse)

@@ -5,16 +5,13 @@ from __future__ import annotations
 import re
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
 
-from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema, ShortText
+from mesoclinic.plans.models import AppointmentStatus, PlanSessionStatus, PlanStatus
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, ShortText, UtcDatetime
 
-PlanStatus = Literal["draft", "active", "paused", "completed", "stopped"]
-SessionStatus = Literal["planned", "booked", "done", "missed", "cancelled"]
-AppointmentStatus = Literal["booked", "arrived", "done", "no_show", "cancelled"]
-Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=2000)]
 RoomName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=60)]
 _CLOCK = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 
@@ -31,7 +28,7 @@ def _clock(value: str) -> str:
     return value
 
 
-SlotStart = Annotated[AwareDatetime, AfterValidator(_on_slot)]
+SlotStart = Annotated[UtcDatetime, AfterValidator(_on_slot)]
 Duration = Annotated[int, Field(ge=5, le=240, multiple_of=5, description="minutes")]
 Clock = Annotated[str, AfterValidator(_clock)]
 
@@ -68,7 +65,8 @@ class PlanTransition(Schema):
     reason: Reason | None = None
 
 
-class PlanStop(Schema):
+# A subclass so pages can treat every transition alike; stopping is the one that needs a reason.
+class PlanStop(PlanTransition):
     reason: Reason
 
 
@@ -86,7 +84,7 @@ class PlanSessionRead(ReadSchema):
     window_end: date
     min_gap_days: int
     includes_prp: bool
-    status: SessionStatus
+    status: PlanSessionStatus
     appointment_id: uuid.UUID | None
 
 

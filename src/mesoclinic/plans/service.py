@@ -23,7 +23,14 @@ from mesoclinic.errors import Conflict, InvalidTransition, NotFound, RuleViolati
 from mesoclinic.findings import Finding
 from mesoclinic.patients import service as patient_service
 from mesoclinic.plans import appointments, clinic_calendar
-from mesoclinic.plans.models import Appointment, PlanSession, TreatmentPlan
+from mesoclinic.plans.models import (
+    Appointment,
+    AppointmentStatus,
+    PlanSession,
+    PlanSessionStatus,
+    PlanStatus,
+    TreatmentPlan,
+)
 from mesoclinic.plans.protocols import Protocol, load_protocols
 from mesoclinic.plans.schedule import PlannedSession, generate_sessions, reschedule
 from mesoclinic.plans.schemas import PlanCreate
@@ -32,14 +39,14 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 
 # Allowed status changes: action -> (from statuses, to status).
-TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
-    "activate": (frozenset({"draft"}), "active"),
-    "pause": (frozenset({"active"}), "paused"),
-    "resume": (frozenset({"paused"}), "active"),
-    "complete": (frozenset({"active", "paused"}), "completed"),
-    "stop": (frozenset({"draft", "active", "paused"}), "stopped"),
+OPEN_PLAN_STATUSES = frozenset({PlanStatus.DRAFT, PlanStatus.ACTIVE, PlanStatus.PAUSED})
+TRANSITIONS: dict[str, tuple[frozenset[PlanStatus], PlanStatus]] = {
+    "activate": (frozenset({PlanStatus.DRAFT}), PlanStatus.ACTIVE),
+    "pause": (frozenset({PlanStatus.ACTIVE}), PlanStatus.PAUSED),
+    "resume": (frozenset({PlanStatus.PAUSED}), PlanStatus.ACTIVE),
+    "complete": (frozenset({PlanStatus.ACTIVE, PlanStatus.PAUSED}), PlanStatus.COMPLETED),
+    "stop": (OPEN_PLAN_STATUSES, PlanStatus.STOPPED),
 }
-OPEN_PLAN_STATUSES = ("draft", "active", "paused")
 
 
 def upcoming_appointments(
@@ -51,7 +58,7 @@ def upcoming_appointments(
         .where(
             Appointment.patient_id == patient_id,
             Appointment.starts_at >= after,
-            Appointment.status.in_(("booked", "arrived")),
+            Appointment.status.in_((AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)),
         )
         .order_by(Appointment.starts_at)
     )
@@ -64,7 +71,8 @@ def plan_sessions_for(session: Session, patient_id: uuid.UUID) -> list[PlanSessi
         select(PlanSession)
         .join(TreatmentPlan)
         .where(
-            TreatmentPlan.patient_id == patient_id, TreatmentPlan.status.in_(("active", "paused"))
+            TreatmentPlan.patient_id == patient_id,
+            TreatmentPlan.status.in_((PlanStatus.ACTIVE, PlanStatus.PAUSED)),
         )
         .order_by(PlanSession.planned_date, PlanSession.sequence)
     )
@@ -108,7 +116,7 @@ def _refuse_second_open_plan(
         session.execute(
             select(TreatmentPlan).where(
                 TreatmentPlan.patient_id == patient_id,
-                TreatmentPlan.status.in_(("active", "paused")),
+                TreatmentPlan.status.in_((PlanStatus.ACTIVE, PlanStatus.PAUSED)),
                 TreatmentPlan.id != keep,
             )
         )
@@ -145,7 +153,7 @@ def create(
         protocol_name=protocol.name,
         protocol_source=protocol.source,
         start_date=planned[0].planned_date,
-        status="draft",
+        status=PlanStatus.DRAFT,
         notes=data.notes,
         created_by=actor.username,
         updated_by=actor.username,
@@ -154,7 +162,7 @@ def create(
     if data.activate:
         _refuse_second_open_plan(session, patient.id)
         _check_gate(session, plan, protocol, rulebook)
-        plan.status, plan.activated_at = "active", utcnow()
+        plan.status, plan.activated_at = PlanStatus.ACTIVE, utcnow()
     session.add(plan)
     session.flush()
     audit.record(
@@ -250,7 +258,7 @@ def transition(
         protocol = load_protocols(protocols_path).get(plan.protocol_code)
         _check_gate(session, plan, protocol, rulebook)
         plan.activated_at = plan.activated_at or utcnow()
-    if target in ("completed", "stopped"):
+    if target in (PlanStatus.COMPLETED, PlanStatus.STOPPED):
         plan.ended_at = utcnow()
         _close_open_sessions(session, actor, plan, f"plan {target}")
     previous, plan.status, plan.status_reason = plan.status, target, reason
@@ -271,13 +279,13 @@ def transition(
 
 def _close_open_sessions(session: Session, actor: Actor, plan: TreatmentPlan, why: str) -> None:
     for item in plan.sessions:
-        if item.status == "booked" and item.appointment_id is not None:
+        if item.status == PlanSessionStatus.BOOKED and item.appointment_id is not None:
             appointments.release_for_plan(session, actor, item.appointment_id, why)
-        if item.status in ("planned", "booked"):
-            item.status, item.appointment_id = "cancelled", None
+        if item.status in (PlanSessionStatus.PLANNED, PlanSessionStatus.BOOKED):
+            item.status, item.appointment_id = PlanSessionStatus.CANCELLED, None
 
 
-def session_by_number(plan: TreatmentPlan, sequence: int) -> PlanSession:
+def plan_session_by_number(plan: TreatmentPlan, sequence: int) -> PlanSession:
     for item in plan.sessions:
         if item.sequence == sequence:
             return item
@@ -298,14 +306,16 @@ def reschedule_session(
     plan = load_plan(session, actor, plan_id, permission)
     if plan.status not in OPEN_PLAN_STATUSES:
         raise InvalidTransition(f"A {plan.status} plan cannot be changed", "status")
-    target = session_by_number(plan, sequence)
-    if target.status not in ("planned", "missed"):
+    target = plan_session_by_number(plan, sequence)
+    if target.status not in (PlanSessionStatus.PLANNED, PlanSessionStatus.MISSED):
         raise InvalidTransition(
             f"Session {sequence} is {target.status}; only planned or "
             "missed sessions can be moved (cancel its appointment first)",
             "sequence",
         )
-    later = [s for s in plan.sessions if s.sequence > sequence and s.status != "planned"]
+    later = [
+        s for s in plan.sessions if s.sequence > sequence and s.status != PlanSessionStatus.PLANNED
+    ]
     if later:
         raise Conflict(
             f"Session {later[0].sequence} is already {later[0].status}; "
@@ -313,7 +323,7 @@ def reschedule_session(
             "sequence",
         )
     moved = _apply_reschedule(session, plan, sequence, new_date, protocols_path)
-    target.status = "planned"
+    target.status = PlanSessionStatus.PLANNED
     plan.updated_by = actor.username
     session.flush()
     audit.record(

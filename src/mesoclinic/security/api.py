@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from mesoclinic import __version__, migrate
 from mesoclinic.errors import TooManyAttempts, Unauthenticated
-from mesoclinic.schemas_common import AwareDatetime, Page
+from mesoclinic.schemas_common import Page, UtcDatetime
 from mesoclinic.security import audit, service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import DbSession, SettingsDep, client_addr, public, require
@@ -89,8 +89,8 @@ def list_audit(
     entity_type: str | None = None,
     entity_id: str | None = None,
     patient_id: uuid.UUID | None = None,
-    since: AwareDatetime | None = None,
-    until: AwareDatetime | None = None,
+    since: UtcDatetime | None = None,
+    until: UtcDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page[AuditEntryRead]:

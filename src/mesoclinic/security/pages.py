@@ -25,7 +25,7 @@ from mesoclinic.security.deps import (
     require,
 )
 from mesoclinic.security.permissions import Permission
-from mesoclinic.web.forms import PostedForm, savepoint
+from mesoclinic.web.forms import PostedForm, submit_form
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -237,17 +237,21 @@ def create_user(
     errors: dict[str, str] = {}
     if values["role"] not in dict(ROLE_CHOICES):
         errors["role"] = "Choose a staff role (patient accounts are made from the patient page)"
-    else:
-        with savepoint(session, errors):
-            user = service.create_user(
-                session,
-                actor,
-                username=values["username"],
-                role=values["role"],
-                password=password,
-                clinic_name=values["clinic"] or None,
-                display_name=values["display_name"],
-                email=values["email"] or None,
-            )
-            return redirect("/admin/users", f"Added {user.role} {user.username}.")
-    return _users_page(request, session, actor, values, errors, status_code=422)
+
+    def save(values: dict[str, str]) -> Response:
+        user = service.create_user(
+            session,
+            actor,
+            username=values["username"],
+            role=values["role"],
+            password=password,
+            clinic_name=values["clinic"] or None,
+            display_name=values["display_name"],
+            email=values["email"] or None,
+        )
+        return redirect("/admin/users", f"Added {user.role} {user.username}.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _users_page(request, session, actor, values, errors, status_code=422)
+
+    return submit_form(session, None if errors else values, errors, save, show_form)

@@ -12,7 +12,6 @@ from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
 from mesoclinic.visits.schemas import CheckResult, VisitCreate, VisitRead, VisitVoid
-from mesoclinic.visits.views import check_result, visit_read
 from mesoclinic.web.rulebooks import VisitCheckRules
 
 router = APIRouter(prefix="/api/v1", tags=["visits"])
@@ -27,7 +26,7 @@ def check_visit(
     body: VisitCreate, session: DbSession, actor: Writer, books: VisitCheckRules
 ) -> CheckResult:
     """Run every safety check on a visit without storing it (for the live form)."""
-    return check_result(service.check(session, actor, body, books))
+    return CheckResult.from_findings(service.check(session, actor, body, books))
 
 
 @router.post(
@@ -52,12 +51,12 @@ def record_visit(
     """
     visit = service.create(session, actor, body, books)
     response.headers["Location"] = f"/api/v1/visits/{visit.id}"
-    return visit_read(visit)
+    return VisitRead.model_validate(visit)
 
 
 @router.get("/visits/{visit_id}", response_model=VisitRead)
 def get_visit(visit_id: uuid.UUID, session: DbSession, actor: Reader) -> VisitRead:
-    return visit_read(service.get_visit(session, actor, visit_id))
+    return VisitRead.model_validate(service.get_visit(session, actor, visit_id))
 
 
 @router.get("/patients/{patient_id}/visits", response_model=list[VisitRead])
@@ -65,7 +64,9 @@ def list_patient_visits(
     patient_id: uuid.UUID, session: DbSession, actor: Reader
 ) -> list[VisitRead]:
     """A patient's visits, newest first (patients see only their own)."""
-    return [visit_read(v) for v in service.list_for_patient(session, actor, patient_id)]
+    return [
+        VisitRead.model_validate(v) for v in service.list_for_patient(session, actor, patient_id)
+    ]
 
 
 @router.post("/visits/{visit_id}/void", response_model=VisitRead)
@@ -73,4 +74,4 @@ def void_visit(
     visit_id: uuid.UUID, body: VisitVoid, session: DbSession, actor: Writer
 ) -> VisitRead:
     """Mark a visit entered-in-error (never deleted; stock is corrected by an adjustment)."""
-    return visit_read(service.void(session, actor, visit_id, body.reason))
+    return VisitRead.model_validate(service.void(session, actor, visit_id, body.reason))

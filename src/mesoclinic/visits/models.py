@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, UUIDPrimaryKey, status_type, utcnow
 from mesoclinic.formulary.models import Cocktail, Lot
 
 TECHNIQUES = ("nappage", "point_by_point", "mesogun", "microneedling")
@@ -28,6 +29,13 @@ ADVERSE_EVENT_TYPES = (
 )
 
 
+class VisitStatus(StrEnum):
+    """FHIR Procedure status codes a recorded visit can have."""
+
+    COMPLETED = "completed"
+    ENTERED_IN_ERROR = "entered-in-error"
+
+
 class Visit(UUIDPrimaryKey, Base):
     """A completed treatment session; corrected by marking it entered-in-error, never deleted."""
 
@@ -41,7 +49,7 @@ class Visit(UUIDPrimaryKey, Base):
     plan_session_id: Mapped[uuid.UUID | None]
     cocktail_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cocktails.id"))
     technique: Mapped[str] = mapped_column(String(20))
-    zones: Mapped[str] = mapped_column(String(120))  # comma-separated ZONES
+    zones: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # of ZONES
     depth_mm: Mapped[float] = mapped_column(Float)
     points: Mapped[int] = mapped_column(Integer)
     volume_per_point_ml: Mapped[float] = mapped_column(Float)
@@ -52,9 +60,13 @@ class Visit(UUIDPrimaryKey, Base):
     prp_volume_ml: Mapped[float | None] = mapped_column(Float)
     pain_score: Mapped[int | None] = mapped_column(Integer)
     hair_colour_last_date: Mapped[date | None]
-    confirmed_warnings: Mapped[str] = mapped_column(Text, default="")  # comma-separated rule ids
+    confirmed_warnings: Mapped[list[str]] = mapped_column(  # rule ids
+        JSON, default=list, server_default="[]"
+    )
     notes: Mapped[str | None] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(20), default="completed")
+    status: Mapped[VisitStatus] = mapped_column(
+        status_type(VisitStatus, 20), default=VisitStatus.COMPLETED
+    )
     void_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_by: Mapped[str] = mapped_column(String(80), default="")
@@ -67,14 +79,6 @@ class Visit(UUIDPrimaryKey, Base):
         back_populates="visit", lazy="selectin"
     )
 
-    @property
-    def zone_list(self) -> list[str]:
-        return [z for z in self.zones.split(",") if z]
-
-    @property
-    def confirmed_warning_list(self) -> list[str]:
-        return [w for w in self.confirmed_warnings.split(",") if w]
-
 
 class VisitLot(UUIDPrimaryKey, Base):
     __tablename__ = "visit_lots"
@@ -85,6 +89,10 @@ class VisitLot(UUIDPrimaryKey, Base):
 
     visit: Mapped[Visit] = relationship(back_populates="lots_used")
     lot: Mapped[Lot] = relationship(lazy="joined")
+
+    @property
+    def volume_ml(self) -> float:
+        return self.volume_ul / 1000
 
 
 class AdverseEvent(UUIDPrimaryKey, Base):

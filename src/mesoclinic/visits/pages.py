@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import RuleViolation
 from mesoclinic.formulary import service as formulary_service
 from mesoclinic.formulary import stock
@@ -25,7 +26,7 @@ from mesoclinic.security.service import clinic_timezone
 from mesoclinic.visits import service
 from mesoclinic.visits.models import ADVERSE_EVENT_TYPES, TECHNIQUES, ZONES
 from mesoclinic.visits.schemas import VisitCreate, VisitVoid
-from mesoclinic.web.forms import PostedForm, form_values, savepoint, validate
+from mesoclinic.web.forms import PostedForm, form_values, submit_form, validate
 from mesoclinic.web.rulebooks import VisitCheckRules
 from mesoclinic.web.templating import redirect
 
@@ -125,7 +126,7 @@ def _visits_tab(
         "errors": errors or {},
         "checks": checks or [],
     }
-    if actor.can(Permission.VISIT_WRITE) and patient.status == "active":
+    if actor.can(Permission.VISIT_WRITE) and patient.status == RecordStatus.ACTIVE:
         ctx.update(_form_context(session, actor, patient.id))
     return patient_page(
         request, actor, patient, "visits", "visits/tab.html", ctx, status_code=status_code
@@ -162,17 +163,21 @@ def record_visit(
         data, errors = validate(VisitCreate, body)
     except ValueError:
         data, errors = None, {"performed_at": "Use a date and time like 2026-05-01T09:30"}
-    if data is not None:
-        with savepoint(session, errors):
-            try:
-                visit = service.create(session, actor, data, books)
-            except RuleViolation as exc:
-                checks = list(exc.extra.get("checks", []))
-                raise
-            return redirect(
-                f"/patients/{patient_id}/visits/{visit.id}", "Visit recorded; stock deducted."
-            )
-    return _visits_tab(request, session, actor, patient_id, values, errors, checks, 422)
+
+    def save(data: VisitCreate) -> Response:
+        try:
+            visit = service.create(session, actor, data, books)
+        except RuleViolation as exc:
+            checks.extend(exc.extra.get("checks", []))
+            raise
+        return redirect(
+            f"/patients/{patient_id}/visits/{visit.id}", "Visit recorded; stock deducted."
+        )
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _visits_tab(request, session, actor, patient_id, values, errors, checks, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.get("/patients/{patient_id}/visits/{visit_id}", response_class=HTMLResponse)
@@ -203,20 +208,24 @@ def void_visit(
 ) -> Response:
     values = form_values(form)
     data, errors = validate(VisitVoid, values)
-    if data is not None:
-        with savepoint(session, errors):
-            service.void(session, actor, visit_id, data.reason)
-            return redirect(
-                f"/patients/{patient_id}/visits/{visit_id}", "Visit marked as entered in error."
-            )
-    visit = service.get_visit(session, actor, visit_id)
-    patient = patient_service.load(session, actor, visit.patient_id, Permission.VISIT_READ)
-    return patient_page(
-        request,
-        actor,
-        patient,
-        "visits",
-        "visits/detail.html",
-        {"visit": visit, "errors": errors},
-        status_code=422,
-    )
+
+    def save(data: VisitVoid) -> Response:
+        service.void(session, actor, visit_id, data.reason)
+        return redirect(
+            f"/patients/{patient_id}/visits/{visit_id}", "Visit marked as entered in error."
+        )
+
+    def show_form(errors: dict[str, str]) -> Response:
+        visit = service.get_visit(session, actor, visit_id)
+        patient = patient_service.load(session, actor, visit.patient_id, Permission.VISIT_READ)
+        return patient_page(
+            request,
+            actor,
+            patient,
+            "visits",
+            "visits/detail.html",
+            {"visit": visit, "errors": errors},
+            status_code=422,
+        )
+
+    return submit_form(session, data, errors, save, show_form)

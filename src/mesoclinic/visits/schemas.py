@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import AliasPath, Field, ValidationInfo, field_validator, model_validator
 
-from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema
+from mesoclinic.findings import Finding
+from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetime
+from mesoclinic.visits import rules
+from mesoclinic.visits.models import VisitStatus
 
 Technique = Literal["nappage", "point_by_point", "mesogun", "microneedling"]
 Zone = Literal["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital"]
@@ -56,7 +60,7 @@ class VisitCreate(Schema):
     """One treatment session. Warnings are confirmed by listing their rule ids."""
 
     patient_id: uuid.UUID
-    performed_at: AwareDatetime
+    performed_at: UtcDatetime
     plan_session_id: uuid.UUID | None = None
     cocktail_id: uuid.UUID
     lots: list[LotUse] = Field(min_length=1, max_length=10)
@@ -129,15 +133,27 @@ class CheckResult(Schema):
     blocking: bool
     needs_confirmation: list[str]
 
+    @classmethod
+    def from_findings(cls, findings: Iterable[Finding]) -> CheckResult:
+        """The API answer for a pre-visit check: every finding, and what it asks of the user."""
+        items = list(findings)
+        return cls(
+            checks=[CheckRead(**f.as_dict()) for f in items],
+            blocking=bool(rules.blocking(items)),
+            needs_confirmation=sorted(
+                {f.rule_id for f in items if f.severity in rules.NEEDS_CONFIRMATION}
+            ),
+        )
+
 
 class VisitVoid(Schema):
-    reason: Annotated[str, Field(min_length=3, max_length=1000)]
+    reason: Reason
 
 
-class VisitLotRead(Schema):
+class VisitLotRead(ReadSchema):
     lot_id: uuid.UUID
-    batch_number: str
-    product_name: str
+    batch_number: str = Field(validation_alias=AliasPath("lot", "batch_number"))
+    product_name: str = Field(validation_alias=AliasPath("lot", "product", "name"))
     volume_ml: float
 
 
@@ -149,7 +165,7 @@ class AdverseEventRead(ReadSchema):
     note: str | None
 
 
-class VisitRead(Schema):
+class VisitRead(ReadSchema):
     id: uuid.UUID
     clinic_id: uuid.UUID
     patient_id: uuid.UUID
@@ -157,8 +173,8 @@ class VisitRead(Schema):
     performed_at: datetime
     plan_session_id: uuid.UUID | None
     cocktail_id: uuid.UUID
-    cocktail_name: str
-    lots: list[VisitLotRead]
+    cocktail_name: str = Field(validation_alias=AliasPath("cocktail", "name"))
+    lots: list[VisitLotRead] = Field(validation_alias="lots_used")
     technique: str
     zones: list[str]
     depth_mm: float
@@ -174,6 +190,6 @@ class VisitRead(Schema):
     adverse_events: list[AdverseEventRead]
     confirmed_warnings: list[str]
     notes: str | None
-    status: str
+    status: VisitStatus
     void_reason: str | None
     created_by: str

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mesoclinic.assessment.rulebook import Rulebook
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition, NotFound, RuleViolation
 from mesoclinic.findings import Finding
 from mesoclinic.formulary import service as formulary_service
@@ -28,7 +28,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.service import clinic_timezone
 from mesoclinic.visits import rules, screening
-from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot
+from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot, VisitStatus
 from mesoclinic.visits.rulebook import VisitRulebook
 from mesoclinic.visits.schemas import VisitCreate
 
@@ -98,7 +98,7 @@ def _facts(
             rules.IngredientFacts(
                 line.ingredient.name,
                 line.ingredient.prescription_only,
-                tuple(line.ingredient.alias_list),
+                tuple(line.ingredient.aliases),
             )
             for line in cocktail.lines
         ),
@@ -134,7 +134,7 @@ def prepare(
     """Load what the checks need (locking the lots when recording) and run every check."""
     actor.require(Permission.VISIT_WRITE)
     patient = patient_service.load(session, actor, data.patient_id, Permission.VISIT_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     if data.performed_at > utcnow() + CLOCK_SKEW:
         raise InvalidInput(
@@ -199,7 +199,7 @@ def create(session: Session, actor: Actor, data: VisitCreate, books: Rulebooks) 
         plan_session_id=data.plan_session_id,
         cocktail_id=prep.cocktail.id,
         technique=data.technique,
-        zones=",".join(data.zones),
+        zones=list(data.zones),
         depth_mm=data.depth_mm,
         points=data.points,
         volume_per_point_ml=data.volume_per_point_ml,
@@ -210,9 +210,9 @@ def create(session: Session, actor: Actor, data: VisitCreate, books: Rulebooks) 
         prp_volume_ml=data.prp_volume_ml,
         pain_score=data.pain_score,
         hair_colour_last_date=data.hair_colour_last_date,
-        confirmed_warnings=",".join(confirmed),
+        confirmed_warnings=confirmed,
         notes=data.notes,
-        status="completed",
+        status=VisitStatus.COMPLETED,
         created_by=actor.username,
         updated_by=actor.username,
     )
@@ -291,9 +291,9 @@ def list_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> S
 def void(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str) -> Visit:
     """Mark a visit entered-in-error; stock is not put back (correct it with an adjustment)."""
     visit = _load_visit(session, actor, visit_id, Permission.VISIT_WRITE)
-    if visit.status != "completed":
+    if visit.status != VisitStatus.COMPLETED:
         raise InvalidTransition("This visit is already marked entered in error")
-    visit.status = "entered-in-error"
+    visit.status = VisitStatus.ENTERED_IN_ERROR
     visit.void_reason = reason
     visit.updated_by = actor.username
     session.flush()

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -16,6 +15,7 @@ from starlette.datastructures import FormData
 from mesoclinic.errors import DomainError
 
 M = TypeVar("M", bound=BaseModel)
+D = TypeVar("D")
 
 
 def form_values(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
@@ -49,14 +49,26 @@ def validate(schema: type[M], values: dict[str, Any]) -> tuple[M | None, dict[st
         return None, errors
 
 
-@contextmanager
-def savepoint(session: Session, errors: dict[str, str]) -> Iterator[None]:
-    """Run a service call; on a domain error undo its writes and report it as a form error."""
-    try:
-        with session.begin_nested():
-            yield
-    except DomainError as exc:
-        errors[exc.field or "__all__"] = exc.message
+def submit_form(
+    session: Session,
+    data: D | None,
+    errors: dict[str, str],
+    save: Callable[[D], Response],
+    show_form: Callable[[dict[str, str]], Response],
+) -> Response:
+    """Answer a posted form: `save(data)` if the data is valid and the service accepts it,
+    otherwise `show_form(errors)`.
+
+    `save` runs in a savepoint: a service's refusal (a DomainError) undoes only what `save`
+    wrote and becomes an error against its field; the request's earlier writes stay.
+    """
+    if data is not None:
+        try:
+            with session.begin_nested():
+                return save(data)
+        except DomainError as exc:
+            errors = {**errors, exc.field or "__all__": exc.message}
+    return show_form(errors)
 
 
 async def posted_form(request: Request) -> FormData:
