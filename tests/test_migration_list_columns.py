@@ -1,4 +1,4 @@
-"""0007 turns comma-joined list fields into JSON columns and back, keeping every value."""
+"""0010 turns comma-joined list fields into JSON columns and back, keeping every value."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from mesoclinic import migrate
 from mesoclinic.db import make_engine
 from support import PG_URL, skip_or_fail
 
-BEFORE = "0006_merge_areas"
+BEFORE = "0009_drop_user_lockout_columns"
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -6,8 +6,8 @@ Each column is replaced (add, copy, drop, rename) rather than altered so SQLite 
 table and its foreign keys: rebuilding `visits` would break the rows that refer to it. The new
 columns carry a '[]' server default because SQLite adds a NOT NULL column only with one.
 
-Revision ID: 0007_list_columns_json
-Revises: 0006_merge_areas
+Revision ID: 0010_list_columns_json
+Revises: 0009_drop_user_lockout_columns
 Create Date: 2026-12-01 00:00:00
 """
 
@@ -17,8 +17,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0007_list_columns_json"
-down_revision: str | Sequence[str] | None = "0006_merge_areas"
+revision: str = "0010_list_columns_json"
+down_revision: str | Sequence[str] | None = "0009_drop_user_lockout_columns"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
