@@ -13,9 +13,9 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from mesoclinic.db import unit_of_work
+from mesoclinic.outcomes.images_schemas import PhotoConsentCreate
 from mesoclinic.outcomes.models import ClinicalImage, ImageBlob
 from mesoclinic.outcomes.photo_consent import record
-from mesoclinic.outcomes.images_schemas import PhotoConsentCreate
 from mesoclinic.security.actor import cli_actor
 
 GPS_IFD = 0x8825
@@ -44,8 +44,11 @@ def jpeg_with_gps(orientation: int = 1, size: tuple[int, int] = (64, 48)) -> byt
 
 def png_claiming(width: int, height: int) -> bytes:
     """A PNG whose header claims a huge size (a decompression bomb's signature)."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return (
