@@ -35,24 +35,28 @@ STORIES: dict[str, tuple[int, ...]] = {
     "moderate_aga": (16, 16, 15, 16),
 }
 PATIENTS_PER_STORY = 1
+GRID = (8, 6)  # at most 48 hairs in a frame
 # Skin tones as RGB multipliers of the synthetic scalp's median colour (light to dark).
 TONES = ((1.08, 1.02, 0.92), (1.0, 0.95, 0.85), (0.82, 0.72, 0.62), (0.6, 0.5, 0.42))
 
 
 def _hairs(rng: random.Random, count: int) -> list[SyntheticHair]:
-    """Hairs spread over the field, growing roughly one way, a few of them fine (vellus)."""
+    """Hairs on a jittered grid (so they rarely cross), growing one way, a few fine (vellus)."""
     width, height = SIZE
-    direction = rng.uniform(50, 130)
+    cell_w, cell_h = (width - 60) / GRID[0], (height - 70) / GRID[1]
+    cells = [(c, r) for c in range(GRID[0]) for r in range(GRID[1])]
+    rng.shuffle(cells)
+    direction = rng.uniform(60, 120)
     hairs = []
-    for _ in range(count):
+    for col, row in cells[:count]:
         vellus = rng.random() < 0.2
         hairs.append(
             SyntheticHair(
-                x=rng.uniform(40, width - 40),
-                y=rng.uniform(50, height - 30),
-                angle_deg=direction + rng.gauss(0, 15),
-                length=rng.uniform(30, 60) if vellus else rng.uniform(60, 140),
-                width=rng.uniform(1.5, 2.5) if vellus else rng.uniform(3.5, 6.5),
+                x=30 + cell_w * (col + rng.uniform(0.2, 0.8)),
+                y=50 + cell_h * (row + rng.uniform(0.3, 0.9)),  # below the profile's text bar
+                angle_deg=direction + rng.gauss(0, 12),
+                length=rng.uniform(25, 40) if vellus else rng.uniform(45, 75),
+                width=rng.uniform(1.5, 2.5) if vellus else rng.uniform(3.5, 5.5),
             )
         )
     return hairs
