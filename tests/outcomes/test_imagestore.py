@@ -118,3 +118,16 @@ def test_orphans_are_files_without_a_row_and_old_enough(tmp_path):
     assert imagestore.orphans(tmp_path, {kept.sha256}, older_than_s=3600) == []
     found = imagestore.orphans(tmp_path, {kept.sha256}, older_than_s=-1)
     assert {p.name[:64] for p in found} == {lost.sha256} and len(found) == 2
+
+
+def test_truncated_file_is_refused_even_when_another_library_made_pillow_tolerant(monkeypatch):
+    from PIL import ImageFile
+
+    monkeypatch.setattr(ImageFile, "LOAD_TRUNCATED_IMAGES", True)  # WeasyPrint does on import
+    for fmt in ("JPEG", "PNG"):
+        whole = image_bytes(fmt, (400, 300), colour=(10, 200, 30))
+        with pytest.raises(ImageRejected) as err:
+            prepare(whole[: len(whole) - 40])
+        assert err.value.code == "truncated_image", fmt
+    assert ImageFile.LOAD_TRUNCATED_IMAGES is True  # left as the other library set it
+    assert prepare(image_bytes("JPEG")).width == 64

@@ -12,12 +12,13 @@ import hashlib
 import io
 import os
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from mesoclinic.errors import DomainError
 
@@ -32,6 +33,9 @@ JPEG_QUALITY = 95
 THUMB_SIZE = 320
 THUMB_SUFFIX = ".thumb.jpg"
 TMP_PREFIX = ".incoming-"
+PNG_END = b"IEND\xaeB`\x82"
+# Decoding is strict only while the process-wide switch is off; one strict decode at a time.
+_STRICT_DECODING = threading.Lock()
 
 
 class ImageRejected(DomainError):
@@ -94,16 +98,40 @@ def _too_many_pixels(label: str, max_pixels: int, width: int = 0, height: int = 
     )
 
 
-def _decode(image: Image.Image, label: str) -> Image.Image:
+def _incomplete(label: str) -> ImageRejected:
+    return ImageRejected(
+        f"{label} is damaged or incomplete and could not be read in full", "truncated_image"
+    )
+
+
+def _has_end(data: bytes, fmt: str | None) -> bool:
+    """The format's end marker is where it must be: after the last JPEG scan, or PNG's IEND.
+
+    Checked on the bytes because Pillow's decoders pad a cut-off file silently whenever another
+    library has set the process-wide LOAD_TRUNCATED_IMAGES (WeasyPrint does on import).
+    """
+    if fmt == "JPEG":
+        return data.rfind(b"\xff\xd9") > data.rfind(b"\xff\xda")  # entropy data never holds FFD9
+    if fmt == "PNG":
+        return PNG_END in data
+    return True
+
+
+def _decode(image: Image.Image, data: bytes, label: str) -> Image.Image:
     """Decode every pixel (a truncated or corrupt file fails here) and stand it upright."""
-    try:
-        image.load()
-        upright = ImageOps.exif_transpose(image) or image
-        upright.load()
-    except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types on bad input
-        raise ImageRejected(
-            f"{label} is damaged or incomplete and could not be read in full", "truncated_image"
-        ) from exc
+    if not _has_end(data, image.format):
+        raise _incomplete(label)
+    with _STRICT_DECODING:
+        tolerant = ImageFile.LOAD_TRUNCATED_IMAGES
+        ImageFile.LOAD_TRUNCATED_IMAGES = False
+        try:
+            image.load()
+            upright = ImageOps.exif_transpose(image) or image
+            upright.load()
+        except Exception as exc:  # noqa: BLE001 - Pillow's decoders raise many types
+            raise _incomplete(label) from exc
+        finally:
+            ImageFile.LOAD_TRUNCATED_IMAGES = tolerant
     return upright
 
 
@@ -162,7 +190,7 @@ def prepare(data: bytes, *, max_bytes: int, max_pixels: int, filename: str = "")
         raise ImageRejected(f"{label} is empty", "not_an_image")
     source = _open(data, label, max_pixels)
     stored_format, media_type = STORED_AS[source.format or "PNG"]
-    bare = _bare(_decode(source, label), stored_format)
+    bare = _bare(_decode(source, data, label), stored_format)
     stored = _encode(bare, stored_format)
     return PreparedImage(
         upload_sha256=upload_digest(data),
