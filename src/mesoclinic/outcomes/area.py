@@ -1,12 +1,19 @@
 """The outcomes area: marked sites, measurements, clinical images and their analysis."""
 
-from mesoclinic.area import Area
+from mesoclinic.area import Area, PatientTab
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.roles import CLINICAL, Role
 
 AREA = Area(
     name="outcomes",
     models="mesoclinic.outcomes.models",
+    routers=(
+        "mesoclinic.outcomes.images_api",
+        "mesoclinic.outcomes.photo_consent_api",
+        "mesoclinic.outcomes.images_pages",
+    ),
+    cli=("mesoclinic.outcomes.images_cli",),
+    patient_tabs=(PatientTab("images", "Images", "/images", Permission.OUTCOME_READ),),
     grants={
         Permission.OUTCOME_READ: CLINICAL | {Role.PATIENT},
         Permission.OUTCOME_WRITE: CLINICAL,
