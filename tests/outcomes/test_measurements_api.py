@@ -214,3 +214,35 @@ def test_the_kinds_rulebook_is_served(world):
     assert kinds["density_total"]["unit"] == "/cm2"
     assert kinds["global_photo_assessment"]["needs_rater"] is True
     assert world.client("reception").get("/api/v1/measurement-kinds").status_code == 403
+
+
+def test_measurement_routes_refuse_outsiders(world):
+    site = make_site(world)
+    m = record(world, density(site["id"]))
+    pid = world.patient_a.id
+    routes = [
+        ("get", f"/api/v1/patients/{pid}/measurements", None),
+        ("post", f"/api/v1/patients/{pid}/measurements", density(site["id"])),
+        ("get", f"/api/v1/measurements/{m['id']}", None),
+        ("post", f"/api/v1/measurements/{m['id']}/void", {"reason": "not mine"}),
+        ("post", f"/api/v1/measurements/{m['id']}/correct", {"value": 150, "reason": "typo"}),
+    ]
+    for persona, status in (("clinician_b", 404), ("reception", 403)):
+        c = world.client(persona)
+        for method, url, body in routes:
+            r = getattr(c, method)(url, json=body) if body else getattr(c, method)(url)
+            assert r.status_code == status, (persona, url, r.status_code)
+    me = world.client("patient")
+    assert me.get(f"/api/v1/measurements/{m['id']}").status_code == 200
+    assert me.get(f"/api/v1/patients/{pid}/measurements").status_code == 200
+    for method, url, body in routes[1:2] + routes[3:]:
+        assert getattr(me, method)(url, json=body).status_code == 403
+    other = world.client("patient")
+    theirs = record(
+        world, density(make_site(world, world.other_patient_a)["id"]), world.other_patient_a
+    )
+    assert other.get(f"/api/v1/measurements/{theirs['id']}").status_code == 403
+    assert other.get(f"/api/v1/patients/{world.other_patient_a.id}/measurements").status_code == 403
+    assert rows(world.db) == 2
+    with_status = world.client("clinician").get(f"/api/v1/measurements/{m['id']}").json()
+    assert with_status["status"] == "final" and with_status["superseded_at"] is None
