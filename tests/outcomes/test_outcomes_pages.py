@@ -36,7 +36,7 @@ def test_the_tab_shows_sites_and_values_with_their_provenance(world):
     assert f'href="/patients/{world.patient_a.id}/outcomes"' in text
     assert "2 cm behind the crown; tattoo dot" in text and "clipped" in text
     assert "device: TrichoScan" in text and "entered by Clinician" in text
-    assert "138 /cm²" in text and "rater Dr Patel, blinded" in text
+    assert "138 /cm²" in text and "rater Dr Patel, blinded" in text and "+1" in text
     assert text.index("138 /cm²") < text.index("131.5 /cm²")  # newest first
     assert "Record a measurement" in text and "Mark a new site" in text
     assert audit_entries(world.db, action="read", entity_type="measurement")
@@ -127,7 +127,7 @@ def test_void_and_correct_from_the_tab_keep_both_rows_marked(world):
     r = web.post(
         f"{url}/measurements/{second['id']}/void", data={"reason": "", "csrf_token": token}
     )
-    assert r.status_code == 422 and 'id="e-reason"' in r.text
+    assert r.status_code == 422 and f'id="e-void-{second["id"]}-reason"' in r.text
     r = web.post(
         f"{url}/measurements/{second['id']}/void",
         data={"reason": "wrong patient", "csrf_token": token},

@@ -53,7 +53,7 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     slow = [p.id for p in chosen if stories[p.id] != "telogen_effluvium"]
     flat = set(slow[2:6:3])  # two pattern-loss patients who do not respond
     for index, patient in enumerate(chosen):
-        rng = random.Random(7919 * (index + 1))
+        rng = random.Random(f"outcomes-demo-{index}")
         course = _course(stories[patient.id], patient.id in flat, rng)
         actor = _clinician(ctx, patient)
         marked = _mark_sites(session, actor, patient, index, rng)
@@ -147,7 +147,7 @@ def _measure(
         add("comb_count_60s", round(comb * shed * rng.gauss(1, 0.05)), at)
         add("wash_count", round(wash * shed * rng.gauss(1, 0.05)), at)
         add("pull_test", max(0, min(60, round(pull * shed + rng.gauss(0, 0.5)))), at)
-        shedding_score = 6 - round(4 * (1 - shed)) if course.shedding else 4 - round(3 * gain)
+        shedding_score = 6 - round(4 * (1 - shed)) if course.shedding else 4 - round(3 * (1 - shed))
         add("shedding_score", max(1, min(6, shedding_score)), at)
         if months == 0:
             continue

@@ -34,6 +34,7 @@ from mesoclinic.web.templating import redirect
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Allowed(Permission.OUTCOME_READ)]
 Writer = Annotated[Actor, Allowed(Permission.OUTCOME_WRITE)]
+RECENT_ROWS = 4  # per kind and site; older values fold under "Earlier values"
 
 
 def _book(request: Request) -> KindBook:
@@ -62,6 +63,8 @@ def _overview(
         "provenance": views.provenance,
         "state": views.state,
         "unit_words": views.unit_words,
+        "shown": lambda m: views.shown(m, book),
+        "recent": RECENT_ROWS,
         "kinds": book.kinds,
         "locations": LOCATION_LABELS,
         "can_write": actor.can(Permission.OUTCOME_WRITE) and patient.status == "active",

@@ -86,3 +86,13 @@ def unit_words(unit: str) -> str:
     if unit == "1":
         return ""
     return unit.strip("{}").replace("cm2", "cm²").replace("um", "µm")
+
+
+def shown(m: Measurement, book: KindBook) -> str:
+    """A value as a reader sees it: "142.5 /cm²", "+2" on the -3..+3 scale, "7 of 10"."""
+    kind = book.get(m.kind)
+    if m.unit == "{score}" and kind is not None:
+        if kind.min < 0:
+            return f"{m.value:+g}" if m.value else "0"
+        return f"{m.value:g} of {kind.max:g}"
+    return f"{m.value:g} {unit_words(m.unit)}".strip()
