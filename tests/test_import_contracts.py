@@ -71,12 +71,17 @@ LAYER_BY_STEM = {
     "roles": "pure",
     "kinds": "pure",
     "recall_report": "pure",
+    "display": "pure",
     "imagestore": "pure",
     "audit_chain": "pure",
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",
     "jobs": "service",
+    "sites": "service",
+    "images": "service",
+    "images_export": "service",
+    "photo_consent": "service",
     "consent": "service",
     "history": "service",
     "facts": "service",
@@ -126,6 +131,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.demo.cli": "root",
     f"{PACKAGE}.demo.people": "pure",
 }
+SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}
 # Areas whose other modules all share one layer.
 LAYER_BY_AREA = {"imaging": "pure", "web": "edge"}
 
@@ -177,8 +183,12 @@ def layer_of(module: str) -> str | None:
     stem = parts[-1]
     if stem in LAYER_BY_STEM:
         return LAYER_BY_STEM[stem]
-    if stem.endswith("_pages"):
-        return "edge"
+    # A concept split from a big area keeps its layer in the suffix: images_api, review_cli...
+    for suffix, layer in SUFFIX_LAYERS.items():
+        if stem.endswith(suffix):
+            return layer
+    if stem.startswith("demo_"):
+        return "root"
     return LAYER_BY_AREA.get(parts[1]) if len(parts) > 2 else None
 
 

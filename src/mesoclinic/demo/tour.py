@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import RecordStatus
 from mesoclinic.formulary.models import Lot
+from mesoclinic.outcomes.models import Measurement
 from mesoclinic.patients.models import Allergy, Patient, PregnancyStatus
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
@@ -126,6 +127,14 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
             "Precaution windows, the instruction sheet (PDF) and the calendar "
             "file the patient receives.",
             "aftercare",
+        )
+    if actor.can(Permission.OUTCOME_READ):
+        patient_step(
+            _first_patient(session, actor, select(Measurement.patient_id)),
+            "See a patient's measured results",
+            "Densities at marked scalp sites, shedding counts and blinded photo assessments "
+            "over months, each with its unit and where it came from.",
+            "outcomes",
         )
     if actor.can(Permission.APPOINTMENT_READ):
         steps.append(

@@ -8,12 +8,18 @@ AREA = Area(
     name="outcomes",
     models="mesoclinic.outcomes.models",
     routers=(
+        "mesoclinic.outcomes.api",
+        "mesoclinic.outcomes.pages",
         "mesoclinic.outcomes.images_api",
         "mesoclinic.outcomes.photo_consent_api",
         "mesoclinic.outcomes.images_pages",
     ),
-    cli=("mesoclinic.outcomes.images_cli",),
-    patient_tabs=(PatientTab("images", "Images", "/images", Permission.OUTCOME_READ),),
+    cli=("mesoclinic.outcomes.cli", "mesoclinic.outcomes.images_cli"),
+    patient_tabs=(
+        PatientTab("outcomes", "Outcomes", "/outcomes", Permission.OUTCOME_READ),
+        PatientTab("images", "Images", "/images", Permission.OUTCOME_READ),
+    ),
+    demo="mesoclinic.outcomes.demo",
     grants={
         Permission.OUTCOME_READ: CLINICAL | {Role.PATIENT},
         Permission.OUTCOME_WRITE: CLINICAL,

@@ -101,7 +101,10 @@ def _vertex_site(session: Session, patient: Patient, username: str) -> Measureme
 def add_demo_images(session: Session, ctx: DemoContext) -> None:
     """Photo consents and a series of vertex trichoscopy images for a few demo patients."""
     taken: dict[str, int] = {}
-    for n, (patient, story) in enumerate(ctx.patients):
+    measured = set(ctx.extra.get("outcomes_demo_patients", []))
+    # Patients with measured results first, so their Outcomes and Images tabs tell one story.
+    ordered = sorted(ctx.patients, key=lambda item: item[0].id not in measured)
+    for n, (patient, story) in enumerate(ordered):
         counts = STORIES.get(story)
         if counts is None or taken.get(story, 0) >= PATIENTS_PER_STORY:
             continue

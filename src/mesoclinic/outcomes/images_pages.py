@@ -36,7 +36,7 @@ from mesoclinic.web.forms import (
     clinic_zone,
     form_values,
     local_to_utc,
-    savepoint,
+    submit_form,
     validate,
 )
 from mesoclinic.web.templating import redirect
@@ -135,17 +135,21 @@ def upload_images(
     uploads = _uploads(form, settings)
     if not uploads:
         errors["file"] = "Choose at least one image file"
-    else:
-        if values.get("taken_at"):
-            values["taken_at"] = local_to_utc(request, values["taken_at"])
-        with savepoint(session, errors):
-            data = image_create({k: v for k, v in values.items() if k != "file"})
-            stored = flows.upload_images(session, actor, patient_id, data, uploads, settings)
-            queued = sum(1 for s in stored if s.image.kind is ImageKind.TRICHOSCOPY)
-            message = f"{len(stored)} image{'s' if len(stored) != 1 else ''} stored"
-            message += f"; {queued} count analysis queued." if queued else "."
-            return redirect(f"/patients/{patient_id}/images", message)
-    return _tab(request, session, actor, patient_id, values, errors, 422)
+    elif values.get("taken_at"):
+        values["taken_at"] = local_to_utc(request, values["taken_at"])
+
+    def save(fields: dict[str, Any]) -> Response:
+        data = image_create({k: v for k, v in fields.items() if k != "file"})
+        stored = flows.upload_images(session, actor, patient_id, data, uploads, settings)
+        queued = sum(1 for s in stored if s.image.kind is ImageKind.TRICHOSCOPY)
+        message = f"{len(stored)} image{'s' if len(stored) != 1 else ''} stored"
+        message += f"; {queued} count analysis queued." if queued else "."
+        return redirect(f"/patients/{patient_id}/images", message)
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _tab(request, session, actor, patient_id, values, errors, 422)
+
+    return submit_form(session, None if errors else values, errors, save, show_form)
 
 
 def _image_page(
@@ -192,11 +196,15 @@ def void_image(
     request: Request, form: PostedForm, image_id: uuid.UUID, session: DbSession, actor: Writer
 ) -> Response:
     data, errors = validate(ImageVoid, form_values(form))
-    if data is not None:
-        with savepoint(session, errors):
-            images.void(session, actor, image_id, data.reason)
-            return redirect(f"/images/{image_id}", "Image marked as entered in error.")
-    return _image_page(request, session, actor, image_id, errors, 422)
+
+    def save(data: ImageVoid) -> Response:
+        images.void(session, actor, image_id, data.reason)
+        return redirect(f"/images/{image_id}", "Image marked as entered in error.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return _image_page(request, session, actor, image_id, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post("/patients/{patient_id}/photo-consents", response_class=HTMLResponse)
@@ -210,12 +218,16 @@ def record_photo_consent(
         **{s: values.get(s) == "on" for s in photo_consent.SCOPE_LABELS},
     }
     data, errors = validate(PhotoConsentCreate, body)
-    if data is not None:
-        with savepoint(session, errors):
-            photo_consent.record(session, actor, patient_id, data)
-            return redirect(f"/patients/{patient_id}/images", "Photo consent recorded.")
-    errors = {f"consent_{k}": v for k, v in errors.items()}
-    return _tab(request, session, actor, patient_id, None, errors, 422)
+
+    def save(data: PhotoConsentCreate) -> Response:
+        photo_consent.record(session, actor, patient_id, data)
+        return redirect(f"/patients/{patient_id}/images", "Photo consent recorded.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        errors = {f"consent_{k}": v for k, v in errors.items()}
+        return _tab(request, session, actor, patient_id, None, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)
 
 
 @router.post(
@@ -230,9 +242,13 @@ def withdraw_photo_consent(
     actor: Writer,
 ) -> Response:
     data, errors = validate(PhotoConsentWithdraw, form_values(form))
-    if data is not None:
-        with savepoint(session, errors):
-            photo_consent.withdraw(session, actor, consent_id, data.reason)
-            return redirect(f"/patients/{patient_id}/images", "Photo consent withdrawn.")
-    errors = {f"withdraw_{k}": v for k, v in errors.items()}
-    return _tab(request, session, actor, patient_id, None, errors, 422)
+
+    def save(data: PhotoConsentWithdraw) -> Response:
+        photo_consent.withdraw(session, actor, consent_id, data.reason)
+        return redirect(f"/patients/{patient_id}/images", "Photo consent withdrawn.")
+
+    def show_form(errors: dict[str, str]) -> Response:
+        errors = {f"withdraw_{k}": v for k, v in errors.items()}
+        return _tab(request, session, actor, patient_id, None, errors, 422)
+
+    return submit_form(session, data, errors, save, show_form)

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from mesoclinic.outcomes.models import ImageKind, JobStatus, PhotoView, RecordStatus
-from mesoclinic.schemas_common import AwareDatetime, LongText, ReadSchema, Schema, ShortText
+from mesoclinic.schemas_common import LongText, ReadSchema, Schema, ShortText, UtcDatetime
 
 ExportPurpose = Literal["marketing", "teaching"]
 
@@ -21,7 +21,7 @@ class ImageCreate(Schema):
     view: PhotoView | None = None
     site_id: uuid.UUID | None = None
     visit_id: uuid.UUID | None = None
-    taken_at: AwareDatetime | None = None  # the upload time when not given
+    taken_at: UtcDatetime | None = None  # the upload time when not given
     device_profile: Annotated[str, Field(max_length=40)] | None = None
     note: LongText | None = None
 
@@ -75,7 +75,7 @@ class PhotoConsentCreate(Schema):
     clinical_record: bool = True
     teaching: bool = False
     marketing: bool = False
-    signed_at: AwareDatetime
+    signed_at: UtcDatetime
     signed_by: ShortText
 
 

@@ -1,0 +1,152 @@
+"""JSON routes for marked sites, measurements and the measurement-kinds rulebook."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+
+from mesoclinic.outcomes import service, sites
+from mesoclinic.outcomes.kinds import load_kinds
+from mesoclinic.outcomes.schemas import (
+    KindBookRead,
+    MeasurementCorrection,
+    MeasurementCreate,
+    MeasurementRead,
+    SiteCreate,
+    SiteRead,
+    SiteUpdate,
+    VoidRequest,
+)
+from mesoclinic.schemas_common import ShortText
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.permissions import Permission
+
+router = APIRouter(prefix="/api/v1", tags=["outcomes"])
+
+Reader = Annotated[Actor, Allowed(Permission.OUTCOME_READ)]
+Writer = Annotated[Actor, Allowed(Permission.OUTCOME_WRITE)]
+FIELD_ERRORS: dict[int | str, dict[str, Any]] = {
+    422: {"description": "invalid input; `error.field` names the field"}
+}
+
+
+@router.get("/measurement-kinds", response_model=KindBookRead)
+def measurement_kinds(settings: SettingsDep, actor: Reader) -> KindBookRead:
+    """What can be measured: each kind's UCUM unit, valid range, site and rater rules."""
+    return KindBookRead.model_validate(load_kinds(settings.measurement_kinds))
+
+
+@router.get("/patients/{patient_id}/sites", response_model=list[SiteRead])
+def list_sites(
+    patient_id: uuid.UUID, session: DbSession, actor: Reader, include_voided: bool = True
+) -> list[SiteRead]:
+    """The patient's marked scalp sites (voided ones are marked, not hidden, by default)."""
+    found = sites.list_for(session, actor, patient_id, include_voided=include_voided)
+    return [SiteRead.model_validate(s) for s in found]
+
+
+@router.post(
+    "/patients/{patient_id}/sites", response_model=SiteRead, status_code=201, responses=FIELD_ERRORS
+)
+def create_site(
+    patient_id: uuid.UUID, body: SiteCreate, session: DbSession, actor: Writer, response: Response
+) -> SiteRead:
+    """Mark a site: where it is and how another clinician finds the same spot."""
+    site = sites.create(session, actor, patient_id, body)
+    response.headers["Location"] = f"/api/v1/sites/{site.id}"
+    return SiteRead.model_validate(site)
+
+
+@router.patch("/sites/{site_id}", response_model=SiteRead, responses=FIELD_ERRORS)
+def update_site(
+    site_id: uuid.UUID, body: SiteUpdate, session: DbSession, actor: Writer
+) -> SiteRead:
+    return SiteRead.model_validate(sites.update(session, actor, site_id, body))
+
+
+@router.post("/sites/{site_id}/void", response_model=SiteRead, responses=FIELD_ERRORS)
+def void_site(site_id: uuid.UUID, body: VoidRequest, session: DbSession, actor: Writer) -> SiteRead:
+    """Mark a site entered in error; its measurements stay in the record."""
+    return SiteRead.model_validate(sites.void(session, actor, site_id, body.reason))
+
+
+@router.get("/patients/{patient_id}/measurements", response_model=list[MeasurementRead])
+def list_measurements(
+    patient_id: uuid.UUID,
+    session: DbSession,
+    settings: SettingsDep,
+    actor: Reader,
+    kind: Annotated[ShortText | None, Query(max_length=40)] = None,
+    site_id: uuid.UUID | None = None,
+    include_voided: bool = False,
+    include_superseded: bool = False,
+) -> list[MeasurementRead]:
+    """The patient's measurements, newest first; voided and superseded values on request."""
+    query = service.MeasurementQuery(kind, site_id, include_voided, include_superseded)
+    rows = service.list_for(
+        session, actor, patient_id, query, load_kinds(settings.measurement_kinds)
+    )
+    return [MeasurementRead.model_validate(m) for m in rows]
+
+
+@router.post(
+    "/patients/{patient_id}/measurements",
+    response_model=MeasurementRead,
+    status_code=201,
+    responses=FIELD_ERRORS,
+)
+def create_measurement(
+    patient_id: uuid.UUID,
+    body: MeasurementCreate,
+    session: DbSession,
+    settings: SettingsDep,
+    actor: Writer,
+    response: Response,
+) -> MeasurementRead:
+    """Record a value by hand or from a named device; 422 names a wrong unit, an out-of-range
+    value, a missing site or a missing rater."""
+    measurement = service.create(
+        session, actor, patient_id, body, load_kinds(settings.measurement_kinds)
+    )
+    response.headers["Location"] = f"/api/v1/measurements/{measurement.id}"
+    return MeasurementRead.model_validate(measurement)
+
+
+@router.get("/measurements/{measurement_id}", response_model=MeasurementRead)
+def get_measurement(
+    measurement_id: uuid.UUID, session: DbSession, actor: Reader
+) -> MeasurementRead:
+    return MeasurementRead.model_validate(service.get(session, actor, measurement_id))
+
+
+@router.post(
+    "/measurements/{measurement_id}/void", response_model=MeasurementRead, responses=FIELD_ERRORS
+)
+def void_measurement(
+    measurement_id: uuid.UUID, body: VoidRequest, session: DbSession, actor: Writer
+) -> MeasurementRead:
+    """Mark a value entered in error (kept in the record with the reason)."""
+    return MeasurementRead.model_validate(service.void(session, actor, measurement_id, body.reason))
+
+
+@router.post(
+    "/measurements/{measurement_id}/correct",
+    response_model=MeasurementRead,
+    status_code=201,
+    responses=FIELD_ERRORS,
+)
+def correct_measurement(
+    measurement_id: uuid.UUID,
+    body: MeasurementCorrection,
+    session: DbSession,
+    settings: SettingsDep,
+    actor: Writer,
+) -> MeasurementRead:
+    """Store a corrected value beside the original (which is marked superseded)."""
+    correction = service.correct(
+        session, actor, measurement_id, body, load_kinds(settings.measurement_kinds)
+    )
+    return MeasurementRead.model_validate(correction)
