@@ -93,7 +93,7 @@ class Measurement(UUIDPrimaryKey, Base):
     source: Mapped[MeasurementSource] = mapped_column(_codes(MeasurementSource, 20))
     recorded_by: Mapped[str] = mapped_column(String(80))  # username of who entered or ran it
     device_name: Mapped[str | None] = mapped_column(String(120))
-    algorithm_version: Mapped[str | None] = mapped_column(String(40))
+    algorithm_version: Mapped[str | None] = mapped_column(String(120))
     image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinical_images.id"))
     analysis_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("image_analyses.id"))
     rater: Mapped[str | None] = mapped_column(String(120))  # global photographic assessment
@@ -205,12 +205,12 @@ class AnalysisJob(UUIDPrimaryKey, Base):
 
     # "kind:image:second-image-or-dash:version", unique: one job (and so one result) per piece
     # of work, whichever process asks for it (a NULL second image would defeat a composite key).
-    work_key: Mapped[str] = mapped_column(String(120), unique=True)
+    work_key: Mapped[str] = mapped_column(String(240), unique=True)
 
     image_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinical_images.id"), index=True)
     second_image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinical_images.id"))
     kind: Mapped[AnalysisKind] = mapped_column(_codes(AnalysisKind, 20))
-    algorithm_version: Mapped[str] = mapped_column(String(40))
+    algorithm_version: Mapped[str] = mapped_column(String(120))
     status: Mapped[JobStatus] = mapped_column(_codes(JobStatus, 20), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     leased_by: Mapped[str | None] = mapped_column(String(120))
@@ -231,7 +231,7 @@ class ImageAnalysis(UUIDPrimaryKey, Base):
     image_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinical_images.id"), index=True)
     second_image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinical_images.id"))
     kind: Mapped[AnalysisKind] = mapped_column(_codes(AnalysisKind, 20))
-    algorithm_version: Mapped[str] = mapped_column(String(40))
+    algorithm_version: Mapped[str] = mapped_column(String(120))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
