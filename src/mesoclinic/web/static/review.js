@@ -59,6 +59,8 @@
     return g;
   }
 
+  let changed = false;
+
   function render() {
     svg.replaceChildren();
     boxes.forEach((box, i) => {
@@ -76,7 +78,8 @@
     const removed = boxes.filter((b) => b.checked).length;
     const count = automatic - removed + addedLines().length;
     document.getElementById("pending-count").textContent =
-      `Your correction: ${count} hairs (${removed} removed, ${addedLines().length} added). Not saved yet.`;
+      `Your correction: ${count} hairs (${removed} removed, ${addedLines().length} added).` +
+      (changed ? " Not saved yet." : "");
   }
 
   svg.addEventListener("click", (event) => {
@@ -98,9 +101,11 @@
       lines.push(`${x}, ${y}, ${x}, ${Math.max(0, y - Math.round(height / 30))}`);
       textarea.value = lines.join("\n");
     }
+    changed = true;
     render();
   });
-  form.addEventListener("change", render);
-  textarea.addEventListener("input", render);
+  const edited = () => { changed = true; render(); };
+  form.addEventListener("change", edited);
+  textarea.addEventListener("input", edited);
   render();
 })();
