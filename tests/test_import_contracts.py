@@ -72,6 +72,7 @@ LAYER_BY_STEM = {
     "kinds": "pure",
     "recall_report": "pure",
     "display": "pure",
+    "analysis": "pure",  # the imaging code on one stored image: bytes in, result out
     "imagestore": "pure",
     "audit_chain": "pure",
     # service-layer modules, split from a service by concept
@@ -82,6 +83,10 @@ LAYER_BY_STEM = {
     "images": "service",
     "images_export": "service",
     "photo_consent": "service",
+    "review": "service",
+    "corrections": "service",
+    "followup": "service",
+    "growth_pairs": "service",
     "consent": "service",
     "history": "service",
     "facts": "service",
@@ -109,6 +114,7 @@ LAYER_BY_STEM = {
     "tabs": "edge",
     "deps": "edge",
     "worker": "edge",
+    "jobs_worker": "edge",
     "demo": "root",
 }
 LAYER_BY_MODULE = {

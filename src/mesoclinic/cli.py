@@ -5,6 +5,7 @@ Each area names its command module in its `area.py`; that module's `register(app
 
 from __future__ import annotations
 
+import threading
 from typing import Annotated
 
 import typer
@@ -52,9 +53,22 @@ def serve(
         created = seed.ensure_demo(application.state.sessionmaker, settings)
         application.state.show_tour = True
         seed.print_welcome(console, f"http://{host}:{port}", created)
+        # The demo needs no separate `mesoclinic worker`: image analysis and audit sealing run
+        # in the background here (e-mail stays with a real worker and a real SMTP server).
+        threading.Thread(
+            target=background.run_forever,
+            args=(application.state.sessionmaker, settings, DEMO_WORKER_SECONDS),
+            kwargs={"only": DEMO_WORKER_AREAS},
+            name="demo-worker",
+            daemon=True,
+        ).start()
     else:
         console.print(f"mesoclinic on http://{host}:{port} (data in {settings.data_dir})")
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+
+
+DEMO_WORKER_AREAS = frozenset({"security", "outcomes"})
+DEMO_WORKER_SECONDS = 2.0
 
 
 def worker(
@@ -66,7 +80,6 @@ def worker(
     """Run the background work: reminder emails from the outbox, and each area's jobs."""
     import logging
     import signal
-    import threading
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings, factory = open_database()

@@ -37,10 +37,11 @@ def run_forever(
     settings: Settings,
     poll_seconds: float,
     stop: threading.Event | None = None,
+    only: frozenset[str] | None = None,
 ) -> None:
-    """Loop until `stop` is set (or the process is interrupted)."""
+    """Loop until `stop` is set (or the process is interrupted); `only` names the areas to run."""
     stop = stop or threading.Event()
-    tasks = areas.worker_tasks()
+    tasks = [(name, task) for name, task in areas.worker_tasks() if only is None or name in only]
     while not stop.is_set():
         for name, report in run_once(factory, settings, tasks):
             if report:

@@ -13,13 +13,21 @@ AREA = Area(
         "mesoclinic.outcomes.images_api",
         "mesoclinic.outcomes.photo_consent_api",
         "mesoclinic.outcomes.images_pages",
+        "mesoclinic.outcomes.review_api",
+        "mesoclinic.outcomes.review_pages",
     ),
-    cli=("mesoclinic.outcomes.cli", "mesoclinic.outcomes.images_cli"),
+    # images_cli creates the `images` group; review_cli adds `images reanalyse` to it.
+    cli=(
+        "mesoclinic.outcomes.cli",
+        "mesoclinic.outcomes.images_cli",
+        "mesoclinic.outcomes.review_cli",
+    ),
     patient_tabs=(
         PatientTab("outcomes", "Outcomes", "/outcomes", Permission.OUTCOME_READ),
         PatientTab("images", "Images", "/images", Permission.OUTCOME_READ),
     ),
     demo="mesoclinic.outcomes.demo",
+    worker_tasks=("mesoclinic.outcomes.jobs_worker:run_pending",),
     grants={
         Permission.OUTCOME_READ: CLINICAL | {Role.PATIENT},
         Permission.OUTCOME_WRITE: CLINICAL,

@@ -4,8 +4,8 @@ The imaging code names a version like "mesoclinic-trichoscopy 0.3.1 (exit-cnn-2,
 (56 characters); 0007 gave algorithm_version 40 and the job's work key (which holds two image
 ids and the version) 120. PostgreSQL refuses longer values, SQLite did not notice.
 
-Revision ID: 0008_outcomes_jobs
-Revises: 0007_outcomes
+Revision ID: 0011_outcomes_jobs
+Revises: 0010_list_columns_json
 """
 
 from collections.abc import Sequence
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0008_outcomes_jobs"
-down_revision: str | Sequence[str] | None = "0007_outcomes"
+revision: str = "0011_outcomes_jobs"
+down_revision: str | Sequence[str] | None = "0010_list_columns_json"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
