@@ -1,8 +1,13 @@
 """Shared fixtures: a real database (SQLite always, PostgreSQL when configured), the app, and
 personas (clinic A and B staff, a patient user) with API clients.
 
-Isolation: the schema is migrated once per database; after each test every table is emptied and
-the rows the migrations seeded are put back, so tests may commit, run servers and race threads.
+Isolation: the schema is migrated once per database. Each test runs inside one transaction on
+one connection, rolled back at the end: the test's `db.factory` and the app's sessionmaker are
+bound to that connection with `join_transaction_mode="create_savepoint"`, so the commits of the
+code under test only release savepoints. Tests that need real commits (live servers,
+subprocesses, CLI commands, threads racing on their own connections, backup, migrations) are
+marked `@pytest.mark.committed`: they use the database as it is, and afterwards every table is
+emptied and the rows the migrations seeded are put back.
 """
 
 from __future__ import annotations
@@ -10,21 +15,21 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, delete, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, delete, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic import migrate
 from mesoclinic.app import create_app
 from mesoclinic.config import Settings
-from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
+from mesoclinic.db import SQLITE_BEGIN, make_engine, make_sessionmaker, unit_of_work
 from mesoclinic.models_registry import metadata
 from mesoclinic.security.actor import cli_actor
 from mesoclinic.security.models import Clinic, User
@@ -69,6 +74,8 @@ class Database:
     engine: Engine
     factory: sessionmaker[Session]
     seeded: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The test's connection, inside the transaction rolled back at its end (None when committed).
+    connection: Connection | None = None
 
     @property
     def dialect(self) -> str:
@@ -98,11 +105,35 @@ def database(database_url: str) -> Iterator[Database]:
     engine.dispose()
 
 
+COMMITTED = "committed"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        f"{COMMITTED}: the test needs real commits (servers, subprocesses, CLI commands, threads "
+        "on their own connections); the database is emptied afterwards instead of rolled back",
+    )
+
+
 @pytest.fixture
-def db(database: Database) -> Iterator[Database]:
-    """A clean database for one test (emptied again afterwards)."""
-    yield database
-    database.reset()
+def db(request: pytest.FixtureRequest, database: Database) -> Iterator[Database]:
+    """A clean database for one test: a transaction rolled back at the end, or, for tests marked
+    `committed`, the database itself, emptied afterwards."""
+    if request.node.get_closest_marker(COMMITTED):
+        yield database
+        database.reset()
+        return
+    # DEFERRED: the test takes SQLite's write lock only when it first writes, so reads on other
+    # connections (migration checks, /healthz's own engine) can still begin before that.
+    with database.engine.connect().execution_options(**{SQLITE_BEGIN: "DEFERRED"}) as conn:
+        outer = conn.begin()
+        factory = make_sessionmaker(database.engine)
+        factory.configure(bind=conn, join_transaction_mode="create_savepoint")
+        try:
+            yield replace(database, factory=factory, connection=conn)
+        finally:
+            outer.rollback()
 
 
 @pytest.fixture
@@ -135,8 +166,17 @@ def app_for_database(database: Database, settings_for: Any) -> FastAPI:
 
 
 @pytest.fixture
-def app(db: Database, app_for_database: FastAPI) -> FastAPI:
-    return app_for_database
+def app(db: Database, app_for_database: FastAPI) -> Iterator[FastAPI]:
+    """The app, its requests joining the test's transaction unless the test is `committed`."""
+    if db.connection is None:
+        yield app_for_database
+        return
+    own = app_for_database.state.sessionmaker
+    app_for_database.state.sessionmaker = db.factory
+    try:
+        yield app_for_database
+    finally:
+        app_for_database.state.sessionmaker = own
 
 
 @pytest.fixture
@@ -302,6 +342,8 @@ def live_server_for_database(database: Database, settings_for: Any) -> Iterator[
 
 @pytest.fixture
 def live_server(db: Database, live_server_for_database: LiveServer) -> LiveServer:
+    if db.connection is not None:
+        pytest.fail("a live server sees only committed data: mark the test @pytest.mark.committed")
     return live_server_for_database
 
 

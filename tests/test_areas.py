@@ -85,6 +85,7 @@ def toy_area(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     return "toy_area"
 
 
+@pytest.mark.committed  # an app of its own, with its own engine
 def test_a_new_area_is_one_folder_and_one_line(toy_area, world, database, settings_for):
     app = create_app(settings_for(database.url), run_migrations=False)
     world.app = app

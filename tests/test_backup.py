@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import zipfile
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
 from mesoclinic.backup import backup, restore
 from mesoclinic.cli import build_app
 from mesoclinic.models_registry import metadata
+
+# backup and restore work on the engine, outside any test transaction
+pytestmark = pytest.mark.committed
 
 
 def _dump(db):

@@ -6,7 +6,8 @@ import pytest
 
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+# the browser talks to a live server, which sees only committed data
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 
 
 def test_reception_registers_a_patient_and_finds_them(world, page):

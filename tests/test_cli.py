@@ -19,6 +19,7 @@ def cli(db, monkeypatch, tmp_path):
     return lambda *args, input=None: runner.invoke(build_app(), list(args), input=input)
 
 
+@pytest.mark.committed  # the CLI opens its own engine
 def test_clinic_and_users_are_created_with_the_password_from_stdin(cli, db):
     assert cli("clinics", "create", "North Clinic").exit_code == 0
     r = cli(
@@ -39,6 +40,7 @@ def test_clinic_and_users_are_created_with_the_password_from_stdin(cli, db):
         assert verify_password(user.password_hash, "a-long-password")
 
 
+@pytest.mark.committed  # the CLI opens its own engine
 def test_user_errors_exit_nonzero_with_a_message(cli):
     cli("clinics", "create", "North Clinic")
     r = cli("users", "create", "--username", "n1", "--role", "nurse", input="a-long-password\n")
@@ -82,6 +84,7 @@ def test_user_errors_exit_nonzero_with_a_message(cli):
     assert cli("clinics", "create", "North Clinic").exit_code != 0
 
 
+@pytest.mark.committed  # the CLI opens its own engine
 def test_admin_needs_no_clinic(cli):
     r = cli(
         "users", "create", "--username", "root.admin", "--role", "admin", input="a-long-password\n"
@@ -110,6 +113,7 @@ def test_every_area_command_is_on_the_root_command():
     } <= names
 
 
+@pytest.mark.committed  # the CLI opens its own engine
 def test_set_password_lifts_the_login_lock_out(cli, world, anon):
     name = world.users["clinician"].username
 

@@ -9,6 +9,10 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
+import pytest
+
+# a live server, which sees only committed data
+pytestmark = pytest.mark.committed
 
 
 def test_twenty_overlapping_writes_all_succeed(world, live_server):

@@ -9,7 +9,8 @@ import pytest
 
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+# the browser talks to a live server, which sees only committed data
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 
 
 def test_patient_declares_event_and_opts_out_in_the_portal(

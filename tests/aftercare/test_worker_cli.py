@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from mesoclinic.aftercare.models import OutboxMessage
@@ -31,6 +32,9 @@ claimed = outbox.claim_due(factory, utcnow(), lease=lease)
 print(len(claimed), flush=True)
 os._exit(9)
 """
+
+# worker subprocesses open their own connections
+pytestmark = pytest.mark.committed
 
 
 def worker_env(db: Any, smtp: Any, tmp_path: Path) -> dict[str, str]:

@@ -167,6 +167,7 @@ def test_cancelled_or_moved_appointment_withdraws_its_reminder(
     assert all(r.status in ("skipped", "sent") for r in rows(world))
 
 
+@pytest.mark.committed  # threads on their own connections
 def test_parallel_workers_never_send_a_message_twice(
     world: Any, smtp: Any, mail_settings: Any, add_appointment: Any
 ) -> None:

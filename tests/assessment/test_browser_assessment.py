@@ -8,7 +8,8 @@ import pytest
 
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+# the browser talks to a live server, which sees only committed data
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 
 
 def test_decision_panel_updates_as_the_form_is_filled_then_saves(world: Any, page: Any) -> None:

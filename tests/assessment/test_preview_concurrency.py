@@ -6,8 +6,12 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
+import pytest
 
 from support import TEST_PASSWORD, csrf_from
+
+# a live server, which sees only committed data
+pytestmark = pytest.mark.committed
 
 
 def _signed_in(url: str, username: str) -> tuple[httpx.Client, str]:

@@ -10,6 +10,9 @@ from typer.testing import CliRunner
 from mesoclinic.cli import build_app
 from support import audit_entries
 
+# CLI commands open their own engine
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def cli(db, monkeypatch, tmp_path):

@@ -9,7 +9,8 @@ import pytest
 from plans.plan_support import make_treatable, next_weekday
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+# the browser talks to a live server, which sees only committed data
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 
 
 def test_reception_books_a_plan_session_and_sees_it_on_the_calendar(world: Any, page: Any) -> None:

@@ -10,6 +10,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -17,6 +18,9 @@ from mesoclinic.plans.models import Appointment, BookingSlot
 from plans.plan_support import at, next_weekday
 
 ATTEMPTS = 20
+
+# threads race on their own connections
+pytestmark = pytest.mark.committed
 
 
 def test_twenty_concurrent_bookings_of_one_slot_give_one_201_and_nineteen_409(world: Any) -> None:

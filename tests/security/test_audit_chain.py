@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import pytest
 from sqlalchemy import delete, text, update
 from typer.testing import CliRunner
 
@@ -39,6 +40,7 @@ def test_intact_chain_verifies(db):
     assert report.ok and report.checked == 5
 
 
+@pytest.mark.committed  # tampers through the engine
 def test_altered_row_is_named(db):
     _write_entries(db)
     with db.engine.begin() as conn:
@@ -47,6 +49,7 @@ def test_altered_row_is_named(db):
     assert not report.ok and report.broken_seq == 3 and "altered" in report.problem
 
 
+@pytest.mark.committed  # tampers through the engine
 def test_removed_row_is_named(db):
     _write_entries(db)
     with db.engine.begin() as conn:
@@ -55,6 +58,7 @@ def test_removed_row_is_named(db):
     assert not report.ok and report.broken_seq == 2
 
 
+@pytest.mark.committed  # tampers through the engine
 def test_removing_the_newest_rows_is_detected(db):
     _write_entries(db)
     with db.engine.begin() as conn:
@@ -63,6 +67,7 @@ def test_removing_the_newest_rows_is_detected(db):
     assert not report.ok and report.broken_seq == 4
 
 
+@pytest.mark.committed  # threads on their own connections
 def test_concurrent_writers_keep_one_unbroken_chain(db):
     def work():
         for _ in range(10):
@@ -78,6 +83,7 @@ def test_concurrent_writers_keep_one_unbroken_chain(db):
     assert report.ok and report.checked == 40
 
 
+@pytest.mark.committed  # the CLI opens its own engine
 def test_cli_verify_exits_nonzero_naming_the_broken_entry(db, monkeypatch, tmp_path):
     monkeypatch.setenv("MESOCLINIC_DATABASE_URL", db.url)
     monkeypatch.setenv("MESOCLINIC_DATA_DIR", str(tmp_path))

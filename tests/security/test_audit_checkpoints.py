@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import delete, select, update
 from typer.testing import CliRunner
 
@@ -134,6 +135,7 @@ def test_the_worker_seals_and_signs_with_the_data_folder_key(db, settings_for):
     assert report.ok and report.checked == 1 and report.checkpoints == 1
 
 
+@pytest.mark.committed  # the CLI opens its own engine
 def test_cli_seals_then_verifies_the_checkpoints(db, monkeypatch, tmp_path):
     monkeypatch.setenv("MESOCLINIC_DATABASE_URL", db.url)
     monkeypatch.setenv("MESOCLINIC_DATA_DIR", str(tmp_path))

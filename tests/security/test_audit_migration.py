@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import update
 
@@ -11,6 +12,9 @@ from mesoclinic.security import audit, audit_seal
 from mesoclinic.security.actor import cli_actor
 from mesoclinic.security.audit_chain import GENESIS_HASH, entry_hash
 from mesoclinic.security.models import AuditEntry, AuditHead
+
+# migrations run on their own connection
+pytestmark = pytest.mark.committed
 
 
 def _append_the_old_way(session, seq, prev_hash):

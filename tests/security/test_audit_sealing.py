@@ -67,6 +67,7 @@ def impatient(db):
     engine.dispose()
 
 
+@pytest.mark.committed  # transactions on their own connections
 def test_sixteen_concurrent_writers_lose_and_fork_nothing(roomy):
     committed: set[str] = set()
     lock = threading.Lock()
@@ -112,6 +113,7 @@ def test_sixteen_concurrent_writers_lose_and_fork_nothing(roomy):
     assert report.ok and report.checked == len(committed) and report.unsealed == 0
 
 
+@pytest.mark.committed  # transactions on their own connections
 def test_sixteen_writers_hold_open_audit_inserts_at_once(db, roomy):
     """With the old head-row lock the second writer would wait for the first to end, so the
     barrier (which every writer reaches with its transaction still open) would never fill."""
@@ -145,6 +147,7 @@ def test_sixteen_writers_hold_open_audit_inserts_at_once(db, roomy):
         assert audit.verify(s).ok
 
 
+@pytest.mark.committed  # transactions on their own connections
 def test_a_lower_id_committed_later_is_sealed_next(db, roomy):
     if db.dialect == "sqlite":
         pytest.skip("two open write transactions need PostgreSQL")
@@ -160,6 +163,7 @@ def test_a_lower_id_committed_later_is_sealed_next(db, roomy):
         assert audit.verify(s).ok
 
 
+@pytest.mark.committed  # transactions on their own connections
 def test_an_open_read_with_its_audit_entry_does_not_block_another_audit_insert(db, impatient):
     """The read's transaction stays open while another request records and commits; that
     other request uses short lock waits, so being blocked would fail it rather than pass
@@ -185,6 +189,7 @@ def test_a_failed_read_leaves_no_audit_entry(db):
     assert _chain(db.factory) == []
 
 
+@pytest.mark.committed  # transactions on their own connections
 def test_a_read_transaction_takes_no_write_lock_on_sqlite(db, impatient):
     if db.dialect != "sqlite":
         pytest.skip("PostgreSQL readers never take SQLite's write lock")

@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from mesoclinic.formulary.models import Lot, StockMovement
+
+# threads race on their own connections
+pytestmark = pytest.mark.committed
 
 
 def test_two_visits_for_the_last_stock_one_succeeds_and_balance_never_negative(

@@ -7,7 +7,8 @@ import pytest
 from mesoclinic.formulary.models import Lot
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+# the browser talks to a live server, which sees only committed data
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 
 
 def test_clinician_records_a_visit_with_a_confirmed_warning(world, stocked, page):
