@@ -13,7 +13,7 @@ from image_support import image_bytes
 from mesoclinic.outcomes.models import AnalysisJob, JobStatus
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 SHOTS = os.environ.get("MESOCLINIC_SCREENSHOTS")
 
 

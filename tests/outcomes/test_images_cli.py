@@ -12,6 +12,9 @@ from image_support import files_on_disk, image_bytes, row_counts
 from mesoclinic.cli import build_app
 from mesoclinic.outcomes import imagestore
 
+# CLI commands and worker processes open their own connections: real commits.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def cli(db, monkeypatch, tmp_path):

@@ -11,6 +11,9 @@ from mesoclinic.cli import build_app
 from outcomes.measure_data import make_site, rows
 from support import audit_entries
 
+# CLI commands and worker processes open their own connections: real commits.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def cli(db, monkeypatch, tmp_path):

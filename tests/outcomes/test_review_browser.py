@@ -15,7 +15,7 @@ from mesoclinic.outcomes.models import AnalysisKind, ImageReview
 from outcomes.image_factory import make_site, store_image
 from support import SHARED_DATA, browser_login, skip_or_fail
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 FDU_IMAGE = SHARED_DATA / "trichoscopy-fdu" / "images" / "220105_A095_1.jpg"
 
 

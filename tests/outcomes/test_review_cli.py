@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -12,6 +13,9 @@ from mesoclinic.cli import build_app
 from mesoclinic.imaging.results import ALGORITHM_VERSIONS
 from mesoclinic.outcomes.models import AnalysisJob
 from outcomes.image_factory import MLP, make_site, synthetic_image
+
+# CLI commands and worker processes open their own connections: real commits.
+pytestmark = pytest.mark.committed
 
 
 def test_reanalyse_and_export_commands(world: Any, monkeypatch: Any, tmp_path: Path) -> None:

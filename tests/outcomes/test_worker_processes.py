@@ -27,6 +27,9 @@ from mesoclinic.outcomes.models import (
 )
 from outcomes.image_factory import MLP, make_site, synthetic_image
 
+# CLI commands and worker processes open their own connections: real commits.
+pytestmark = pytest.mark.committed
+
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 LEASE_SECONDS = 8
 JOBS = 30
