@@ -70,6 +70,9 @@ LAYER_BY_STEM = {
     "area": "pure",  # an area's declaration: data naming its modules as strings
     "roles": "pure",
     "kinds": "pure",
+    "progress": "pure",
+    "responders": "pure",
+    "charts": "pure",  # plain values in, SVG text out (only pages and the report import it)
     "recall_report": "pure",
     "display": "pure",
     "analysis": "pure",  # the imaging code on one stored image: bytes in, result out
@@ -86,6 +89,7 @@ LAYER_BY_STEM = {
     "review": "service",
     "corrections": "service",
     "followup": "service",
+    "evidence": "service",
     "growth_pairs": "service",
     "consent": "service",
     "history": "service",
@@ -111,6 +115,7 @@ LAYER_BY_STEM = {
     "panels": "edge",
     "views": "edge",
     "sheet": "edge",
+    "report": "edge",
     "tabs": "edge",
     "deps": "edge",
     "worker": "edge",
