@@ -105,10 +105,9 @@ class _Evidence:
     def words(self) -> str:
         change = self.point.change
         assert change is not None and change.percent is not None
-        return (
-            f"{self.measured.label.lower()} {self.measured.where}".strip()
-            + f" {change.percent:+.0f} % at {self.months:.1f} months"
-        )
+        label = self.measured.label
+        what = f"{label[:1].lower()}{label[1:]} {self.measured.where}".strip()
+        return f"{what} {change.percent:+.0f} % at {self.months:.1f} months"
 
 
 def _eligible(rule: ResponderRule, measured: MeasuredSeries) -> _Evidence | None:
@@ -157,7 +156,7 @@ def evaluate(
         change = best.point.change
         assert change is not None
         reason = (
-            f"{best.words().capitalize()} ({best.point.sessions_so_far} sessions): "
+            f"{_sentence(best.words())} ({best.point.sessions_so_far} sessions): "
             f"meets the clinic's rule \u201c{best.rule.label}\u201d. "
             f"The change is {error_words(change)}."
         )
@@ -191,6 +190,10 @@ def evaluate(
         f"After {sessions_given} sessions and {months:.1f} months, no measure met the clinic's "
         f"responder rule: {seen}. Review the plan with the patient.",
     )
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _missing(book: ResponderBook, measured: Sequence[MeasuredSeries]) -> str:
