@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare import rulebook as aftercare_rulebook
 from mesoclinic.config import Settings
+from mesoclinic.errors import NotFound
 from mesoclinic.outcomes import display, evidence, images
 from mesoclinic.outcomes.charts import ChartInput, series_chart
 from mesoclinic.outcomes.evidence import KindSeries, PatientProgress
@@ -123,8 +124,15 @@ def summary_lines(progress: PatientProgress, rules: ResponderBook) -> list[str]:
     return lines
 
 
-def _embedded(session: Session, actor: Actor, image_id: uuid.UUID, settings: Settings) -> str:
-    found = images.file_for_view(session, actor, image_id, settings.images_dir, thumbnail=False)
+def _embedded(
+    session: Session, actor: Actor, image_id: uuid.UUID, settings: Settings
+) -> str | None:
+    """The picture inlined for the PDF; None when its file is missing from the store (the report
+    still prints, saying so, rather than failing as a whole)."""
+    try:
+        found = images.file_for_view(session, actor, image_id, settings.images_dir, thumbnail=False)
+    except NotFound:
+        return None
     data = base64.b64encode(found.path.read_bytes()).decode()
     return f"data:{found.media_type};base64,{data}"
 
@@ -147,7 +155,7 @@ def context(
         if actor.can(Permission.PLAN_READ)
         else []
     )
-    image_src: dict[uuid.UUID, str] = {}
+    image_src: dict[uuid.UUID, str | None] = {}
     for pair in progress.pairs:
         for side in (pair.before, pair.after):
             image_src[side.image.id] = (
