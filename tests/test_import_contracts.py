@@ -153,6 +153,9 @@ SHARED_EDGES = {
 LAZY_IMPORTS = {
     (f"{PACKAGE}.cli", f"{PACKAGE}.app"): "only `serve` needs every area's routes loaded",
     (f"{PACKAGE}.cli", f"{PACKAGE}.demo.seed"): "only `serve --demo` needs the demo data",
+    (f"{PACKAGE}.outcomes.report_cli", f"{PACKAGE}.outcomes.report"): (
+        "Matplotlib and WeasyPrint load in seconds; `mesoclinic --help` must stay quick"
+    ),
 }
 
 

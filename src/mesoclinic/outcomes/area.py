@@ -23,6 +23,7 @@ AREA = Area(
         "mesoclinic.outcomes.cli",
         "mesoclinic.outcomes.images_cli",
         "mesoclinic.outcomes.review_cli",
+        "mesoclinic.outcomes.report_cli",
     ),
     patient_tabs=(
         PatientTab("outcomes", "Outcomes", "/outcomes", Permission.OUTCOME_READ),

@@ -53,7 +53,7 @@ def _range(inp: ChartInput) -> tuple[datetime, datetime]:
 
 def _draw(fig: Figure, inp: ChartInput) -> None:
     ax = fig.add_subplot(1, 1, 1)
-    ax.set_title(inp.title, loc="left", fontsize=11, color=INK, fontweight="bold")
+    # No drawn title: the page's heading names the chart (the SVG keeps <title> for readers).
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     for side in ("left", "bottom"):
@@ -102,7 +102,7 @@ def _draw(fig: Figure, inp: ChartInput) -> None:
 
 def series_chart(inp: ChartInput) -> str:
     """The chart as inline SVG markup with a title and a description for screen readers."""
-    fig = Figure(figsize=(6.4, 2.9), dpi=100)
+    fig = Figure(figsize=(7.2, 2.5), dpi=100)
     fig.patch.set_alpha(0)
     _draw(fig, inp)
     fig.tight_layout(pad=0.6)

@@ -70,11 +70,20 @@ def load_progress(
     return evidence.patient_progress(session, actor, patient_id, b.kinds, b.responders, b.baseline)
 
 
+def reader_unit(unit: str) -> str:
+    """The unit as a patient reads it in the report: "hairs/cm²" rather than "/cm²"; scores are
+    plain numbers, so no unit."""
+    words = display.unit_words(unit)
+    if words == "score":
+        return ""
+    return f"hairs{words}" if words.startswith("/") else words
+
+
 def chart_for(ks: KindSeries, rules: ResponderBook, sessions: list[Any], tz: ZoneInfo) -> str:
     series = ks.series
     base = series.baseline.value if series.baseline else None
     threshold = threshold_for(rules, ks.kind, base)
-    unit = display.unit_words(ks.unit)
+    unit = reader_unit(ks.unit)
     described = ", ".join(
         f"{p.reading.measured_at.astimezone(tz):%d %b %Y} {p.reading.value:g}"
         for p in series.points
@@ -101,7 +110,7 @@ def summary_lines(progress: PatientProgress, rules: ResponderBook) -> list[str]:
     for ks in progress.series:
         if ks.kind not in judged:
             continue
-        series, unit = ks.series, display.unit_words(ks.unit)
+        series, unit = ks.series, reader_unit(ks.unit)
         latest = series.latest
         if series.baseline is None:
             lines.append(
@@ -115,11 +124,15 @@ def summary_lines(progress: PatientProgress, rules: ResponderBook) -> list[str]:
         else:
             change = latest.change
             months = months_between(series.first_session.performed_at, latest.reading.measured_at)
-            pct = f" ({change.percent:+.0f} %)" if change.percent is not None else ""
+            pct = (
+                f" ({change.percent:+.0f} %)".replace("-", "\u2212")
+                if change.percent is not None
+                else ""
+            )
             lines.append(
-                f"{ks.title}: {series.baseline.value:g} \u2192 {latest.reading.value:g} {unit}"
-                f"{pct} at {months:.0f} months, after {latest.sessions_so_far} sessions; "
-                f"{error_words(change)}."
+                f"{ks.title}: from {series.baseline.value:g} to {latest.reading.value:g} {unit}"
+                f"{pct} after {months:.0f} months and {latest.sessions_so_far} sessions "
+                f"\u2014 {error_words(change)}."
             )
     return lines
 
@@ -184,7 +197,7 @@ def context(
             if p.relation != "before"
         ],
         "shown": lambda m: display.shown(m, b.kinds),
-        "unit_words": display.unit_words,
+        "unit_words": reader_unit,
         "kind_label": lambda code: k.label if (k := b.kinds.get(code)) else code,
         "site_label": lambda m: m.site.label if m.site else "whole head",
         "for_print": for_print,
