@@ -90,6 +90,7 @@ LAYER_BY_STEM = {
     "corrections": "service",
     "followup": "service",
     "evidence": "service",
+    "responder_review": "service",
     "growth_pairs": "service",
     "consent": "service",
     "history": "service",

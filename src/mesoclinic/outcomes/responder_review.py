@@ -43,6 +43,7 @@ LIMIT = 50  # patients judged per dashboard view, most recently measured first
 class ToReview:
     patient_id: uuid.UUID
     name: str
+    status: ResponderStatus
 
 
 def non_responders(
@@ -57,6 +58,22 @@ def non_responders(
 ) -> list[ToReview]:
     """The clinic's patients on an active plan whose measured values meet the non-responder
     rule, by name."""
+    judged = judge_clinic(session, actor, clinic_id, book, rules, baseline, now, limit)
+    return [r for r in judged if r.status is ResponderStatus.NON_RESPONDER]
+
+
+def judge_clinic(
+    session: Session,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    book: KindBook,
+    rules: ResponderBook,
+    baseline: BaselineRule = BaselineRule.LAST_BEFORE_FIRST_SESSION,
+    now: datetime | None = None,
+    limit: int = LIMIT,
+) -> list[ToReview]:
+    """Responder status of the clinic's most recently measured patients on an active plan, by
+    name (one audit entry lists them all)."""
     actor.require(Permission.OUTCOME_READ)
     if actor.role is Role.PATIENT or (
         actor.role is not Role.ADMIN and clinic_id != actor.clinic_id
@@ -115,8 +132,7 @@ def non_responders(
         measured = [MeasuredSeries(s.series, s.label, s.where) for s in series]
         first = sessions[0].performed_at if sessions else None
         judged = evaluate(rules, measured, len(sessions), first, moment)
-        if judged.status is ResponderStatus.NON_RESPONDER:
-            found.append(ToReview(pid, f"{patient.given_name} {patient.family_name}"))
+        found.append(ToReview(pid, f"{patient.given_name} {patient.family_name}", judged.status))
     audit.record(
         session,
         actor,
@@ -126,7 +142,9 @@ def non_responders(
         clinic_id=clinic_id,
         detail={
             "judged": [str(i) for i in ids],
-            "non_responders": [str(r.patient_id) for r in found],
+            "non_responders": [
+                str(r.patient_id) for r in found if r.status is ResponderStatus.NON_RESPONDER
+            ],
         },
     )
     return sorted(found, key=lambda r: r.name)
