@@ -60,5 +60,10 @@ def test_guided_tour_links_open_for_each_role(app, db, monkeypatch):
             .split('<a href="')[1:]
         ]
         assert len(links) >= minimum, (username, links)
+        if username == "dr.moreau":  # a demo responder's and a non-responder's Progress tab
+            assert (
+                "See whether the treatment works" in home.text and "When it does not" in home.text
+            )
+            assert len({link for link in links if link.endswith("/progress")}) == 2, links
         for link in links:
             assert c.get(link).status_code == 200, (username, link)

@@ -70,6 +70,9 @@ LAYER_BY_STEM = {
     "area": "pure",  # an area's declaration: data naming its modules as strings
     "roles": "pure",
     "kinds": "pure",
+    "progress": "pure",
+    "responders": "pure",
+    "charts": "pure",  # plain values in, SVG text out (only pages and the report import it)
     "recall_report": "pure",
     "display": "pure",
     "analysis": "pure",  # the imaging code on one stored image: bytes in, result out
@@ -86,6 +89,8 @@ LAYER_BY_STEM = {
     "review": "service",
     "corrections": "service",
     "followup": "service",
+    "evidence": "service",
+    "responder_review": "service",
     "growth_pairs": "service",
     "consent": "service",
     "history": "service",
@@ -111,6 +116,7 @@ LAYER_BY_STEM = {
     "panels": "edge",
     "views": "edge",
     "sheet": "edge",
+    "report": "edge",
     "tabs": "edge",
     "deps": "edge",
     "worker": "edge",
@@ -148,6 +154,9 @@ SHARED_EDGES = {
 LAZY_IMPORTS = {
     (f"{PACKAGE}.cli", f"{PACKAGE}.app"): "only `serve` needs every area's routes loaded",
     (f"{PACKAGE}.cli", f"{PACKAGE}.demo.seed"): "only `serve --demo` needs the demo data",
+    (f"{PACKAGE}.outcomes.report_cli", f"{PACKAGE}.outcomes.report"): (
+        "Matplotlib and WeasyPrint load in seconds; `mesoclinic --help` must stay quick"
+    ),
 }
 
 

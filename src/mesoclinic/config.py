@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     outbox_lease_seconds: float = Field(default=300, gt=0, le=3600)
     protocols: Path | None = None  # clinic protocol templates YAML (plans area)
     measurement_kinds: Path | None = None  # the clinic's measurement kinds YAML (outcomes)
+    responder_rules: Path | None = None  # the clinic's responder rulebook YAML (outcomes)
+    # What progress is measured from: the last value before the first session, or the first value.
+    progress_baseline: Literal["last-before-first-session", "first-measurement"] = (
+        "last-before-first-session"
+    )
     image_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024)
     image_max_pixels: int = Field(default=40_000_000, ge=10_000)
     analysis_lease_seconds: float = Field(default=300, gt=0, le=3600)

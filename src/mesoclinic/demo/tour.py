@@ -15,7 +15,10 @@ from sqlalchemy.orm import Session
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import RecordStatus
 from mesoclinic.formulary.models import Lot
+from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.outcomes.models import Measurement
+from mesoclinic.outcomes.responder_review import judge_clinic
+from mesoclinic.outcomes.responders import ResponderStatus, load_responder_rules
 from mesoclinic.patients.models import Allergy, Patient, PregnancyStatus
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
@@ -136,6 +139,25 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
             "over months, each with its unit and where it came from.",
             "outcomes",
         )
+        if actor.clinic_id is not None:
+            judged = judge_clinic(
+                session, actor, actor.clinic_id, load_kinds(), load_responder_rules()
+            )
+            first = {r.status: r.patient_id for r in reversed(judged)}
+            patient_step(
+                first.get(ResponderStatus.RESPONDER),
+                "See whether the treatment works",
+                "The Progress tab: the responder rule's verdict with its reason, charts against "
+                "the baseline, before/after pictures and the patient's report (PDF).",
+                "progress",
+            )
+            patient_step(
+                first.get(ResponderStatus.NON_RESPONDER),
+                "When it does not",
+                "No measured response after enough sessions: the dashboard asks to review "
+                "the plan.",
+                "progress",
+            )
     if actor.can(Permission.APPOINTMENT_READ):
         steps.append(
             TourStep(

@@ -15,17 +15,22 @@ AREA = Area(
         "mesoclinic.outcomes.images_pages",
         "mesoclinic.outcomes.review_api",
         "mesoclinic.outcomes.review_pages",
+        "mesoclinic.outcomes.progress_pages",
+        "mesoclinic.outcomes.progress_api",
     ),
     # images_cli creates the `images` group; review_cli adds `images reanalyse` to it.
     cli=(
         "mesoclinic.outcomes.cli",
         "mesoclinic.outcomes.images_cli",
         "mesoclinic.outcomes.review_cli",
+        "mesoclinic.outcomes.report_cli",
     ),
     patient_tabs=(
         PatientTab("outcomes", "Outcomes", "/outcomes", Permission.OUTCOME_READ),
         PatientTab("images", "Images", "/images", Permission.OUTCOME_READ),
+        PatientTab("progress", "Progress", "/progress", Permission.OUTCOME_READ),
     ),
+    panels=("mesoclinic.outcomes.panels:review_plan_panel",),
     demo="mesoclinic.outcomes.demo",
     worker_tasks=("mesoclinic.outcomes.jobs_worker:run_pending",),
     grants={

@@ -23,6 +23,7 @@ from mesoclinic.outcomes.models import MeasurementSite, SiteLocation
 from mesoclinic.outcomes.schemas import MeasurementCreate, SiteCreate
 from mesoclinic.patients.models import Patient
 from mesoclinic.security.actor import Actor
+from mesoclinic.visits.demo import add_historic_visit
 
 STORIES = ("telogen_effluvium", "early_aga", "moderate_aga", "fphl", "biotin_allergy")
 PER_CLINIC = {MAIN_CLINIC: 5}  # the other clinic gets the rest of the eight
@@ -59,6 +60,7 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
         actor = _clinician(ctx, patient)
         marked = _mark_sites(session, actor, patient, index, rng)
         _measure(session, ctx, actor, patient, marked, course, book, rng)
+        _course_visits(session, ctx, patient, stories[patient.id], course)
     ctx.extra["outcomes_demo_patients"] = [p.id for p in chosen]
     add_demo_images(session, ctx)
 
@@ -113,6 +115,25 @@ def _approach(months: float, rate: float) -> float:
 def _timepoints(ctx: DemoContext, course: Course) -> list[tuple[float, datetime]]:
     start = ctx.now - course.months * MONTH - timedelta(days=3)
     return [(m, start + m * MONTH) for m in VISIT_MONTHS if m <= course.months]
+
+
+def _course_visits(
+    session: Session, ctx: DemoContext, patient: Patient, story: str, course: Course
+) -> None:
+    """The sessions the measured course followed: every two weeks for three months, then
+    monthly, starting two hours after the baseline values, up to the recent demo visits. Every
+    third session of the pattern-loss courses adds PRP."""
+    start = _timepoints(ctx, course)[0][1] + timedelta(hours=2)
+    recent = ctx.now - timedelta(days=90)  # the visits demo's own sessions are after this
+    offsets = [timedelta(days=14 * n) for n in range(7)]
+    offsets += [timedelta(days=98 + 30 * n) for n in range(12)]
+    for n, offset in enumerate(offsets):
+        when = start + offset
+        if when >= recent:
+            break
+        add_historic_visit(
+            session, ctx, patient, story, when, prp=not course.shedding and n % 3 == 2
+        )
 
 
 def _measure(

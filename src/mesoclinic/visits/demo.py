@@ -20,6 +20,7 @@ from mesoclinic.errors import DomainError
 from mesoclinic.formulary import stock
 from mesoclinic.patients.models import Patient
 from mesoclinic.visits import rules, service
+from mesoclinic.visits.models import Visit
 from mesoclinic.visits.rulebook import get_visit_rulebook
 from mesoclinic.visits.schemas import VisitCreate
 
@@ -187,3 +188,41 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
         recalled.id,
         "Manufacturer notice: possible loss of sterility in batch TV-2607R.",
     )
+
+
+def add_historic_visit(
+    session: Session, ctx: DemoContext, patient: Patient, story: str, when: datetime, prp: bool
+) -> bool:
+    """A session given before the clinic used mesoclinic, entered from its paper record (so no
+    lot is drawn and no check runs: the consent and stock of that time are not in the system).
+    The outcomes demo uses these so its measured courses show the sessions they followed."""
+    plan = PLANS.get(story)
+    if plan is None:
+        return False
+    cocktail_name, technique, zones, depth, points, per_point, _ = plan
+    main = patient.clinic_id == ctx.clinics[MAIN_CLINIC].id
+    who = ctx.staff["dr.moreau" if main else "dr.garcia"]
+    session.add(
+        Visit(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            practitioner_id=who.id,
+            performed_at=when,
+            cocktail_id=ctx.extra["formulary"]["cocktails"][cocktail_name].id,
+            technique=technique,
+            zones=zones,
+            depth_mm=depth,
+            points=points,
+            volume_per_point_ml=per_point,
+            total_volume_ml=round(points * per_point, 2),
+            needle_gauge=30,
+            needle_length_mm=4,
+            prp_given=prp,
+            prp_volume_ml=4.0 if prp else None,
+            notes="Entered from the clinic's paper record.",
+            created_by=who.username,
+            updated_by=who.username,
+        )
+    )
+    session.flush()
+    return True

@@ -1,0 +1,150 @@
+"""Which of a clinic's patients on an active plan meet the non-responder rule, for the
+clinicians' "review the plan" list.
+
+Bounded on purpose: it runs on every dashboard view, so it judges only patients with an active
+plan and values of the kinds the rulebook judges, the most recently measured `limit` of them,
+reading their values, sites and sessions in three batched queries (not one progress read per
+patient). The caller shows names; this records one audit entry listing the patients judged.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mesoclinic.db import utcnow
+from mesoclinic.errors import Forbidden
+from mesoclinic.outcomes.evidence import build_kind_series, sessions_of
+from mesoclinic.outcomes.kinds import KindBook
+from mesoclinic.outcomes.models import Measurement, MeasurementSite, MeasurementStatus
+from mesoclinic.outcomes.progress import BaselineRule
+from mesoclinic.outcomes.responders import (
+    MeasuredSeries,
+    ResponderBook,
+    ResponderStatus,
+    evaluate,
+)
+from mesoclinic.patients.models import Patient
+from mesoclinic.plans.models import PlanStatus, TreatmentPlan
+from mesoclinic.security import audit
+from mesoclinic.security.actor import Actor
+from mesoclinic.security.permissions import Permission, Role
+from mesoclinic.visits.models import Visit, VisitStatus
+
+LIMIT = 50  # patients judged per dashboard view, most recently measured first
+
+
+@dataclass(frozen=True)
+class ToReview:
+    patient_id: uuid.UUID
+    name: str
+    status: ResponderStatus
+
+
+def non_responders(
+    session: Session,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    book: KindBook,
+    rules: ResponderBook,
+    baseline: BaselineRule = BaselineRule.LAST_BEFORE_FIRST_SESSION,
+    now: datetime | None = None,
+    limit: int = LIMIT,
+) -> list[ToReview]:
+    """The clinic's patients on an active plan whose measured values meet the non-responder
+    rule, by name."""
+    judged = judge_clinic(session, actor, clinic_id, book, rules, baseline, now, limit)
+    return [r for r in judged if r.status is ResponderStatus.NON_RESPONDER]
+
+
+def judge_clinic(
+    session: Session,
+    actor: Actor,
+    clinic_id: uuid.UUID,
+    book: KindBook,
+    rules: ResponderBook,
+    baseline: BaselineRule = BaselineRule.LAST_BEFORE_FIRST_SESSION,
+    now: datetime | None = None,
+    limit: int = LIMIT,
+) -> list[ToReview]:
+    """Responder status of the clinic's most recently measured patients on an active plan, by
+    name (one audit entry lists them all)."""
+    actor.require(Permission.OUTCOME_READ)
+    if actor.role is Role.PATIENT or (
+        actor.role is not Role.ADMIN and clinic_id != actor.clinic_id
+    ):
+        raise Forbidden("Only the clinic's staff see its review list")
+    kinds = sorted({k for rule in rules.responder for k in rule.kinds})
+    current = (
+        Measurement.kind.in_(kinds),
+        Measurement.status != MeasurementStatus.ENTERED_IN_ERROR,
+        Measurement.superseded_at.is_(None),
+    )
+    on_plan = select(TreatmentPlan.patient_id).where(
+        TreatmentPlan.clinic_id == clinic_id, TreatmentPlan.status == PlanStatus.ACTIVE
+    )
+    candidates = session.execute(
+        select(Patient)
+        .join(Measurement, Measurement.patient_id == Patient.id)
+        .where(
+            Patient.clinic_id == clinic_id,
+            Patient.status == "active",
+            Patient.id.in_(on_plan),
+            *current,
+        )
+        .group_by(Patient.id)
+        .order_by(func.max(Measurement.measured_at).desc())
+        .limit(limit)
+    ).scalars()
+    patients = {p.id: p for p in candidates}
+    if not patients:
+        return []
+    ids = list(patients)
+    values: dict[uuid.UUID, list[Measurement]] = defaultdict(list)
+    for m in session.execute(
+        select(Measurement)
+        .where(Measurement.patient_id.in_(ids), *current)
+        .order_by(Measurement.measured_at.desc())
+    ).scalars():
+        values[m.patient_id].append(m)
+    marked: dict[uuid.UUID, list[MeasurementSite]] = defaultdict(list)
+    for s in session.execute(
+        select(MeasurementSite).where(MeasurementSite.patient_id.in_(ids))
+    ).scalars():
+        marked[s.patient_id].append(s)
+    visits: dict[uuid.UUID, list[Visit]] = defaultdict(list)
+    for v in session.execute(
+        select(Visit)
+        .where(Visit.patient_id.in_(ids), Visit.status == VisitStatus.COMPLETED)
+        .order_by(Visit.performed_at)
+    ).scalars():
+        visits[v.patient_id].append(v)
+    moment = now or utcnow()
+    found = []
+    for pid, patient in patients.items():
+        sessions = sessions_of(visits[pid])
+        series = build_kind_series(values[pid], marked[pid], sessions, book, baseline)
+        measured = [MeasuredSeries(s.series, s.label, s.where) for s in series]
+        first = sessions[0].performed_at if sessions else None
+        judged = evaluate(rules, measured, len(sessions), first, moment)
+        found.append(ToReview(pid, f"{patient.given_name} {patient.family_name}", judged.status))
+    audit.record(
+        session,
+        actor,
+        "read",
+        "responder_review",
+        None,
+        clinic_id=clinic_id,
+        detail={
+            "judged": [str(i) for i in ids],
+            "non_responders": [
+                str(r.patient_id) for r in found if r.status is ResponderStatus.NON_RESPONDER
+            ],
+        },
+    )
+    return sorted(found, key=lambda r: r.name)
