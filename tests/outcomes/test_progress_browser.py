@@ -12,7 +12,7 @@ from image_support import give_photo_consent
 from outcomes.test_progress_pages import _measure, _photos
 from support import browser_login
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 SHOTS = os.environ.get("MESOCLINIC_SCREENSHOTS")
 
 

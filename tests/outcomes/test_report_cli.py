@@ -13,6 +13,9 @@ from mesoclinic.cli import build_app
 from outcomes.measure_data import density, make_site, when
 from support import audit_entries
 
+# The command opens its own connection: real commits.
+pytestmark = pytest.mark.committed
+
 
 @pytest.fixture
 def cli(db, monkeypatch, tmp_path):
