@@ -114,7 +114,12 @@ def _approach(months: float, rate: float) -> float:
 
 def _timepoints(ctx: DemoContext, course: Course) -> list[tuple[float, datetime]]:
     start = ctx.now - course.months * MONTH - timedelta(days=3)
-    return [(m, start + m * MONTH) for m in VISIT_MONTHS if m <= course.months]
+    # Whole months of 30.44 days land at any hour; a measurement is taken in clinic hours.
+    return [
+        (m, (start + m * MONTH).replace(hour=10, minute=30 + 5 * i % 30, second=0))
+        for i, m in enumerate(VISIT_MONTHS)
+        if m <= course.months
+    ]
 
 
 def _course_visits(

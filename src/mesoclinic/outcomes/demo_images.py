@@ -9,7 +9,6 @@ queue their count analysis like any upload.
 from __future__ import annotations
 
 import io
-import math
 import random
 from datetime import timedelta
 
@@ -144,7 +143,9 @@ def _patient_images(
             max_bytes=ctx.settings.image_max_bytes,
             max_pixels=ctx.settings.image_max_pixels,
         )
-        taken_at = ctx.now - timedelta(days=30 * months + 7, hours=math.floor(n % 5))
+        day = ctx.now - timedelta(days=30 * months + 7)
+        # In clinic hours (09:00-13:00 UTC), each patient at their own time of day.
+        taken_at = day.replace(hour=9 + n % 5, minute=15 * (visit % 4), second=0)
         description = ImageCreate(kind=ImageKind.TRICHOSCOPY, site_id=site.id, taken_at=taken_at)
         flows.upload_one(
             session,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -72,13 +73,27 @@ def group_measurements(
         key = (group.site.id if group.site else None, m.kind)
         if key not in kinds:
             kind = book.get(m.kind)
-            kinds[key] = KindGroup(m.kind, kind.label if kind else m.kind, m.unit)
+            kinds[key] = KindGroup(m.kind, label_words(kind.label) if kind else m.kind, m.unit)
             group.kinds.append(kinds[key])
         kinds[key].rows.append(m)
     order = {k.code: i for i, k in enumerate(book.kinds)}
     for group in groups.values():
         group.kinds.sort(key=lambda k: order.get(k.code, len(order)))
     return list(groups.values())
+
+
+def label_words(label: str) -> str:
+    """A rulebook label as a reader sees it ("per cm2" -> "per cm²", ">= 40 um" -> "≥ 40 µm")."""
+    label = re.sub(r"\bcm2\b", "cm²", label)
+    label = re.sub(r"\bum\b", "µm", label)
+    return label.replace(">=", "≥").replace("<=", "≤").replace(" .. ", " to ")
+
+
+def number(value: float) -> str:
+    """A measured value to the precision it carries: whole numbers bare, one decimal from 10
+    up (285.073 -> "285.1"), two below (1.217 -> "1.22"); an analysis gives many more digits
+    than the method resolves."""
+    return f"{round(value, 1 if abs(value) >= 10 else 2):g}"
 
 
 def unit_words(unit: str) -> str:
@@ -95,4 +110,4 @@ def shown(m: Measurement, book: KindBook) -> str:
         if kind.min < 0:
             return f"{m.value:+g}" if m.value else "0"
         return f"{m.value:g} of {kind.max:g}"
-    return f"{m.value:g} {unit_words(m.unit)}".strip()
+    return f"{number(m.value)} {unit_words(m.unit)}".strip()

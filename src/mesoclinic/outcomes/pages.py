@@ -63,6 +63,7 @@ def _overview(
         "provenance": display.provenance,
         "state": display.state,
         "unit_words": display.unit_words,
+        "label_words": display.label_words,
         "shown": lambda m: display.shown(m, book),
         "recent": RECENT_ROWS,
         "kinds": book.kinds,

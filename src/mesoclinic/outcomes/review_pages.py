@@ -80,7 +80,7 @@ def _page(
     ctx["errors"] = errors or {}
     patient = patient_service.load(session, actor, ctx["image"].patient_id, Permission.OUTCOME_READ)
     return patient_page(
-        request, actor, patient, "outcomes", "outcomes/review.html", ctx, status_code=status_code
+        request, actor, patient, "images", "outcomes/review.html", ctx, status_code=status_code
     )
 
 
