@@ -87,6 +87,7 @@ LAYER_BY_STEM = {
     "corrections": "service",
     "followup": "service",
     "growth_pairs": "service",
+    "pairs": "service",
     "consent": "service",
     "history": "service",
     "facts": "service",

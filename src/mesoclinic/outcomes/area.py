@@ -15,6 +15,7 @@ AREA = Area(
         "mesoclinic.outcomes.images_pages",
         "mesoclinic.outcomes.review_api",
         "mesoclinic.outcomes.review_pages",
+        "mesoclinic.outcomes.pairs_pages",
     ),
     # images_cli creates the `images` group; review_cli adds `images reanalyse` to it.
     cli=(
