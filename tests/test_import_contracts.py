@@ -92,6 +92,7 @@ LAYER_BY_STEM = {
     "evidence": "service",
     "responder_review": "service",
     "growth_pairs": "service",
+    "pairs": "service",
     "consent": "service",
     "history": "service",
     "facts": "service",

@@ -20,7 +20,7 @@ from mesoclinic.outcomes.models import ImageAnalysis, ImageReview, Measurement
 from outcomes.image_factory import make_site
 from support import SHARED_DATA, browser_login, skip_or_fail
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.committed]
 FDU_IMAGE = SHARED_DATA / "trichoscopy-fdu" / "images" / "220105_A095_1.jpg"
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 SHOTS = os.environ.get("MESOCLINIC_SCREENSHOTS")

@@ -17,6 +17,7 @@ AREA = Area(
         "mesoclinic.outcomes.review_pages",
         "mesoclinic.outcomes.progress_pages",
         "mesoclinic.outcomes.progress_api",
+        "mesoclinic.outcomes.pairs_pages",
     ),
     # images_cli creates the `images` group; review_cli adds `images reanalyse` to it.
     cli=(

@@ -17,14 +17,20 @@ from starlette.datastructures import UploadFile
 
 from mesoclinic.config import Settings
 from mesoclinic.imaging.profiles import bundled_profiles
-from mesoclinic.outcomes import flows, images, photo_consent
+from mesoclinic.outcomes import flows, images, pairs, photo_consent
 from mesoclinic.outcomes.images_api import image_create, read_upload
 from mesoclinic.outcomes.images_schemas import (
     ImageVoid,
     PhotoConsentCreate,
     PhotoConsentWithdraw,
 )
-from mesoclinic.outcomes.models import AnalysisJob, ClinicalImage, ImageKind, PhotoView
+from mesoclinic.outcomes.models import (
+    AnalysisJob,
+    AnalysisKind,
+    ClinicalImage,
+    ImageKind,
+    PhotoView,
+)
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.security.actor import Actor
@@ -152,14 +158,32 @@ def upload_images(
     return submit_form(session, None if errors else values, errors, save, show_form)
 
 
-def _image_page(
+def pair_context(session: Session, image: ClinicalImage) -> dict[str, Any]:
+    """The phototrichogram and follow-up panels of a trichoscopy image: results and choices."""
+    if image.kind is not ImageKind.TRICHOSCOPY:
+        return {"pairs_shown": False}
+    growth = pairs.comparisons(session, image.id, AnalysisKind.GROWTH)
+    follow_ups = pairs.comparisons(session, image.id, AnalysisKind.FOLLOW_UP)
+    return {
+        "pairs_shown": True,
+        "growth": growth,
+        "follow_ups": follow_ups,
+        "pairs_pending": any(c.pending for c in growth + follow_ups),
+        "growth_choices": pairs.growth_choices(session, image),
+        "baseline_choices": pairs.baseline_choices(session, image),
+    }
+
+
+def render_image_page(
     request: Request,
     session: Session,
     actor: Actor,
     image_id: uuid.UUID,
     errors: dict[str, str],
     status_code: int = 200,
+    values: dict[str, str] | None = None,
 ) -> Response:
+    """The image page; `errors` and `values` are those of a refused form on it."""
     image = images.get(session, actor, image_id)
     patient = patient_service.load(session, actor, image.patient_id, Permission.OUTCOME_READ)
     jobs: list[AnalysisJob] = images.jobs_for(session, [image.id])[image.id]
@@ -171,6 +195,8 @@ def _image_page(
         "views": VIEW_LABELS,
         "errors": errors,
         "can_write": actor.can(Permission.OUTCOME_WRITE),
+        "values": values or {},
+        **pair_context(session, image),
     }
     return patient_page(
         request,
@@ -188,7 +214,7 @@ def image_page(
     request: Request, image_id: uuid.UUID, session: DbSession, actor: Reader
 ) -> Response:
     """The picture, its metadata, site, visit and the status of its analysis."""
-    return _image_page(request, session, actor, image_id, {})
+    return render_image_page(request, session, actor, image_id, {})
 
 
 @router.post("/images/{image_id}/void", response_class=HTMLResponse)
@@ -202,7 +228,7 @@ def void_image(
         return redirect(f"/images/{image_id}", "Image marked as entered in error.")
 
     def show_form(errors: dict[str, str]) -> Response:
-        return _image_page(request, session, actor, image_id, errors, 422)
+        return render_image_page(request, session, actor, image_id, errors, 422)
 
     return submit_form(session, data, errors, save, show_form)
 

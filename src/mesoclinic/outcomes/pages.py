@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.db import utcnow
 from mesoclinic.errors import NotFound
-from mesoclinic.outcomes import display, service, sites
+from mesoclinic.outcomes import display, pairs, service, sites
 from mesoclinic.outcomes.kinds import KindBook, load_kinds
 from mesoclinic.outcomes.models import Measurement, MeasurementSite
 from mesoclinic.outcomes.schemas import (
@@ -69,6 +69,7 @@ def _overview(
         "kinds": book.kinds,
         "locations": LOCATION_LABELS,
         "can_write": actor.can(Permission.OUTCOME_WRITE) and patient.status == "active",
+        "latest_follow_ups": pairs.latest_follow_up_by_site(session, patient.id),
         "form": form,
         "values": values,
         "errors": errors,
