@@ -18,7 +18,7 @@ from mesoclinic.aftercare.schemas import DeclaredEventCreate
 from mesoclinic.db import utcnow
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.patients.service import load as load_patient
-from mesoclinic.schemas_common import Page
+from mesoclinic.schemas_common import DATE_RANGE_MESSAGE, Page, in_date_range
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.models import Clinic
@@ -85,6 +85,8 @@ def aftercare_tab(
     try:
         # A datetime-local input: a clinic-local wall-clock time without a zone.
         starts = datetime.fromisoformat(check_at).replace(tzinfo=tz)
+        if not in_date_range(starts):
+            raise ValueError(DATE_RANGE_MESSAGE)
     except ValueError:
         return _tab(
             request,

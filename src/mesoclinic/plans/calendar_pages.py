@@ -27,6 +27,7 @@ from mesoclinic.plans.schemas import (
     ClosureCreate,
     SessionBooking,
 )
+from mesoclinic.schemas_common import DATE_RANGE_MESSAGE, in_date_range
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
@@ -56,9 +57,12 @@ def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UU
 
 def _day(value: str | None, cal: ClinicCalendar) -> date:
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         return datetime.now(cal.timezone).date()
+    if not in_date_range(day):
+        raise InvalidInput(f"The date {DATE_RANGE_MESSAGE}", "date")
+    return day
 
 
 @router.get("/calendar", response_class=HTMLResponse)
@@ -243,6 +247,9 @@ def _local_start(
         clock = time.fromisoformat(values.get("time", ""))
     except ValueError:
         errors["starts_at"] = "Give a date and a time like 09:30"
+        return None
+    if not in_date_range(day):
+        errors["starts_at"] = f"The date {DATE_RANGE_MESSAGE}"
         return None
     return datetime.combine(day, clock, cal.timezone).isoformat()
 

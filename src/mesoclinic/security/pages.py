@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mesoclinic.schemas_common import Page
+from mesoclinic.schemas_common import DateInRange, Page
 from mesoclinic.security import audit, service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import (
@@ -141,8 +141,8 @@ def audit_page(
     action: str | None = None,
     entity_type: str | None = None,
     patient_id: uuid.UUID | None = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: DateInRange | None = None,
+    until: DateInRange | None = None,
     offset: int = 0,
 ) -> Response:
     """Browse and filter the audit log."""

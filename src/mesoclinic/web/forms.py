@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from mesoclinic.errors import DomainError
+from mesoclinic.schemas_common import in_date_range
 
 M = TypeVar("M", bound=BaseModel)
 D = TypeVar("D")
@@ -98,4 +99,7 @@ def local_to_utc(request: Request, value: str) -> str:
         local = datetime.fromisoformat(value).replace(tzinfo=clinic_zone(request))
     except ValueError:
         return value
+    if not in_date_range(local):
+        # Converting could overflow; the schema refuses the date against its field.
+        return local.isoformat()
     return local.astimezone(UTC).isoformat()
