@@ -28,7 +28,7 @@ from mesoclinic.patients.schemas import (
 from mesoclinic.patients.tabs import tabs_for
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, PageOffset
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, submit_form, validate
 from mesoclinic.web.templating import redirect, render
@@ -66,7 +66,7 @@ def patient_list(
     q: str | None = None,
     birth_date: str | None = None,
     include_voided: bool = False,
-    offset: int = 0,
+    offset: PageOffset = 0,
 ) -> Response:
     errors: dict[str, str] = {}
     dob: date | None = None
@@ -80,7 +80,7 @@ def patient_list(
         actor,
         service.PatientQuery(q or None, dob, include_voided),
         limit=PAGE_SIZE,
-        offset=max(offset, 0),
+        offset=offset,
     )
     query = {
         k: v

@@ -13,7 +13,14 @@ from mesoclinic.errors import TooManyAttempts, Unauthenticated
 from mesoclinic.schemas_common import Page, UtcDatetime
 from mesoclinic.security import audit, service
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, SettingsDep, client_addr, public, require
+from mesoclinic.security.deps import (
+    DbSession,
+    PageOffset,
+    SettingsDep,
+    client_addr,
+    public,
+    require,
+)
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.schemas import (
     AuditEntryRead,
@@ -92,7 +99,7 @@ def list_audit(
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> Page[AuditEntryRead]:
     """Browse the audit log, newest first, with filters."""
     filt = audit.AuditFilter(

@@ -19,6 +19,7 @@ from mesoclinic.security.deps import (
     SESSION_COOKIE,
     CurrentUser,
     DbSession,
+    PageOffset,
     SettingsDep,
     client_addr,
     public,
@@ -143,7 +144,7 @@ def audit_page(
     patient_id: uuid.UUID | None = None,
     since: DateInRange | None = None,
     until: DateInRange | None = None,
-    offset: int = 0,
+    offset: PageOffset = 0,
 ) -> Response:
     """Browse and filter the audit log."""
     until_dt = _day_start(until)
@@ -156,7 +157,7 @@ def audit_page(
         _day_start(since),
         until_dt + timedelta(days=1) if until_dt else None,
     )
-    rows, total = audit.search(session, actor, filt, limit=100, offset=max(offset, 0))
+    rows, total = audit.search(session, actor, filt, limit=100, offset=offset)
     query = {
         k: v
         for k, v in {
