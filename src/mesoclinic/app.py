@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -17,6 +17,7 @@ from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker
 from mesoclinic.errors import DomainError
 from mesoclinic.web import pages as dashboard_pages
+from mesoclinic.web.forms import refuse_nul_bytes
 from mesoclinic.web.templating import STATIC_DIR, render
 
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         title="mesoclinic",
         version=__version__,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_bytes)],
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,

@@ -28,6 +28,28 @@ def _date_in_range(value: Any) -> Any:
     return value
 
 
+# PostgreSQL cannot store NUL in text (a 500 there, and a SQLite backup holding one could not
+# be restored into PostgreSQL), so no text input may carry one on either database.
+NUL_MESSAGE = "must not contain a NUL character"
+
+
+def has_nul(value: Any) -> bool:
+    """Whether a text value, or any text inside a list or mapping, contains NUL."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    return False
+
+
+def _no_nul(value: Any) -> Any:
+    if has_nul(value):
+        raise ValueError(NUL_MESSAGE)
+    return value
+
+
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("must include a time zone (e.g. 2026-05-01T09:30:00+01:00)")
@@ -70,8 +92,8 @@ class Schema(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _dates_in_range(cls, value: Any) -> Any:
-        return _date_in_range(value)
+    def _typed_values_in_range(cls, value: Any) -> Any:
+        return _no_nul(_date_in_range(value))
 
 
 class ReadSchema(BaseModel):

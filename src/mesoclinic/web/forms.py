@@ -12,8 +12,8 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from mesoclinic.errors import DomainError
-from mesoclinic.schemas_common import in_date_range
+from mesoclinic.errors import DomainError, InvalidInput
+from mesoclinic.schemas_common import NUL_MESSAGE, has_nul, in_date_range
 
 M = TypeVar("M", bound=BaseModel)
 D = TypeVar("D")
@@ -82,6 +82,23 @@ async def posted_form(request: Request) -> FormData:
 
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_nul_bytes(request: Request) -> None:
+    """Every route's first dependency: no path, query or form text may carry NUL.
+
+    JSON bodies are checked by `Schema` itself, against the field; files are bytes and may.
+    """
+    named = [*request.path_params.items(), *request.query_params.multi_items()]
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        named += [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+    for name, value in named:
+        if has_nul(name) or has_nul(value):
+            raise InvalidInput(
+                f"{name.replace(chr(0), '')} {NUL_MESSAGE}", name.replace(chr(0), "")
+            )
 
 
 def clinic_zone(request: Request) -> ZoneInfo:
