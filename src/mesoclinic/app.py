@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker
-from mesoclinic.errors import DomainError
+from mesoclinic.errors import DomainError, InvalidInput, NotFound
 from mesoclinic.web import pages as dashboard_pages
 from mesoclinic.web.forms import refuse_nul_bytes
 from mesoclinic.web.templating import STATIC_DIR, render
@@ -91,6 +91,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         field = _field_of(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        if not wants_json(request):
+            # A page's malformed id names nothing that exists; other bad parameters are shown
+            # on the error page, in the layout, rather than as raw JSON.
+            in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+            error = (
+                NotFound("This page does not exist") if in_path else InvalidInput(message, field)
+            )
+            return render(request, "error.html", {"error": error}, status_code=error.status)
         details = [
             {"field": _field_of(tuple(e.get("loc", ()))), "message": e["msg"]} for e in exc.errors()
         ]
