@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 
 from mesoclinic.errors import DomainError, InvalidInput
 from mesoclinic.schemas_common import NUL_MESSAGE, has_nul, in_date_range
+from mesoclinic.web.plain_errors import plain_message
 
 M = TypeVar("M", bound=BaseModel)
 D = TypeVar("D")
@@ -37,7 +38,7 @@ def form_values(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any
 
 
 def validate(schema: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
-    """The parsed model, or field -> message for each invalid field."""
+    """The parsed model, or field -> message in plain words for each invalid field."""
     try:
         return schema.model_validate(values), {}
     except ValidationError as exc:
@@ -45,8 +46,7 @@ def validate(schema: type[M], values: dict[str, Any]) -> tuple[M | None, dict[st
         for err in exc.errors():
             loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
             name = loc[0] if loc else "__all__"
-            message = str(err["msg"]).removeprefix("Value error, ")
-            errors.setdefault(name, message)
+            errors.setdefault(name, plain_message(err))
         return None, errors
 
 
