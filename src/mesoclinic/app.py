@@ -18,6 +18,7 @@ from mesoclinic.db import make_engine, make_sessionmaker
 from mesoclinic.errors import DomainError, InvalidInput, NotFound
 from mesoclinic.web import pages as dashboard_pages
 from mesoclinic.web.forms import refuse_nul_bytes
+from mesoclinic.web.security_headers import SecurityHeaders
 from mesoclinic.web.templating import STATIC_DIR, render
 
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         app.include_router(module.router)
     app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.cookie_secure)
     _install_error_handlers(app)
     return app
 

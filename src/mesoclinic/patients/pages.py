@@ -31,7 +31,7 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, PageOffset
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, submit_form, validate
-from mesoclinic.web.templating import redirect, render
+from mesoclinic.web.templating import PATIENT_NAME, PATIENT_RECORD, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -125,7 +125,7 @@ def create_patient(
         patient = service.create(session, actor, data)
         return redirect(
             f"/patients/{patient.id}",
-            f"Registered {patient.full_name} as {patient.record_number}.",
+            f"Registered {PATIENT_NAME} as {PATIENT_RECORD}.",
         )
 
     def show_form(errors: dict[str, str]) -> Response:
