@@ -22,19 +22,18 @@ from mesoclinic.errors import Conflict, InvalidInput, NotFound
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import AuthToken, Clinic, LoginThrottle, User
+from mesoclinic.security.password_policy import password_problem
 from mesoclinic.security.permissions import Role
 
-MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"Password must be at least {MIN_PASSWORD_LENGTH} characters", "password"
-        )
+def hash_password(password: str, *, username: str = "") -> str:
+    """The stored hash of a new password; refuses one the policy does not accept."""
+    if problem := password_problem(password, username=username):
+        raise InvalidInput(problem, "password")
     return _hasher.hash(password)
 
 
@@ -124,7 +123,7 @@ def create_user(
     user = User(
         username=username,
         role=role_value.value,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, username=username),
         clinic_id=clinic_id,
         display_name=display_name or username,
         email=email,
@@ -157,7 +156,7 @@ def set_password(session: Session, actor: Actor, *, username: str, password: str
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"No user {username!r}", "username")
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, username=user.username)
     session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
     audit.record(session, actor, "set_password", "user", user.id, clinic_id=user.clinic_id)
     return user
