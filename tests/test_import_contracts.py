@@ -78,6 +78,7 @@ LAYER_BY_STEM = {
     "analysis": "pure",  # the imaging code on one stored image: bytes in, result out
     "imagestore": "pure",
     "audit_chain": "pure",
+    "password_policy": "pure",
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",

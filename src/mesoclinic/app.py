@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -15,8 +15,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker
-from mesoclinic.errors import DomainError
+from mesoclinic.errors import DomainError, InvalidInput, NotFound
 from mesoclinic.web import pages as dashboard_pages
+from mesoclinic.web.forms import refuse_nul_bytes
+from mesoclinic.web.security_headers import SecurityHeaders
 from mesoclinic.web.templating import STATIC_DIR, render
 
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         title="mesoclinic",
         version=__version__,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_nul_bytes)],
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         app.include_router(module.router)
     app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(SecurityHeaders, secure_cookies=settings.cookie_secure)
     _install_error_handlers(app)
     return app
 
@@ -89,6 +93,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         field = _field_of(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        if not wants_json(request):
+            # A page's malformed id names nothing that exists; other bad parameters are shown
+            # on the error page, in the layout, rather than as raw JSON.
+            in_path = any(e.get("loc", ("",))[0] == "path" for e in exc.errors())
+            error = (
+                NotFound("This page does not exist") if in_path else InvalidInput(message, field)
+            )
+            return render(request, "error.html", {"error": error}, status_code=error.status)
         details = [
             {"field": _field_of(tuple(e.get("loc", ()))), "message": e["msg"]} for e in exc.errors()
         ]

@@ -26,7 +26,7 @@ from mesoclinic.db import utcnow
 from mesoclinic.plans.schemas import ConflictRead
 from mesoclinic.schemas_common import UtcDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, PageOffset
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.rulebooks import AftercareRules
 
@@ -146,7 +146,7 @@ def list_outbox(
     actor: Annotated[Actor, Allowed(Permission.OUTBOX_READ)],
     status: Annotated[outbox_admin.StatusFilter | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> OutboxPage:
     """Patient emails of the caller's clinic (all clinics for the group admin), newest first."""
     rows, total = outbox_admin.search(session, actor, status, limit=limit, offset=offset)

@@ -18,9 +18,9 @@ from mesoclinic.aftercare.schemas import DeclaredEventCreate
 from mesoclinic.db import utcnow
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.patients.service import load as load_patient
-from mesoclinic.schemas_common import Page
+from mesoclinic.schemas_common import DATE_RANGE_MESSAGE, Page, in_date_range
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, PageOffset
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.service import clinic_timezone
@@ -85,6 +85,8 @@ def aftercare_tab(
     try:
         # A datetime-local input: a clinic-local wall-clock time without a zone.
         starts = datetime.fromisoformat(check_at).replace(tzinfo=tz)
+        if not in_date_range(starts):
+            raise ValueError(DATE_RANGE_MESSAGE)
     except ValueError:
         return _tab(
             request,
@@ -209,20 +211,16 @@ def outbox_page(
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.OUTBOX_READ)],
     status: str | None = None,
-    offset: int = 0,
+    offset: PageOffset = 0,
 ) -> Response:
     statuses = [s.value for s in OutboxStatus]
     chosen = status if status in statuses else None
-    rows, total = outbox_admin.search(
-        session, actor, chosen, limit=OUTBOX_PAGE_SIZE, offset=max(offset, 0)
-    )
+    rows, total = outbox_admin.search(session, actor, chosen, limit=OUTBOX_PAGE_SIZE, offset=offset)
     return render(
         request,
         "aftercare/outbox.html",
         {
-            "page": Page(
-                items=list(rows), total=total, limit=OUTBOX_PAGE_SIZE, offset=max(offset, 0)
-            ),
+            "page": Page(items=list(rows), total=total, limit=OUTBOX_PAGE_SIZE, offset=offset),
             "status": chosen,
             "statuses": statuses,
             "counts": outbox_admin.counts(session, actor),

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.config import get_settings
 from mesoclinic.db import utcnow
+from mesoclinic.errors import InvalidInput
 from mesoclinic.formulary import service, stock
 from mesoclinic.formulary.schemas import (
     CocktailCreate,
@@ -199,13 +200,23 @@ def receive_lot(
     data, errors = validate(LotReceive, values)
 
     def save(data: LotReceive) -> Response:
-        lot = stock.receive(session, actor, data, uuid.UUID(clinic) if clinic else None)
+        lot = stock.receive(session, actor, data, _chosen_clinic(clinic))
         return redirect(f"/stock/lots/{lot.id}", f"Lot {lot.batch_number} received.")
 
     def show_form(errors: dict[str, str]) -> Response:
         return _stock(request, session, actor, values, errors, 422)
 
     return submit_form(session, data, errors, save, show_form)
+
+
+def _chosen_clinic(value: str | None) -> uuid.UUID | None:
+    """The form's clinic choice (admins only; staff receive into their own clinic)."""
+    if not value:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise InvalidInput("Choose the clinic receiving this lot", "clinic_id") from None
 
 
 def _lot_page(

@@ -21,6 +21,7 @@ from mesoclinic.formulary.models import Lot, Product, StockMovement
 from mesoclinic.formulary.schemas import LotReceive, StockAlert, StockChange
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
+from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 
 
@@ -71,7 +72,7 @@ def receive(
     """Record a delivered lot and its opening balance."""
     actor.require(Permission.STOCK_WRITE)
     target = actor.clinic_id or clinic_id
-    if target is None:
+    if target is None or session.get(Clinic, target) is None:
         raise InvalidInput("Choose the clinic receiving this lot", "clinic_id")
     if session.get(Product, data.product_id) is None:
         raise NotFound("Product not found", "product_id")

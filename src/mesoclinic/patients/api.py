@@ -33,7 +33,7 @@ from mesoclinic.patients.schemas import (
 )
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, PageOffset
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
@@ -63,7 +63,7 @@ def list_patients(
     birth_date: date | None = None,
     include_voided: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> Page[PatientRead]:
     """Search patients in the caller's clinic."""
     rows, total = service.search(

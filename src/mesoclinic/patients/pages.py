@@ -28,10 +28,10 @@ from mesoclinic.patients.schemas import (
 from mesoclinic.patients.tabs import tabs_for
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, PageOffset
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, form_values, local_to_utc, submit_form, validate
-from mesoclinic.web.templating import redirect, render
+from mesoclinic.web.templating import PATIENT_NAME, PATIENT_RECORD, redirect, render
 
 router = APIRouter(include_in_schema=False)
 PAGE_SIZE = 25
@@ -66,7 +66,7 @@ def patient_list(
     q: str | None = None,
     birth_date: str | None = None,
     include_voided: bool = False,
-    offset: int = 0,
+    offset: PageOffset = 0,
 ) -> Response:
     errors: dict[str, str] = {}
     dob: date | None = None
@@ -80,7 +80,7 @@ def patient_list(
         actor,
         service.PatientQuery(q or None, dob, include_voided),
         limit=PAGE_SIZE,
-        offset=max(offset, 0),
+        offset=offset,
     )
     query = {
         k: v
@@ -125,7 +125,7 @@ def create_patient(
         patient = service.create(session, actor, data)
         return redirect(
             f"/patients/{patient.id}",
-            f"Registered {patient.full_name} as {patient.record_number}.",
+            f"Registered {PATIENT_NAME} as {PATIENT_RECORD}.",
         )
 
     def show_form(errors: dict[str, str]) -> Response:

@@ -39,8 +39,16 @@ def _birth_date(value: date) -> date:
 
 Phone = Annotated[str, StringConstraints(strip_whitespace=True), AfterValidator(_phone)]
 BirthDate = Annotated[DateNotInFuture, AfterValidator(_birth_date)]
+
+
+def _country(value: str) -> str:
+    if len(value) != 2 or not value.isascii() or not value.isalpha():
+        raise ValueError("must be a two-letter country code, like GB or FR")
+    return value
+
+
 Country = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_upper=True, pattern=r"^[A-Za-z]{2}$")
+    str, StringConstraints(strip_whitespace=True, to_upper=True), AfterValidator(_country)
 ]
 
 

@@ -27,6 +27,7 @@ from mesoclinic.plans.schemas import (
     ClosureCreate,
     SessionBooking,
 )
+from mesoclinic.schemas_common import DATE_RANGE_MESSAGE, in_date_range
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
@@ -40,6 +41,7 @@ from mesoclinic.web.templating import redirect, render
 router = APIRouter(include_in_schema=False)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ROW_MINUTES = 5
+MAX_SEQUENCE = 200  # the API's bound on a session number
 
 
 def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UUID:
@@ -56,9 +58,12 @@ def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UU
 
 def _day(value: str | None, cal: ClinicCalendar) -> date:
     try:
-        return date.fromisoformat(value or "")
+        day = date.fromisoformat(value or "")
     except ValueError:
         return datetime.now(cal.timezone).date()
+    if not in_date_range(day):
+        raise InvalidInput(f"The date {DATE_RANGE_MESSAGE}", "date")
+    return day
 
 
 @router.get("/calendar", response_class=HTMLResponse)
@@ -188,9 +193,15 @@ def book(
     rules: AftercareRules,
 ) -> Response:
     values = form_values(form)
-    query = {k: values.get(k) for k in ("view", "clinic_id", "plan_id", "sequence")}
+    query = {k: values.get(k) for k in ("view", "clinic_id")}
     query["date"] = values.get("date")
     errors: dict[str, str] = {}
+    try:
+        ref = _plan_session_ref(values)
+    except InvalidInput as exc:
+        return _calendar(request, session, actor, query, values, {"__all__": exc.message}, 422)
+    if ref:
+        query["plan_id"], query["sequence"] = ref
     starts_at = _local_start(session, actor, values, errors)
 
     def show_form(errors: dict[str, str]) -> Response:
@@ -202,12 +213,12 @@ def book(
     def booked() -> Response:
         return redirect(
             f"/calendar?view={query.get('view') or 'day'}&date={values['date']}",
-            "Appointment booked." + _aftercare_note(session, values, starts_at, rules),
+            "Appointment booked." + _aftercare_note(session, values, ref, starts_at, rules),
         )
 
     def book_session(data: SessionBooking) -> Response:
-        plan_id, sequence = uuid.UUID(values["plan_id"]), int(values["sequence"])
-        booking.book_for_session(session, actor, plan_id, sequence, data)
+        assert ref is not None
+        booking.book_for_session(session, actor, ref[0], ref[1], data)
         return booked()
 
     def book_free(data: AppointmentCreate) -> Response:
@@ -215,23 +226,45 @@ def book(
         return booked()
 
     fields = _booking_fields(values, starts_at)
-    if values.get("plan_id") and values.get("sequence"):
+    if ref:
         return submit_form(session, *validate(SessionBooking, fields), book_session, show_form)
     fields["patient_id"] = values.get("patient_id")
     return submit_form(session, *validate(AppointmentCreate, fields), book_free, show_form)
 
 
+def _plan_session_ref(values: dict[str, Any]) -> tuple[uuid.UUID, int] | None:
+    """The (plan id, session number) a booking form names, or None for a free booking.
+
+    Parsed once here: the hidden fields come back from the browser and may be anything.
+    """
+    if not values.get("plan_id") or not values.get("sequence"):
+        return None
+    try:
+        plan_id, sequence = uuid.UUID(values["plan_id"]), int(values["sequence"])
+    except ValueError:
+        raise InvalidInput("This plan session could not be found", "plan_id") from None
+    if not 1 <= sequence <= MAX_SEQUENCE:
+        raise InvalidInput("This plan session could not be found", "sequence")
+    return plan_id, sequence
+
+
 def _aftercare_note(
-    session: Session, values: dict[str, Any], starts_at: str, rules: AftercareRulebook
+    session: Session,
+    values: dict[str, Any],
+    ref: tuple[uuid.UUID, int] | None,
+    starts_at: str,
+    rules: AftercareRulebook,
 ) -> str:
     """Declared events the new session puts inside a precaution window (aftercare area)."""
-    patient_id = values.get("patient_id")
-    if values.get("plan_id"):
-        plan = session.get(TreatmentPlan, uuid.UUID(values["plan_id"]))
-        patient_id = str(plan.patient_id) if plan else None
+    patient_id: uuid.UUID | None = None
+    if ref:
+        plan = session.get(TreatmentPlan, ref[0])
+        patient_id = plan.patient_id if plan else None
+    elif values.get("patient_id"):
+        patient_id = uuid.UUID(values["patient_id"])
     if not patient_id:
         return ""
-    return booking_note(session, uuid.UUID(patient_id), datetime.fromisoformat(starts_at), rules)
+    return booking_note(session, patient_id, datetime.fromisoformat(starts_at), rules)
 
 
 def _local_start(
@@ -243,6 +276,9 @@ def _local_start(
         clock = time.fromisoformat(values.get("time", ""))
     except ValueError:
         errors["starts_at"] = "Give a date and a time like 09:30"
+        return None
+    if not in_date_range(day):
+        errors["starts_at"] = f"The date {DATE_RANGE_MESSAGE}"
         return None
     return datetime.combine(day, clock, cal.timezone).isoformat()
 

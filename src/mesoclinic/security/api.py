@@ -6,18 +6,28 @@ import uuid
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from mesoclinic import __version__, migrate
 from mesoclinic.errors import TooManyAttempts, Unauthenticated
 from mesoclinic.schemas_common import Page, UtcDatetime
 from mesoclinic.security import audit, service
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import DbSession, SettingsDep, client_addr, public, require
+from mesoclinic.security.deps import (
+    SESSION_COOKIE,
+    DbSession,
+    PageOffset,
+    SettingsDep,
+    client_addr,
+    public,
+    require,
+)
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.schemas import (
     AuditEntryRead,
     Health,
+    SessionsEnded,
+    TokenRead,
     TokenRequest,
     TokenResponse,
     UserRead,
@@ -67,6 +77,62 @@ def create_token(body: TokenRequest, request: Request, settings: SettingsDep) ->
     return TokenResponse(access_token=raw, expires_in=settings.token_minutes * 60)
 
 
+def _presented_token(request: Request) -> str:
+    """The raw bearer token or session cookie this request was authenticated with."""
+    header = request.headers.get("authorization", "")
+    if header.lower().startswith("bearer "):
+        return header[7:].strip()
+    return request.cookies.get(SESSION_COOKIE, "")
+
+
+@router.delete("/api/v1/auth/token", status_code=204, tags=["auth"])
+def revoke_token(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.SELF))],
+) -> Response:
+    """End the token (or browser session) this request is made with."""
+    service.revoke_token(session, _presented_token(request))
+    audit.record(session, actor, "revoke_token", "user", actor.user_id)
+    return Response(status_code=204)
+
+
+@router.get("/api/v1/auth/tokens", response_model=list[TokenRead], tags=["auth"])
+def list_tokens(
+    request: Request,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.SELF))],
+) -> list[TokenRead]:
+    """The caller's own live sessions and API tokens (never their secrets)."""
+    current = service.token_id_of(session, _presented_token(request))
+    return [
+        TokenRead.model_validate(t).model_copy(update={"current": t.id == current})
+        for t in service.active_tokens(session, actor)
+    ]
+
+
+@router.delete("/api/v1/auth/tokens/{token_id}", status_code=204, tags=["auth"])
+def revoke_own_token(
+    token_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.SELF))],
+) -> Response:
+    """End one of the caller's own sessions or tokens (by its id from the list)."""
+    service.revoke_own_token(session, actor, token_id)
+    audit.record(session, actor, "revoke_token", "user", actor.user_id)
+    return Response(status_code=204)
+
+
+@router.post("/api/v1/users/{user_id}/end-sessions", response_model=SessionsEnded, tags=["admin"])
+def end_sessions(
+    user_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))],
+) -> SessionsEnded:
+    """Sign a user out everywhere: every web session and API token ends now."""
+    return SessionsEnded(ended=service.end_sessions(session, actor, user_id))
+
+
 @router.get("/api/v1/me", response_model=UserRead, tags=["auth"])
 def me(request: Request, actor: Annotated[Actor, Depends(require(Permission.SELF))]) -> UserRead:
     """The signed-in user's own account."""
@@ -92,7 +158,7 @@ def list_audit(
     since: UtcDatetime | None = None,
     until: UtcDatetime | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: PageOffset = 0,
 ) -> Page[AuditEntryRead]:
     """Browse the audit log, newest first, with filters."""
     filt = audit.AuditFilter(

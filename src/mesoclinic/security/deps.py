@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Query, Request
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
@@ -55,6 +55,11 @@ def get_settings(request: Request) -> Settings:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+# Every list's paging offset, API and pages: the databases cannot bind an integer past 2**63,
+# and no list a person pages through holds more rows than this.
+MAX_OFFSET = 10_000_000
+PageOffset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
 
 
 def client_addr(request: Request) -> str | None:

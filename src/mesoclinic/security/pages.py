@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from mesoclinic.schemas_common import Page
+from mesoclinic.schemas_common import DateInRange, Page
 from mesoclinic.security import audit, service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import (
@@ -19,6 +19,7 @@ from mesoclinic.security.deps import (
     SESSION_COOKIE,
     CurrentUser,
     DbSession,
+    PageOffset,
     SettingsDep,
     client_addr,
     public,
@@ -141,9 +142,9 @@ def audit_page(
     action: str | None = None,
     entity_type: str | None = None,
     patient_id: uuid.UUID | None = None,
-    since: date | None = None,
-    until: date | None = None,
-    offset: int = 0,
+    since: DateInRange | None = None,
+    until: DateInRange | None = None,
+    offset: PageOffset = 0,
 ) -> Response:
     """Browse and filter the audit log."""
     until_dt = _day_start(until)
@@ -156,7 +157,7 @@ def audit_page(
         _day_start(since),
         until_dt + timedelta(days=1) if until_dt else None,
     )
-    rows, total = audit.search(session, actor, filt, limit=100, offset=max(offset, 0))
+    rows, total = audit.search(session, actor, filt, limit=100, offset=offset)
     query = {
         k: v
         for k, v in {
@@ -253,5 +254,52 @@ def create_user(
 
     def show_form(errors: dict[str, str]) -> Response:
         return _users_page(request, session, actor, values, errors, status_code=422)
+
+    return submit_form(session, None if errors else values, errors, save, show_form)
+
+
+@router.post("/admin/users/{user_id}/end-sessions", response_class=HTMLResponse)
+def end_sessions(
+    user_id: uuid.UUID,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))],
+) -> Response:
+    """Sign a user out everywhere (a lost laptop, a leaked token, someone who left)."""
+    ended = service.end_sessions(session, actor, user_id)
+    # No username in the flash: a patient's username may carry their name.
+    return redirect("/admin/users", f"Signed out everywhere: {ended} session(s) ended.")
+
+
+@router.get("/account/password", response_class=HTMLResponse)
+def password_page(
+    request: Request, actor: Annotated[Actor, Depends(require(Permission.SELF))]
+) -> Response:
+    """The signed-in user's own password change form."""
+    return render(request, "security/password.html", {"errors": {}})
+
+
+@router.post("/account/password", response_class=HTMLResponse)
+def change_password(
+    request: Request,
+    form: PostedForm,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.SELF))],
+) -> Response:
+    """Change one's own password; every session ends, this one too, so sign in again."""
+    values = {k: str(form.get(k) or "") for k in ("current_password", "password", "confirm")}
+    errors: dict[str, str] = {}
+    if values["password"] != values["confirm"]:
+        errors["confirm"] = "The two new passwords are not the same"
+
+    def save(values: dict[str, str]) -> Response:
+        service.change_own_password(
+            session, actor, current=values["current_password"], new=values["password"]
+        )
+        response = redirect("/login", "Password changed: sign in again with the new one.")
+        response.delete_cookie(SESSION_COOKIE)
+        return response
+
+    def show_form(errors: dict[str, str]) -> Response:
+        return render(request, "security/password.html", {"errors": errors}, status_code=422)
 
     return submit_form(session, None if errors else values, errors, save, show_form)

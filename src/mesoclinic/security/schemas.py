@@ -22,6 +22,21 @@ class TokenResponse(ReadSchema):
     expires_in: int
 
 
+class TokenRead(ReadSchema):
+    """One of the caller's live sessions or API tokens; the secret is never shown."""
+
+    id: uuid.UUID
+    kind: str  # "web" (a browser session) or "api" (a bearer token)
+    created_at: datetime
+    expires_at: datetime
+    client_addr: str | None
+    current: bool = False  # the one this request was made with
+
+
+class SessionsEnded(ReadSchema):
+    ended: int
+
+
 class UserRead(ReadSchema):
     id: uuid.UUID
     username: str

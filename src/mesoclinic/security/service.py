@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import get_settings
@@ -22,19 +22,18 @@ from mesoclinic.errors import Conflict, InvalidInput, NotFound
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import AuthToken, Clinic, LoginThrottle, User
-from mesoclinic.security.permissions import Role
+from mesoclinic.security.password_policy import password_problem
+from mesoclinic.security.permissions import Permission, Role
 
-MIN_PASSWORD_LENGTH = 10
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so timing does not reveal which names exist.
 _DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
 
 
-def hash_password(password: str) -> str:
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise InvalidInput(
-            f"Password must be at least {MIN_PASSWORD_LENGTH} characters", "password"
-        )
+def hash_password(password: str, *, username: str = "") -> str:
+    """The stored hash of a new password; refuses one the policy does not accept."""
+    if problem := password_problem(password, username=username):
+        raise InvalidInput(problem, "password")
     return _hasher.hash(password)
 
 
@@ -124,7 +123,7 @@ def create_user(
     user = User(
         username=username,
         role=role_value.value,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password, username=username),
         clinic_id=clinic_id,
         display_name=display_name or username,
         email=email,
@@ -157,10 +156,97 @@ def set_password(session: Session, actor: Actor, *, username: str, password: str
     user = session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         raise NotFound(f"No user {username!r}", "username")
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(password, username=user.username)
     session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
-    audit.record(session, actor, "set_password", "user", user.id, clinic_id=user.clinic_id)
+    # Whoever held the old password may hold a session or token made with it.
+    ended = _revoke_all(session, user.id)
+    audit.record(
+        session,
+        actor,
+        "set_password",
+        "user",
+        user.id,
+        clinic_id=user.clinic_id,
+        detail={"sessions_ended": ended},
+    )
     return user
+
+
+def change_own_password(session: Session, actor: Actor, *, current: str, new: str) -> User:
+    """A signed-in user replaces their own password; every session of theirs ends with it."""
+    user = session.get(User, actor.user_id) if actor.user_id else None
+    if user is None or not verify_password(user.password_hash, current):
+        raise InvalidInput("The current password is not right", "current_password")
+    return set_password(session, actor, username=user.username, password=new)
+
+
+def _revoke_all(session: Session, user_id: uuid.UUID) -> int:
+    """End every live web session and API token of a user; how many were ended."""
+    now = utcnow()
+    result = session.execute(
+        update(AuthToken)
+        .where(
+            AuthToken.user_id == user_id,
+            AuthToken.revoked_at.is_(None),
+            AuthToken.expires_at > now,
+        )
+        .values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def end_sessions(session: Session, actor: Actor, user_id: uuid.UUID) -> int:
+    """An administrator signs a user out everywhere (web sessions and API tokens)."""
+    actor.require(Permission.USERS_MANAGE)
+    user = session.get(User, user_id)
+    if user is None or (actor.clinic_id is not None and user.clinic_id != actor.clinic_id):
+        raise NotFound("User not found", "user_id")
+    ended = _revoke_all(session, user.id)
+    audit.record(
+        session,
+        actor,
+        "end_sessions",
+        "user",
+        user.id,
+        clinic_id=user.clinic_id,
+        detail={"sessions_ended": ended},
+    )
+    return ended
+
+
+def active_tokens(session: Session, actor: Actor) -> Sequence[AuthToken]:
+    """The actor's own live sessions and tokens, newest first (their hashes stay inside)."""
+    if actor.user_id is None:  # the command line holds no token
+        return []
+    return (
+        session.execute(
+            select(AuthToken)
+            .where(
+                AuthToken.user_id == actor.user_id,
+                AuthToken.revoked_at.is_(None),
+                AuthToken.expires_at > utcnow(),
+            )
+            .order_by(AuthToken.created_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+
+
+def revoke_own_token(session: Session, actor: Actor, token_id: uuid.UUID) -> None:
+    """End one of the actor's own sessions or tokens; another user's is not found."""
+    token = session.get(AuthToken, token_id)
+    if token is None or actor.user_id is None or token.user_id != actor.user_id:
+        raise NotFound("Token not found", "token_id")
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
+def token_id_of(session: Session, raw: str) -> uuid.UUID | None:
+    """The id of the token a caller presented (to mark it as the current one)."""
+    return session.execute(
+        select(AuthToken.id).where(AuthToken.token_hash == _digest(raw))
+    ).scalar_one_or_none()
 
 
 @dataclass(frozen=True)

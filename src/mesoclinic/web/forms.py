@@ -12,7 +12,9 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from mesoclinic.errors import DomainError
+from mesoclinic.errors import DomainError, InvalidInput
+from mesoclinic.schemas_common import NUL_MESSAGE, has_nul, in_date_range
+from mesoclinic.web.plain_errors import plain_message
 
 M = TypeVar("M", bound=BaseModel)
 D = TypeVar("D")
@@ -36,7 +38,7 @@ def form_values(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any
 
 
 def validate(schema: type[M], values: dict[str, Any]) -> tuple[M | None, dict[str, str]]:
-    """The parsed model, or field -> message for each invalid field."""
+    """The parsed model, or field -> message in plain words for each invalid field."""
     try:
         return schema.model_validate(values), {}
     except ValidationError as exc:
@@ -44,8 +46,7 @@ def validate(schema: type[M], values: dict[str, Any]) -> tuple[M | None, dict[st
         for err in exc.errors():
             loc = [str(p) for p in err["loc"] if not isinstance(p, int)]
             name = loc[0] if loc else "__all__"
-            message = str(err["msg"]).removeprefix("Value error, ")
-            errors.setdefault(name, message)
+            errors.setdefault(name, plain_message(err))
         return None, errors
 
 
@@ -82,6 +83,23 @@ async def posted_form(request: Request) -> FormData:
 
 PostedForm = Annotated[FormData, Depends(posted_form)]
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_nul_bytes(request: Request) -> None:
+    """Every route's first dependency: no path, query or form text may carry NUL.
+
+    JSON bodies are checked by `Schema` itself, against the field; files are bytes and may.
+    """
+    named = [*request.path_params.items(), *request.query_params.multi_items()]
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        named += [(k, v) for k, v in (await request.form()).multi_items() if isinstance(v, str)]
+    for name, value in named:
+        if has_nul(name) or has_nul(value):
+            raise InvalidInput(
+                f"{name.replace(chr(0), '')} {NUL_MESSAGE}", name.replace(chr(0), "")
+            )
+
 
 def clinic_zone(request: Request) -> ZoneInfo:
     """The signed-in user's clinic time zone (the one pages show times in)."""
@@ -98,4 +116,7 @@ def local_to_utc(request: Request, value: str) -> str:
         local = datetime.fromisoformat(value).replace(tzinfo=clinic_zone(request))
     except ValueError:
         return value
+    if not in_date_range(local):
+        # Converting could overflow; the schema refuses the date against its field.
+        return local.isoformat()
     return local.astimezone(UTC).isoformat()

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from mesoclinic.security import service
@@ -23,9 +24,23 @@ templates.env.globals["nav_items"] = nav_items
 FLASH_COOKIE = "mc_flash"
 
 
-def _flashes(request: Request) -> list[str]:
+# The flash cookie must carry no patient data, so a message names its patient by these
+# tokens, filled in from the page it lands on (plain replacement: the cookie is user input
+# and must never reach str.format).
+PATIENT_NAME = "{patient}"
+PATIENT_RECORD = "{record}"
+
+
+@pass_context
+def _flashes(context: Any, request: Request) -> list[str]:
     message = request.cookies.get(FLASH_COOKIE)
-    return [unquote(message)] if message else []
+    if not message:
+        return []
+    text = unquote(message)
+    patient = context.get("patient")
+    name = getattr(patient, "full_name", None) or "the patient"
+    record = getattr(patient, "record_number", None) or "a new record"
+    return [text.replace(PATIENT_NAME, name).replace(PATIENT_RECORD, record)]
 
 
 templates.env.globals["flashes"] = _flashes

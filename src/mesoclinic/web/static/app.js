@@ -7,6 +7,12 @@
       options.headers || {});
     return fetch(url, Object.assign({ credentials: "same-origin" }, options, { headers }));
   };
+  // "Go back" links: the previous page when there is one, else their href (the dashboard).
+  document.querySelectorAll("a[data-back]").forEach((link) => {
+    link.addEventListener("click", (event) => {
+      if (window.history.length > 1) { event.preventDefault(); window.history.back(); }
+    });
+  });
   document.querySelectorAll("form[data-confirm]").forEach((form) => {
     form.addEventListener("submit", (event) => {
       if (!window.confirm(form.dataset.confirm)) event.preventDefault();
