@@ -12,6 +12,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.imaging.units import unit_labels
 from mesoclinic.outcomes.imagestore import blob_path
 from mesoclinic.outcomes.models import (
@@ -20,7 +21,6 @@ from mesoclinic.outcomes.models import (
     ImageAnalysis,
     ImageReview,
     PhotoConsent,
-    RecordStatus,
 )
 from mesoclinic.outcomes.review import reviewed_hairs
 from mesoclinic.security import audit

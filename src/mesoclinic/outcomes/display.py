@@ -7,13 +7,13 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.outcomes.kinds import KindBook
 from mesoclinic.outcomes.models import (
     Measurement,
     MeasurementSite,
     MeasurementSource,
     MeasurementStatus,
-    RecordStatus,
 )
 
 

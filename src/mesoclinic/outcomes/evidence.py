@@ -13,17 +13,11 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput
 from mesoclinic.outcomes import images, photo_consent, service, sites
 from mesoclinic.outcomes.kinds import KindBook
-from mesoclinic.outcomes.models import (
-    ClinicalImage,
-    ImageKind,
-    Measurement,
-    MeasurementSite,
-    RecordStatus,
-)
+from mesoclinic.outcomes.models import ClinicalImage, ImageKind, Measurement, MeasurementSite
 from mesoclinic.outcomes.progress import BaselineRule, Reading, Series, SessionGiven, build_series
 from mesoclinic.outcomes.responders import (
     MeasuredSeries,

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound
 from mesoclinic.imaging.profiles import bundled_profiles
 from mesoclinic.outcomes import imagestore, photo_consent
@@ -28,7 +28,6 @@ from mesoclinic.outcomes.models import (
     ImageBlob,
     ImageKind,
     MeasurementSite,
-    RecordStatus,
 )
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient

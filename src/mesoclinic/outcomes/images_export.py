@@ -18,10 +18,11 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import NotFound
 from mesoclinic.outcomes import imagestore, photo_consent
 from mesoclinic.outcomes.images_schemas import ExportPurpose
-from mesoclinic.outcomes.models import ClinicalImage, RecordStatus
+from mesoclinic.outcomes.models import ClinicalImage
 from mesoclinic.patients import service as patient_service
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor

@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from mesoclinic.outcomes.models import ImageKind, JobStatus, PhotoView, RecordStatus
+from mesoclinic.db import RecordStatus
+from mesoclinic.outcomes.models import ImageKind, JobStatus, PhotoView
 from mesoclinic.schemas_common import LongText, ReadSchema, Schema, ShortText, UtcDatetime
 
 ExportPurpose = Literal["marketing", "teaching"]

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from mesoclinic.db import unit_of_work, utcnow
+from mesoclinic.db import RecordStatus, unit_of_work, utcnow
 from mesoclinic.errors import InvalidInput
 from mesoclinic.outcomes import service as measurements_service
 from mesoclinic.outcomes.analysis import known_versions
@@ -28,7 +28,6 @@ from mesoclinic.outcomes.models import (
     ImageAnalysis,
     ImageKind,
     JobStatus,
-    RecordStatus,
 )
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor, cli_actor

@@ -8,30 +8,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Enum, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
+from mesoclinic.db import Base, RecordStatus, UUIDPrimaryKey, status_type, utcnow
 from mesoclinic.patients.models import AuditColumns
-
-
-def _codes(enum: type[StrEnum], length: int) -> Enum:
-    """A portable enum column that stores the member's value (a FHIR-style code)."""
-    return Enum(
-        enum,
-        native_enum=False,
-        create_constraint=False,
-        length=length,
-        values_callable=lambda members: [m.value for m in members],
-        validate_strings=True,
-    )
-
-
-class RecordStatus(StrEnum):
-    """Sites and images: in use, or recorded in error (kept, never deleted)."""
-
-    ACTIVE = "active"
-    ENTERED_IN_ERROR = "entered-in-error"
 
 
 class SiteLocation(StrEnum):
@@ -51,12 +32,12 @@ class MeasurementSite(UUIDPrimaryKey, AuditColumns, Base):
     __tablename__ = "measurement_sites"
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)
-    location: Mapped[SiteLocation] = mapped_column(_codes(SiteLocation, 24))
+    location: Mapped[SiteLocation] = mapped_column(status_type(SiteLocation, 24))
     label: Mapped[str] = mapped_column(String(80))  # e.g. "Vertex" or the free-text name
     description: Mapped[str] = mapped_column(Text, default="")  # how to find the same spot again
     clipped: Mapped[bool] = mapped_column(default=False)  # clipped patch for phototrichograms
     status: Mapped[RecordStatus] = mapped_column(
-        _codes(RecordStatus, 20), default=RecordStatus.ACTIVE
+        status_type(RecordStatus, 20), default=RecordStatus.ACTIVE
     )
     void_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -90,7 +71,7 @@ class Measurement(UUIDPrimaryKey, Base):
     value: Mapped[float] = mapped_column(Float)
     unit: Mapped[str] = mapped_column(String(20))  # UCUM
     measured_at: Mapped[datetime]
-    source: Mapped[MeasurementSource] = mapped_column(_codes(MeasurementSource, 20))
+    source: Mapped[MeasurementSource] = mapped_column(status_type(MeasurementSource, 20))
     recorded_by: Mapped[str] = mapped_column(String(80))  # username of who entered or ran it
     device_name: Mapped[str | None] = mapped_column(String(120))
     algorithm_version: Mapped[str | None] = mapped_column(String(120))
@@ -100,7 +81,7 @@ class Measurement(UUIDPrimaryKey, Base):
     blinded: Mapped[bool | None]
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[MeasurementStatus] = mapped_column(
-        _codes(MeasurementStatus, 20), default=MeasurementStatus.FINAL
+        status_type(MeasurementStatus, 20), default=MeasurementStatus.FINAL
     )
     # A correction is a new row pointing at the one it corrects; that one is then superseded.
     corrects_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("measurements.id"))
@@ -150,8 +131,8 @@ class ClinicalImage(UUIDPrimaryKey, AuditColumns, Base):
     site_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("measurement_sites.id"), index=True
     )
-    kind: Mapped[ImageKind] = mapped_column(_codes(ImageKind, 20))
-    view: Mapped[PhotoView | None] = mapped_column(_codes(PhotoView, 20))
+    kind: Mapped[ImageKind] = mapped_column(status_type(ImageKind, 20))
+    view: Mapped[PhotoView | None] = mapped_column(status_type(PhotoView, 20))
     taken_at: Mapped[datetime]
     blob_sha256: Mapped[str] = mapped_column(ForeignKey("image_blobs.sha256"))
     original_filename: Mapped[str] = mapped_column(String(200), default="")
@@ -159,7 +140,7 @@ class ClinicalImage(UUIDPrimaryKey, AuditColumns, Base):
     is_site_reference: Mapped[bool] = mapped_column(default=False)  # the site's reference photo
     note: Mapped[str | None] = mapped_column(Text)
     status: Mapped[RecordStatus] = mapped_column(
-        _codes(RecordStatus, 20), default=RecordStatus.ACTIVE
+        status_type(RecordStatus, 20), default=RecordStatus.ACTIVE
     )
     void_reason: Mapped[str | None] = mapped_column(Text)
 
@@ -209,9 +190,9 @@ class AnalysisJob(UUIDPrimaryKey, Base):
 
     image_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinical_images.id"), index=True)
     second_image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinical_images.id"))
-    kind: Mapped[AnalysisKind] = mapped_column(_codes(AnalysisKind, 20))
+    kind: Mapped[AnalysisKind] = mapped_column(status_type(AnalysisKind, 20))
     algorithm_version: Mapped[str] = mapped_column(String(120))
-    status: Mapped[JobStatus] = mapped_column(_codes(JobStatus, 20), default=JobStatus.QUEUED)
+    status: Mapped[JobStatus] = mapped_column(status_type(JobStatus, 20), default=JobStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     leased_by: Mapped[str | None] = mapped_column(String(120))
     lease_until: Mapped[datetime | None]
@@ -230,7 +211,7 @@ class ImageAnalysis(UUIDPrimaryKey, Base):
     job_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("analysis_jobs.id"), unique=True)
     image_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinical_images.id"), index=True)
     second_image_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("clinical_images.id"))
-    kind: Mapped[AnalysisKind] = mapped_column(_codes(AnalysisKind, 20))
+    kind: Mapped[AnalysisKind] = mapped_column(status_type(AnalysisKind, 20))
     algorithm_version: Mapped[str] = mapped_column(String(120))
     result: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

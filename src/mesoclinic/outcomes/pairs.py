@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.outcomes.growth_pairs import MAX_DAYS, MIN_DAYS, interval_days
 from mesoclinic.outcomes.models import (
     AnalysisJob,
@@ -25,7 +26,6 @@ from mesoclinic.outcomes.models import (
     ImageAnalysis,
     ImageKind,
     JobStatus,
-    RecordStatus,
 )
 
 PENDING = frozenset({JobStatus.QUEUED, JobStatus.RUNNING})

@@ -15,12 +15,8 @@ from pydantic import (
     model_validator,
 )
 
-from mesoclinic.outcomes.models import (
-    MeasurementSource,
-    MeasurementStatus,
-    RecordStatus,
-    SiteLocation,
-)
+from mesoclinic.db import RecordStatus
+from mesoclinic.outcomes.models import MeasurementSource, MeasurementStatus, SiteLocation
 from mesoclinic.schemas_common import (
     LongText,
     ReadSchema,
