@@ -16,16 +16,14 @@ from sqlalchemy.orm import Session
 from mesoclinic.errors import InvalidInput
 from mesoclinic.imaging.growth import PAIR_RADIUS_PX, register_exit_points, register_shift
 from mesoclinic.imaging.matching import match_points
-from mesoclinic.outcomes import jobs
-from mesoclinic.outcomes.analysis import CURRENT_VERSION, Outcome, analyse, prepare
-from mesoclinic.outcomes.growth_pairs import SECOND, load_pair
+from mesoclinic.outcomes.analysis import Outcome, analyse, prepare
+from mesoclinic.outcomes.growth_pairs import SECOND, load_pair, queue_pair
 from mesoclinic.outcomes.models import (
     AnalysisJob,
     AnalysisKind,
     ClinicalImage,
     ImageAnalysis,
 )
-from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 
 REFERENCE_WIDTH_PX = 1280  # PAIR_RADIUS_PX is for a 1280 px wide 70x frame
@@ -36,25 +34,15 @@ def link(session: Session, actor: Actor, image_id: uuid.UUID, second_id: uuid.UU
     baseline, later = load_pair(session, actor, image_id, second_id)
     if baseline.taken_at == later.taken_at:
         raise InvalidInput("the follow-up must be taken after the baseline", field=SECOND)
-    job = jobs.enqueue(
-        session,
-        kind=AnalysisKind.FOLLOW_UP,
-        image_id=baseline.id,
-        second_image_id=later.id,
-        algorithm_version=CURRENT_VERSION,
-        requested_by=actor.username,
-    )
-    audit.record(
+    return queue_pair(
         session,
         actor,
-        "link_follow_up",
-        "clinical_image",
-        baseline.id,
-        patient_id=baseline.patient_id,
-        clinic_id=baseline.clinic_id,
-        detail={"follow_up_image": str(later.id), "job": str(job.id)},
+        AnalysisKind.FOLLOW_UP,
+        baseline,
+        later,
+        action="link_follow_up",
+        second_label="follow_up_image",
     )
-    return job
 
 
 def follow_up(

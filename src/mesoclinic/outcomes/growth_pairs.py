@@ -9,19 +9,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidInput
 from mesoclinic.imaging.analysis import AnalysisParams
 from mesoclinic.imaging.growth import analyze_growth
 from mesoclinic.outcomes import jobs
 from mesoclinic.outcomes.analysis import CURRENT_VERSION, Outcome, detector_for, load_pixels
 from mesoclinic.outcomes.analysis import profile_of as device_profile
-from mesoclinic.outcomes.models import (
-    AnalysisJob,
-    AnalysisKind,
-    ClinicalImage,
-    ImageKind,
-    RecordStatus,
-)
+from mesoclinic.outcomes.models import AnalysisJob, AnalysisKind, ClinicalImage, ImageKind
 from mesoclinic.patients import service as patient_service
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
@@ -81,9 +76,31 @@ def link(session: Session, actor: Actor, image_id: uuid.UUID, second_id: uuid.UU
             "(2-3 is usual)",
             field=SECOND,
         )
+    return queue_pair(
+        session,
+        actor,
+        AnalysisKind.GROWTH,
+        first,
+        second,
+        action="link_growth_pair",
+        second_label="second_image",
+    )
+
+
+def queue_pair(
+    session: Session,
+    actor: Actor,
+    kind: AnalysisKind,
+    first: ClinicalImage,
+    second: ClinicalImage,
+    *,
+    action: str,
+    second_label: str,
+) -> AnalysisJob:
+    """Queue the two-image job of the current algorithm and audit the link on the first image."""
     job = jobs.enqueue(
         session,
-        kind=AnalysisKind.GROWTH,
+        kind=kind,
         image_id=first.id,
         second_image_id=second.id,
         algorithm_version=CURRENT_VERSION,
@@ -92,12 +109,12 @@ def link(session: Session, actor: Actor, image_id: uuid.UUID, second_id: uuid.UU
     audit.record(
         session,
         actor,
-        "link_growth_pair",
+        action,
         "clinical_image",
         first.id,
         patient_id=first.patient_id,
         clinic_id=first.clinic_id,
-        detail={"second_image": str(second.id), "job": str(job.id)},
+        detail={second_label: str(second.id), "job": str(job.id)},
     )
     return job
 
