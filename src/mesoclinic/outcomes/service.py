@@ -11,15 +11,15 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mesoclinic.db import utcnow
+from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition
+from mesoclinic.outcomes import sites
 from mesoclinic.outcomes.kinds import KindBook, MeasurementKind, check_measurement
 from mesoclinic.outcomes.models import (
     Measurement,
     MeasurementSite,
     MeasurementSource,
     MeasurementStatus,
-    RecordStatus,
 )
 from mesoclinic.outcomes.schemas import MeasurementCorrection, MeasurementCreate
 from mesoclinic.patients import service as patient_service
@@ -95,18 +95,11 @@ def _check_visit(session: Session, patient: Patient, visit_id: uuid.UUID | None)
         raise InvalidInput("That visit is not one of this patient's visits", "visit_id")
 
 
-def _writable_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
-    patient = patient_service.load(session, actor, patient_id, Permission.OUTCOME_WRITE)
-    if patient.status != "active":
-        raise InvalidTransition("This record was voided and cannot be changed")
-    return patient
-
-
 def create(
     session: Session, actor: Actor, patient_id: uuid.UUID, data: MeasurementCreate, book: KindBook
 ) -> Measurement:
     """Record a value entered by the actor or read off a named device."""
-    patient = _writable_patient(session, actor, patient_id)
+    patient = sites.writable_patient(session, actor, patient_id)
     kind = _kind(book, data.kind)
     _check_value(kind, data.value, data.unit, data.site_id, data.rater)
     _check_site(session, patient, data.site_id)
@@ -236,7 +229,7 @@ def _current(
     session: Session, actor: Actor, measurement_id: uuid.UUID
 ) -> tuple[Measurement, Patient]:
     measurement, patient = _load(session, actor, measurement_id, Permission.OUTCOME_WRITE)
-    _writable_patient(session, actor, patient.id)
+    sites.writable_patient(session, actor, patient.id)
     if measurement.status is MeasurementStatus.ENTERED_IN_ERROR:
         raise InvalidTransition("This value is already marked entered in error")
     if measurement.superseded_at is not None:

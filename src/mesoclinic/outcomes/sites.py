@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidTransition
-from mesoclinic.outcomes.models import MeasurementSite, RecordStatus
+from mesoclinic.outcomes.models import MeasurementSite
 from mesoclinic.outcomes.schemas import SiteCreate, SiteUpdate
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
@@ -38,9 +39,10 @@ def _audit(
     )
 
 
-def _writable_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+def writable_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
+    """A patient whose outcomes the actor may change: in scope and not entered in error."""
     patient = patient_service.load(session, actor, patient_id, Permission.OUTCOME_WRITE)
-    if patient.status != "active":
+    if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
     return patient
 
@@ -72,7 +74,7 @@ def create(
     session: Session, actor: Actor, patient_id: uuid.UUID, data: SiteCreate
 ) -> MeasurementSite:
     """Mark a new site on the patient's scalp."""
-    patient = _writable_patient(session, actor, patient_id)
+    patient = writable_patient(session, actor, patient_id)
     site = MeasurementSite(
         patient_id=patient.id,
         location=data.location,
@@ -90,7 +92,7 @@ def create(
 
 def _changeable(session: Session, actor: Actor, site_id: uuid.UUID) -> MeasurementSite:
     site = load(session, actor, site_id, Permission.OUTCOME_WRITE)
-    _writable_patient(session, actor, site.patient_id)
+    writable_patient(session, actor, site.patient_id)
     if site.status is not RecordStatus.ACTIVE:
         raise InvalidTransition("This site is marked entered in error and cannot be changed")
     return site
