@@ -9,6 +9,7 @@ queue their count analysis like any upload.
 from __future__ import annotations
 
 import io
+import math
 import random
 from datetime import timedelta
 
@@ -26,45 +27,68 @@ from mesoclinic.patients.models import Patient
 
 SIZE = (640, 512)  # half an FDU frame: small files, the same optics (profile scales by width)
 MONTHS_AGO = (9, 6, 3, 0)
-# storyline -> hairs in the field at each visit (responders rise; a non-responder stays flat)
+# storyline -> hairs in the field at each visit (responders rise; a non-responder stays flat).
+# The fdu-70x field at this size is about 0.098 cm2 below the text bar, so 12 hairs read as about
+# 120 hairs/cm2: the same range as the demo's device readings (outcomes/demo.py).
 STORIES: dict[str, tuple[int, ...]] = {
-    "early_aga": (22, 25, 28, 31),
-    "fphl": (18, 20, 23, 25),
-    "telogen_effluvium": (20, 26, 30, 33),
-    "moderate_aga": (16, 16, 15, 16),
+    "early_aga": (12, 13, 14, 15),
+    "fphl": (11, 12, 13, 14),
+    "telogen_effluvium": (14, 16, 18, 19),
+    "moderate_aga": (12, 12, 11, 12),
 }
+MAX_HAIRS = max(max(counts) for counts in STORIES.values())
 PATIENTS_PER_STORY = 1
-GRID = (8, 6)  # at most 48 hairs in a frame
-# Skin tones as RGB multipliers of the synthetic scalp's median colour (light to dark).
-TONES = ((1.08, 1.02, 0.92), (1.0, 0.95, 0.85), (0.82, 0.72, 0.62), (0.6, 0.5, 0.42))
+GRID = (3, 7)  # columns x rows of follicular-unit cells: at most 21 units in a frame
+# Skin colours, light to dark, as the RGB a 70x trichoscope shows (the renderer's skin is a
+# neutral blue-grey, so these become per-channel multipliers).
+SKIN_RGB = ((205, 188, 178), (192, 165, 146), (165, 128, 105), (125, 92, 72))
+RENDERED_SKIN = (145, 148, 168)  # imaging.synthetic's median skin colour
+TONES = tuple(
+    tuple(c / base for c, base in zip(rgb, RENDERED_SKIN, strict=True)) for rgb in SKIN_RGB
+)
+UNIT_SIZES = ((1, 2), (0.8, 0.2))  # hairs per follicular unit and their shares
+UNIT_SPACING_PX = 9  # between the exits of the hairs of one unit
 
 
 def _hairs(rng: random.Random, count: int) -> list[SyntheticHair]:
-    """Hairs on a jittered grid (so they rarely cross), growing one way, a few fine (vellus)."""
+    """Hairs in follicular units of one or two on a jittered grid, lying one way as trimmed
+    scalp hair does under a 70x lens; terminal shafts 55-80 um wide, one in five fine (vellus)."""
     width, height = SIZE
-    cell_w, cell_h = (width - 60) / GRID[0], (height - 70) / GRID[1]
+    cell_w, cell_h = (width - 40) / GRID[0], (height - 40) / GRID[1]
     cells = [(c, r) for c in range(GRID[0]) for r in range(GRID[1])]
     rng.shuffle(cells)
-    direction = rng.uniform(60, 120)
-    hairs = []
-    for col, row in cells[:count]:
-        vellus = rng.random() < 0.2
-        hairs.append(
-            SyntheticHair(
-                x=30 + cell_w * (col + rng.uniform(0.2, 0.8)),
-                y=50 + cell_h * (row + rng.uniform(0.3, 0.9)),  # below the profile's text bar
-                angle_deg=direction + rng.gauss(0, 12),
-                length=rng.uniform(25, 40) if vellus else rng.uniform(45, 75),
-                width=rng.uniform(1.5, 2.5) if vellus else rng.uniform(3.5, 5.5),
+    direction = rng.choice((rng.uniform(160, 200), rng.uniform(-20, 20)))
+    hairs: list[SyntheticHair] = []
+    for col, row in cells:
+        if len(hairs) >= count:
+            break
+        size = min(count - len(hairs), rng.choices(*UNIT_SIZES)[0])
+        x = 20 + cell_w * (col + rng.uniform(0.3, 0.7))
+        y = 36 + cell_h * (row + rng.uniform(0.3, 0.7))  # below the profile's text bar
+        unit_angle = direction + rng.gauss(0, 6)
+        across = math.radians(unit_angle + 90)
+        for k in range(size):
+            vellus = rng.random() < 0.2
+            hairs.append(
+                SyntheticHair(
+                    x=x + math.cos(across) * k * UNIT_SPACING_PX,
+                    y=y - math.sin(across) * k * UNIT_SPACING_PX,
+                    angle_deg=unit_angle + (k - (size - 1) / 2) * rng.uniform(4, 8),
+                    length=rng.uniform(60, 110) if vellus else rng.uniform(120, 190),
+                    width=rng.uniform(4, 5.5) if vellus else rng.uniform(10, 14),
+                )
             )
-        )
     return hairs
 
 
-def render_scalp(seed: int, count: int, tone: tuple[float, float, float]) -> bytes:
-    """One synthetic 70x frame as a JPEG, tinted to a skin tone."""
-    rng = random.Random(seed)
-    pixels = draw_trichoscopy(_hairs(rng, count), size=SIZE, seed=seed).astype(np.float32)
+def render_scalp(seed: int, count: int, tone: tuple[float, ...], visit: int = 0) -> bytes:
+    """One synthetic 70x frame of a patient's marked site as a JPEG, tinted to a skin tone.
+
+    The same seed gives the same site: the hairs of an earlier visit stay where they were and
+    new ones join them, as in a same-site follow-up; only the camera noise changes per visit.
+    """
+    hairs = _hairs(random.Random(seed), max(count, MAX_HAIRS))[:count]
+    pixels = draw_trichoscopy(hairs, size=SIZE, seed=seed * 10 + visit).astype(np.float32)
     pixels *= np.array(tone, dtype=np.float32)
     out = io.BytesIO()
     Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8)).save(out, "JPEG", quality=92)
@@ -137,7 +161,7 @@ def _patient_images(
     site = _vertex_site(session, patient, username)
     tone = TONES[n % len(TONES)]
     for visit, (months, count) in enumerate(zip(MONTHS_AGO, counts, strict=True)):
-        data = render_scalp(seed=1000 * n + visit, count=count, tone=tone)
+        data = render_scalp(seed=1000 + n, count=count, tone=tone, visit=visit)
         prepared = imagestore.prepare(
             data,
             max_bytes=ctx.settings.image_max_bytes,
