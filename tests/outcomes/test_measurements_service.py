@@ -148,7 +148,11 @@ def test_grouping_puts_sites_first_then_kinds_in_rulebook_order(world):
         groups = display.group_measurements(found, [vertex], BOOK)
         assert [g.title for g in groups] == ["Vertex", "Not at a scalp site"]
         assert [k.code for k in groups[0].kinds] == ["density_total", "mean_shaft_diameter"]
-        assert display.unit_words("/cm2") == "/cm²" and display.unit_words("{hairs}") == "hairs"
+        assert (
+            display.unit_words("/cm2") == "hairs/cm²"
+            and display.unit_words("/cm2", "follicular_unit_density") == "units/cm²"
+            and display.unit_words("{hairs}") == "hairs"
+        )
 
 
 def test_unknown_patient_is_not_found(world):

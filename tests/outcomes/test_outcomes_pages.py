@@ -36,8 +36,8 @@ def test_the_tab_shows_sites_and_values_with_their_provenance(world):
     assert f'href="/patients/{world.patient_a.id}/outcomes"' in text
     assert "2 cm behind the crown; tattoo dot" in text and "clipped" in text
     assert "device: TrichoScan" in text and "entered by Clinician" in text
-    assert "138 /cm²" in text and "rater Dr Patel, blinded" in text and "+1" in text
-    assert text.index("138 /cm²") < text.index("131.5 /cm²")  # newest first
+    assert "138 hairs/cm²" in text and "rater Dr Patel, blinded" in text and "+1" in text
+    assert text.index("138 hairs/cm²") < text.index("131.5 hairs/cm²")  # newest first
     assert "Record a measurement" in text and "Mark a new site" in text
     assert audit_entries(world.db, action="read", entity_type="measurement")
 
@@ -68,7 +68,7 @@ def test_a_site_and_a_measurement_are_added_from_the_forms(world):
         },
     )
     assert r.status_code == 303, r.text
-    assert "144 /cm²" in web.get(url).text
+    assert "144 hairs/cm²" in web.get(url).text
     assert rows(world.db) == 1 and site_rows(world.db) == 1
 
 
@@ -160,7 +160,7 @@ def test_the_patient_sees_their_own_tab_read_only(world):
     site = make_site(world)
     record(world, density(site["id"]))
     web, url, page = _tab(world, "patient")
-    assert page.status_code == 200 and "142.5 /cm²" in page.text
+    assert page.status_code == 200 and "142.5 hairs/cm²" in page.text
     assert (
         "Record a measurement" not in page.text and "<form" not in page.text.split('id="sites"')[1]
     )

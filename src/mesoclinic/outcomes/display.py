@@ -96,18 +96,25 @@ def number(value: float) -> str:
     return f"{round(value, 1 if abs(value) >= 10 else 2):g}"
 
 
-def unit_words(unit: str) -> str:
-    """A UCUM unit as a reader sees it ("{hairs}" -> "hairs", "/cm2" -> "/cm²")."""
+AREA_COUNTED = {"follicular_unit_density": "units"}  # what a "/cm2" kind counts, when not hairs
+
+
+def unit_words(unit: str, kind: str | None = None) -> str:
+    """A UCUM unit as a reader sees it: "{hairs}" -> "hairs", "/cm2" -> "hairs/cm²" (or
+    "units/cm²" for follicular units), "um" -> "µm"."""
     if unit == "1":
         return ""
-    return unit.strip("{}").replace("cm2", "cm²").replace("um", "µm")
+    words = unit.strip("{}").replace("cm2", "cm²").replace("um", "µm")
+    if words.startswith("/"):
+        words = AREA_COUNTED.get(kind or "", "hairs") + words
+    return words
 
 
 def shown(m: Measurement, book: KindBook) -> str:
-    """A value as a reader sees it: "142.5 /cm²", "+2" on the -3..+3 scale, "7 of 10"."""
+    """A value as a reader sees it: "142.5 hairs/cm²", "+2" on the -3..+3 scale, "7 of 10"."""
     kind = book.get(m.kind)
     if m.unit == "{score}" and kind is not None:
         if kind.min < 0:
             return f"{m.value:+g}" if m.value else "0"
         return f"{m.value:g} of {kind.max:g}"
-    return f"{number(m.value)} {unit_words(m.unit)}".strip()
+    return f"{number(m.value)} {unit_words(m.unit, m.kind)}".strip()

@@ -70,20 +70,17 @@ def load_progress(
     return evidence.patient_progress(session, actor, patient_id, b.kinds, b.responders, b.baseline)
 
 
-def reader_unit(unit: str) -> str:
-    """The unit as a patient reads it in the report: "hairs/cm²" rather than "/cm²"; scores are
-    plain numbers, so no unit."""
-    words = display.unit_words(unit)
-    if words == "score":
-        return ""
-    return f"hairs{words}" if words.startswith("/") else words
+def reader_unit(unit: str, kind: str | None = None) -> str:
+    """The unit as a patient reads it in the report; scores are plain numbers, so no unit."""
+    words = display.unit_words(unit, kind)
+    return "" if words == "score" else words
 
 
 def chart_for(ks: KindSeries, rules: ResponderBook, sessions: list[Any], tz: ZoneInfo) -> str:
     series = ks.series
     base = series.baseline.value if series.baseline else None
     threshold = threshold_for(rules, ks.kind, base)
-    unit = reader_unit(ks.unit)
+    unit = reader_unit(ks.unit, ks.kind)
     described = ", ".join(
         f"{p.reading.measured_at.astimezone(tz):%d %b %Y} {p.reading.value:g}"
         for p in series.points
@@ -110,7 +107,7 @@ def summary_lines(progress: PatientProgress, rules: ResponderBook) -> list[str]:
     for ks in progress.series:
         if ks.kind not in judged:
             continue
-        series, unit = ks.series, reader_unit(ks.unit)
+        series, unit = ks.series, reader_unit(ks.unit, ks.kind)
         latest = series.latest
         if series.baseline is None:
             lines.append(
