@@ -57,3 +57,50 @@ def dice(predicted: NDArray[np.bool_], truth: NDArray[np.bool_]) -> float:
     """Dice overlap of two boolean masks (1.0 when both are empty)."""
     total = int(predicted.sum()) + int(truth.sum())
     return 1.0 if total == 0 else 2.0 * int((predicted & truth).sum()) / total
+
+
+@dataclass(frozen=True)
+class ImageScore:
+    """One image's tallies, kept so figures can be re-drawn over resampled subjects."""
+
+    subject: str
+    matched_15: int
+    matched_25: int
+    detected: int
+    labelled: int
+
+
+def figures_of(scores: list[ImageScore]) -> dict[str, float]:
+    """Localisation F1 at 15 and 25 px and the count statistics of a set of images."""
+    detected = sum(s.detected for s in scores)
+    labelled = sum(s.labelled for s in scores)
+    total = detected + labelled
+    counts = count_statistics([s.detected for s in scores], [s.labelled for s in scores])
+    return {
+        "f1": 2 * sum(s.matched_15 for s in scores) / total if total else 0.0,
+        "f1_within_25px": 2 * sum(s.matched_25 for s in scores) / total if total else 0.0,
+        "mean_relative_count_error": counts["mean_relative_count_error"],
+        "pearson_r": counts["pearson_r"],
+    }
+
+
+def subject_bootstrap(
+    scores: list[ImageScore], rounds: int = 1000, seed: int = 0
+) -> dict[str, tuple[float, float]]:
+    """95 % percentile intervals of figures_of, resampling subjects (not images) with
+    replacement: images of one person are not independent."""
+    by_subject: dict[str, list[ImageScore]] = {}
+    for score in scores:
+        by_subject.setdefault(score.subject, []).append(score)
+    subjects = sorted(by_subject)
+    rng = np.random.default_rng(seed)
+    draws: dict[str, list[float]] = {}
+    for _ in range(rounds):
+        picked = rng.integers(0, len(subjects), len(subjects))
+        sample = [s for i in picked for s in by_subject[subjects[i]]]
+        for name, value in figures_of(sample).items():
+            draws.setdefault(name, []).append(value)
+    return {
+        name: (float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5)))
+        for name, v in draws.items()
+    }

@@ -32,8 +32,13 @@ def test_benchmark_quick_mode_prints_every_figure(fdu_data: Path, repo_root: Pat
         "mask_dice_20image",
         "width_ratio_80image",
         "seconds_per_image",
+        "f1_ci_low",
+        "f1_ci_high",
+        "f1_within_25px_ci_high",
+        "recall_premium",
     ):
         assert name in figures
     assert figures["images"] > 0 and 0.0 <= figures["f1"] <= 1.0
+    assert figures["f1_ci_low"] <= figures["f1"] <= figures["f1_ci_high"]
     # Measured against hand-drawn shaft masks, the width is about 1.5x theirs (docs/imaging.md).
     assert 1.0 < figures["width_ratio_80image"] < 2.0
