@@ -39,10 +39,7 @@ def _clock(minutes: int) -> time:
 
 def target_clinic(actor: Actor, clinic_id: uuid.UUID | None) -> uuid.UUID:
     """The actor's own clinic; a group admin (no clinic) must name one."""
-    chosen = actor.clinic_id or clinic_id
-    if chosen is None:
-        raise InvalidInput("Choose the clinic", "clinic_id")
-    return chosen
+    return actor.target_clinic(clinic_id, "this setting")
 
 
 def schedule_row(session: Session, clinic_id: uuid.UUID) -> ClinicSchedule:

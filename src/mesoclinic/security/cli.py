@@ -56,8 +56,16 @@ def clinics_list() -> None:
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Option(help="login name")],
-    role: Annotated[str, typer.Option(help="admin, clinician, nurse, reception or patient")],
-    clinic: Annotated[str | None, typer.Option(help="clinic name (all but admin)")] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin (the group's, no clinic), clinic_admin, clinician, nurse, reception "
+            "or patient"
+        ),
+    ],
+    clinic: Annotated[
+        str | None, typer.Option(help="clinic name (every role but admin, which refuses it)")
+    ] = None,
     name: Annotated[str, typer.Option(help="display name")] = "",
     email: Annotated[str | None, typer.Option()] = None,
     patient_id: Annotated[str | None, typer.Option(help="patient record id (patient role)")] = None,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.config import get_settings
 from mesoclinic.db import utcnow
-from mesoclinic.errors import Conflict, InvalidInput, NotFound
+from mesoclinic.errors import Conflict, Forbidden, InvalidInput, NotFound
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import AuthToken, Clinic, LoginThrottle, User
@@ -94,8 +94,11 @@ def create_user(
     display_name: str = "",
     email: str | None = None,
     patient_id: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
 ) -> User:
-    """Add a staff or patient user; all but admins belong to a clinic."""
+    """Add a staff or patient user; all but the group admin belong to a clinic, and a clinic
+    admin adds users to their own clinic only."""
+    actor.require(Permission.USERS_MANAGE)
     username = username.strip().lower()
     if (
         not username
@@ -109,11 +112,7 @@ def create_user(
         raise InvalidInput(
             f"Unknown role {role!r}; use one of {', '.join(r.value for r in Role)}", "role"
         ) from exc
-    clinic_id = None
-    if clinic_name:
-        clinic_id = get_clinic_by_name(session, clinic_name).id
-    elif role_value is not Role.ADMIN:
-        raise InvalidInput("A clinic is required for every role except admin", "clinic")
+    clinic_id = _user_clinic(session, actor, role_value, clinic_name or clinic_id)
     if role_value is Role.PATIENT and patient_id is None:
         raise InvalidInput("A patient user must be linked to a patient record", "patient_id")
     if role_value is not Role.PATIENT and patient_id is not None:
@@ -142,6 +141,35 @@ def create_user(
         detail={"username": username, "role": role_value.value},
     )
     return user
+
+
+def _user_clinic(
+    session: Session, actor: Actor, role: Role, clinic: str | uuid.UUID | None
+) -> uuid.UUID | None:
+    """The clinic (named, or by id) a new account belongs to, refusing what its role or its
+    creator rules out."""
+    if role is Role.ADMIN:
+        if clinic:
+            raise InvalidInput(
+                "A group administrator belongs to no clinic and sees every clinic; "
+                "for the administrator of one clinic choose the role clinic_admin",
+                "clinic",
+            )
+        if not actor.is_group_admin:
+            raise Forbidden("Only a group administrator can add another", "role")
+        return None
+    if actor.is_group_admin:
+        if not clinic:
+            raise InvalidInput("A clinic is required for every role except admin", "clinic")
+        if isinstance(clinic, str):
+            return get_clinic_by_name(session, clinic).id
+        if session.get(Clinic, clinic) is None:
+            raise NotFound("Clinic not found", "clinic")
+        return clinic
+    own = session.get(Clinic, actor.clinic_id) if actor.clinic_id else None
+    if own is None or (clinic and clinic not in (own.name, own.id)):  # others stay unnamed
+        raise Forbidden("You can only add users to your own clinic", "clinic")
+    return own.id
 
 
 def list_users(session: Session, actor: Actor) -> Sequence[User]:
