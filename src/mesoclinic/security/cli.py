@@ -110,6 +110,18 @@ def users_set_password(username: str) -> None:
     console.print(f"password set for {username}")
 
 
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift the sign-in lock-outs on a username (every address); known addresses stay known."""
+    _settings, factory = open_database()
+    try:
+        with unit_of_work(factory) as session:
+            lifted = security_service.unlock_login(session, cli_actor(), username=username)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"{username}: {lifted} lock-out(s) lifted; failure counts cleared")
+
+
 @audit_app.command("verify")
 def audit_verify(
     seal: Annotated[
