@@ -17,6 +17,7 @@ from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
 from mesoclinic.errors import DomainError, InvalidInput, NotFound
+from mesoclinic.schemas_common import ERROR_RESPONSES
 from mesoclinic.security import audit
 from mesoclinic.security.deps import READ_METHODS, signed_in_actor
 from mesoclinic.web import pages as dashboard_pages
@@ -54,7 +55,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     for module in areas.router_modules():
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(SecurityHeaders, secure_cookies=settings.cookie_secure)
