@@ -178,3 +178,23 @@ def test_service_refuses_another_clinic_for_a_clinic_admin(session, world):
         patient_service.create(
             session, world.actor("clinic_admin"), PatientCreate(**NEW_PATIENT), world.clinic_b.id
         )
+
+
+def test_a_group_admin_naming_an_unknown_clinic_gets_404_not_a_server_error(world):
+    """Found by the schemathesis drill: the clinic id reached the database unchecked."""
+    api = world.client("admin")
+    unknown = "00000000-0000-4000-8000-000000000000"
+    body = {"closed_on": "2030-01-07", "reason": "Drill"}
+    r = api.post("/api/v1/clinic-calendar/closures", params={"clinic_id": unknown}, json=body)
+    assert r.status_code == 404 and r.json()["error"]["field"] == "clinic_id"
+    assert api.get("/api/v1/clinic-calendar", params={"clinic_id": unknown}).status_code == 404
+
+
+def test_clinic_admin_edits_its_own_clinic_calendar_only(world):
+    api = world.client("clinic_admin")
+    body = {"closed_on": "2030-01-07", "reason": "Staff training"}
+    assert api.post("/api/v1/clinic-calendar/closures", json=body).status_code == 201
+    other = api.post(
+        "/api/v1/clinic-calendar/closures", params={"clinic_id": str(world.clinic_b.id)}, json=body
+    )
+    assert other.status_code == 403
