@@ -22,6 +22,7 @@ from mesoclinic.patients.models import Patient
 pytestmark = pytest.mark.committed  # a server process sees only committed data
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
+LOG_HINT = " (its stderr is server.log in the test's data folder)"
 
 
 def _free_port() -> int:
@@ -46,21 +47,21 @@ def _serve(db: Any, data_dir: Path, port: int) -> subprocess.Popen[bytes]:
         [*command, "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(data_dir / "server.log").open("wb"),
     )
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 180  # a loaded 2-core machine starts it slowly
     while time.monotonic() < deadline:
-        assert server.poll() is None, "the server exited"
+        assert server.poll() is None, "the server exited" + LOG_HINT
         try:
             if httpx.get(f"{url}/healthz", timeout=5).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
         time.sleep(0.2)
-    raise AssertionError("the server did not start")
+    raise AssertionError("the server did not start" + LOG_HINT)
 
 
 def test_acknowledged_creates_survive_sigkill_of_the_server(world, db, tmp_path):
