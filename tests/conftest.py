@@ -234,6 +234,12 @@ PERSONA_ROLES = {
     "reception": ("reception", "a"),
     "patient": ("patient", "a"),
     "clinician_b": ("clinician", "b"),
+    "clinic_admin": ("clinic_admin", "a"),
+    "nurse_b": ("nurse", "b"),
+    "reception_b": ("reception", "b"),
+    "clinic_admin_b": ("clinic_admin", "b"),
+    "patient_a2": ("patient", "a"),  # the user of other_patient_a
+    "patient_b": ("patient", "b"),  # the user of patient_b
 }
 STAFF_ROLES = ("admin", "clinician", "nurse", "reception")
 
@@ -294,7 +300,11 @@ def world(app: FastAPI, db: Database) -> World:
                 role=role,
                 password_hash=password_hash_for_tests(),
                 clinic_id=clinic.id if clinic else None,
-                patient_id=patient_a.id if role == "patient" else None,
+                patient_id={"patient": patient_a, "patient_a2": other, "patient_b": patient_b}[
+                    persona
+                ].id
+                if role == "patient"
+                else None,
             )
             s.add(user)
             s.flush()

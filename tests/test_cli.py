@@ -92,6 +92,21 @@ def test_admin_needs_no_clinic(cli):
     assert r.exit_code == 0, r.output
 
 
+@pytest.mark.committed  # the CLI opens its own engine
+def test_group_admin_with_a_clinic_is_refused_and_a_clinic_admin_needs_one(cli, db):
+    cli("clinics", "create", "North Clinic")
+    base = ("users", "create", "--username", "boss")
+    r = cli(*base, "--role", "admin", "--clinic", "North Clinic", input="a-long-password\n")
+    assert r.exit_code != 0 and "clinic_admin" in r.output
+    r = cli(*base, "--role", "clinic_admin", input="a-long-password\n")
+    assert r.exit_code != 0 and "clinic" in r.output
+    r = cli(*base, "--role", "clinic_admin", "--clinic", "North Clinic", input="a-long-password\n")
+    assert r.exit_code == 0, r.output
+    with db.factory() as s:
+        user = s.execute(select(User).where(User.username == "boss")).scalar_one()
+        assert user.role == "clinic_admin" and user.clinic_id is not None
+
+
 def test_every_area_command_is_on_the_root_command():
     from typer.main import get_command
 

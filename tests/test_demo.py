@@ -20,7 +20,15 @@ def test_demo_clinic_is_created_once_with_patients_and_consents(app, db):
 
 def test_demo_logins_work(app, db, anon):
     ensure_demo(db.factory, app.state.settings)
-    for username in ("admin", "dr.moreau", "nurse.evans", "reception.khan", "patient.demo"):
+    for username in (
+        "admin",
+        "dr.moreau",
+        "nurse.evans",
+        "reception.khan",
+        "manager.harley",
+        "manager.madrid",
+        "patient.demo",
+    ):
         r = anon.post("/api/v1/auth/token", json={"username": username, "password": DEMO_PASSWORD})
         assert r.status_code == 200, username
 
@@ -45,6 +53,7 @@ def test_guided_tour_links_open_for_each_role(app, db, monkeypatch):
         ("dr.moreau", 8),
         ("admin", 8),
         ("reception.khan", 2),
+        ("manager.harley", 2),
         ("patient.demo", 0),
     ):
         c = _web_login(app, username)

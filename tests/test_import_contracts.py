@@ -82,6 +82,7 @@ LAYER_BY_STEM = {
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",
+    "login_throttle": "service",
     "jobs": "service",
     "sites": "service",
     "images": "service",

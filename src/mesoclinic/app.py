@@ -10,12 +10,16 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
-from mesoclinic.db import make_engine, make_sessionmaker
+from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
 from mesoclinic.errors import DomainError, InvalidInput, NotFound
+from mesoclinic.schemas_common import ERROR_RESPONSES
+from mesoclinic.security import audit
+from mesoclinic.security.deps import READ_METHODS, signed_in_actor
 from mesoclinic.web import pages as dashboard_pages
 from mesoclinic.web.forms import refuse_nul_bytes
 from mesoclinic.web.security_headers import SecurityHeaders
@@ -51,7 +55,7 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     for module in areas.router_modules():
-        app.include_router(module.router)
+        app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
     app.add_middleware(SecurityHeaders, secure_cookies=settings.cookie_secure)
@@ -72,9 +76,23 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def _audit_refused_read(request: Request, status: int) -> None:
+    """Record a signed-in user's refused read of a record named in the path (issue 16, item 18),
+    in its own transaction: the request's own was rolled back with the error."""
+    actor = signed_in_actor(request)
+    if actor is None or not request.path_params:
+        return
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    ids = {k: str(v)[:64] for k, v in request.path_params.items()}
+    with unit_of_work(request.app.state.sessionmaker) as session:
+        audit.record_refused_read(session, actor, route=route, status=status, path_ids=ids)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if exc.status in (403, 404) and request.method in READ_METHODS:
+            await run_in_threadpool(_audit_refused_read, request, exc.status)
         if wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             if "retry_after" in exc.extra:

@@ -32,8 +32,10 @@ class Unauthenticated(DomainError):
 
 
 class Forbidden(DomainError):
-    def __init__(self, message: str = "You do not have permission to do this") -> None:
-        super().__init__(message, None, "forbidden", 403)
+    def __init__(
+        self, message: str = "You do not have permission to do this", field: str | None = None
+    ) -> None:
+        super().__init__(message, field, "forbidden", 403)
 
 
 class Conflict(DomainError):

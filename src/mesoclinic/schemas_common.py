@@ -105,3 +105,35 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+
+
+class ErrorDetail(BaseModel):
+    """What went wrong, in words for people, and the field to fix when there is one."""
+
+    model_config = ConfigDict(extra="allow")  # e.g. `checks`, `retry_after`, `details`
+
+    code: str
+    message: str
+    field: str | None = None
+
+
+class ErrorResponse(BaseModel):
+    """The one shape of every 4xx answer of the JSON API."""
+
+    error: ErrorDetail
+
+
+# The client errors any operation may answer, declared once for the whole API (issue 16).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorResponse, "description": description}
+    for status, description in (
+        (400, "the request could not be read"),
+        (401, "not signed in, or the token is invalid or expired"),
+        (403, "the caller's role may not do this"),
+        (404, "not found, or outside the caller's clinic or record"),
+        (409, "conflicts with the current state (taken, already done, double booking)"),
+        (413, "the upload is too large"),
+        (422, "invalid input, a refused safety check or warnings to confirm; names the field"),
+        (429, "too many failed sign-ins; see Retry-After"),
+    )
+}

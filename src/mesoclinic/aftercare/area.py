@@ -2,7 +2,7 @@
 
 from mesoclinic.area import Area, NavItem, PatientTab
 from mesoclinic.security.permissions import Permission
-from mesoclinic.security.roles import EVERYONE, STAFF
+from mesoclinic.security.roles import CLINIC_ADMIN, EVERYONE, STAFF
 
 AREA = Area(
     name="aftercare",
@@ -16,6 +16,6 @@ AREA = Area(
     grants={
         Permission.AFTERCARE_READ: EVERYONE,
         Permission.AFTERCARE_WRITE: EVERYONE,
-        Permission.OUTBOX_READ: STAFF,
+        Permission.OUTBOX_READ: STAFF | CLINIC_ADMIN,
     },
 )

@@ -16,6 +16,7 @@ from mesoclinic.assessment.schemas import AssessmentCreate, AssessmentVoid, Over
 from mesoclinic.assessment.staging import DIAGNOSIS_CODES, SALT_WEIGHTS, SCALE_GRADES, SCALE_LABELS
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.pages import patient_page
+from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession
 from mesoclinic.security.permissions import Permission
@@ -120,6 +121,10 @@ def new_assessment_form(
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
 ) -> Response:
     patient = patient_service.load(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
+    # The form shows the patient's name and record: a read of that patient.
+    audit.record_patient_reads(
+        session, actor, [(patient.id, patient.clinic_id)], via="assessment-form"
+    )
     return patient_page(
         request,
         actor,

@@ -41,6 +41,8 @@ STAFF = [  # username, role, clinic, display name
     ("nurse.evans", "nurse", MAIN_CLINIC, "Nurse Tom Evans"),
     ("reception.khan", "reception", MAIN_CLINIC, "Aisha Khan"),
     ("dr.garcia", "clinician", SECOND_CLINIC, "Dra. Lucia Garcia"),
+    ("manager.harley", "clinic_admin", MAIN_CLINIC, "Priya Shah"),
+    ("manager.madrid", "clinic_admin", SECOND_CLINIC, "Javier Ortega"),
 ]
 PATIENT_USERNAME = "patient.demo"
 

@@ -2,7 +2,7 @@
 
 from mesoclinic.area import Area, NavItem
 from mesoclinic.security.permissions import Permission
-from mesoclinic.security.roles import CLINICAL, Role
+from mesoclinic.security.roles import CLINIC_ADMIN, CLINICAL, Role
 
 AREA = Area(
     name="formulary",
@@ -16,8 +16,8 @@ AREA = Area(
     panels=("mesoclinic.formulary.pages:stock_panel",),
     demo="mesoclinic.formulary.demo",
     grants={
-        Permission.FORMULARY_READ: CLINICAL,
-        Permission.FORMULARY_WRITE: frozenset({Role.CLINICIAN}),
-        Permission.STOCK_WRITE: CLINICAL,
+        Permission.FORMULARY_READ: CLINICAL | CLINIC_ADMIN,
+        Permission.FORMULARY_WRITE: frozenset({Role.CLINICIAN}) | CLINIC_ADMIN,
+        Permission.STOCK_WRITE: CLINICAL | CLINIC_ADMIN,
     },
 )

@@ -71,8 +71,8 @@ def receive(
 ) -> Lot:
     """Record a delivered lot and its opening balance."""
     actor.require(Permission.STOCK_WRITE)
-    target = actor.clinic_id or clinic_id
-    if target is None or session.get(Clinic, target) is None:
+    target = actor.target_clinic(clinic_id, "this lot")
+    if session.get(Clinic, target) is None:
         raise InvalidInput("Choose the clinic receiving this lot", "clinic_id")
     if session.get(Product, data.product_id) is None:
         raise NotFound("Product not found", "product_id")

@@ -2,7 +2,7 @@
 
 from mesoclinic.area import Area, PatientTab
 from mesoclinic.security.permissions import Permission
-from mesoclinic.security.roles import CLINICAL, EVERYONE, STAFF, Role
+from mesoclinic.security.roles import CLINIC_ADMIN, CLINICAL, EVERYONE, STAFF, Role
 
 AREA = Area(
     name="patients",
@@ -14,7 +14,7 @@ AREA = Area(
         PatientTab("consents", "Consents", "/consents", Permission.CONSENT_READ),
     ),
     grants={
-        Permission.PATIENT_READ: EVERYONE,
+        Permission.PATIENT_READ: EVERYONE | CLINIC_ADMIN,
         Permission.PATIENT_WRITE: STAFF,
         Permission.PATIENT_VOID: frozenset({Role.CLINICIAN}),
         Permission.HISTORY_READ: CLINICAL | {Role.PATIENT},

@@ -37,13 +37,12 @@ def _next_record_number(session: Session, clinic_id: uuid.UUID) -> str:
 def create(
     session: Session, actor: Actor, data: PatientCreate, clinic_id: uuid.UUID | None = None
 ) -> Patient:
-    """Register a patient in the actor's clinic (a group admin names the clinic)."""
+    """Register a patient in the actor's clinic (a group admin names the clinic; naming another
+    clinic than one's own is refused)."""
     actor.require(Permission.PATIENT_WRITE)
     if actor.role is Role.PATIENT:
         raise InvalidInput("Patients cannot register other patients")
-    target_clinic = actor.clinic_id if actor.clinic_id else clinic_id
-    if target_clinic is None:
-        raise InvalidInput("Choose the clinic for this patient", "clinic_id")
+    target_clinic = actor.target_clinic(clinic_id, "this patient")
     patient = Patient(
         **data.model_dump(),
         clinic_id=target_clinic,

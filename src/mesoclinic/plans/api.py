@@ -280,7 +280,7 @@ def get_clinic_calendar(
     clinic_id: uuid.UUID | None = None,
 ) -> ClinicCalendarRead:
     """Opening weekdays (0 = Monday), hours, rooms and closure days of the clinic."""
-    return calendar_read(session, clinic_calendar.target_clinic(actor, clinic_id))
+    return calendar_read(session, clinic_calendar.target_clinic(session, actor, clinic_id))
 
 
 @router.put("/clinic-calendar", response_model=ClinicCalendarRead, tags=["clinic calendar"])

@@ -2,7 +2,7 @@
 
 from mesoclinic.area import Area, NavItem, PatientTab
 from mesoclinic.security.permissions import Permission
-from mesoclinic.security.roles import CLINICAL, EVERYONE, STAFF, Role
+from mesoclinic.security.roles import CLINIC_ADMIN, CLINICAL, EVERYONE, STAFF, Role
 
 AREA = Area(
     name="plans",
@@ -14,10 +14,10 @@ AREA = Area(
     panels=("mesoclinic.plans.calendar_pages:todays_appointments_panel",),
     demo="mesoclinic.plans.demo",
     grants={
-        Permission.PLAN_READ: EVERYONE,
+        Permission.PLAN_READ: EVERYONE | CLINIC_ADMIN,
         Permission.PLAN_WRITE: CLINICAL,
-        Permission.APPOINTMENT_READ: EVERYONE,
-        Permission.APPOINTMENT_WRITE: STAFF,
-        Permission.CLINIC_CALENDAR_WRITE: frozenset({Role.CLINICIAN}),
+        Permission.APPOINTMENT_READ: EVERYONE | CLINIC_ADMIN,
+        Permission.APPOINTMENT_WRITE: STAFF | CLINIC_ADMIN,
+        Permission.CLINIC_CALENDAR_WRITE: frozenset({Role.CLINICIAN}) | CLINIC_ADMIN,
     },
 )

@@ -273,8 +273,10 @@ def in_range(
     clinic_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
+    via: str = "calendar",
 ) -> Sequence[tuple[Appointment, Patient]]:
-    """Appointments starting in [start, end) in the actor's scope, with their patients."""
+    """Appointments starting in [start, end) in the actor's scope, with their patients (each
+    patient's appearance audited as a read, `via` naming the list)."""
     actor.require(Permission.APPOINTMENT_READ)
     if end <= start:
         raise InvalidInput("end must be after start", "end")
@@ -310,4 +312,6 @@ def in_range(
             "returned": [str(a.id) for a, _ in rows],
         },
     )
+    # Each patient named in the result is a read of that patient (issue 16, item 18).
+    audit.record_patient_reads(session, actor, [(p.id, p.clinic_id) for _, p in rows], via=via)
     return rows

@@ -393,7 +393,9 @@ def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
     end = datetime.combine(now.date() + timedelta(days=1), time(0), cal.timezone)
     rows = [
         (a, p)
-        for a, p in booking.in_range(session, actor, now - timedelta(hours=1), end)
+        for a, p in booking.in_range(
+            session, actor, now - timedelta(hours=1), end, via="todays-appointments"
+        )
         if a.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
     ]
     lines: list[tuple[str, str | None]] = [

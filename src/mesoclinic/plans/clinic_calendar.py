@@ -37,12 +37,12 @@ def _clock(minutes: int) -> time:
     return time(minutes // 60, minutes % 60)
 
 
-def target_clinic(actor: Actor, clinic_id: uuid.UUID | None) -> uuid.UUID:
-    """The actor's own clinic; a group admin (no clinic) must name one."""
-    chosen = actor.clinic_id or clinic_id
-    if chosen is None:
-        raise InvalidInput("Choose the clinic", "clinic_id")
-    return chosen
+def target_clinic(session: Session, actor: Actor, clinic_id: uuid.UUID | None) -> uuid.UUID:
+    """The actor's own clinic; a group admin (no clinic) must name one that exists."""
+    target = actor.target_clinic(clinic_id, "this setting")
+    if session.get(Clinic, target) is None:
+        raise NotFound("Clinic not found", "clinic_id")
+    return target
 
 
 def schedule_row(session: Session, clinic_id: uuid.UUID) -> ClinicSchedule:
@@ -91,7 +91,7 @@ def update(
 ) -> ClinicCalendar:
     """Change opening days, hours and rooms of the actor's clinic."""
     actor.require(Permission.CLINIC_CALENDAR_WRITE)
-    target = target_clinic(actor, clinic_id)
+    target = target_clinic(session, actor, clinic_id)
     opens, closes = (int(t[:2]) * 60 + int(t[3:]) for t in (data.opens_at, data.closes_at))
     if closes <= opens:
         raise InvalidInput("closes_at must be after opens_at", "closes_at")
@@ -119,7 +119,7 @@ def add_closure(
 ) -> ClinicClosure:
     """Close the clinic for a day; existing plans keep their dates until rescheduled."""
     actor.require(Permission.CLINIC_CALENDAR_WRITE)
-    target = target_clinic(actor, clinic_id)
+    target = target_clinic(session, actor, clinic_id)
     clash = session.execute(
         select(ClinicClosure).where(
             ClinicClosure.clinic_id == target, ClinicClosure.closed_on == data.closed_on

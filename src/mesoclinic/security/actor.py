@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
-from mesoclinic.errors import Forbidden, NotFound
+from mesoclinic.errors import Forbidden, InvalidInput, NotFound
 from mesoclinic.security.permissions import Permission, Role, has_permission
 
 
@@ -29,6 +29,19 @@ class Actor:
         """Raise Forbidden unless the role holds the permission."""
         if not self.can(permission):
             raise Forbidden(f"Your role ({self.role}) may not do this ({permission})")
+
+    def target_clinic(
+        self, requested: uuid.UUID | None, what: str = "this record", field: str = "clinic_id"
+    ) -> uuid.UUID:
+        """The clinic a new record goes to: a group admin names it; anyone else gets their own,
+        and naming another clinic is refused, never silently moved to their own."""
+        if self.is_group_admin or self.clinic_id is None:
+            if requested is None:
+                raise InvalidInput(f"Choose the clinic for {what}", field)
+            return requested
+        if requested is not None and requested != self.clinic_id:
+            raise Forbidden(f"You can only add {what} to your own clinic", field)
+        return self.clinic_id
 
     def check_patient_scope(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> None:
         """Staff see their own clinic's patients (others look absent); patients only themselves."""

@@ -30,6 +30,7 @@ from mesoclinic.security.schemas import (
     TokenRead,
     TokenRequest,
     TokenResponse,
+    UserCreate,
     UserRead,
 )
 
@@ -144,6 +145,26 @@ def list_users(
     session: DbSession, actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))]
 ) -> list[UserRead]:
     return [UserRead.model_validate(u) for u in service.list_users(session, actor)]
+
+
+@router.post("/api/v1/users", response_model=UserRead, status_code=201, tags=["admin"])
+def create_user(
+    body: UserCreate,
+    session: DbSession,
+    actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))],
+) -> UserRead:
+    """Add a staff account: a group admin has no clinic; a clinic admin adds to their own."""
+    user = service.create_user(
+        session,
+        actor,
+        username=body.username,
+        role=body.role,
+        password=body.password,
+        clinic_id=body.clinic_id,
+        display_name=body.display_name,
+        email=body.email,
+    )
+    return UserRead.model_validate(user)
 
 
 @router.get("/api/v1/audit", response_model=Page[AuditEntryRead], tags=["admin"])

@@ -2,7 +2,7 @@
 
 from mesoclinic.area import Area
 from mesoclinic.security.permissions import Permission
-from mesoclinic.security.roles import EVERYONE
+from mesoclinic.security.roles import CLINIC_ADMIN, SIGNED_IN
 
 AREA = Area(
     name="security",
@@ -12,8 +12,9 @@ AREA = Area(
     # First, so every pass seals what the requests before it committed.
     worker_tasks=("mesoclinic.security.audit_seal:seal_pass",),
     grants={
-        Permission.SELF: EVERYONE,
-        Permission.AUDIT_READ: frozenset(),  # admins only
-        Permission.USERS_MANAGE: frozenset(),  # admins only
+        Permission.SELF: SIGNED_IN,
+        # Administrators only; a clinic admin's lists are scoped to their clinic.
+        Permission.AUDIT_READ: CLINIC_ADMIN,
+        Permission.USERS_MANAGE: CLINIC_ADMIN,
     },
 )

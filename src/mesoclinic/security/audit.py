@@ -82,6 +82,74 @@ def _insert(session: Session, values: dict[str, Any]) -> None:
     session.flush()
 
 
+def _insert_all(session: Session, rows: list[dict[str, Any]]) -> None:
+    session.add_all([AuditEntry(**values) for values in rows])
+    session.flush()
+
+
+def record_patient_reads(
+    session: Session,
+    actor: Actor,
+    patients: Sequence[tuple[uuid.UUID, uuid.UUID]],
+    *,
+    via: str,
+) -> None:
+    """One `read` entry per patient (id, clinic id) shown by a list page, written in one batch."""
+    at = utcnow()
+    seen: dict[uuid.UUID, uuid.UUID] = dict(patients)  # one entry per patient, first wins
+    rows = [
+        {
+            "at": at,
+            "actor_id": actor.user_id,
+            "actor_username": actor.username,
+            "actor_role": str(actor.role),
+            "clinic_id": clinic_id,
+            "action": "read",
+            "entity_type": "patient",
+            "entity_id": str(patient_id),
+            "patient_id": patient_id,
+            "client_addr": actor.client_addr,
+            "detail": json.dumps({"via": via}),
+        }
+        for patient_id, clinic_id in seen.items()
+    ]
+    if not rows:
+        return
+    queued = session.info.get(DEFERRED_WRITES)
+    if queued is not None:
+        queued.append(partial(_insert_all, rows=rows))
+        return
+    _insert_all(session, rows)
+
+
+def record_refused_read(
+    session: Session,
+    actor: Actor,
+    *,
+    route: str,
+    status: int,
+    path_ids: dict[str, str],
+) -> None:
+    """A read refused with 403/404: who asked, for what, by which route (the caller's answer is
+    unchanged, so existence never leaks; the patient id is the one asked for, when named)."""
+    patient_id = None
+    if "patient_id" in path_ids:
+        try:
+            patient_id = uuid.UUID(path_ids["patient_id"])
+        except ValueError:
+            patient_id = None
+    first_id = next(iter(path_ids.values()), None)
+    record(
+        session,
+        actor,
+        "read-refused",
+        route.split("/{", 1)[0].rsplit("/", 1)[-1][:40] or "route",
+        first_id[:64] if first_id else None,
+        patient_id=patient_id,
+        detail={"route": route, "status": status, **path_ids},
+    )
+
+
 def verify(
     session: Session,
     *,

@@ -56,8 +56,16 @@ def clinics_list() -> None:
 @users_app.command("create")
 def users_create(
     username: Annotated[str, typer.Option(help="login name")],
-    role: Annotated[str, typer.Option(help="admin, clinician, nurse, reception or patient")],
-    clinic: Annotated[str | None, typer.Option(help="clinic name (all but admin)")] = None,
+    role: Annotated[
+        str,
+        typer.Option(
+            help="admin (the group's, no clinic), clinic_admin, clinician, nurse, reception "
+            "or patient"
+        ),
+    ],
+    clinic: Annotated[
+        str | None, typer.Option(help="clinic name (every role but admin, which refuses it)")
+    ] = None,
     name: Annotated[str, typer.Option(help="display name")] = "",
     email: Annotated[str | None, typer.Option()] = None,
     patient_id: Annotated[str | None, typer.Option(help="patient record id (patient role)")] = None,
@@ -100,6 +108,18 @@ def users_set_password(username: str) -> None:
     except DomainError as exc:
         raise fail(exc.message) from exc
     console.print(f"password set for {username}")
+
+
+@users_app.command("unlock")
+def users_unlock(username: str) -> None:
+    """Lift the sign-in lock-outs on a username (every address); known addresses stay known."""
+    _settings, factory = open_database()
+    try:
+        with unit_of_work(factory) as session:
+            lifted = security_service.unlock_login(session, cli_actor(), username=username)
+    except DomainError as exc:
+        raise fail(exc.message) from exc
+    console.print(f"{username}: {lifted} lock-out(s) lifted; failure counts cleared")
 
 
 @audit_app.command("verify")

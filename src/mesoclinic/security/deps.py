@@ -152,20 +152,30 @@ def authenticate(
 CurrentUser = Annotated[SignedInUser | None, Depends(authenticate)]
 
 
+def _actor(request: Request, user: SignedInUser) -> Actor:
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        role=Role(user.role),
+        clinic_id=user.clinic_id,
+        patient_id=user.patient_id,
+        client_addr=client_addr(request),
+    )
+
+
+def signed_in_actor(request: Request) -> Actor | None:
+    """Who made this request, once authenticated (even if their role was then refused)."""
+    user: SignedInUser | None = getattr(request.state, "user", None)
+    return _actor(request, user) if user is not None else None
+
+
 def require(permission: Permission) -> Callable[..., Any]:
     """A dependency that returns the calling Actor if their role holds `permission`."""
 
     def dependency(request: Request, user: CurrentUser) -> Actor:
         if user is None:
             raise Unauthenticated()
-        actor = Actor(
-            user_id=user.id,
-            username=user.username,
-            role=Role(user.role),
-            clinic_id=user.clinic_id,
-            patient_id=user.patient_id,
-            client_addr=client_addr(request),
-        )
+        actor = _actor(request, user)
         actor.require(permission)
         request.state.actor = actor
         return actor

@@ -52,14 +52,17 @@ class AuthToken(UUIDPrimaryKey, Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per username (known or not) so guessing is slowed for every name."""
+    """Failed logins per username (known or not) and client address; `client_addr` "*" is the
+    username-wide count of failures from addresses that never signed in (`login_throttle.py`)."""
 
     __tablename__ = "login_throttle"
 
     username: Mapped[str] = mapped_column(String(80), primary_key=True)
+    client_addr: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     last_failure_at: Mapped[datetime | None]
+    succeeded_at: Mapped[datetime | None]  # last sign-in from this address: it is known-good
 
 
 class AuditEntry(Base):

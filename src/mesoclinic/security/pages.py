@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from mesoclinic.schemas_common import DateInRange, Page
 from mesoclinic.security import audit, service
@@ -25,6 +26,7 @@ from mesoclinic.security.deps import (
     public,
     require,
 )
+from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import PostedForm, submit_form
 from mesoclinic.web.templating import redirect, render
@@ -187,8 +189,21 @@ ROLE_CHOICES = [
     ("clinician", "Clinician"),
     ("nurse", "Nurse"),
     ("reception", "Reception"),
-    ("admin", "Group administrator"),
+    ("clinic_admin", "Clinic administrator"),
+    ("admin", "Group administrator (no clinic)"),
 ]
+
+
+def _role_choices(actor: Actor) -> list[tuple[str, str]]:
+    """The roles this administrator may give: only a group admin makes another."""
+    return [c for c in ROLE_CHOICES if actor.is_group_admin or c[0] != "admin"]
+
+
+def _clinics_for(session: Session, actor: Actor) -> list[Clinic]:
+    """The clinics shown in the form: every one to a group admin, one's own otherwise."""
+    return [
+        c for c in service.list_clinics(session) if actor.is_group_admin or c.id == actor.clinic_id
+    ]
 
 
 def _users_page(
@@ -204,8 +219,8 @@ def _users_page(
         "security/users.html",
         {
             "users": service.list_users(session, actor),
-            "clinics": service.list_clinics(session),
-            "roles": ROLE_CHOICES,
+            "clinics": _clinics_for(session, actor),
+            "roles": _role_choices(actor),
             "values": values,
             "errors": errors,
         },
@@ -236,7 +251,7 @@ def create_user(
     }
     password = str(form.get("password") or "")
     errors: dict[str, str] = {}
-    if values["role"] not in dict(ROLE_CHOICES):
+    if values["role"] not in dict(_role_choices(actor)):
         errors["role"] = "Choose a staff role (patient accounts are made from the patient page)"
 
     def save(values: dict[str, str]) -> Response:

@@ -6,7 +6,9 @@ from enum import StrEnum
 
 
 class Role(StrEnum):
-    ADMIN = "admin"  # holds every permission of every area
+    ADMIN = "admin"  # the group's administrator: every permission of every area, every clinic
+    # One clinic's administrator: its users, audit log, calendar and stock; that clinic only.
+    CLINIC_ADMIN = "clinic_admin"
     CLINICIAN = "clinician"
     NURSE = "nurse"
     RECEPTION = "reception"
@@ -16,3 +18,6 @@ class Role(StrEnum):
 CLINICAL = frozenset({Role.CLINICIAN, Role.NURSE})
 STAFF = CLINICAL | {Role.RECEPTION}
 EVERYONE = STAFF | {Role.PATIENT}
+# Granted per area where a permission administers one clinic (users, calendar, stock, ...).
+CLINIC_ADMIN = frozenset({Role.CLINIC_ADMIN})
+SIGNED_IN = EVERYONE | CLINIC_ADMIN

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
@@ -14,6 +14,17 @@ from mesoclinic.schemas_common import ReadSchema, Schema
 class TokenRequest(Schema):
     username: Annotated[str, StringConstraints(min_length=1, max_length=80)]
     password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+class UserCreate(Schema):
+    """A new staff account (patients' accounts are made from their record)."""
+
+    username: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    role: Literal["admin", "clinic_admin", "clinician", "nurse", "reception"]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    clinic_id: uuid.UUID | None = None  # required for all but the group admin, refused for it
+    display_name: Annotated[str, StringConstraints(max_length=120)] = ""
+    email: Annotated[str, StringConstraints(max_length=254)] | None = None
 
 
 class TokenResponse(ReadSchema):

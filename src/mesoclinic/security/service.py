@@ -13,15 +13,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import get_settings
 from mesoclinic.db import utcnow
-from mesoclinic.errors import Conflict, InvalidInput, NotFound
-from mesoclinic.security import audit
+from mesoclinic.errors import Conflict, Forbidden, InvalidInput, NotFound
+from mesoclinic.security import audit, login_throttle
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.models import AuthToken, Clinic, LoginThrottle, User
+from mesoclinic.security.models import AuthToken, Clinic, User
 from mesoclinic.security.password_policy import password_problem
 from mesoclinic.security.permissions import Permission, Role
 
@@ -94,8 +94,11 @@ def create_user(
     display_name: str = "",
     email: str | None = None,
     patient_id: uuid.UUID | None = None,
+    clinic_id: uuid.UUID | None = None,
 ) -> User:
-    """Add a staff or patient user; all but admins belong to a clinic."""
+    """Add a staff or patient user; all but the group admin belong to a clinic, and a clinic
+    admin adds users to their own clinic only."""
+    actor.require(Permission.USERS_MANAGE)
     username = username.strip().lower()
     if (
         not username
@@ -109,11 +112,7 @@ def create_user(
         raise InvalidInput(
             f"Unknown role {role!r}; use one of {', '.join(r.value for r in Role)}", "role"
         ) from exc
-    clinic_id = None
-    if clinic_name:
-        clinic_id = get_clinic_by_name(session, clinic_name).id
-    elif role_value is not Role.ADMIN:
-        raise InvalidInput("A clinic is required for every role except admin", "clinic")
+    clinic_id = _user_clinic(session, actor, role_value, clinic_name or clinic_id)
     if role_value is Role.PATIENT and patient_id is None:
         raise InvalidInput("A patient user must be linked to a patient record", "patient_id")
     if role_value is not Role.PATIENT and patient_id is not None:
@@ -144,6 +143,35 @@ def create_user(
     return user
 
 
+def _user_clinic(
+    session: Session, actor: Actor, role: Role, clinic: str | uuid.UUID | None
+) -> uuid.UUID | None:
+    """The clinic (named, or by id) a new account belongs to, refusing what its role or its
+    creator rules out."""
+    if role is Role.ADMIN:
+        if clinic:
+            raise InvalidInput(
+                "A group administrator belongs to no clinic and sees every clinic; "
+                "for the administrator of one clinic choose the role clinic_admin",
+                "clinic",
+            )
+        if not actor.is_group_admin:
+            raise Forbidden("Only a group administrator can add another", "role")
+        return None
+    if actor.is_group_admin:
+        if not clinic:
+            raise InvalidInput("A clinic is required for every role except admin", "clinic")
+        if isinstance(clinic, str):
+            return get_clinic_by_name(session, clinic).id
+        if session.get(Clinic, clinic) is None:
+            raise NotFound("Clinic not found", "clinic")
+        return clinic
+    own = session.get(Clinic, actor.clinic_id) if actor.clinic_id else None
+    if own is None or (clinic and clinic not in (own.name, own.id)):  # others stay unnamed
+        raise Forbidden("You can only add users to your own clinic", "clinic")
+    return own.id
+
+
 def list_users(session: Session, actor: Actor) -> Sequence[User]:
     query = select(User).order_by(User.username)
     if not actor.is_group_admin:
@@ -157,7 +185,7 @@ def set_password(session: Session, actor: Actor, *, username: str, password: str
     if user is None:
         raise NotFound(f"No user {username!r}", "username")
     user.password_hash = hash_password(password, username=user.username)
-    session.execute(delete(LoginThrottle).where(LoginThrottle.username == user.username))
+    login_throttle.unlock(session, user.username)
     # Whoever held the old password may hold a session or token made with it.
     ended = _revoke_all(session, user.id)
     audit.record(
@@ -170,6 +198,26 @@ def set_password(session: Session, actor: Actor, *, username: str, password: str
         detail={"sessions_ended": ended},
     )
     return user
+
+
+def unlock_login(session: Session, actor: Actor, *, username: str) -> int:
+    """Lift the sign-in lock-outs on a username (known or not); how many were locked."""
+    actor.require(Permission.USERS_MANAGE)
+    name = username.strip().lower()
+    user = session.execute(select(User).where(User.username == name)).scalar_one_or_none()
+    if user is not None and not actor.is_group_admin and user.clinic_id != actor.clinic_id:
+        raise NotFound("User not found", "username")
+    lifted = login_throttle.unlock(session, name)
+    audit.record(
+        session,
+        actor,
+        "unlock_login",
+        "user",
+        user.id if user else None,
+        clinic_id=user.clinic_id if user else None,
+        detail={"username": name, "lockouts_lifted": lifted},
+    )
+    return lifted
 
 
 def change_own_password(session: Session, actor: Actor, *, current: str, new: str) -> User:
@@ -268,28 +316,22 @@ def attempt_login(
     max_failures: int,
     lockout_minutes: int,
 ) -> LoginResult:
-    """Check a password, counting failures per username; locked names are refused outright.
+    """Check a password, counting failures per username and address (`login_throttle`); a
+    locked attempt is refused outright, before the password is looked at.
 
     The caller commits even on failure: the failure count must survive the refused request.
     """
     name = username.strip().lower()[:80]
-    now = utcnow()
-    throttle = session.get(LoginThrottle, name, with_for_update=True)
-    if throttle and throttle.locked_until and throttle.locked_until > now:
-        return LoginResult(None, int((throttle.locked_until - now).total_seconds()) + 1)
+    gate = login_throttle.check(session, name, client_addr)
+    if gate.retry_after_s:
+        return LoginResult(None, gate.retry_after_s)
     user = session.execute(
         select(User).where(User.username == name, User.active.is_(True))
     ).scalar_one_or_none()
     ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user
     anonymous = Actor(None, name or "(blank)", Role.PATIENT, None, None, client_addr)
     if not ok:
-        throttle = throttle or LoginThrottle(username=name, failures=0)
-        session.add(throttle)
-        throttle.failures += 1
-        throttle.last_failure_at = now
-        if throttle.failures >= max_failures:
-            throttle.locked_until = now + timedelta(minutes=lockout_minutes)
-            throttle.failures = 0
+        login_throttle.failed(gate, login_throttle.Limits(max_failures, lockout_minutes))
         audit.record(
             session,
             anonymous if user is None else actor_for(user, client_addr),
@@ -300,9 +342,8 @@ def attempt_login(
         )
         return LoginResult(None)
     assert user is not None
-    if throttle:
-        session.delete(throttle)
-    user.last_login_at = now
+    login_throttle.succeeded(gate)
+    user.last_login_at = utcnow()
     audit.record(session, actor_for(user, client_addr), "login", "user", user.id)
     return LoginResult(user)
 

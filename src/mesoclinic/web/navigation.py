@@ -7,6 +7,11 @@ from mesoclinic.area import NavItem
 from mesoclinic.security.permissions import Role, has_permission
 
 
+def can(user: object, permission: str) -> bool:
+    """Whether the signed-in user's role holds a permission (for links outside the areas' nav)."""
+    return has_permission(Role(getattr(user, "role", "patient")), permission)
+
+
 def nav_items(user: object) -> list[NavItem]:
     role = Role(getattr(user, "role", "patient"))
     return [

@@ -15,12 +15,13 @@ from starlette.responses import HTMLResponse, RedirectResponse
 
 from mesoclinic.security import service
 from mesoclinic.security.deps import PRE_SESSION_COOKIE, SESSION_COOKIE
-from mesoclinic.web.navigation import nav_items
+from mesoclinic.web.navigation import can, nav_items
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 STATIC_DIR = Path(__file__).parent / "static"
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["nav_items"] = nav_items
+templates.env.globals["can"] = can
 FLASH_COOKIE = "mc_flash"
 
 
