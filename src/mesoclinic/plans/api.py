@@ -47,6 +47,7 @@ def protocol_read(protocol: Protocol) -> ProtocolRead:
         name=protocol.name,
         source=protocol.source,
         procedure=protocol.procedure,
+        cocktail=protocol.cocktail,
         session_count=protocol.session_count,
         includes_prp=protocol.includes_prp,
         phases=[
