@@ -173,6 +173,9 @@ def create(
 ) -> TreatmentPlan:
     """Generate a plan's dated sessions from a protocol; activating it passes the gate first."""
     patient = patient_service.load(session, actor, patient_id, Permission.PLAN_WRITE)
+    patient_service.check_clinical_date(
+        patient, data.start_date, "start_date", "The first session date", may_be_future=True
+    )
     protocol = load_protocols(protocols_path).get(data.protocol_code)
     confirmed = _refuse_unconfirmed(
         planning_findings(session, patient, protocol), data.confirmed_warnings

@@ -178,6 +178,12 @@ def prepare(
         raise InvalidInput(
             "A visit is recorded after it happened: the time is in the future", "performed_at"
         )
+    patient_service.check_clinical_date(
+        patient, data.performed_at, "performed_at", "The visit time"
+    )
+    patient_service.check_clinical_date(
+        patient, data.hair_colour_last_date, "hair_colour_last_date", "The last hair colour date"
+    )
     cocktail = formulary_service.get_cocktail(session, data.cocktail_id)
     # Lock the lots before anything else takes a lock (the audit head), so concurrent visits
     # always queue in the same order and the second one sees the first one's deduction.
