@@ -83,6 +83,7 @@ LAYER_BY_STEM = {
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",
+    "idempotency": "service",
     "jobs": "service",
     "sites": "service",
     "images": "service",

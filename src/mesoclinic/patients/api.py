@@ -33,7 +33,7 @@ from mesoclinic.patients.schemas import (
 )
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, PageOffset
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, PageOffset, created_once
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
@@ -43,14 +43,17 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 def create_patient(
     body: PatientCreate,
     session: DbSession,
-    response: Response,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
     clinic_id: uuid.UUID | None = None,
-) -> PatientRead:
+) -> Response:
     """Register a patient in the caller's clinic (a group admin passes `clinic_id`)."""
-    patient = service.create(session, actor, body, clinic_id)
-    response.headers["Location"] = f"/api/v1/patients/{patient.id}"
-    return PatientRead.model_validate(patient)
+
+    def make() -> tuple[PatientRead, str]:
+        patient = service.create(session, actor, body, clinic_id)
+        return PatientRead.model_validate(patient), f"/api/v1/patients/{patient.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/patients", response_model=Page[PatientRead])
@@ -223,11 +226,18 @@ def sign_consent(
     patient_id: uuid.UUID,
     body: ConsentCreate,
     session: DbSession,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)],
-) -> ConsentRead:
+) -> Response:
     """Record that the patient signed the current consent text for a procedure."""
-    consent = consent_service.sign(session, actor, patient_id, body)
-    return consent_read(consent, consent.form.version)
+
+    def make() -> tuple[ConsentRead, str]:
+        consent = consent_service.sign(session, actor, patient_id, body)
+        return consent_read(
+            consent, consent.form.version
+        ), f"/api/v1/patients/{patient_id}/consents"
+
+    return created_once(session, actor, once, make)
 
 
 @router.post(

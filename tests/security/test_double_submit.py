@@ -1,0 +1,106 @@
+"""A form posted twice, or an API create sent twice with one Idempotency-Key, stores once."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mesoclinic.patients.models import Patient
+from mesoclinic.security.models import IdempotencyKey
+from support import csrf_from
+
+
+def _form_token(html: str) -> str:
+    found = re.search(r'name="form_token" value="([^"]+)"', html)
+    assert found, "every form carries a one-time form token"
+    return found.group(1)
+
+
+def _patients_named(world: Any, family: str) -> int:
+    with world.db.factory() as s:
+        stmt = select(func.count()).select_from(Patient).where(Patient.family_name == family)
+        return s.execute(stmt).scalar_one()
+
+
+PATIENT = {
+    "given_name": "Dana",
+    "family_name": "Twice",
+    "birth_date": "1988-03-03",
+    "sex": "female",
+}
+
+
+def test_the_same_form_posted_twice_registers_one_patient(world):
+    web = world.web("reception")
+    page = web.get("/patients/new").text
+    form = {"csrf_token": csrf_from(page), "form_token": _form_token(page), **PATIENT}
+    first = web.post("/patients/new", data=form)
+    second = web.post("/patients/new", data=form)
+    assert first.status_code == second.status_code == 303
+    assert second.headers["location"] == first.headers["location"]
+    assert _patients_named(world, "Twice") == 1
+    assert "already sent" in web.get(second.headers["location"]).text
+    fresh = web.get("/patients/new").text
+    assert _form_token(fresh) != form["form_token"]  # a new form, a new token
+
+
+def test_a_refused_form_leaves_its_token_usable(world):
+    web = world.web("reception")
+    page = web.get("/patients/new").text
+    form = {"csrf_token": csrf_from(page), "form_token": _form_token(page), **PATIENT}
+    refused = web.post("/patients/new", data={**form, "birth_date": "2999-01-01"})
+    assert refused.status_code == 422
+    assert web.post("/patients/new", data=form).status_code == 303
+    assert _patients_named(world, "Twice") == 1
+
+
+def test_api_create_with_the_same_key_answers_the_first_response(world):
+    api = world.client("reception")
+    headers = {"Idempotency-Key": '"reg-7f3a"'}
+    first = api.post("/api/v1/patients", json=PATIENT, headers=headers)
+    again = api.post("/api/v1/patients", json=PATIENT, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert _patients_named(world, "Twice") == 1
+    other = api.post("/api/v1/patients", json={**PATIENT, "given_name": "Eve"}, headers=headers)
+    assert other.status_code == 422
+    assert other.json()["error"]["field"] == "Idempotency-Key"
+    assert _patients_named(world, "Twice") == 1
+
+
+def test_keys_are_scoped_per_user_and_without_a_key_nothing_changes(world):
+    headers = {"Idempotency-Key": "same-key"}
+    assert (
+        world.client("reception")
+        .post("/api/v1/patients", json=PATIENT, headers=headers)
+        .status_code
+        == 201
+    )
+    assert (
+        world.client("clinician")
+        .post("/api/v1/patients", json=PATIENT, headers=headers)
+        .status_code
+        == 201
+    )
+    assert world.client("reception").post("/api/v1/patients", json=PATIENT).status_code == 201
+    assert _patients_named(world, "Twice") == 3
+    with world.db.factory() as s:
+        owners = s.execute(
+            select(IdempotencyKey.user_id).where(IdempotencyKey.scope == "api")
+        ).scalars()
+        assert sorted(map(str, owners)) == sorted(
+            str(world.users[p].id) for p in ("reception", "clinician")
+        )
+
+
+def test_bad_keys_are_refused_in_plain_words(world):
+    api = world.client("reception")
+    for bad in ('""', "x" * 201):
+        r = api.post("/api/v1/patients", json=PATIENT, headers={"Idempotency-Key": bad})
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["field"] == "Idempotency-Key" or "Idempotency" in r.text
+    assert _patients_named(world, "Twice") == 0
