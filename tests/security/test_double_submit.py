@@ -104,3 +104,29 @@ def test_bad_keys_are_refused_in_plain_words(world):
         assert r.status_code == 422, r.text
         assert r.json()["error"]["field"] == "Idempotency-Key" or "Idempotency" in r.text
     assert _patients_named(world, "Twice") == 0
+
+
+def test_every_api_create_replays_with_the_same_key(world):
+    api = world.client("clinician")
+    base = f"/api/v1/patients/{world.patient_a.id}"
+    creates = [
+        (f"{base}/allergies", {"substance": "latex"}),
+        (f"{base}/medications", {"name": "Aspirin"}),
+        (f"{base}/conditions", {"name": "Diabetes"}),
+        (f"{base}/pregnancy-statuses", {"value": "not_pregnant"}),
+        (f"{base}/assessments", {"diagnosis": "telogen_effluvium"}),
+        (
+            f"{base}/plans",
+            {"protocol_code": "minoxidil", "start_date": "2030-01-07", "activate": False},
+        ),
+    ]
+    for i, (url, body) in enumerate(creates):
+        headers = {"Idempotency-Key": f"k-{i}"}
+        first = api.post(url, json=body, headers=headers)
+        assert first.status_code == 201, (url, first.text)
+        again = api.post(url, json=body, headers=headers)
+        assert again.status_code == 201 and again.json() == first.json(), url
+        assert again.headers["idempotent-replayed"] == "true"
+    history = api.get(f"{base}/history").json()
+    assert [a["substance"] for a in history["allergies"]].count("latex") == 1
+    assert len(api.get(f"{base}/plans").json()) == 1
