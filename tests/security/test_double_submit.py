@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
+from mesoclinic.db import utcnow
 from mesoclinic.patients.models import Patient
+from mesoclinic.security.idempotency import purge_expired
 from mesoclinic.security.models import IdempotencyKey
 from support import csrf_from
 
@@ -130,3 +133,20 @@ def test_every_api_create_replays_with_the_same_key(world):
     history = api.get(f"{base}/history").json()
     assert [a["substance"] for a in history["allergies"]].count("latex") == 1
     assert len(api.get(f"{base}/plans").json()) == 1
+
+
+def test_expired_keys_are_purged_and_an_expired_key_can_be_used_again(world):
+    api = world.client("reception")
+    headers = {"Idempotency-Key": "old-key"}
+    assert api.post("/api/v1/patients", json=PATIENT, headers=headers).status_code == 201
+    with world.db.factory() as s, s.begin():
+        for row in s.execute(select(IdempotencyKey)).scalars():
+            row.expires_at = utcnow() - timedelta(seconds=1)
+    again = api.post("/api/v1/patients", json=PATIENT, headers=headers)
+    assert again.status_code == 201 and "idempotent-replayed" not in again.headers
+    assert _patients_named(world, "Twice") == 2
+    with world.db.factory() as s, s.begin():
+        for row in s.execute(select(IdempotencyKey)).scalars():
+            row.expires_at = utcnow() - timedelta(seconds=1)
+        assert purge_expired(s) == 1
+        assert s.execute(select(func.count()).select_from(IdempotencyKey)).scalar_one() == 0

@@ -16,9 +16,10 @@ from datetime import timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from mesoclinic.db import utcnow
+from mesoclinic.config import Settings
+from mesoclinic.db import unit_of_work, utcnow
 from mesoclinic.security.models import IdempotencyKey
 
 FORM = "form"
@@ -112,3 +113,10 @@ def purge_expired(session: Session) -> int:
     """Delete expired keys (the worker's housekeeping); returns how many."""
     result = session.execute(delete(IdempotencyKey).where(IdempotencyKey.expires_at < utcnow()))
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def purge_pass(factory: sessionmaker[Session], _settings: Settings) -> str:
+    """`mesoclinic worker` housekeeping: drop expired keys in one short transaction."""
+    with unit_of_work(factory) as session:
+        purged = purge_expired(session)
+    return f"{purged} expired idempotency keys purged" if purged else ""
