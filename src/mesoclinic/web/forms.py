@@ -58,6 +58,8 @@ def submit_form(
     errors: dict[str, str],
     save: Callable[[D], Response],
     show_form: Callable[[dict[str, str]], Response],
+    *,
+    once: bool = True,
 ) -> Response:
     """Answer a posted form: `save(data)` if the data is valid and the service accepts it,
     otherwise `show_form(errors)`.
@@ -68,23 +70,25 @@ def submit_form(
     The form's one-time token (see `security.idempotency`) is claimed in the same savepoint:
     the same form posted again, one after the other or at the same moment, saves nothing more
     and answers with the first post's redirect. A refused save frees the token with the rest.
+    `once=False` is for posts that save nothing (a live preview of the form): they leave the
+    token for the real submit.
     """
-    once: tuple[Any, str] | None = session.info.get(idempotency.FORM_TOKEN_INFO)
+    token: tuple[Any, str] | None = session.info.get(idempotency.FORM_TOKEN_INFO) if once else None
     if data is not None:
         try:
             with session.begin_nested():
-                if once is not None:
-                    first = idempotency.claim(session, once[0], idempotency.FORM, once[1], "")
+                if token is not None:
+                    first = idempotency.claim(session, token[0], idempotency.FORM, token[1], "")
                     if first is not None:
                         return _replayed(first, show_form)
                 response = save(data)
-                if once is not None:
+                if token is not None:
                     location = response.headers.get("location")
                     idempotency.settle(
                         session,
-                        once[0],
+                        token[0],
                         idempotency.FORM,
-                        once[1],
+                        token[1],
                         status_code=response.status_code,
                         location=location,
                     )
