@@ -74,6 +74,7 @@ LAYER_BY_STEM = {
     "responders": "pure",
     "charts": "pure",  # plain values in, SVG text out (only pages and the report import it)
     "recall_report": "pure",
+    "allergens": "pure",
     "display": "pure",
     "analysis": "pure",  # the imaging code on one stored image: bytes in, result out
     "imagestore": "pure",
@@ -83,6 +84,7 @@ LAYER_BY_STEM = {
     "audit": "service",
     "audit_seal": "service",
     "login_throttle": "service",
+    "idempotency": "service",
     "jobs": "service",
     "sites": "service",
     "images": "service",

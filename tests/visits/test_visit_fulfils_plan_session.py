@@ -1,11 +1,11 @@
-"""A visit recorded for a plan session marks the session, and its appointment, done."""
+"""A visit names a plan session of its own patient (marking done: test_visit_interval.py)."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-from plans.plan_support import at, make_treatable, next_weekday
+from plans.plan_support import make_treatable, next_weekday
 
 
 def _plan(world: Any) -> dict[str, Any]:
@@ -17,34 +17,6 @@ def _plan(world: Any) -> dict[str, Any]:
     assert r.status_code == 201, r.text
     plan: dict[str, Any] = r.json()
     return plan
-
-
-def test_visit_for_a_booked_session_marks_session_and_appointment_done(world, stocked, visit_body):
-    plan = _plan(world)
-    first = plan["sessions"][0]
-    booked = world.client("reception").post(
-        f"/api/v1/plans/{plan['id']}/sessions/1/book",
-        json={
-            "practitioner_id": str(world.users["clinician"].id),
-            "room": "Room 1",
-            "starts_at": at(next_weekday(0), 10),
-        },
-    )
-    assert booked.status_code == 201, booked.text
-    body = visit_body(
-        world.patient_a, stocked.vitamin_cocktail, stocked.vitamin_lot, plan_session_id=first["id"]
-    )
-    r = world.client("clinician").post("/api/v1/visits", json=body)
-    assert r.status_code == 201, r.text
-    after = world.client("clinician").get(f"/api/v1/plans/{plan['id']}").json()
-    assert after["sessions"][0]["status"] == "done"
-    appointment = (
-        world.client("reception").get(f"/api/v1/appointments/{booked.json()['id']}").json()
-    )
-    assert appointment["status"] == "done"
-    again = world.client("clinician").post("/api/v1/visits", json=body)
-    assert again.status_code == 422
-    assert again.json()["error"]["field"] == "plan_session_id"
 
 
 def test_unknown_or_other_patients_plan_session_is_refused(world, stocked, visit_body):

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from mesoclinic.config import Settings
 from mesoclinic.findings import RulebookError
+from mesoclinic.formulary.allergens import IngredientFacts, check_allergies
 from mesoclinic.visits import rules
 from mesoclinic.visits.rulebook import DEFAULT_PATH, get_visit_rulebook, load
 
@@ -104,14 +105,14 @@ def test_lots_must_cover_the_injected_volume():
     assert rules.check_lots([_lot(requested_ul=2000), _lot(requested_ul=1000)], TODAY, 3) == []
 
 
-BIOTIN = rules.IngredientFacts("biotin", aliases=("vitamin b7",))
-DUTA = rules.IngredientFacts("dutasteride", prescription_only=True)
+BIOTIN = IngredientFacts("biotin", aliases=("vitamin b7",))
+DUTA = IngredientFacts("dutasteride", prescription_only=True)
 
 
 def test_allergy_matches_name_or_alias_case_blind():
-    assert _ids(rules.check_allergies([BIOTIN], ["Biotin"])) == ["allergy.cocktail_ingredient"]
-    assert _ids(rules.check_allergies([BIOTIN], ["Vitamin-B7"])) == ["allergy.cocktail_ingredient"]
-    assert rules.check_allergies([BIOTIN], ["penicillin"]) == []
+    assert _ids(check_allergies([BIOTIN], ["Biotin"])) == ["allergy.cocktail_ingredient"]
+    assert _ids(check_allergies([BIOTIN], ["Vitamin-B7"])) == ["allergy.cocktail_ingredient"]
+    assert check_allergies([BIOTIN], ["penicillin"]) == []
 
 
 def test_prescription_only_needs_a_prescriber():

@@ -21,7 +21,7 @@ from mesoclinic.assessment.schemas import (
     PreviewRead,
 )
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, created_once
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.rulebooks import ScreeningRules
 
@@ -42,14 +42,18 @@ def create_assessment(
     patient_id: uuid.UUID,
     body: AssessmentCreate,
     session: DbSession,
-    response: Response,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.ASSESSMENT_WRITE)],
     rulebook: ScreeningRules,
-) -> AssessmentRead:
+) -> Response:
     """Record an assessment; the answer carries the decision and the rulebook version used."""
-    assessment = service.create(session, actor, patient_id, body, rulebook)
-    response.headers["Location"] = f"/api/v1/patients/{patient_id}/assessments/{assessment.id}"
-    return to_read(assessment)
+
+    def make() -> tuple[AssessmentRead, str]:
+        assessment = service.create(session, actor, patient_id, body, rulebook)
+        url = f"/api/v1/patients/{patient_id}/assessments/{assessment.id}"
+        return to_read(assessment), url
+
+    return created_once(session, actor, once, make)
 
 
 @router.post("/patients/{patient_id}/assessments/preview", response_model=PreviewRead)

@@ -195,7 +195,7 @@ def preview_fragment(
     def show_errors(errors: dict[str, str]) -> Response:
         return panel(None, {FORM_FIELD.get(k, k): v for k, v in errors.items()})
 
-    return submit_form(session, data, errors, show_decision, show_errors)
+    return submit_form(session, data, errors, show_decision, show_errors, once=False)
 
 
 def _detail(

@@ -160,6 +160,9 @@ def create(
 ) -> Assessment:
     """Record an assessment with the decision made on it and the rulebook version used."""
     patient = _active_patient(session, actor, patient_id, Permission.ASSESSMENT_WRITE)
+    patient_service.check_clinical_date(
+        patient, data.assessed_at, "assessed_at", "The assessment date"
+    )
     prepared = prepare(patient, data, rulebook)
     stage = prepared.staging
     pull_positive = (

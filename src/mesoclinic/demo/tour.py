@@ -114,7 +114,8 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
                 ),
             ),
             "Safety checks at the chair",
-            "Record a visit with a biotin cocktail for this patient: the allergy check refuses it.",
+            "Record a visit with a biotin cocktail for this patient: the allergy check refuses "
+            "it (a standard vitamin plan already warns when it is created).",
             "visits",
         )
     if actor.can(Permission.AFTERCARE_READ):

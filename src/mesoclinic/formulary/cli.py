@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 import typer
 
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
 from mesoclinic.formulary import stock
+from mesoclinic.formulary.models import Lot
 from mesoclinic.formulary.recall_report import recipients_csv
 from mesoclinic.migrate import open_database
 from mesoclinic.security.actor import cli_actor
+from mesoclinic.security.service import clinic_timezone
 from mesoclinic.visits.recipients import recipients_of_lot
 
 stock_app = typer.Typer(help="Lots and stock.", no_args_is_help=True)
@@ -43,6 +47,8 @@ def recipients(
     try:
         with unit_of_work(factory) as session:
             rows = recipients_of_lot(session, cli_actor(), lot_id)
+            lot = session.get(Lot, lot_id)
+            zone = ZoneInfo(clinic_timezone(session, lot.clinic_id)) if lot else UTC
     except DomainError as exc:
         typer.echo(f"error: {exc.message}", err=True)
         raise typer.Exit(1) from exc
@@ -52,7 +58,8 @@ def recipients(
         return
     for r in rows:
         typer.echo(
-            f"{r.performed_at:%Y-%m-%d %H:%M}  {r.record_number}  {r.patient_name}  "
+            f"{r.performed_at.astimezone(zone):%Y-%m-%d %H:%M %Z}  {r.record_number}  "
+            f"{r.patient_name}  "
             f"{r.volume_ml:g} mL  {r.phone or ''}  {r.visit_status}"
         )
 

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.errors import Conflict, InvalidInput, NotFound
 from mesoclinic.formulary import stock
+from mesoclinic.formulary.allergens import IngredientFacts
 from mesoclinic.formulary.models import Cocktail, CocktailLine, Ingredient, Product
 from mesoclinic.formulary.schemas import CocktailCreate, IngredientCreate, ProductCreate
 from mesoclinic.security import audit
@@ -59,6 +60,21 @@ def get_cocktail(session: Session, cocktail_id: uuid.UUID, field: str = "cocktai
     if cocktail is None:
         raise NotFound("Cocktail not found", field)
     return cocktail
+
+
+def cocktail_named(session: Session, name: str) -> Cocktail | None:
+    """The cocktail a protocol names, if the formulary holds one by that name."""
+    return session.execute(select(Cocktail).where(Cocktail.name == name)).scalars().first()
+
+
+def ingredient_facts(cocktail: Cocktail) -> tuple[IngredientFacts, ...]:
+    """A cocktail's ingredients as the pure allergy and prescription rules take them."""
+    return tuple(
+        IngredientFacts(
+            line.ingredient.name, line.ingredient.prescription_only, tuple(line.ingredient.aliases)
+        )
+        for line in cocktail.lines
+    )
 
 
 def create_cocktail(session: Session, actor: Actor, data: CocktailCreate) -> Cocktail:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -43,6 +44,35 @@ def list_lots(session: Session, actor: Actor, *, include_empty: bool = True) -> 
     if not include_empty:
         stmt = stmt.where(Lot.balance_ul > 0)
     return session.execute(stmt).scalars().all()
+
+
+@dataclass(frozen=True)
+class LotChoice:
+    """A lot a visit may draw from, and whether it expires within the alert horizon."""
+
+    lot: Lot
+    expiring_soon: bool
+
+
+def lots_for_visit(
+    session: Session,
+    actor: Actor,
+    *,
+    clinic_id: uuid.UUID,
+    today: date,
+    expiry_alert_days: int,
+) -> list[LotChoice]:
+    """The clinic's lots holding stock, neither expired nor recalled, soonest expiry first.
+
+    `today` is the clinic-local date of the visit; lots expiring within `expiry_alert_days`
+    (the same horizon as the stock alerts) are marked so the form can say so.
+    """
+    horizon = today + timedelta(days=expiry_alert_days)
+    return [
+        LotChoice(lot, lot.expires_on <= horizon)
+        for lot in list_lots(session, actor, include_empty=False)
+        if lot.clinic_id == clinic_id and lot.recalled_at is None and lot.expires_on >= today
+    ]
 
 
 def get_lot(session: Session, actor: Actor, lot_id: uuid.UUID) -> Lot:

@@ -21,7 +21,7 @@ from mesoclinic.outcomes.schemas import (
 )
 from mesoclinic.schemas_common import ShortText
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["outcomes"])
@@ -104,15 +104,18 @@ def create_measurement(
     session: DbSession,
     settings: SettingsDep,
     actor: Writer,
-    response: Response,
-) -> MeasurementRead:
+    once: Idempotency,
+) -> Response:
     """Record a value by hand or from a named device; 422 names a wrong unit, an out-of-range
     value, a missing site or a missing rater."""
-    measurement = service.create(
-        session, actor, patient_id, body, load_kinds(settings.measurement_kinds)
-    )
-    response.headers["Location"] = f"/api/v1/measurements/{measurement.id}"
-    return MeasurementRead.model_validate(measurement)
+
+    def make() -> tuple[MeasurementRead, str]:
+        kinds = load_kinds(settings.measurement_kinds)
+        measurement = service.create(session, actor, patient_id, body, kinds)
+        url = f"/api/v1/measurements/{measurement.id}"
+        return MeasurementRead.model_validate(measurement), url
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/measurements/{measurement_id}", response_model=MeasurementRead)

@@ -6,6 +6,7 @@ import json
 import uuid
 from datetime import UTC, datetime
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import typer
 from pydantic import ValidationError
@@ -16,7 +17,9 @@ from mesoclinic.errors import DomainError
 from mesoclinic.outcomes import service, sites
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.outcomes.schemas import MeasurementCreate, MeasurementRead
+from mesoclinic.patients.models import Patient
 from mesoclinic.security.actor import cli_actor
+from mesoclinic.security.service import clinic_timezone
 
 measurements_app = typer.Typer(help="A patient's measured results.", no_args_is_help=True)
 sites_app = typer.Typer(help="A patient's marked scalp sites.", no_args_is_help=True)
@@ -98,6 +101,8 @@ def list_measurements(
     try:
         with unit_of_work(factory) as session:
             query = service.MeasurementQuery(kind=kind)
+            patient = session.get(Patient, patient_id)
+            zone = ZoneInfo(clinic_timezone(session, patient.clinic_id)) if patient else UTC
             book = load_kinds(settings.measurement_kinds)
             rows = [
                 MeasurementRead.model_validate(m)
@@ -110,7 +115,8 @@ def list_measurements(
         return
     for r in rows:
         where = f" site {r.site_id}" if r.site_id else ""
-        typer.echo(f"{r.measured_at:%Y-%m-%d %H:%M}  {r.kind:24} {r.value:g} {r.unit}{where}")
+        when = r.measured_at.astimezone(zone)
+        typer.echo(f"{when:%Y-%m-%d %H:%M %Z}  {r.kind:24} {r.value:g} {r.unit}{where}")
     if not rows:
         typer.echo("no measurements")
 

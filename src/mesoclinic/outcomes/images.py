@@ -90,10 +90,9 @@ def _visit(session: Session, patient: Patient, visit_id: uuid.UUID | None) -> No
 def _check(session: Session, patient: Patient, data: ImageCreate) -> ImageCreate:
     """The upload's description, refused field by field; fills the default profile and time."""
     taken_at = data.taken_at or utcnow()
-    if taken_at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput("The time the image was taken cannot be in the future", "taken_at")
-    if taken_at.date() < patient.birth_date:
-        raise InvalidInput("The image cannot be taken before the patient's birth", "taken_at")
+    patient_service.check_clinical_date(
+        patient, taken_at, "taken_at", "The time the image was taken"
+    )
     profile = data.device_profile
     if data.kind is ImageKind.TRICHOSCOPY:
         if data.view is not None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import utcnow
-from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound
+from mesoclinic.errors import Conflict, InvalidTransition, NotFound
 from mesoclinic.outcomes.images_schemas import PhotoConsentCreate
 from mesoclinic.outcomes.models import PhotoConsent
 from mesoclinic.patients import service as patient_service
@@ -87,10 +87,7 @@ def record(
     """Record a signed form; the consent it replaces is closed as superseded."""
     patient = patient_service.load(session, actor, patient_id, Permission.OUTCOME_WRITE)
     now = utcnow()
-    if data.signed_at > now:
-        raise InvalidInput("The signature date cannot be in the future", "signed_at")
-    if data.signed_at.date() < patient.birth_date:
-        raise InvalidInput("The signature date is before the patient's birth", "signed_at")
+    patient_service.check_clinical_date(patient, data.signed_at, "signed_at", "The signature date")
     previous = current(session, patient.id)
     if previous is not None:
         previous.withdrawn_at = now

@@ -100,6 +100,9 @@ def create(
 ) -> Measurement:
     """Record a value entered by the actor or read off a named device."""
     patient = sites.writable_patient(session, actor, patient_id)
+    patient_service.check_clinical_date(
+        patient, data.measured_at, "measured_at", "The measurement time"
+    )
     kind = _kind(book, data.kind)
     _check_value(kind, data.value, data.unit, data.site_id, data.rater)
     _check_site(session, patient, data.site_id)

@@ -7,10 +7,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import Session
 
 from mesoclinic.patients import consent as consent_service
 from mesoclinic.patients import history as history_service
 from mesoclinic.patients import service
+from mesoclinic.patients.history import HistoryCreate, HistoryKind
 from mesoclinic.patients.models import Consent
 from mesoclinic.patients.schemas import (
     AllergyCreate,
@@ -21,6 +23,7 @@ from mesoclinic.patients.schemas import (
     ConsentFormRead,
     ConsentRead,
     ConsentWithdraw,
+    HistoryRead,
     MedicalHistoryRead,
     MedicationCreate,
     MedicationRead,
@@ -33,7 +36,14 @@ from mesoclinic.patients.schemas import (
 )
 from mesoclinic.schemas_common import Page
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, PageOffset
+from mesoclinic.security.deps import (
+    Allowed,
+    DbSession,
+    Idempotency,
+    IdempotencyRequest,
+    PageOffset,
+    created_once,
+)
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["patients"])
@@ -43,14 +53,17 @@ router = APIRouter(prefix="/api/v1", tags=["patients"])
 def create_patient(
     body: PatientCreate,
     session: DbSession,
-    response: Response,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.PATIENT_WRITE)],
     clinic_id: uuid.UUID | None = None,
-) -> PatientRead:
+) -> Response:
     """Register a patient in the caller's clinic (a group admin passes `clinic_id`)."""
-    patient = service.create(session, actor, body, clinic_id)
-    response.headers["Location"] = f"/api/v1/patients/{patient.id}"
-    return PatientRead.model_validate(patient)
+
+    def make() -> tuple[PatientRead, str]:
+        patient = service.create(session, actor, body, clinic_id)
+        return PatientRead.model_validate(patient), f"/api/v1/patients/{patient.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/patients", response_model=Page[PatientRead])
@@ -117,15 +130,33 @@ def get_history(
     return MedicalHistoryRead.model_validate(history_service.read(session, actor, patient_id))
 
 
+def _history_created(
+    session: Session,
+    actor: Actor,
+    once: IdempotencyRequest,
+    patient_id: uuid.UUID,
+    kind: HistoryKind,
+    body: HistoryCreate,
+    read: type[HistoryRead],
+) -> Response:
+    """Add one history entry, once per Idempotency-Key."""
+
+    def make() -> tuple[HistoryRead, str]:
+        item = history_service.add(session, actor, patient_id, kind, body)
+        return read.model_validate(item), f"/api/v1/patients/{patient_id}/history"
+
+    return created_once(session, actor, once, make)
+
+
 @router.post("/patients/{patient_id}/allergies", response_model=AllergyRead, status_code=201)
 def add_allergy(
     patient_id: uuid.UUID,
     body: AllergyCreate,
     session: DbSession,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
-) -> AllergyRead:
-    item = history_service.add(session, actor, patient_id, "allergies", body)
-    return AllergyRead.model_validate(item)
+) -> Response:
+    return _history_created(session, actor, once, patient_id, "allergies", body, AllergyRead)
 
 
 @router.post("/patients/{patient_id}/medications", response_model=MedicationRead, status_code=201)
@@ -133,10 +164,10 @@ def add_medication(
     patient_id: uuid.UUID,
     body: MedicationCreate,
     session: DbSession,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
-) -> MedicationRead:
-    item = history_service.add(session, actor, patient_id, "medications", body)
-    return MedicationRead.model_validate(item)
+) -> Response:
+    return _history_created(session, actor, once, patient_id, "medications", body, MedicationRead)
 
 
 @router.post("/patients/{patient_id}/conditions", response_model=ConditionRead, status_code=201)
@@ -144,10 +175,10 @@ def add_condition(
     patient_id: uuid.UUID,
     body: ConditionCreate,
     session: DbSession,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
-) -> ConditionRead:
-    item = history_service.add(session, actor, patient_id, "conditions", body)
-    return ConditionRead.model_validate(item)
+) -> Response:
+    return _history_created(session, actor, once, patient_id, "conditions", body, ConditionRead)
 
 
 @router.post(
@@ -157,10 +188,12 @@ def add_pregnancy_status(
     patient_id: uuid.UUID,
     body: PregnancyStatusCreate,
     session: DbSession,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.HISTORY_WRITE)],
-) -> PregnancyStatusRead:
-    item = history_service.add(session, actor, patient_id, "pregnancy-statuses", body)
-    return PregnancyStatusRead.model_validate(item)
+) -> Response:
+    return _history_created(
+        session, actor, once, patient_id, "pregnancy-statuses", body, PregnancyStatusRead
+    )
 
 
 @router.post("/patients/{patient_id}/{kind}/{item_id}/void", status_code=204)
@@ -223,11 +256,18 @@ def sign_consent(
     patient_id: uuid.UUID,
     body: ConsentCreate,
     session: DbSession,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.CONSENT_WRITE)],
-) -> ConsentRead:
+) -> Response:
     """Record that the patient signed the current consent text for a procedure."""
-    consent = consent_service.sign(session, actor, patient_id, body)
-    return consent_read(consent, consent.form.version)
+
+    def make() -> tuple[ConsentRead, str]:
+        consent = consent_service.sign(session, actor, patient_id, body)
+        return consent_read(
+            consent, consent.form.version
+        ), f"/api/v1/patients/{patient_id}/consents"
+
+    return created_once(session, actor, once, make)
 
 
 @router.post(

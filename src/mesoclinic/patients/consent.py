@@ -63,6 +63,7 @@ def sign(session: Session, actor: Actor, patient_id: uuid.UUID, data: ConsentCre
     patient = patient_service.load(session, actor, patient_id, Permission.CONSENT_WRITE)
     if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
+    patient_service.check_clinical_date(patient, data.signed_at, "signed_at", "The signature date")
     form = current_form(session, data.procedure)
     consent = Consent(
         patient_id=patient.id,

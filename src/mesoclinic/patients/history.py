@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any, Literal
 
 from sqlalchemy.orm import Session
@@ -36,6 +37,13 @@ HISTORY_KINDS: dict[str, type[Any]] = {
 }
 HistoryKind = Literal["allergies", "medications", "conditions", "pregnancy-statuses"]
 HistoryCreate = AllergyCreate | MedicationCreate | ConditionCreate | PregnancyStatusCreate
+# History dates in plain words; a medication may be planned to stop on a future day.
+DATE_LABELS = {
+    "started_on": "The start date",
+    "stopped_on": "The stop date",
+    "onset_on": "The onset date",
+}
+MAY_BE_FUTURE = frozenset({"stopped_on"})
 
 
 def read(session: Session, actor: Actor, patient_id: uuid.UUID) -> Patient:
@@ -60,6 +68,12 @@ def add(
     patient = patient_service.load(session, actor, patient_id, Permission.HISTORY_WRITE)
     if patient.status != RecordStatus.ACTIVE:
         raise InvalidTransition("This record was voided and cannot be changed")
+    for name, value in data.model_dump().items():
+        if isinstance(value, date):
+            label = DATE_LABELS.get(name, name.replace("_", " ").capitalize())
+            patient_service.check_clinical_date(
+                patient, value, name, label, may_be_future=name in MAY_BE_FUTURE
+            )
     model = HISTORY_KINDS[kind]
     item: HistoryItem = model(
         patient_id=patient.id, recorded_by=actor.username, **data.model_dump()

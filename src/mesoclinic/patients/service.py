@@ -6,7 +6,7 @@ import re
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
@@ -20,6 +20,45 @@ from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission, Role
+
+# A time a few minutes ahead of the server clock is a clock difference, not the future.
+CLOCK_SKEW = timedelta(minutes=10)
+# A date (no time) is "in the future" only once it is tomorrow everywhere (UTC+14).
+LATEST_ZONE_AHEAD = timedelta(hours=14)
+
+
+def check_clinical_date(
+    patient: Patient,
+    value: date | datetime | None,
+    field: str,
+    label: str,
+    *,
+    may_be_future: bool = False,
+) -> None:
+    """Refuse a clinical date before the patient's birth, or in the future: 422 naming it.
+
+    The one check every area runs on the dates it records about a patient (consent, history,
+    assessment, visit, measurement, image, plan); `label` says the field in plain words.
+    """
+    if value is None:
+        return
+    now = utcnow()
+    day = value.date() if isinstance(value, datetime) else value
+    if day < patient.birth_date:
+        raise InvalidInput(
+            f"{label} ({day:%d %b %Y}) is before the patient's birth date "
+            f"({patient.birth_date:%d %b %Y})",
+            field,
+        )
+    if may_be_future:
+        return
+    future = (
+        value > now + CLOCK_SKEW
+        if isinstance(value, datetime)
+        else value > (now + LATEST_ZONE_AHEAD).date()
+    )
+    if future:
+        raise InvalidInput(f"{label} cannot be in the future", field)
 
 
 def _digits(phone: str | None) -> str | None:

@@ -33,7 +33,7 @@ from mesoclinic.plans.schemas import (
 )
 from mesoclinic.schemas_common import UtcDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.rulebooks import AftercareRules, ScreeningRules
 
@@ -47,6 +47,7 @@ def protocol_read(protocol: Protocol) -> ProtocolRead:
         name=protocol.name,
         source=protocol.source,
         procedure=protocol.procedure,
+        cocktail=protocol.cocktail,
         session_count=protocol.session_count,
         includes_prp=protocol.includes_prp,
         phases=[
@@ -97,16 +98,20 @@ def create_plan(
     body: PlanCreate,
     session: DbSession,
     settings: SettingsDep,
-    response: Response,
+    once: Idempotency,
     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
     rulebook: ScreeningRules,
-) -> PlanRead:
-    """Generate a plan from a protocol and start date; active plans must pass the gate."""
-    plan = service.create(
-        session, actor, patient_id, body, rulebook=rulebook, protocols_path=settings.protocols
-    )
-    response.headers["Location"] = f"/api/v1/plans/{plan.id}"
-    return plan_read(plan)
+) -> Response:
+    """Generate a plan from a protocol and start date; active plans must pass the gate, and an
+    allergy to the protocol's cocktail must be confirmed in `confirmed_warnings`."""
+
+    def make() -> tuple[PlanRead, str]:
+        plan = service.create(
+            session, actor, patient_id, body, rulebook=rulebook, protocols_path=settings.protocols
+        )
+        return plan_read(plan), f"/api/v1/plans/{plan.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/patients/{patient_id}/plans", response_model=list[PlanRead])

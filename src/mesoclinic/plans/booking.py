@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -119,7 +119,7 @@ def _check_room(calendar: ClinicCalendar, room: str) -> str:
     raise InvalidInput(f"Unknown room; the clinic's rooms are: {', '.join(calendar.rooms)}", "room")
 
 
-def _clash(session: Session, appointment: Appointment) -> None:
+def _clash(session: Session, appointment: Appointment, zone: tzinfo) -> None:
     slots = _slots(appointment)
     held = session.execute(
         select(BookingSlot.resource, Appointment.starts_at)
@@ -134,15 +134,18 @@ def _clash(session: Session, appointment: Appointment) -> None:
         what = "practitioner" if held.resource.startswith("practitioner:") else "room"
         raise Conflict(
             f"The {what} is already booked at that time "
-            f"(appointment from {held.starts_at:%Y-%m-%d %H:%M} UTC)",
+            f"(appointment from {held.starts_at.astimezone(zone):%d %b %Y %H:%M %Z})",
             "practitioner_id" if what == "practitioner" else "room",
             code="double_booking",
         )
 
 
-def _hold(session: Session, appointment: Appointment) -> None:
-    """Store the appointment and its slots atomically, or refuse the double booking."""
-    _clash(session, appointment)
+def _hold(session: Session, appointment: Appointment, zone: tzinfo) -> None:
+    """Store the appointment and its slots atomically, or refuse the double booking.
+
+    The refusal names the other appointment's time in the clinic's zone (`zone`).
+    """
+    _clash(session, appointment, zone)
     try:
         with session.begin_nested():
             session.add(appointment)
@@ -197,7 +200,7 @@ def book(
         created_by=actor.username,
         updated_by=actor.username,
     )
-    _hold(session, appointment)
+    _hold(session, appointment, calendar.timezone)
     audit.record(
         session,
         actor,

@@ -75,6 +75,8 @@ def _plan_for(
             continue  # pregnancy must be avoided for 6 months after dutasteride
         if plan_service.treatment_findings(session, patient.id, by_code[code], rules):
             continue
+        if plan_service.planning_findings(session, patient, by_code[code]):
+            continue  # the clinician picks a protocol whose cocktail the patient tolerates
         start = ctx.now.date() - timedelta(days=13 + index)
         return plan_service.create(
             session,
@@ -118,7 +120,15 @@ def _special_cases(session: Session, ctx: DemoContext, plans: list[TreatmentPlan
         "stop",
         "Scalp irritation after the vitamin cocktail; switching protocol",
     )
-    replacement = "minoxidil" if stopped.protocol_code != "minoxidil" else "standard-vitamin"
+    patient = session.get(Patient, stopped.patient_id)
+    assert patient is not None
+    book = {p.code: p for p in plan_service.protocol_book(ctx.settings.protocols)}
+    replacement = next(
+        code
+        for code in ("minoxidil", "standard-vitamin", "intensive-induction")
+        if code != stopped.protocol_code
+        and not plan_service.planning_findings(session, patient, book[code])
+    )
     plans[3] = plan_service.create(
         session,
         actor,

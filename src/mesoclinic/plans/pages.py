@@ -124,9 +124,13 @@ def create_plan(
     actor: Annotated[Actor, Allowed(Permission.PLAN_WRITE)],
     rulebook: ScreeningRules,
 ) -> Response:
-    values = form_values(form)
+    values = form_values(form, lists=("confirm",))
     values["activate"] = values.get("activate") == "on"
-    data, errors = validate(PlanCreate, values)
+    data, errors = validate(
+        PlanCreate,
+        {k: v for k, v in values.items() if k != "confirm"}
+        | {"confirmed_warnings": values.get("confirm", [])},
+    )
     checks: list[dict[str, Any]] = []
 
     def save(data: PlanCreate) -> Response:

@@ -67,6 +67,8 @@ class Protocol(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     source: str = Field(min_length=1, max_length=400)
     procedure: Literal["mesotherapy", "prp"] = "mesotherapy"
+    # The formulary cocktail the protocol gives, by name: planning checks allergies against it.
+    cocktail: str | None = Field(default=None, min_length=1, max_length=120)
     phases: tuple[Phase, ...] = Field(min_length=1)
 
     @model_validator(mode="before")

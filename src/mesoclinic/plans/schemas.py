@@ -49,6 +49,7 @@ class ProtocolRead(BaseModel):
     name: str
     source: str
     procedure: str
+    cocktail: str | None = None
     session_count: int
     includes_prp: bool
     phases: list[PhaseRead]
@@ -58,6 +59,11 @@ class PlanCreate(Schema):
     protocol_code: Annotated[str, StringConstraints(min_length=1, max_length=60)]
     start_date: date
     activate: bool = Field(default=True, description="false keeps the plan as a draft")
+    confirmed_warnings: list[Annotated[str, Field(max_length=80)]] = Field(
+        default_factory=list,
+        max_length=20,
+        description="rule ids of the planning warnings (allergy) the clinician confirms",
+    )
     notes: LongText | None = None
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from pathlib import Path
 
@@ -21,7 +21,11 @@ from mesoclinic.assessment.service import treatment_gate
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidTransition, NotFound, RuleViolation
 from mesoclinic.findings import Finding
+from mesoclinic.formulary import service as formulary_service
+from mesoclinic.formulary.allergens import check_allergies
 from mesoclinic.patients import service as patient_service
+from mesoclinic.patients.history import active
+from mesoclinic.patients.models import Patient
 from mesoclinic.plans import appointments, clinic_calendar
 from mesoclinic.plans.models import (
     Appointment,
@@ -109,6 +113,32 @@ def _check_gate(
         )
 
 
+def planning_findings(session: Session, patient: Patient, protocol: Protocol) -> list[Finding]:
+    """Allergies to the protocol's cocktail, known now: the visit check's own allergy rule.
+
+    At the visit the finding refuses; at planning it is a warning the clinician confirms (the
+    cocktail can still be changed before the first visit).
+    """
+    cocktail = formulary_service.cocktail_named(session, protocol.cocktail or "")
+    if cocktail is None:
+        return []
+    allergies = [a.substance for a in active(patient.allergies)]
+    found = check_allergies(formulary_service.ingredient_facts(cocktail), allergies)
+    return [replace(f, severity="warning") for f in found]
+
+
+def _refuse_unconfirmed(findings: list[Finding], confirmed: list[str]) -> list[str]:
+    """The confirmed rule ids, or RuleViolation listing the warnings still to confirm."""
+    pending = [f for f in findings if f.rule_id not in set(confirmed)]
+    if pending:
+        raise RuleViolation(
+            "Confirm these warnings to create the plan: " + "; ".join(f.reason for f in pending),
+            [f.as_dict() for f in pending],
+            code="warnings_need_confirmation",
+        )
+    return sorted({f.rule_id for f in findings})
+
+
 def _refuse_second_open_plan(
     session: Session, patient_id: uuid.UUID, keep: uuid.UUID | None = None
 ) -> None:
@@ -143,7 +173,13 @@ def create(
 ) -> TreatmentPlan:
     """Generate a plan's dated sessions from a protocol; activating it passes the gate first."""
     patient = patient_service.load(session, actor, patient_id, Permission.PLAN_WRITE)
+    patient_service.check_clinical_date(
+        patient, data.start_date, "start_date", "The first session date", may_be_future=True
+    )
     protocol = load_protocols(protocols_path).get(data.protocol_code)
+    confirmed = _refuse_unconfirmed(
+        planning_findings(session, patient, protocol), data.confirmed_warnings
+    )
     calendar = clinic_calendar.load(session, patient.clinic_id)
     planned = generate_sessions(protocol, data.start_date, calendar.opening_days, calendar.closures)
     plan = TreatmentPlan(
@@ -178,6 +214,7 @@ def create(
             "start_date": plan.start_date.isoformat(),
             "status": plan.status,
             "sessions": len(planned),
+            "confirmed_warnings": confirmed,
         },
     )
     return plan

@@ -10,7 +10,10 @@ AREA = Area(
     cli=("mesoclinic.security.cli",),
     models="mesoclinic.security.models",
     # First, so every pass seals what the requests before it committed.
-    worker_tasks=("mesoclinic.security.audit_seal:seal_pass",),
+    worker_tasks=(
+        "mesoclinic.security.audit_seal:seal_pass",
+        "mesoclinic.security.idempotency:purge_pass",
+    ),
     grants={
         Permission.SELF: SIGNED_IN,
         # Administrators only; a clinic admin's lists are scoped to their clinic.

@@ -6,18 +6,20 @@ routes to make sure none is missed.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Header, Query, Request, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
 from mesoclinic.db import read_unit_of_work
-from mesoclinic.errors import Forbidden, Unauthenticated
-from mesoclinic.security import service
+from mesoclinic.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
+from mesoclinic.security import idempotency, service
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic, User
 from mesoclinic.security.permissions import Permission, Role
@@ -112,11 +114,25 @@ async def submitted_csrf(request: Request) -> str | None:
     return await _submitted_csrf(request)
 
 
+async def submitted_form_token(request: Request) -> str | None:
+    """The one-time form token of a posted form (rendered in every form); no database work."""
+    content_type = request.headers.get("content-type", "")
+    if request.method not in UNSAFE_METHODS or not content_type.startswith(
+        ("application/x-www-form-urlencoded", "multipart/form-data")
+    ):
+        return None
+    value = (await request.form()).get(idempotency.FORM_TOKEN_FIELD)
+    if not isinstance(value, str) or not 0 < len(value) <= idempotency.MAX_KEY_LENGTH:
+        return None
+    return value
+
+
 def authenticate(
     request: Request,
     session: DbSession,
     settings: SettingsDep,
     submitted: Annotated[str | None, Depends(submitted_csrf)],
+    form_token: Annotated[str | None, Depends(submitted_form_token)],
 ) -> SignedInUser | None:
     """The user behind a bearer token or the web session cookie, CSRF-checked for cookies.
 
@@ -140,6 +156,9 @@ def authenticate(
                     "The form has expired or did not come from this site "
                     "(CSRF check failed); reload the page and try again"
                 )
+            if form_token:
+                # submit_form claims it in this transaction, so a double submit saves once.
+                session.info[idempotency.FORM_TOKEN_INFO] = (user.id, form_token)
     if user is None:
         return None
     snapshot = _snapshot(session, user)
@@ -194,3 +213,90 @@ def public(func: Callable[..., Any]) -> Callable[..., Any]:
     """Mark a route as deliberately open to anonymous callers (login, health)."""
     func.is_public = True  # type: ignore[attr-defined]
     return func
+
+
+@dataclass(frozen=True)
+class IdempotencyRequest:
+    """An API create's `Idempotency-Key` (None: not sent) and the request's fingerprint."""
+
+    key: str | None
+    fingerprint: str
+
+
+IDEMPOTENCY_HELP = (
+    "Any unique value (up to 200 characters) per create: the same key with the same body "
+    "answers with the first response, with another body 422, while the first is running 409 "
+    "(IETF draft httpapi-idempotency-key-header); keys expire after 24 hours."
+)
+
+
+async def idempotency_request(
+    request: Request,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=202, description=IDEMPOTENCY_HELP)
+    ] = None,
+) -> IdempotencyRequest:
+    """The `Idempotency-Key` header (a quoted string per the draft, quotes optional)."""
+    if idempotency_key is None:
+        return IdempotencyRequest(None, "")
+    key = idempotency_key.strip()
+    if len(key) >= 2 and key[0] == key[-1] == '"':
+        key = key[1:-1]
+    if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
+        raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key")
+    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
+    digest.update(await request.body())
+    return IdempotencyRequest(key, digest.hexdigest())
+
+
+Idempotency = Annotated[IdempotencyRequest, Depends(idempotency_request)]
+
+
+def created_once(
+    session: Session,
+    actor: Actor,
+    once: IdempotencyRequest,
+    make: Callable[[], tuple[BaseModel, str]],
+) -> Response:
+    """A create's 201 answer (body and Location), done once per `Idempotency-Key`.
+
+    `make` does the work and returns the read schema and its URL. With a key, the key is claimed
+    in the request's transaction first; a replay with the same body gets the stored answer.
+    """
+    if once.key is None or actor.user_id is None:
+        model, location = make()
+        return _created(model.model_dump_json(), location)
+    first = idempotency.claim(session, actor.user_id, idempotency.API, once.key, once.fingerprint)
+    if first is not None:
+        if first.request_hash != once.fingerprint:
+            raise InvalidInput(
+                "This Idempotency-Key was already used with a different request; "
+                "use a new key for a new request",
+                "Idempotency-Key",
+            )
+        if first.status_code is None or first.body is None:
+            raise Conflict(
+                "A request with this Idempotency-Key is still being processed; retry shortly",
+                "Idempotency-Key",
+                code="idempotency_key_in_use",
+            )
+        replay = _created(first.body, first.location or "", first.status_code)
+        replay.headers["Idempotent-Replayed"] = "true"
+        return replay
+    model, location = make()
+    body = model.model_dump_json()
+    idempotency.settle(
+        session,
+        actor.user_id,
+        idempotency.API,
+        once.key,
+        status_code=201,
+        location=location,
+        body=body,
+    )
+    return _created(body, location)
+
+
+def _created(body: str, location: str, status_code: int = 201) -> Response:
+    headers = {"Location": location} if location else {}
+    return Response(body, status_code, headers=headers, media_type="application/json")

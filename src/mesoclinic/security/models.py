@@ -118,3 +118,27 @@ class AuditCheckpoint(Base):
     hash: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime]
     mac: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotencyKey(UUIDPrimaryKey, Base):
+    """A one-time form token or an API `Idempotency-Key`, claimed in the request's transaction.
+
+    The unique (user, scope, key) row is inserted before the request's work and holds the first
+    response once it is known, so a replay (sequential or concurrent, on any server process)
+    answers with that response instead of doing the work twice.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "scope", "key", name="uq_idempotency_keys_user_scope_key"),
+    )
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    scope: Mapped[str] = mapped_column(String(8))  # "form" or "api"
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int | None]
+    location: Mapped[str | None] = mapped_column(String(500))
+    body: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(index=True)

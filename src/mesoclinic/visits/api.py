@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, created_once
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
 from mesoclinic.visits.schemas import CheckResult, VisitCreate, VisitRead, VisitVoid
@@ -42,16 +42,19 @@ def record_visit(
     session: DbSession,
     actor: Writer,
     books: VisitCheckRules,
-    response: Response,
-) -> VisitRead:
+    once: Idempotency,
+) -> Response:
     """Record a completed visit and deduct its lots in the same transaction.
 
     Refused with 422 `safety_check_failed` when a check blocks, or
     `warnings_need_confirmation` until every warning's rule id is in `confirmed_warnings`.
     """
-    visit = service.create(session, actor, body, books)
-    response.headers["Location"] = f"/api/v1/visits/{visit.id}"
-    return VisitRead.model_validate(visit)
+
+    def make() -> tuple[VisitRead, str]:
+        visit = service.create(session, actor, body, books)
+        return VisitRead.model_validate(visit), f"/api/v1/visits/{visit.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/visits/{visit_id}", response_model=VisitRead)

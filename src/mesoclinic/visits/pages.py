@@ -16,6 +16,7 @@ from mesoclinic.errors import RuleViolation
 from mesoclinic.formulary import service as formulary_service
 from mesoclinic.formulary import stock
 from mesoclinic.patients import service as patient_service
+from mesoclinic.patients.models import Patient
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.plans import fulfilment
 from mesoclinic.plans import service as plan_service
@@ -85,21 +86,28 @@ def visit_values(values: dict[str, Any], patient_id: uuid.UUID, tz: ZoneInfo) ->
     return body
 
 
-def _form_context(session: Session, actor: Actor, patient_id: uuid.UUID) -> dict[str, Any]:
+def _form_context(
+    request: Request, session: Session, actor: Actor, patient: Patient
+) -> dict[str, Any]:
     cocktails = formulary_service.list_cocktails(session, actor)
     open_sessions = [
         s
-        for s in plan_service.plan_sessions_for(session, patient_id)
+        for s in plan_service.plan_sessions_for(session, patient.id)
         if s.status in fulfilment.OPEN_SESSION_STATUSES
     ]
+    today = datetime.now(ZoneInfo(clinic_timezone(session, patient.clinic_id))).date()
     return {
         "cocktails": cocktails,
         "open_sessions": open_sessions,
-        "lots": [
-            lot
-            for lot in stock.list_lots(session, actor, include_empty=False)
-            if lot.recalled_at is None
-        ],
+        # Expired and recalled lots are not offered (saving refuses them anyway).
+        "lots": stock.lots_for_visit(
+            session,
+            actor,
+            clinic_id=patient.clinic_id,
+            today=today,
+            expiry_alert_days=request.app.state.settings.stock_expiry_alert_days,
+        ),
+        "expiry_alert_days": request.app.state.settings.stock_expiry_alert_days,
         "techniques": TECHNIQUES,
         "zones": ZONES,
         "event_types": ADVERSE_EVENT_TYPES,
@@ -127,7 +135,7 @@ def _visits_tab(
         "checks": checks or [],
     }
     if actor.can(Permission.VISIT_WRITE) and patient.status == RecordStatus.ACTIVE:
-        ctx.update(_form_context(session, actor, patient.id))
+        ctx.update(_form_context(request, session, actor, patient))
     return patient_page(
         request, actor, patient, "visits", "visits/tab.html", ctx, status_code=status_code
     )

@@ -56,10 +56,26 @@ class Precaution(_Strict):
     source: str = Field(min_length=1)
 
 
+class VisitInterval(_Strict):
+    """The least gap between two visits of a patient when no plan session gives one."""
+
+    id: str = Field(min_length=1)
+    min_days: int = Field(ge=1, le=365)
+    refuse_below_days: int = Field(ge=1, le=365)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> VisitInterval:
+        if self.refuse_below_days > self.min_days:
+            raise ValueError("refuse_below_days is above min_days")
+        return self
+
+
 class VisitRulebook(_Strict):
     version: int
     limits: list[Limit]
     precautions: list[Precaution]
+    interval: VisitInterval
 
     def precaution(self, rule_id: str) -> Precaution | None:
         return next((p for p in self.precautions if p.id == rule_id), None)

@@ -12,6 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from mesoclinic.findings import Finding
+from mesoclinic.formulary.allergens import (
+    ALLERGY_RULE,
+    IngredientFacts,
+    check_allergies,
+)
 from mesoclinic.visits.rulebook import VisitRulebook
 
 BLOCKING = frozenset({"refuse", "absolute"})
@@ -20,10 +25,6 @@ SRC_CONSENT = (
     "docs/clinical-sources.md#contraindications: "
     "informed consent specific to the procedure before the first visit"
 )
-SRC_ALLERGY = (
-    "docs/clinical-sources.md#contraindications: "
-    "allergy to any component of the chosen cocktail (absolute)"
-)
 SRC_LOT = "docs/clinical-sources.md#formulary: expired or recalled lots are refused at the visit"
 SRC_STOCK = "Stock control: a lot cannot give more than it holds"
 SRC_PRESCRIBE = (
@@ -31,13 +32,7 @@ SRC_PRESCRIBE = (
 )
 SRC_PRODUCT = "Formulary: the lot's product must be a presentation of the chosen cocktail"
 SRC_VOLUME = "Stock control: the volume drawn from lots must cover the volume injected"
-
-
-@dataclass(frozen=True)
-class IngredientFacts:
-    name: str
-    prescription_only: bool = False
-    aliases: tuple[str, ...] = ()
+SRC_WINDOW = "The plan's protocol: each session may move only within its window"
 
 
 @dataclass(frozen=True)
@@ -63,6 +58,27 @@ class DoseFacts:
 
 
 @dataclass(frozen=True)
+class IntervalFacts:
+    """The patient's other visit dates and the least gap wanted between two visits."""
+
+    other_visit_dates: tuple[date, ...]
+    min_days: int
+    source: str
+
+
+@dataclass(frozen=True)
+class PlanSessionFacts:
+    """The plan session a visit says it fulfils: its window and its booked appointment day."""
+
+    sequence: int
+    planned_date: date
+    window_start: date
+    window_end: date
+    appointment_day: date | None = None
+    appointment_label: str | None = None  # "8 Dec 2026 14:00" in the clinic's time
+
+
+@dataclass(frozen=True)
 class VisitFacts:
     """Everything the visit checks need, gathered by the service."""
 
@@ -77,6 +93,8 @@ class VisitFacts:
     hair_colour_last_date: date | None = None
     prp_given: bool = False
     prp_consent_on_file: bool = False
+    interval: IntervalFacts | None = None
+    plan_session: PlanSessionFacts | None = None
     extra: tuple[Finding, ...] = field(default=())  # e.g. contraindications from assessment
 
 
@@ -103,31 +121,6 @@ def check_consent(
                 SRC_CONSENT,
             )
         )
-    return findings
-
-
-def _normal(text: str) -> str:
-    return " ".join(text.lower().replace("-", " ").split())
-
-
-def check_allergies(
-    ingredients: Iterable[IngredientFacts], allergies: Iterable[str]
-) -> list[Finding]:
-    """Refuse when a recorded allergy names an ingredient (or one of its aliases)."""
-    allergic = {_normal(a) for a in allergies if a.strip()}
-    findings = []
-    for ing in ingredients:
-        names = {_normal(ing.name), *(_normal(a) for a in ing.aliases)}
-        if hit := sorted(names & allergic):
-            findings.append(
-                Finding(
-                    "allergy.cocktail_ingredient",
-                    "refuse",
-                    f"The patient is allergic to {hit[0]}, an ingredient of this cocktail "
-                    f"({ing.name}).",
-                    SRC_ALLERGY,
-                )
-            )
     return findings
 
 
@@ -255,6 +248,66 @@ def check_hair_colour(
     return []
 
 
+def check_interval(
+    visit_date: date, interval: IntervalFacts, rulebook: VisitRulebook
+) -> list[Finding]:
+    """Refuse a second visit too close to another (same day); warn under the minimum gap."""
+    rule = rulebook.interval
+    if not interval.other_visit_dates:
+        return []
+    nearest = min(interval.other_visit_dates, key=lambda d: (abs((d - visit_date).days), d))
+    gap = abs((nearest - visit_date).days)
+    when = "the same day" if gap == 0 else f"{gap} day(s) from"
+    if gap < rule.refuse_below_days:
+        return [
+            Finding(
+                f"{rule.id}.too_close",
+                "refuse",
+                f"This patient already has a visit {when} this one ({nearest.isoformat()}); "
+                f"visits must be at least {rule.refuse_below_days} day(s) apart.",
+                rule.source,
+            )
+        ]
+    if gap < interval.min_days:
+        return [
+            Finding(
+                f"{rule.id}.under_minimum",
+                "warning",
+                f"The patient's nearest other visit is {gap} day(s) away "
+                f"({nearest.isoformat()}); the minimum interval is {interval.min_days} days.",
+                interval.source,
+            )
+        ]
+    return []
+
+
+def check_plan_window(visit_date: date, item: PlanSessionFacts) -> list[Finding]:
+    """Warn when the visit falls outside its plan session's window, or off its appointment's day."""
+    findings = []
+    if not item.window_start <= visit_date <= item.window_end:
+        findings.append(
+            Finding(
+                "plan.session_outside_window",
+                "warning",
+                f"Session {item.sequence} is planned for {item.planned_date.isoformat()} "
+                f"(window {item.window_start.isoformat()} to {item.window_end.isoformat()}); "
+                f"this visit is on {visit_date.isoformat()}.",
+                SRC_WINDOW,
+            )
+        )
+    if item.appointment_day is not None and item.appointment_day != visit_date:
+        findings.append(
+            Finding(
+                "plan.appointment_other_day",
+                "warning",
+                f"Session {item.sequence} has an appointment booked on {item.appointment_label}; "
+                "it stays booked: cancel or move it in the calendar if it is no longer needed.",
+                SRC_WINDOW,
+            )
+        )
+    return findings
+
+
 def check_visit(facts: VisitFacts, rulebook: VisitRulebook) -> list[Finding]:
     """Every safety check for a visit, blocking findings first."""
     findings = [
@@ -265,8 +318,10 @@ def check_visit(facts: VisitFacts, rulebook: VisitRulebook) -> list[Finding]:
         *check_lots(facts.lots, facts.visit_date, facts.dose.total_volume_ml),
         *check_doses(facts.dose, rulebook),
         *check_hair_colour(facts.hair_colour_last_date, facts.visit_date, rulebook),
+        *(check_interval(facts.visit_date, facts.interval, rulebook) if facts.interval else []),
+        *(check_plan_window(facts.visit_date, facts.plan_session) if facts.plan_session else []),
     ]
-    if any(f.rule_id == "allergy.cocktail_ingredient" for f in findings):
+    if any(f.rule_id == ALLERGY_RULE for f in findings):
         # The assessment engine names the same allergy; keep the formulary-aware finding.
         findings = [f for f in findings if f.rule_id != "contra.cocktail_allergy"]
     return sorted(_unique(findings), key=lambda f: f.severity not in BLOCKING)

@@ -44,6 +44,7 @@ class Prepared:
     lots: dict[uuid.UUID, Lot]
     visit_date: date
     findings: list[Finding]
+    zone: ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -54,10 +55,46 @@ class Rulebooks:
     screening: Rulebook
 
 
-def _local_date(session: Session, patient: Patient, data: VisitCreate) -> date:
-    # Visit dates are the clinic's local dates.
-    zone = ZoneInfo(clinic_timezone(session, patient.clinic_id))
-    return data.performed_at.astimezone(zone).date()
+def _other_visit_days(session: Session, patient_id: uuid.UUID, zone: ZoneInfo) -> tuple[date, ...]:
+    """Clinic-local days of the patient's recorded (not voided) visits."""
+    times = session.execute(
+        select(Visit.performed_at).where(
+            Visit.patient_id == patient_id, Visit.status == VisitStatus.COMPLETED
+        )
+    ).scalars()
+    return tuple(t.astimezone(zone).date() for t in times)
+
+
+def _interval_facts(
+    session: Session,
+    prep: Prepared,
+    window: fulfilment.SessionWindow | None,
+    book: VisitRulebook,
+) -> rules.IntervalFacts:
+    """The protocol's least gap when the visit fulfils a plan session, else the rulebook's."""
+    days = _other_visit_days(session, prep.patient.id, prep.zone)
+    if window is not None and window.min_gap_days > 0:
+        source = (
+            f"{window.protocol_source}: the plan's minimum gap before session {window.sequence}"
+        )
+        return rules.IntervalFacts(days, window.min_gap_days, source)
+    return rules.IntervalFacts(days, book.interval.min_days, book.interval.source)
+
+
+def _plan_session_facts(
+    window: fulfilment.SessionWindow | None, zone: ZoneInfo
+) -> rules.PlanSessionFacts | None:
+    if window is None:
+        return None
+    starts = window.appointment.starts_at.astimezone(zone) if window.appointment else None
+    return rules.PlanSessionFacts(
+        sequence=window.sequence,
+        planned_date=window.planned_date,
+        window_start=window.window_start,
+        window_end=window.window_end,
+        appointment_day=starts.date() if starts else None,
+        appointment_label=starts.strftime("%d %b %Y %H:%M") if starts else None,
+    )
 
 
 def _load_lots(
@@ -84,9 +121,15 @@ def _consented(session: Session, patient_id: uuid.UUID, procedure: str, data: Vi
 
 
 def _facts(
-    session: Session, actor: Actor, prep: Prepared, data: VisitCreate, extra: list[Finding]
+    session: Session,
+    actor: Actor,
+    prep: Prepared,
+    data: VisitCreate,
+    extra: list[Finding],
+    book: VisitRulebook,
 ) -> rules.VisitFacts:
     patient, cocktail = prep.patient, prep.cocktail
+    window = fulfilment.session_window(session, patient.id, data.plan_session_id)
     requested = {u.lot_id: stock.ul(u.volume_ml) for u in data.lots}
     return rules.VisitFacts(
         visit_date=prep.visit_date,
@@ -94,14 +137,7 @@ def _facts(
         prp_given=data.prp_given,
         prp_consent_on_file=data.prp_given and _consented(session, patient.id, "prp", data),
         cocktail_name=cocktail.name,
-        ingredients=tuple(
-            rules.IngredientFacts(
-                line.ingredient.name,
-                line.ingredient.prescription_only,
-                tuple(line.ingredient.aliases),
-            )
-            for line in cocktail.lines
-        ),
+        ingredients=formulary_service.ingredient_facts(cocktail),
         allergies=tuple(a.substance for a in active(patient.allergies)),
         may_prescribe=actor.can(Permission.PRESCRIBE),
         lots=tuple(
@@ -124,6 +160,8 @@ def _facts(
             needle_length_mm=data.needle_length_mm,
         ),
         hair_colour_last_date=data.hair_colour_last_date,
+        interval=_interval_facts(session, prep, window, book),
+        plan_session=_plan_session_facts(window, prep.zone),
         extra=tuple(extra),
     )
 
@@ -140,15 +178,24 @@ def prepare(
         raise InvalidInput(
             "A visit is recorded after it happened: the time is in the future", "performed_at"
         )
+    patient_service.check_clinical_date(
+        patient, data.performed_at, "performed_at", "The visit time"
+    )
+    patient_service.check_clinical_date(
+        patient, data.hair_colour_last_date, "hair_colour_last_date", "The last hair colour date"
+    )
     cocktail = formulary_service.get_cocktail(session, data.cocktail_id)
     # Lock the lots before anything else takes a lock (the audit head), so concurrent visits
     # always queue in the same order and the second one sees the first one's deduction.
     lots = _load_lots(session, patient, data, lock)
-    prep = Prepared(patient, cocktail, lots, _local_date(session, patient, data), [])
+    # Visit dates are the clinic's local dates.
+    zone = ZoneInfo(clinic_timezone(session, patient.clinic_id))
+    prep = Prepared(patient, cocktail, lots, data.performed_at.astimezone(zone).date(), [], zone)
     extra = screening.contraindications(
         session, patient, cocktail, prep.visit_date, books.screening
     )
-    prep.findings = rules.check_visit(_facts(session, actor, prep, data, extra), books.visit)
+    facts = _facts(session, actor, prep, data, extra, books.visit)
+    prep.findings = rules.check_visit(facts, books.visit)
     return prep
 
 
@@ -226,7 +273,9 @@ def create(session: Session, actor: Actor, data: VisitCreate, books: Rulebooks) 
         session.add(AdverseEvent(visit_id=visit.id, **event.model_dump()))
     session.flush()
     if plan_session is not None:
-        fulfilment.mark_fulfilled(session, actor, plan_session, visit.id)
+        fulfilment.mark_fulfilled(
+            session, actor, plan_session, visit.id, visit_day=prep.visit_date, zone=prep.zone
+        )
     session.refresh(visit)
     audit.record(
         session,

@@ -14,17 +14,19 @@ from starlette.datastructures import FormData
 
 from mesoclinic.errors import DomainError, InvalidInput
 from mesoclinic.schemas_common import NUL_MESSAGE, has_nul, in_date_range
+from mesoclinic.security import idempotency
 from mesoclinic.web.plain_errors import plain_message
+from mesoclinic.web.templating import redirect
 
 M = TypeVar("M", bound=BaseModel)
 D = TypeVar("D")
 
 
 def form_values(form: FormData, *, lists: tuple[str, ...] = ()) -> dict[str, Any]:
-    """Posted fields without the CSRF token; blank fields count as not given."""
+    """Posted fields without the CSRF and one-time form tokens; blank fields count as not given."""
     values: dict[str, Any] = {}
     for key in form.keys():
-        if key == "csrf_token":
+        if key in ("csrf_token", idempotency.FORM_TOKEN_FIELD):
             continue
         if key in lists:
             values[key] = [v for v in form.getlist(key) if isinstance(v, str) and v]
@@ -56,20 +58,56 @@ def submit_form(
     errors: dict[str, str],
     save: Callable[[D], Response],
     show_form: Callable[[dict[str, str]], Response],
+    *,
+    once: bool = True,
 ) -> Response:
     """Answer a posted form: `save(data)` if the data is valid and the service accepts it,
     otherwise `show_form(errors)`.
 
     `save` runs in a savepoint: a service's refusal (a DomainError) undoes only what `save`
     wrote and becomes an error against its field; the request's earlier writes stay.
+
+    The form's one-time token (see `security.idempotency`) is claimed in the same savepoint:
+    the same form posted again, one after the other or at the same moment, saves nothing more
+    and answers with the first post's redirect. A refused save frees the token with the rest.
+    `once=False` is for posts that save nothing (a live preview of the form): they leave the
+    token for the real submit.
     """
+    token: tuple[Any, str] | None = session.info.get(idempotency.FORM_TOKEN_INFO) if once else None
     if data is not None:
         try:
             with session.begin_nested():
-                return save(data)
+                if token is not None:
+                    first = idempotency.claim(session, token[0], idempotency.FORM, token[1], "")
+                    if first is not None:
+                        return _replayed(first, show_form)
+                response = save(data)
+                if token is not None:
+                    location = response.headers.get("location")
+                    idempotency.settle(
+                        session,
+                        token[0],
+                        idempotency.FORM,
+                        token[1],
+                        status_code=response.status_code,
+                        location=location,
+                    )
+                return response
         except DomainError as exc:
             errors = {**errors, exc.field or "__all__": exc.message}
     return show_form(errors)
+
+
+ALREADY_SENT = "This form was already sent and saved once; nothing was saved a second time."
+
+
+def _replayed(
+    first: idempotency.FirstAnswer, show_form: Callable[[dict[str, str]], Response]
+) -> Response:
+    """The answer to a form posted again: where the first post went, saying so."""
+    if first.location:
+        return redirect(first.location, ALREADY_SENT)
+    return show_form({"__all__": ALREADY_SENT})
 
 
 async def posted_form(request: Request) -> FormData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -88,6 +89,9 @@ def render(
         "user": getattr(request.state, "user", None),
         "actor": getattr(request.state, "actor", None),
         "csrf_token": csrf_for(request),
+        # A fresh one-time token per form rendered (security.idempotency): a double submit of
+        # the same form saves once.
+        "form_token": lambda: secrets.token_urlsafe(24),
         "local": lambda v, fmt="%d %b %Y %H:%M": _local(v, request, fmt),
         "day": _day,
     }

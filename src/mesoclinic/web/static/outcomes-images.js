@@ -88,7 +88,8 @@
     event.preventDefault();
     const fields = [];
     for (const [k, v] of new FormData(form)) {
-      if (k === "file" || k === "csrf_token" || v === "") continue;
+      // Each file is its own API create: the page form's one-time token does not go with them.
+      if (k === "file" || k === "csrf_token" || k === "form_token" || v === "") continue;
       // datetime-local is clinic time without a zone; the API wants an explicit offset.
       fields.push([k, k === "taken_at" ? new Date(v).toISOString() : v]);
     }
