@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -61,6 +61,48 @@ class Settings(BaseSettings):
     audit_key: str | None = None
     audit_checkpoint_entries: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: float = Field(default=300, gt=0)
+
+    # Load: how many requests one server process serves at once (the rest wait their turn, in
+    # order), how many of them may write at once (default: 1 on SQLite, whose writers take
+    # turns anyway, so a queued write waits in the queue rather than holding a connection; all
+    # of them on PostgreSQL), and how long a request may wait before it is answered 503 with
+    # Retry-After. The connection pool is sized from these (see `engine_options`).
+    max_concurrent_requests: int = Field(default=16, ge=1, le=256)
+    max_concurrent_writes: int | None = Field(default=None, ge=1, le=256)
+    request_queue_seconds: float = Field(default=30, gt=0, le=600)
+    max_queued_requests: int = Field(default=1000, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # How long a statement waits for a lock another connection holds (SQLite's write lock,
+    # PostgreSQL's row and table locks) before the request is answered 503.
+    db_lock_timeout_seconds: float = Field(default=30, gt=0, le=600)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def write_slots(self) -> int:
+        """Requests with unsafe methods one process lets run at once."""
+        if self.max_concurrent_writes is not None:
+            return min(self.max_concurrent_writes, self.max_concurrent_requests)
+        return 1 if self.is_sqlite else self.max_concurrent_requests
+
+    @property
+    def engine_options(self) -> dict[str, Any]:
+        """`make_engine` options for a server process: one pooled connection per admitted
+        request plus a few for `/healthz`, the demo's background worker and the audit sealer,
+        so an admitted request never waits for a connection."""
+        options: dict[str, Any] = {"lock_timeout_s": self.db_lock_timeout_seconds}
+        if (
+            self.resolved_database_url != "sqlite://"
+            and ":memory:" not in self.resolved_database_url
+        ):
+            options |= {
+                "pool_size": self.max_concurrent_requests + 4,
+                "max_overflow": 4,
+                "pool_timeout": self.db_pool_timeout_seconds,
+            }
+        return options
 
     @cached_property
     def resolved_database_url(self) -> str:
