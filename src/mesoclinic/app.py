@@ -72,6 +72,12 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
     return app
 
 
+def create_worker_app() -> FastAPI:
+    """The app of one `mesoclinic serve --workers N` process, built from the environment's
+    settings; the parent process has already migrated the database."""
+    return create_app(run_migrations=False)
+
+
 def wants_json(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIXES)
 

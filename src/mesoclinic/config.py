@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
@@ -14,6 +15,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_data_dir() -> Path:
     return Path(user_data_dir("mesoclinic", appauthor=False))
+
+
+def shared_key_file(path: Path) -> str:
+    """The random key kept in `path`, made on first use.
+
+    Servers and workers sharing the data folder may all start at once: the key is written to a
+    private temporary file and linked into place, which fails if another process got there
+    first, so every process reads the one key that won (never a half-written or a second one).
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.write_text(secrets.token_urlsafe(48))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 class Settings(BaseSettings):
@@ -121,12 +143,8 @@ class Settings(BaseSettings):
             return self.secret_key
         if self.environment == "production":
             raise ValueError("MESOCLINIC_SECRET_KEY is required in production")
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        # Servers that share the data folder (one machine, or a shared mount) share this key.
+        return shared_key_file(self.data_dir / "secret.key")
 
     @property
     def images_dir(self) -> Path:
