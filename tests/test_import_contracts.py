@@ -162,6 +162,20 @@ LAZY_IMPORTS = {
     (f"{PACKAGE}.outcomes.report_cli", f"{PACKAGE}.outcomes.report"): (
         "Matplotlib and WeasyPrint load in seconds; `mesoclinic --help` must stay quick"
     ),
+    (f"{PACKAGE}.imaging.cli", f"{PACKAGE}.imaging.batch"): (
+        "NumPy, SciPy, Pillow and the detector models: only `analyze` needs them, and every "
+        "command builds the whole CLI (tests/test_startup.py)"
+    ),
+    (f"{PACKAGE}.outcomes.images_cli", f"{PACKAGE}.outcomes.flows"): (
+        "the upload flow loads Pillow and the analysis queue; `--help` must not (test_startup)"
+    ),
+    (f"{PACKAGE}.outcomes.images_cli", f"{PACKAGE}.outcomes.imagestore"): (
+        "the image store loads Pillow; only `images sweep` needs it (tests/test_startup.py)"
+    ),
+    (f"{PACKAGE}.outcomes.review_cli", f"{PACKAGE}.outcomes.corrections"): (
+        "the corrections export loads NumPy, SciPy and Pillow; only `corrections export` "
+        "needs them (tests/test_startup.py)"
+    ),
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -10,28 +11,32 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
-from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
-from mesoclinic.errors import DomainError, InvalidInput, NotFound
+from mesoclinic.db import is_overload, make_engine, make_sessionmaker, unit_of_work
+from mesoclinic.errors import DomainError, InvalidInput, NotFound, Overloaded
 from mesoclinic.schemas_common import ERROR_RESPONSES
 from mesoclinic.security import audit
 from mesoclinic.security.deps import READ_METHODS, signed_in_actor
 from mesoclinic.web import pages as dashboard_pages
+from mesoclinic.web.admission import Admission
 from mesoclinic.web.forms import refuse_nul_bytes
 from mesoclinic.web.security_headers import SecurityHeaders
 from mesoclinic.web.templating import STATIC_DIR, render
 
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
     """Build the app; migrations are applied on start-up unless the caller already did."""
     settings = settings or get_settings()
-    engine = make_engine(settings.resolved_database_url)
+    engine = make_engine(settings.resolved_database_url, **settings.engine_options)
     if run_migrations:
         migrate.upgrade(engine)
 
@@ -58,9 +63,23 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
         app.include_router(module.router, responses=ERROR_RESPONSES)
     app.include_router(dashboard_pages.router)
     app.mount("/static", StaticFiles(directory=str(STATIC_DIR)), name="static")
+    app.add_middleware(
+        Admission,
+        slots=settings.max_concurrent_requests,
+        write_slots=settings.write_slots,
+        queue_seconds=settings.request_queue_seconds,
+        max_queued=settings.max_queued_requests,
+        shed=_shed,
+    )
     app.add_middleware(SecurityHeaders, secure_cookies=settings.cookie_secure)
     _install_error_handlers(app)
     return app
+
+
+def create_worker_app() -> FastAPI:
+    """The app of one `mesoclinic serve --workers N` process, built from the environment's
+    settings; the parent process has already migrated the database."""
+    return create_app(run_migrations=False)
 
 
 def wants_json(request: Request) -> bool:
@@ -88,23 +107,52 @@ def _audit_refused_read(request: Request, status: int) -> None:
         audit.record_refused_read(session, actor, route=route, status=status, path_ids=ids)
 
 
+# Seconds a shed request is told to wait before trying again.
+SHED_RETRY_AFTER_S = 5
+
+
+def domain_error_response(request: Request, exc: DomainError) -> Response:
+    """The one JSON or HTML shape of an error a user (or the load) caused."""
+    retry = {"Retry-After": str(exc.extra["retry_after"])} if "retry_after" in exc.extra else None
+    if wants_json(request):
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else retry
+        return JSONResponse(
+            error_body(exc.code, exc.message, exc.field, **exc.extra),
+            status_code=exc.status,
+            headers=headers,
+        )
+    if exc.status == 401:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    response = render(request, "error.html", {"error": exc}, status_code=exc.status)
+    response.headers.update(retry or {})
+    return response
+
+
+async def _shed(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer a request the admission queue could not take: 503, nothing done."""
+    log.warning("shed %s %s: the server is saturated", scope["method"], scope["path"])
+    busy = Overloaded(
+        "The clinic system is busy; nothing was done. Try again in a few seconds.",
+        retry_after_s=SHED_RETRY_AFTER_S,
+    )
+    await domain_error_response(Request(scope, receive), busy)(scope, receive, send)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
         if exc.status in (403, 404) and request.method in READ_METHODS:
             await run_in_threadpool(_audit_refused_read, request, exc.status)
-        if wants_json(request):
-            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-            if "retry_after" in exc.extra:
-                headers = {"Retry-After": str(exc.extra["retry_after"])}
-            return JSONResponse(
-                error_body(exc.code, exc.message, exc.field, **exc.extra),
-                status_code=exc.status,
-                headers=headers,
-            )
-        if exc.status == 401:
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        return render(request, "error.html", {"error": exc}, status_code=exc.status)
+        return domain_error_response(request, exc)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
+        # The request's transaction has been rolled back by the time this runs (the error left
+        # its `session.begin()` block), so a busy database is a 503 with nothing stored.
+        if not is_overload(exc):
+            raise exc
+        log.warning("%s %s: database busy: %s", request.method, request.url.path, exc)
+        return domain_error_response(request, Overloaded())
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -6,7 +6,7 @@ Each area names its command module in its `area.py`; that module's `register(app
 from __future__ import annotations
 
 import threading
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -36,6 +36,21 @@ def serve(
     demo: Annotated[
         bool, typer.Option("--demo", help="create the demo clinic if the database is empty")
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="server processes sharing the port (more cores; state is in the database)",
+        ),
+    ] = 1,
+    forwarded_allow_ips: Annotated[
+        str | None,
+        typer.Option(
+            "--forwarded-allow-ips",
+            help="behind a load balancer: its addresses, whose X-Forwarded-For/-Proto are trusted",
+        ),
+    ] = None,
 ) -> None:
     """Run the web app and the JSON API."""
     import uvicorn
@@ -43,6 +58,31 @@ def serve(
     from mesoclinic.app import create_app
 
     settings = get_settings()
+    # Without a trusted proxy the client address is the socket's (audit entries record it).
+    proxy: dict[str, Any] = {"proxy_headers": False}
+    if forwarded_allow_ips is not None:
+        proxy = {"proxy_headers": True, "forwarded_allow_ips": forwarded_allow_ips}
+    if workers > 1:
+        if demo:
+            raise fail("the demo clinic runs in one process: leave out --workers")
+        # Migrate once here; each worker process then builds its app without migrating.
+        migrate.upgrade(make_engine(settings.resolved_database_url))
+        console.print(
+            f"mesoclinic on http://{host}:{port}, {workers} processes (data in {settings.data_dir})"
+        )
+        uvicorn.run(
+            WORKER_APP,
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # Uvicorn kills a process that does not answer its ping in time; importing every
+            # area takes seconds on a busy host, so 5 s (the default) restarts them in a loop.
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            log_level="info",
+            **proxy,
+        )
+        return
     if demo and settings.database_url is None and "cookie_secure" not in settings.model_fields_set:
         # The demo runs on plain http://127.0.0.1; a real deployment sits behind HTTPS.
         settings.cookie_secure = False
@@ -64,9 +104,12 @@ def serve(
         ).start()
     else:
         console.print(f"mesoclinic on http://{host}:{port} (data in {settings.data_dir})")
-    uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
+    uvicorn.run(application, host=host, port=port, log_level="info", **proxy)
 
 
+# Uvicorn imports the app of each `serve --workers N` process by name.
+WORKER_APP = "mesoclinic.app:create_worker_app"
+WORKER_HEALTHCHECK_SECONDS = 60
 DEMO_WORKER_AREAS = frozenset({"security", "outcomes"})
 DEMO_WORKER_SECONDS = 2.0
 

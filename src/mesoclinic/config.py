@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from platformdirs import user_data_dir
 from pydantic import Field
@@ -14,6 +15,27 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 def _default_data_dir() -> Path:
     return Path(user_data_dir("mesoclinic", appauthor=False))
+
+
+def shared_key_file(path: Path) -> str:
+    """The random key kept in `path`, made on first use.
+
+    Servers and workers sharing the data folder may all start at once: the key is written to a
+    private temporary file and linked into place, which fails if another process got there
+    first, so every process reads the one key that won (never a half-written or a second one).
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        draft.write_text(secrets.token_urlsafe(48))
+        draft.chmod(0o600)
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
+    return path.read_text().strip()
 
 
 class Settings(BaseSettings):
@@ -62,6 +84,48 @@ class Settings(BaseSettings):
     audit_checkpoint_entries: int = Field(default=1000, ge=1)
     audit_checkpoint_seconds: float = Field(default=300, gt=0)
 
+    # Load: how many requests one server process serves at once (the rest wait their turn, in
+    # order), how many of them may write at once (default: 1 on SQLite, whose writers take
+    # turns anyway, so a queued write waits in the queue rather than holding a connection; all
+    # of them on PostgreSQL), and how long a request may wait before it is answered 503 with
+    # Retry-After. The connection pool is sized from these (see `engine_options`).
+    max_concurrent_requests: int = Field(default=16, ge=1, le=256)
+    max_concurrent_writes: int | None = Field(default=None, ge=1, le=256)
+    request_queue_seconds: float = Field(default=30, gt=0, le=600)
+    max_queued_requests: int = Field(default=1000, ge=0)
+    db_pool_timeout_seconds: float = Field(default=30, gt=0, le=600)
+    # How long a statement waits for a lock another connection holds (SQLite's write lock,
+    # PostgreSQL's row and table locks) before the request is answered 503.
+    db_lock_timeout_seconds: float = Field(default=30, gt=0, le=600)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def write_slots(self) -> int:
+        """Requests with unsafe methods one process lets run at once."""
+        if self.max_concurrent_writes is not None:
+            return min(self.max_concurrent_writes, self.max_concurrent_requests)
+        return 1 if self.is_sqlite else self.max_concurrent_requests
+
+    @property
+    def engine_options(self) -> dict[str, Any]:
+        """`make_engine` options for a server process: one pooled connection per admitted
+        request plus a few for `/healthz`, the demo's background worker and the audit sealer,
+        so an admitted request never waits for a connection."""
+        options: dict[str, Any] = {"lock_timeout_s": self.db_lock_timeout_seconds}
+        if (
+            self.resolved_database_url != "sqlite://"
+            and ":memory:" not in self.resolved_database_url
+        ):
+            options |= {
+                "pool_size": self.max_concurrent_requests + 4,
+                "max_overflow": 4,
+                "pool_timeout": self.db_pool_timeout_seconds,
+            }
+        return options
+
     @cached_property
     def resolved_database_url(self) -> str:
         """The SQLAlchemy URL, defaulting to an embedded SQLite file in the data folder."""
@@ -79,12 +143,8 @@ class Settings(BaseSettings):
             return self.secret_key
         if self.environment == "production":
             raise ValueError("MESOCLINIC_SECRET_KEY is required in production")
-        path = self.data_dir / "secret.key"
-        if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(48))
-            path.chmod(0o600)
-        return path.read_text().strip()
+        # Servers that share the data folder (one machine, or a shared mount) share this key.
+        return shared_key_file(self.data_dir / "secret.key")
 
     @property
     def images_dir(self) -> Path:

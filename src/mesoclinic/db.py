@@ -19,6 +19,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, Engine, Enum, MetaData, create_engine, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -97,28 +99,35 @@ DEFERRED_WRITES = "mesoclinic_deferred_writes"
 DeferredWrite = Callable[[Session], None]
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create an engine with the house settings for SQLite or PostgreSQL."""
+def make_engine(url: str, *, lock_timeout_s: float = 30.0, **kwargs: Any) -> Engine:
+    """Create an engine with the house settings for SQLite or PostgreSQL.
+
+    `lock_timeout_s` is how long a statement waits for a lock another connection holds (SQLite's
+    busy timeout on its write lock, PostgreSQL's `lock_timeout` on rows and tables) before it
+    fails as busy (`is_overload`) instead of waiting for ever; pool options (`pool_size`,
+    `max_overflow`, `pool_timeout`) pass through.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url, connect_args={"check_same_thread": False, "timeout": lock_timeout_s}, **kwargs
         )
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, lock_timeout_s)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    options = f"-c lock_timeout={int(lock_timeout_s * 1000)}"
+    return create_engine(url, pool_pre_ping=True, connect_args={"options": options}, **kwargs)
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, lock_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # let SQLAlchemy's "begin" event issue BEGIN itself
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -128,6 +137,33 @@ def _configure_sqlite(engine: Engine) -> None:
         if mode not in ("IMMEDIATE", "DEFERRED"):
             raise ValueError(f"unknown SQLite transaction mode {mode!r}")
         conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+# SQLSTATE classes and codes of PostgreSQL errors that mean "busy, try again", not "broken":
+# 08 connection, 40 transaction rollback (serialization failure, deadlock), 53 insufficient
+# resources (too many connections), 57 operator intervention (statement timeout, shutdown),
+# 55P03 lock not available.
+_PG_BUSY_CLASSES = ("08", "40", "53", "57")
+_PG_BUSY_CODES = frozenset({"55P03"})
+_SQLITE_BUSY_WORDS = ("database is locked", "database is busy", "database table is locked")
+
+
+def is_overload(exc: BaseException) -> bool:
+    """Whether a database error means the database was busy or out of capacity (the work was
+    rolled back and may simply be retried) rather than a fault in the request or the code."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate[:2] in _PG_BUSY_CLASSES or sqlstate in _PG_BUSY_CODES
+    message = str(exc.orig).lower()
+    return any(words in message for words in _SQLITE_BUSY_WORDS)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

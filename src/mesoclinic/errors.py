@@ -63,3 +63,17 @@ class RuleViolation(DomainError):
 
     def __init__(self, message: str, checks: list[dict[str, Any]], code: str = "rule_violation"):
         super().__init__(message, None, code, 422, {"checks": checks})
+
+
+class Overloaded(DomainError):
+    """The server is saturated or the database is busy: nothing was done; try again shortly.
+
+    Answered 503 with Retry-After, never 500: overload is a state, not a fault.
+    """
+
+    def __init__(
+        self,
+        message: str = "The clinic system is busy; nothing was saved. Try again in a moment.",
+        retry_after_s: int = 2,
+    ) -> None:
+        super().__init__(message, None, "busy", 503, {"retry_after": retry_after_s})

@@ -1,23 +1,29 @@
-"""Apply Alembic migrations programmatically (on start-up and `mesoclinic db upgrade`)."""
+"""Apply Alembic migrations programmatically (on start-up and `mesoclinic db upgrade`).
+
+Alembic (with Mako) is imported by the functions that use it, not here: every command imports
+this module, and `mesoclinic --help` must not pay for loading it.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
     return cfg
@@ -25,6 +31,8 @@ def alembic_config() -> Config:
 
 def upgrade(engine: Engine) -> None:
     """Bring the schema to the newest revision; a no-op when it is current."""
+    from alembic import command
+
     cfg = alembic_config()
     with engine.begin() as connection:
         cfg.attributes["connection"] = connection
@@ -41,6 +49,8 @@ def open_database(settings: Settings | None = None) -> tuple[Settings, sessionma
 
 def current_revision(bind: Engine | Connection) -> str:
     """The schema version the database is at, as shown by /healthz."""
+    from alembic.runtime.migration import MigrationContext
+
     if isinstance(bind, Connection):
         heads = MigrationContext.configure(bind).get_current_heads()
     else:
@@ -50,4 +60,6 @@ def current_revision(bind: Engine | Connection) -> str:
 
 
 def newest_revision() -> str:
+    from alembic.script import ScriptDirectory
+
     return ",".join(sorted(ScriptDirectory.from_config(alembic_config()).get_heads()))

@@ -11,9 +11,15 @@ import pytest
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from mesoclinic.imaging import ALGORITHM_VERSION, Calibration, Roi, analyze_image
-from mesoclinic.imaging.analysis import AnalysisParams
-from mesoclinic.imaging.results import Hair, Quality, TrichoscopyResult
+from mesoclinic.imaging.analysis import AnalysisParams, analyze_image
+from mesoclinic.imaging.results import (
+    ALGORITHM_VERSION,
+    Calibration,
+    Hair,
+    Quality,
+    Roi,
+    TrichoscopyResult,
+)
 from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]

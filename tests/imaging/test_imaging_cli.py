@@ -174,3 +174,31 @@ def test_unknown_detector_is_a_usage_error(app: typer.Typer, scalp_jpeg: Path) -
     result = CliRunner().invoke(app, ["analyze", str(scalp_jpeg), "--detector", "yolo"])
     assert result.exit_code == 2
     assert "--detector" in result.output
+
+
+def test_jobs_give_the_same_lines_in_input_order_as_one_job(
+    app: typer.Typer,
+    scalp_jpeg: Path,
+    tmp_path: Path,
+    synthetic_hairs: list[SyntheticHair],
+    make_image: MakeImage,
+) -> None:
+    fewer = tmp_path / "fewer.png"
+    Image.fromarray(make_image(synthetic_hairs[:5])).save(fewer)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(scalp_jpeg.read_bytes()[:4000])
+    files = [str(fewer), str(cut), str(scalp_jpeg), str(fewer)]
+    one = CliRunner().invoke(app, ["analyze", *files, "--json", "--jobs", "1"])
+    two = CliRunner().invoke(app, ["analyze", *files, "--json", "--jobs", "2"])
+    assert (one.exit_code, two.exit_code) == (1, 1)
+    assert two.stdout == one.stdout
+    assert two.stderr == one.stderr
+    records = _json_lines(two.stdout)
+    assert [r["image"] for r in records] == files
+    assert [r.get("hair_count") for r in records] == [5, None, 8, 5]
+    assert two.stderr.count("error: ") == 1
+
+
+def test_jobs_below_one_is_a_usage_error(app: typer.Typer, scalp_jpeg: Path) -> None:
+    result = CliRunner().invoke(app, ["analyze", str(scalp_jpeg), "--jobs", "0"])
+    assert result.exit_code == 2

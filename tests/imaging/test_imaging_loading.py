@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mesoclinic.imaging import ImageLoadError, load_image
+from mesoclinic.imaging.loading import ImageLoadError, load_image
 
 
 def _jpeg_bytes(width: int = 1280, height: int = 1024) -> bytes:

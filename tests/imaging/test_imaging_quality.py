@@ -8,7 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageFilter
 
-from mesoclinic.imaging import analyze_image
+from mesoclinic.imaging.analysis import analyze_image
 from mesoclinic.imaging.synthetic import SyntheticHair
 
 MakeImage = Callable[..., NDArray[np.uint8]]

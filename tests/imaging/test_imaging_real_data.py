@@ -12,7 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mesoclinic.imaging import analyze_image, load_image
+from mesoclinic.imaging.analysis import analyze_image
+from mesoclinic.imaging.loading import load_image
 from mesoclinic.imaging.matching import match_points
 from mesoclinic.imaging.profiles import get_profile
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mesoclinic.imaging.analysis import DETECTORS
 from mesoclinic.imaging.rescoring import (
     FEATURE_NAMES,
     bundled_rescore_model,
     candidate_features,
     suppress_duplicates,
 )
+from mesoclinic.imaging.results import DETECTORS
 
 
 @pytest.mark.parametrize("detector", DETECTORS)

@@ -20,7 +20,7 @@ from image_support import (
     row_counts,
     upload,
 )
-from mesoclinic.imaging import ALGORITHM_VERSION
+from mesoclinic.imaging.results import ALGORITHM_VERSION
 from mesoclinic.outcomes.models import AnalysisJob, AnalysisKind, MeasurementSite, SiteLocation
 from support import audit_entries
 

@@ -1,30 +1,8 @@
-"""Trichoscopy image analysis: hair counts, density, diameters, follicular units, growth."""
+"""Trichoscopy image analysis: hair counts, density, diameters, follicular units, growth.
 
-from mesoclinic.imaging.analysis import AnalysisParams, analyze_image
-from mesoclinic.imaging.loading import ImageLoadError, LoadedImage, load_image
-from mesoclinic.imaging.results import (
-    ALGORITHM_VERSION,
-    Calibration,
-    FollicularUnit,
-    GrowthResult,
-    Hair,
-    Quality,
-    Roi,
-    TrichoscopyResult,
-)
-
-__all__ = [
-    "ALGORITHM_VERSION",
-    "AnalysisParams",
-    "Calibration",
-    "FollicularUnit",
-    "GrowthResult",
-    "Hair",
-    "ImageLoadError",
-    "LoadedImage",
-    "Quality",
-    "Roi",
-    "TrichoscopyResult",
-    "analyze_image",
-    "load_image",
-]
+Import what you use from its module (`imaging.analysis.analyze_image`,
+`imaging.loading.load_image`, `imaging.results.ALGORITHM_VERSION` ...): this package file
+stays empty because reading the area's declaration (`imaging.area`) imports it, and every
+`mesoclinic` command reads the declarations; NumPy, SciPy and the models load only for the
+commands that analyse images.
+"""

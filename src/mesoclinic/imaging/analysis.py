@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -26,17 +25,15 @@ from mesoclinic.imaging.rescoring import (
 )
 from mesoclinic.imaging.results import (
     ALGORITHM_VERSIONS,
+    DEFAULT_DETECTOR,
     Calibration,
+    Detector,
     Hair,
     Roi,
     TrichoscopyResult,
 )
 from mesoclinic.imaging.segmentation import SegmentationParams, ShaftMaps, shaft_maps
 from mesoclinic.imaging.units import empty_openings, group_units
-
-Detector = Literal["cnn", "mlp"]
-DETECTORS: tuple[Detector, ...] = ("cnn", "mlp")
-DEFAULT_DETECTOR: Detector = "cnn"
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,44 +12,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from mesoclinic.imaging.analysis import (
-    DEFAULT_DETECTOR,
-    DETECTORS,
-    AnalysisParams,
-    Detector,
-    analyze_image,
-)
-from mesoclinic.imaging.loading import ImageLoadError, load_image
-from mesoclinic.imaging.overlay import save_overlay
-from mesoclinic.imaging.profiles import DeviceProfile, ProfileError, get_profile
-from mesoclinic.imaging.results import Calibration, Roi
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the command line asked for, validated once for the whole batch."""
-
-    px_per_mm: float | None
-    roi: Roi | None
-    profile: DeviceProfile | None
-    overlay: Path | None
-    detector: Detector = DEFAULT_DETECTOR
-
-    def calibration(self, source_width: int) -> Calibration | None:
-        """An explicit --px-per-mm wins over the profile's (assumed) field of view."""
-        if self.px_per_mm is not None:
-            return Calibration(self.px_per_mm, assumed=False, source="--px-per-mm")
-        if self.profile is not None:
-            return self.profile.calibration_for(source_width)
-        return None
-
-    def region(self, source_width: int, source_height: int) -> Roi | None:
-        """An explicit --roi wins over the profile's overlay exclusions."""
-        if self.roi is not None:
-            return self.roi
-        if self.profile is not None:
-            return self.profile.roi_for(source_width, source_height)
-        return None
+from mesoclinic.imaging.profiles import ProfileError, get_profile
+from mesoclinic.imaging.results import DEFAULT_DETECTOR, DETECTORS, Roi
 
 
 def parse_roi(text: str | None) -> Roi | None:
@@ -66,27 +29,6 @@ def parse_roi(text: str | None) -> Roi | None:
     if x1 <= x0 or y1 <= y0 or x0 < 0 or y0 < 0:
         raise typer.BadParameter("need 0 <= X0 < X1 and 0 <= Y0 < Y1", param_hint="--roi")
     return Roi(x0, y0, x1, y1)
-
-
-def analyze_path(path: Path, settings: Settings) -> dict[str, Any]:
-    """Analyse one file; raises ImageLoadError for files that cannot be decoded."""
-    loaded = load_image(path)
-    roi = settings.region(loaded.source_width, loaded.source_height)
-    calibration = settings.calibration(loaded.source_width)
-    result = analyze_image(
-        loaded.pixels,
-        calibration,
-        roi,
-        source_scale=loaded.source_scale,
-        params=AnalysisParams(detector=settings.detector),
-    )
-    record = result.to_dict(image=str(path))
-    if settings.overlay is not None:
-        written = save_overlay(
-            settings.overlay, path, loaded.pixels, result, loaded.source_scale, roi
-        )
-        record["overlay"] = str(written)
-    return record
 
 
 def analyze(
@@ -111,15 +53,27 @@ def analyze(
             help=f"Exit-point detector: {' or '.join(DETECTORS)} (docs/imaging.md).",
         ),
     ] = DEFAULT_DETECTOR,
+    jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Images analysed at once, one process each (default: the cores available).",
+        ),
+    ] = None,
 ) -> None:
     """Count and measure hairs on trichoscopy images."""
+    # NumPy, SciPy, Pillow and the detector models load here, not when the CLI starts.
+    from mesoclinic.imaging import batch
+
     try:
         device = get_profile(profile) if profile else None
     except ProfileError as error:
         raise typer.BadParameter(str(error), param_hint="--profile") from error
     if detector not in DETECTORS:
         raise typer.BadParameter(f"expected one of {', '.join(DETECTORS)}", param_hint="--detector")
-    settings = Settings(px_per_mm, parse_roi(roi), device, overlay, detector)
+    settings = batch.BatchSettings(px_per_mm, parse_roi(roi), device, overlay, detector)
     # Piped output has no terminal width: give the table room instead of Rich's 80 columns.
     out = Console(highlight=False, width=None if sys.stdout.isatty() else 110)
     err = Console(stderr=True, highlight=False)
@@ -127,16 +81,13 @@ def analyze(
     failures = 0
     with _progress(err, len(paths)) as progress:
         task = progress.add_task("analysing", total=len(paths))
-        for path in paths:
-            try:
-                record = analyze_path(path, settings)
-            except ImageLoadError as error:
+        for outcome in batch.analyze_all(paths, settings, jobs or batch.cores_available()):
+            if outcome.error is not None:
                 failures += 1
-                record = {"image": str(path), "error": str(error)}
-                err.print(f"error: {path}: {error}", markup=False, soft_wrap=True)
+                err.print(f"error: {outcome.path}: {outcome.error}", markup=False, soft_wrap=True)
             if json_output:
-                typer.echo(json.dumps(record))  # one unwrapped line per image
-            records.append(record)
+                typer.echo(json.dumps(outcome.record))  # one unwrapped line per image
+            records.append(outcome.record)
             progress.advance(task)
     if not json_output:
         out.print(_table(records))

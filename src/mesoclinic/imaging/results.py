@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+Detector = Literal["cnn", "mlp"]
+DETECTORS: tuple[Detector, ...] = ("cnn", "mlp")
+DEFAULT_DETECTOR: Detector = "cnn"
 # Every result names the exact detector and rescoring weights that produced it.
-ALGORITHM_VERSIONS = {
+ALGORITHM_VERSIONS: dict[Detector, str] = {
     "cnn": "mesoclinic-trichoscopy 0.3.1 (exit-cnn-2, rescore-cnn-2)",
     "mlp": "mesoclinic-trichoscopy 0.3.1 (exit-mlp-1, rescore-3)",
 }
 ALGORITHM_VERSION = ALGORITHM_VERSIONS["cnn"]  # the default detector's
+
+
+def known_versions() -> dict[str, Detector]:
+    """Algorithm version strings this build can run, with the detector that produces each."""
+    return {version: detector for detector, version in ALGORITHM_VERSIONS.items()}
 
 
 @dataclass(frozen=True)

@@ -10,18 +10,19 @@ from typing import Any
 
 import numpy as np
 
-from mesoclinic.imaging.analysis import AnalysisParams, Detector, analyze_image
+from mesoclinic.imaging.analysis import AnalysisParams, analyze_image
 from mesoclinic.imaging.loading import WORK_WIDTH, LoadedImage, load_image
 from mesoclinic.imaging.profiles import DeviceProfile, ProfileError, get_profile
 from mesoclinic.imaging.results import (
     ALGORITHM_VERSION,
-    ALGORITHM_VERSIONS,
     Calibration,
+    Detector,
     FollicularUnit,
     Hair,
     Quality,
     Roi,
     TrichoscopyResult,
+    known_versions,
 )
 from mesoclinic.imaging.units import unit_labels
 from mesoclinic.outcomes.imagestore import blob_path
@@ -40,11 +41,6 @@ class Outcome:
 
     result: dict[str, Any]
     values: list[tuple[str, float]] = field(default_factory=list)
-
-
-def known_versions() -> dict[str, Detector]:
-    """Algorithm version strings this build can run, with the detector that produces each."""
-    return {version: detector for detector, version in ALGORITHM_VERSIONS.items()}  # type: ignore[misc]
 
 
 def detector_for(version: str) -> Detector:

@@ -1,8 +1,9 @@
 """Progress charts drawn on the server as SVG (Matplotlib, no pyplot), shared by the Progress
 tab and the printed report, so pages need no JavaScript and print as sharp vectors.
 
-Only the pages and the report import this module: Matplotlib takes a moment to load and the
-command line must stay quick.
+Matplotlib takes a moment to load (about half of the server's start-up), so it is imported
+by the first chart drawn, not with this module: `mesoclinic serve` is ready sooner and the
+command line stays quick.
 """
 
 from __future__ import annotations
@@ -13,13 +14,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from html import escape
+from types import ModuleType
+from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")  # no display: never pick an interactive backend on a server
-
-from matplotlib import dates as mdates  # noqa: E402 - after the backend is chosen
-from matplotlib.figure import Figure  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 INK = "#1d2733"
 MUTED = "#5b6b7b"
@@ -51,7 +50,17 @@ def _range(inp: ChartInput) -> tuple[datetime, datetime]:
     return start - pad, end + pad
 
 
+def _matplotlib() -> ModuleType:
+    """Matplotlib with its non-interactive backend (no display on a server)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    return matplotlib
+
+
 def _draw(fig: Figure, inp: ChartInput) -> None:
+    from matplotlib import dates as mdates
+
     ax = fig.add_subplot(1, 1, 1)
     # No drawn title: the page's heading names the chart (the SVG keeps <title> for readers).
     for side in ("top", "right"):
@@ -102,6 +111,9 @@ def _draw(fig: Figure, inp: ChartInput) -> None:
 
 def series_chart(inp: ChartInput) -> str:
     """The chart as inline SVG markup with a title and a description for screen readers."""
+    matplotlib = _matplotlib()
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.2, 2.5), dpi=100)
     fig.patch.set_alpha(0)
     _draw(fig, inp)

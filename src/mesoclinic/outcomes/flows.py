@@ -11,7 +11,7 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
-from mesoclinic.imaging import ALGORITHM_VERSION
+from mesoclinic.imaging.results import ALGORITHM_VERSION
 from mesoclinic.outcomes import images, jobs
 from mesoclinic.outcomes.images import StoredImage
 from mesoclinic.outcomes.images_schemas import ImageCreate

@@ -13,7 +13,6 @@ from sqlalchemy import select
 from mesoclinic.command import console, fail, open_database
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
-from mesoclinic.outcomes import flows, imagestore
 from mesoclinic.outcomes.images_schemas import ImageCreate
 from mesoclinic.outcomes.models import ImageBlob, ImageKind, PhotoView
 from mesoclinic.security.actor import cli_actor
@@ -54,6 +53,9 @@ def import_images(
         data = ImageCreate(kind=kind, view=view, site_id=site, device_profile=profile)
     except ValueError as exc:
         raise fail(str(exc)) from exc
+    # Pillow and the analysis queue load here, not whenever the CLI starts.
+    from mesoclinic.outcomes import flows
+
     settings, factory = open_database()
     actor = cli_actor(username)
     failed = 0
@@ -85,6 +87,8 @@ def sweep(
     dry_run: Annotated[bool, typer.Option(help="list, do not remove")] = False,
 ) -> None:
     """Remove stored files that no image row refers to (left by a transaction that failed)."""
+    from mesoclinic.outcomes import imagestore  # Pillow: see import_images
+
     settings, factory = open_database()
     with unit_of_work(factory) as session:
         known = set(session.execute(select(ImageBlob.sha256)).scalars())

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic.db import RecordStatus, unit_of_work, utcnow
 from mesoclinic.errors import InvalidInput
+from mesoclinic.imaging.results import known_versions
 from mesoclinic.outcomes import service as measurements_service
-from mesoclinic.outcomes.analysis import known_versions
 from mesoclinic.outcomes.kinds import check_measurement, load_kinds
 from mesoclinic.outcomes.models import (
     AnalysisJob,

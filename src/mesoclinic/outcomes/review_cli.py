@@ -16,8 +16,8 @@ import typer
 from mesoclinic.command import console, fail, open_database
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
-from mesoclinic.outcomes import corrections, jobs
-from mesoclinic.outcomes.analysis import CURRENT_VERSION, known_versions
+from mesoclinic.imaging.results import ALGORITHM_VERSION, known_versions
+from mesoclinic.outcomes import jobs
 from mesoclinic.security.actor import cli_actor
 
 corrections_app = typer.Typer(
@@ -33,6 +33,9 @@ def export_corrections(
 
     Only images whose patient's photo consent allows teaching use are written.
     """
+    # NumPy, SciPy and Pillow load here, not whenever the CLI starts.
+    from mesoclinic.outcomes import corrections
+
     settings, factory = open_database()
     with unit_of_work(factory) as session:
         report = corrections.export(
@@ -54,7 +57,7 @@ def reanalyse(
     version: Annotated[
         str,
         typer.Option("--version", help=f"algorithm version; known: {', '.join(known_versions())}"),
-    ] = CURRENT_VERSION,
+    ] = ALGORITHM_VERSION,
 ) -> None:
     """Queue a count of stored images with an algorithm version; old results stay beside it."""
     if all_images == bool(image_ids):

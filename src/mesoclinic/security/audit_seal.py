@@ -10,14 +10,13 @@ before id 9): 9 is simply sealed by a later pass with the next seq. `seq` is the
 from __future__ import annotations
 
 import logging
-import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from mesoclinic.config import Settings
+from mesoclinic.config import Settings, shared_key_file
 from mesoclinic.db import unit_of_work, utcnow
 from mesoclinic.security.audit_chain import (
     GENESIS_HASH,
@@ -145,13 +144,10 @@ def checkpoint_key(settings: Settings, *, create: bool) -> bytes | None:
     if settings.audit_key:
         return settings.audit_key.encode()
     path = settings.data_dir / KEY_FILE
-    if not path.exists():
-        if not create:
-            return None
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
-        path.chmod(0o600)
-    return path.read_text().strip().encode()
+    if not path.exists() and not create:
+        return None
+    # Several workers may seal at once: they must all make and use the one key.
+    return shared_key_file(path).encode()
 
 
 def checkpoint_policy(settings: Settings) -> CheckpointPolicy:

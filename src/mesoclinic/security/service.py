@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
@@ -26,8 +27,13 @@ from mesoclinic.security.password_policy import password_problem
 from mesoclinic.security.permissions import Permission, Role
 
 _hasher = PasswordHasher()
-# Verified against when the username is unknown, so timing does not reveal which names exist.
-_DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verified against when the username is unknown, so timing does not reveal which names
+    exist; computed on the first such login, not at import (every command imports this)."""
+    return _hasher.hash("not-a-real-password-for-timing")
 
 
 def hash_password(password: str, *, username: str = "") -> str:
@@ -328,7 +334,7 @@ def attempt_login(
     user = session.execute(
         select(User).where(User.username == name, User.active.is_(True))
     ).scalar_one_or_none()
-    ok = verify_password(user.password_hash if user else _DUMMY_HASH, password) and user
+    ok = verify_password(user.password_hash if user else _dummy_hash(), password) and user
     anonymous = Actor(None, name or "(blank)", Role.PATIENT, None, None, client_addr)
     if not ok:
         login_throttle.failed(gate, login_throttle.Limits(max_failures, lockout_minutes))
