@@ -105,3 +105,5 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+    # True when `total` stopped counting at a cap: there are more matches than it says.
+    total_capped: bool = False

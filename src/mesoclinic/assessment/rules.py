@@ -166,3 +166,18 @@ def screen(facts: PatientFacts, rulebook: Rulebook) -> Decision:
     return Decision(
         candidacy, tuple(f for _, f in fired), tuple(contraindications), rulebook.version
     )
+
+
+def needs_override(decision: dict[str, Any], overridden: set[str]) -> list[str]:
+    """Rule ids on a stored decision that block treatment until a clinician overrides them."""
+    ids = [f["rule_id"] for f in decision["contraindications"] if f["severity"] == "relative"]
+    if decision["candidacy"] == "not_recommended":
+        ids += [f["rule_id"] for f in decision["candidacy_findings"] if f["severity"] == "relative"]
+    return [i for i in ids if i not in overridden]
+
+
+def awaits_override(decision: dict[str, Any]) -> bool:
+    """Whether a stored decision (its overrides included) waits for a clinician's override:
+    kept in `assessments.awaiting_override` so the dashboard asks the database, not Python."""
+    overridden = {o["rule_id"] for o in decision.get("overrides", [])}
+    return bool(needs_override(decision, overridden)) and not decision.get("blocked")

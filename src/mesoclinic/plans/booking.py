@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -264,8 +264,12 @@ def _move_within_window(
     )
 
 
-def in_range(
-    session: Session,
+# The most appointments one request returns (API page, calendar page): a week of a large
+# clinic is paged, never sent whole.
+MAX_PAGE = 500
+
+
+def _range_query(
     actor: Actor,
     start: datetime,
     end: datetime,
@@ -273,8 +277,8 @@ def in_range(
     clinic_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
-) -> Sequence[tuple[Appointment, Patient]]:
-    """Appointments starting in [start, end) in the actor's scope, with their patients."""
+    statuses: Sequence[AppointmentStatus] = (),
+) -> Select[Appointment, Patient]:
     actor.require(Permission.APPOINTMENT_READ)
     if end <= start:
         raise InvalidInput("end must be after start", "end")
@@ -295,9 +299,52 @@ def in_range(
         stmt = stmt.where(Appointment.practitioner_id == practitioner_id)
     if patient_id:
         stmt = stmt.where(Appointment.patient_id == patient_id)
-    rows = [
-        (a, p) for a, p in session.execute(stmt.order_by(Appointment.starts_at, Appointment.room))
-    ]
+    if statuses:
+        stmt = stmt.where(Appointment.status.in_(statuses))
+    return stmt
+
+
+def count_in_range(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    *,
+    statuses: Sequence[AppointmentStatus] = (),
+) -> int:
+    """How many appointments start in [start, end) in the actor's scope (no patient data)."""
+    stmt = _range_query(actor, start, end, statuses=statuses)
+    counted = select(func.count()).select_from(stmt.with_only_columns(Appointment.id).subquery())
+    return int(session.execute(counted).scalar_one())
+
+
+def in_range(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    *,
+    clinic_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    statuses: Sequence[AppointmentStatus] = (),
+    limit: int = MAX_PAGE,
+    offset: int = 0,
+) -> Sequence[tuple[Appointment, Patient]]:
+    """Appointments starting in [start, end) in the actor's scope, with their patients, in
+    time order: at most `limit` (<= MAX_PAGE) from `offset`."""
+    stmt = _range_query(
+        actor,
+        start,
+        end,
+        clinic_id=clinic_id,
+        practitioner_id=practitioner_id,
+        patient_id=patient_id,
+        statuses=statuses,
+    )
+    stmt = stmt.order_by(Appointment.starts_at, Appointment.room, Appointment.id)
+    stmt = stmt.limit(min(limit, MAX_PAGE)).offset(offset)
+    rows = [(a, p) for a, p in session.execute(stmt)]
     audit.record(
         session,
         actor,
