@@ -170,9 +170,10 @@ def screen(facts: PatientFacts, rulebook: Rulebook) -> Decision:
 
 def needs_override(decision: dict[str, Any], overridden: set[str]) -> list[str]:
     """Rule ids on a stored decision that block treatment until a clinician overrides them."""
-    ids = [f["rule_id"] for f in decision["contraindications"] if f["severity"] == "relative"]
-    if decision["candidacy"] == "not_recommended":
-        ids += [f["rule_id"] for f in decision["candidacy_findings"] if f["severity"] == "relative"]
+    findings = decision.get("contraindications", [])
+    if decision.get("candidacy") == "not_recommended":
+        findings = [*findings, *decision.get("candidacy_findings", [])]
+    ids = [f["rule_id"] for f in findings if f["severity"] == "relative"]
     return [i for i in ids if i not in overridden]
 
 

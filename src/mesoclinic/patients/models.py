@@ -38,6 +38,8 @@ class Patient(UUIDPrimaryKey, AuditColumns, Base):
         Index("ix_patients_phone_reversed", "phone_reversed"),
         Index("ix_patients_record_number", "record_number"),
         Index("ix_patients_clinic_birth_date", "clinic_id", "birth_date"),
+        # A clinic's patient list in name order, and its (capped) count, from the index alone.
+        Index("ix_patients_clinic_list", "clinic_id", "status", "family_key", "given_key", "id"),
     )
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)

@@ -198,20 +198,15 @@ def find(
     birth in the actor's scope; the total counts at most `COUNT_CAP` matches."""
     actor.require(Permission.PATIENT_READ)
     stmt = _search_query(actor, query)
+    in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
+    # Counted in the page's own order, so the count walks the same index as the page (a bare
+    # LIMIT lets PostgreSQL scan the table itself until it has enough rows).
     counted = session.execute(
         select(func.count()).select_from(
-            stmt.with_only_columns(Patient.id).limit(COUNT_CAP + 1).subquery()
+            in_name_order.with_only_columns(Patient.id).limit(COUNT_CAP + 1).subquery()
         )
     ).scalar_one()
-    rows = (
-        session.execute(
-            stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        .scalars()
-        .all()
-    )
+    rows = session.execute(in_name_order.limit(limit).offset(offset)).scalars().all()
     audit.record(
         session,
         actor,

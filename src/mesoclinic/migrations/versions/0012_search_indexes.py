@@ -46,9 +46,10 @@ def _name_key(text: str | None) -> str:
 
 def _awaits_override(decision: dict[str, Any]) -> bool:
     overridden = {o["rule_id"] for o in decision.get("overrides", [])}
-    ids = [f["rule_id"] for f in decision["contraindications"] if f["severity"] == "relative"]
-    if decision["candidacy"] == "not_recommended":
-        ids += [f["rule_id"] for f in decision["candidacy_findings"] if f["severity"] == "relative"]
+    findings = decision.get("contraindications", [])
+    if decision.get("candidacy") == "not_recommended":
+        findings = [*findings, *decision.get("candidacy_findings", [])]
+    ids = [f["rule_id"] for f in findings if f["severity"] == "relative"]
     return any(i not in overridden for i in ids) and not decision.get("blocked")
 
 
@@ -148,6 +149,11 @@ def upgrade() -> None:
     op.create_index("ix_patients_record_number", "patients", ["record_number"])
     op.create_index("ix_patients_clinic_birth_date", "patients", ["clinic_id", "birth_date"])
     op.create_index(
+        "ix_patients_clinic_list",
+        "patients",
+        ["clinic_id", "status", "family_key", "given_key", "id"],
+    )
+    op.create_index(
         "ix_assessments_awaiting", "assessments", ["awaiting_override", "clinic_id", "assessed_at"]
     )
     op.create_index("ix_visits_patient_performed", "visits", ["patient_id", "performed_at"])
@@ -159,6 +165,7 @@ def downgrade() -> None:
     op.drop_index("ix_visits_patient_performed", table_name="visits")
     op.drop_index("ix_assessments_awaiting", table_name="assessments")
     for name in (
+        "ix_patients_clinic_list",
         "ix_patients_clinic_birth_date",
         "ix_patients_record_number",
         "ix_patients_phone_reversed",
