@@ -8,7 +8,7 @@ Then the head-of-line figure: patient reads' requests/s while one connection kee
 the slowest page, against patient reads alone (1.0 = no blocking).
 
 Endpoints: patient search by name prefix, birth date, phone and record number, patient read,
-visits of a patient, week calendar (API), dashboard, patient page, patient list page, week
+visits of a patient, week calendar (API), dashboard, patient page, patient list page, today's
 calendar page. Parameters are sampled from the server's own patients (first API page).
 
     # against a server you started (MESOCLINIC_DATABASE_URL=... mesoclinic serve):
@@ -195,7 +195,7 @@ def endpoints(patients: list[dict[str, Any]]) -> dict[str, Callable[[random.Rand
         "dashboard (page)": lambda rng: "/",
         "patient page": lambda rng: f"/patients/{pick(rng)['id']}",
         "patient list (page)": lambda rng: f"/patients?q={pick(rng)['family_name'][:3]}",
-        "week calendar (page)": lambda rng: "/calendar",
+        "day calendar (page)": lambda rng: "/calendar",
     }
 
 
@@ -257,10 +257,10 @@ def measure(base: str, connections: int, seconds: float) -> dict[str, Any]:
 def print_table(figures: dict[str, Any]) -> None:
     print(f"{'endpoint':26} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'x bare':>7}")
     for r in figures["endpoints"]:
+        ratio = "" if r["x_bare"] is None else r["x_bare"]
         print(
             f"{r['endpoint']:26} {r['p50_ms']:8} {r['p95_ms']:8} {r['p99_ms']:8} "
-            f"{r['rps']:8} {r['x_bare'] or '':>7}  ({r['requests']} ok, {r['errors']} errors, "
-            f"{r['kb']} KB)"
+            f"{r['rps']:8} {ratio:>7}  ({r['requests']} ok, {r['errors']} errors, {r['kb']} KB)"
         )
     h = figures["head_of_line"]
     print(

@@ -28,7 +28,7 @@ ENDPOINTS = (
     "dashboard (page)",
     "patient page",
     "patient list (page)",
-    "week calendar (page)",
+    "day calendar (page)",
 )
 
 
