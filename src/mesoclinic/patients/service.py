@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import RecordStatus, utcnow
@@ -157,8 +157,8 @@ def _term_clause(term: str) -> ColumnElement[bool] | None:
             number = f"{letters}-{number[len(letters) :]}"
         return _prefix(Patient.record_number, number)
     key = search_keys.name_key(term)
-    if not key:
-        return None
+    if not key:  # only punctuation: it matches no name
+        return false()
     return or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))
 
 
