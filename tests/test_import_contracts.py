@@ -80,6 +80,7 @@ LAYER_BY_STEM = {
     "imagestore": "pure",
     "audit_chain": "pure",
     "password_policy": "pure",
+    "search_keys": "pure",
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",

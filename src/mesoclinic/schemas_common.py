@@ -105,6 +105,8 @@ class Page(BaseModel, Generic[T]):
     total: int
     limit: int
     offset: int
+    # True when `total` stopped counting at a cap: there are more matches than it says.
+    total_capped: bool = False
 
 
 class ErrorDetail(BaseModel):
@@ -135,5 +137,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         (413, "the upload is too large"),
         (422, "invalid input, a refused safety check or warnings to confirm; names the field"),
         (429, "too many failed sign-ins; see Retry-After"),
+        (503, "the server is busy and did nothing; try again after Retry-After"),
     )
 }

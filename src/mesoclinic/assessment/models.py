@@ -7,8 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from mesoclinic.assessment.rules import awaits_override
 from mesoclinic.db import Base, RecordStatus, UUIDPrimaryKey, status_type, utcnow
 from mesoclinic.patients.models import AuditColumns
 
@@ -17,7 +18,10 @@ class Assessment(UUIDPrimaryKey, AuditColumns, Base):
     """One hair-loss assessment: complaint, diagnosis, stage, tests, scalp, facts and decision."""
 
     __tablename__ = "assessments"
-    __table_args__ = (Index("ix_assessments_patient_when", "patient_id", "assessed_at"),)
+    __table_args__ = (
+        Index("ix_assessments_patient_when", "patient_id", "assessed_at"),
+        Index("ix_assessments_awaiting", "awaiting_override", "clinic_id", "assessed_at"),
+    )
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
@@ -49,12 +53,20 @@ class Assessment(UUIDPrimaryKey, AuditColumns, Base):
     candidacy: Mapped[str] = mapped_column(String(20))
     decision: Mapped[dict[str, Any]] = mapped_column(JSON)
     rulebook_version: Mapped[str] = mapped_column(String(40))
+    # Derived from `decision` (rules.awaits_override) whenever it is set; the dashboard's
+    # "decisions awaiting you" panel reads it through ix_assessments_awaiting.
+    awaiting_override: Mapped[bool] = mapped_column(default=False)
     voided_at: Mapped[datetime | None]
     void_reason: Mapped[str | None] = mapped_column(Text)
 
     overrides: Mapped[list[DecisionOverride]] = relationship(
         back_populates="assessment", order_by="DecisionOverride.created_at"
     )
+
+    @validates("decision")
+    def _keep_awaiting_override(self, _field: str, decision: dict[str, Any]) -> dict[str, Any]:
+        self.awaiting_override = awaits_override(decision)
+        return decision
 
     @property
     def salt_score(self) -> float | None:

@@ -166,3 +166,19 @@ def screen(facts: PatientFacts, rulebook: Rulebook) -> Decision:
     return Decision(
         candidacy, tuple(f for _, f in fired), tuple(contraindications), rulebook.version
     )
+
+
+def needs_override(decision: dict[str, Any], overridden: set[str]) -> list[str]:
+    """Rule ids on a stored decision that block treatment until a clinician overrides them."""
+    findings = decision.get("contraindications", [])
+    if decision.get("candidacy") == "not_recommended":
+        findings = [*findings, *decision.get("candidacy_findings", [])]
+    ids = [f["rule_id"] for f in findings if f["severity"] == "relative"]
+    return [i for i in ids if i not in overridden]
+
+
+def awaits_override(decision: dict[str, Any]) -> bool:
+    """Whether a stored decision (its overrides included) waits for a clinician's override:
+    kept in `assessments.awaiting_override` so the dashboard asks the database, not Python."""
+    overridden = {o["rule_id"] for o in decision.get("overrides", [])}
+    return bool(needs_override(decision, overridden)) and not decision.get("blocked")

@@ -10,8 +10,8 @@ import uuid
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased, selectinload
 
 from mesoclinic.assessment import staging as staging_rules
 from mesoclinic.assessment.facts import STATED_FACTS, build_facts, history_facts
@@ -22,7 +22,7 @@ from mesoclinic.assessment.gate import (
 )
 from mesoclinic.assessment.models import Assessment, DecisionOverride
 from mesoclinic.assessment.rulebook import Rulebook
-from mesoclinic.assessment.rules import Decision, PatientFacts, screen
+from mesoclinic.assessment.rules import Decision, PatientFacts, needs_override, screen
 from mesoclinic.assessment.schemas import AssessmentCreate, OverrideCreate, Staging
 from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import Conflict, InvalidInput, InvalidTransition, NotFound
@@ -367,14 +367,6 @@ def void(
     return assessment
 
 
-def needs_override(decision: dict[str, Any], overridden: set[str]) -> list[str]:
-    """Rule ids on a stored decision that block treatment until a clinician overrides them."""
-    ids = [f["rule_id"] for f in decision["contraindications"] if f["severity"] == "relative"]
-    if decision["candidacy"] == "not_recommended":
-        ids += [f["rule_id"] for f in decision["candidacy_findings"] if f["severity"] == "relative"]
-    return [i for i in ids if i not in overridden]
-
-
 def decision_view(assessment: Assessment) -> dict[str, Any]:
     """The stored decision with its overrides and what still needs one."""
     overridden = {o.rule_id for o in assessment.overrides}
@@ -417,33 +409,41 @@ def gate(
 def awaiting_override(
     session: Session, actor: Actor, *, limit: int = 8
 ) -> list[tuple[Patient, Assessment, list[str]]]:
-    """Patients whose latest assessment waits for a clinician's override (actor's clinic)."""
+    """Patients whose latest assessment waits for a clinician's override (actor's clinic).
+
+    The stored `awaiting_override` flag and an index answer it: the first `limit` rows, never
+    the clinic's assessments loaded into Python.
+    """
     actor.require(Permission.DECISION_OVERRIDE)
-    newest = (
-        select(Assessment.patient_id, func.max(Assessment.assessed_at).label("at"))
-        .where(Assessment.status == RecordStatus.ACTIVE)
-        .group_by(Assessment.patient_id)
-        .subquery()
+    newer = aliased(Assessment)
+    superseded = (
+        select(newer.id)
+        .where(
+            newer.patient_id == Assessment.patient_id,
+            newer.status == RecordStatus.ACTIVE,
+            newer.assessed_at > Assessment.assessed_at,
+        )
+        .exists()
     )
     stmt = (
         select(Assessment, Patient)
         .join(Patient, Patient.id == Assessment.patient_id)
-        .join(
-            newest,
-            (newest.c.patient_id == Assessment.patient_id)
-            & (newest.c.at == Assessment.assessed_at),
+        .where(
+            Assessment.awaiting_override.is_(True),
+            Assessment.status == RecordStatus.ACTIVE,
+            Patient.status == RecordStatus.ACTIVE,
+            ~superseded,
         )
-        .where(Assessment.status == RecordStatus.ACTIVE, Patient.status == RecordStatus.ACTIVE)
+        .options(selectinload(Assessment.overrides))
         .order_by(Assessment.assessed_at.desc())
+        .limit(limit)
     )
     if not actor.is_group_admin:
         stmt = stmt.where(Assessment.clinic_id == actor.clinic_id)
-    waiting = []
-    for assessment, patient in session.execute(stmt).all():
-        pending = decision_view(assessment)["needs_override"]
-        if pending and not assessment.decision.get("blocked"):
-            waiting.append((patient, assessment, pending))
-    waiting = waiting[:limit]
+    waiting = [
+        (patient, assessment, decision_view(assessment)["needs_override"])
+        for assessment, patient in session.execute(stmt).all()
+    ]
     audit.record(
         session,
         actor,

@@ -14,8 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, lazyload
 
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Forbidden
@@ -37,6 +37,9 @@ from mesoclinic.security.permissions import Permission, Role
 from mesoclinic.visits.models import Visit, VisitStatus
 
 LIMIT = 50  # patients judged per dashboard view, most recently measured first
+# Measurements read to find them: a patient measured more often than this in the window
+# leaves room for fewer others, which only shortens the (already bounded) list.
+WINDOW_PER_PATIENT = 8
 
 
 @dataclass(frozen=True)
@@ -88,20 +91,24 @@ def judge_clinic(
     on_plan = select(TreatmentPlan.patient_id).where(
         TreatmentPlan.clinic_id == clinic_id, TreatmentPlan.status == PlanStatus.ACTIVE
     )
-    candidates = session.execute(
-        select(Patient)
-        .join(Measurement, Measurement.patient_id == Patient.id)
+    # Newest measurements first through ix_measurements_measured_at, stopping after a bounded
+    # window: the clinic's whole measurement history is never grouped per patient.
+    newest_first = session.execute(
+        select(Measurement.patient_id)
+        .join(Patient, Patient.id == Measurement.patient_id)
         .where(
             Patient.clinic_id == clinic_id,
             Patient.status == "active",
             Patient.id.in_(on_plan),
             *current,
         )
-        .group_by(Patient.id)
-        .order_by(func.max(Measurement.measured_at).desc())
-        .limit(limit)
+        .order_by(Measurement.measured_at.desc())
+        .limit(limit * WINDOW_PER_PATIENT)
     ).scalars()
-    patients = {p.id: p for p in candidates}
+    wanted = list(dict.fromkeys(newest_first))[:limit]
+    patients = {
+        p.id: p for p in session.execute(select(Patient).where(Patient.id.in_(wanted))).scalars()
+    }
     if not patients:
         return []
     ids = list(patients)
@@ -121,6 +128,7 @@ def judge_clinic(
     for v in session.execute(
         select(Visit)
         .where(Visit.patient_id.in_(ids), Visit.status == VisitStatus.COMPLETED)
+        .options(lazyload(Visit.lots_used), lazyload(Visit.adverse_events))
         .order_by(Visit.performed_at)
     ).scalars():
         visits[v.patient_id].append(v)

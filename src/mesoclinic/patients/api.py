@@ -78,8 +78,11 @@ def list_patients(
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     offset: PageOffset = 0,
 ) -> Page[PatientRead]:
-    """Search patients in the caller's clinic."""
-    rows, total = service.search(
+    """Search patients in the caller's clinic: each word is a name prefix (family or given,
+    accents and case ignored), a record number (`MC-000123`, or its number), or phone digits
+    (the start or the end of the number). `total` counts at most 1000 matches
+    (`total_capped` says when there are more)."""
+    found = service.find(
         session,
         actor,
         service.PatientQuery(q, birth_date, include_voided),
@@ -87,7 +90,11 @@ def list_patients(
         offset=offset,
     )
     return Page(
-        items=[PatientRead.model_validate(p) for p in rows], total=total, limit=limit, offset=offset
+        items=[PatientRead.model_validate(p) for p in found.rows],
+        total=found.total,
+        total_capped=found.capped,
+        limit=limit,
+        offset=offset,
     )
 
 

@@ -6,9 +6,10 @@ import uuid
 from datetime import date, datetime
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from mesoclinic.db import Base, RecordStatus, UUIDPrimaryKey, status_type, utcnow
+from mesoclinic.patients.search_keys import digits, name_key, reversed_digits
 
 
 class AuditColumns:
@@ -20,21 +21,39 @@ class AuditColumns:
     updated_by: Mapped[str] = mapped_column(String(80), default="")
 
 
+def search_key(length: int) -> String:
+    """A column searched by prefix ranges: bytewise order on both databases (COLLATE "C" on
+    PostgreSQL, whose default collation may order "MC-0012" elsewhere than SQLite does)."""
+    return String(length).with_variant(String(length, collation="C"), "postgresql")
+
+
 class Patient(UUIDPrimaryKey, AuditColumns, Base):
     __tablename__ = "patients"
     __table_args__ = (
         UniqueConstraint("clinic_id", "record_number", name="uq_patients_clinic_record"),
         Index("ix_patients_name", "family_name", "given_name"),
+        # Search (patients.service.search): prefix range scans on normalised keys.
+        Index("ix_patients_family_key", "family_key", "given_key"),
+        Index("ix_patients_given_key", "given_key"),
+        Index("ix_patients_phone_reversed", "phone_reversed"),
+        Index("ix_patients_record_number", "record_number"),
+        Index("ix_patients_clinic_birth_date", "clinic_id", "birth_date"),
+        # A clinic's patient list in name order, and its (capped) count, from the index alone.
+        Index("ix_patients_clinic_list", "clinic_id", "status", "family_key", "given_key", "id"),
     )
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
-    record_number: Mapped[str] = mapped_column(String(20))
+    record_number: Mapped[str] = mapped_column(search_key(20))
     given_name: Mapped[str] = mapped_column(String(100))
     family_name: Mapped[str] = mapped_column(String(100))
     birth_date: Mapped[date]
     sex: Mapped[str] = mapped_column(String(10))
     phone: Mapped[str | None] = mapped_column(String(40))
-    phone_digits: Mapped[str | None] = mapped_column(String(40), index=True)
+    phone_digits: Mapped[str | None] = mapped_column(search_key(40), index=True)
+    # Normalised copies kept by `_keep_search_keys` (search_keys.py says why).
+    family_key: Mapped[str] = mapped_column(search_key(100), default="")
+    given_key: Mapped[str] = mapped_column(search_key(100), default="")
+    phone_reversed: Mapped[str | None] = mapped_column(search_key(40))
     email: Mapped[str | None] = mapped_column(String(254))
     address_line: Mapped[str | None] = mapped_column(String(200))
     city: Mapped[str | None] = mapped_column(String(100))
@@ -67,6 +86,17 @@ class Patient(UUIDPrimaryKey, AuditColumns, Base):
     @property
     def full_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+    @validates("given_name", "family_name", "phone")
+    def _keep_search_keys(self, field: str, value: str | None) -> str | None:
+        if field == "given_name":
+            self.given_key = name_key(value)
+        elif field == "family_name":
+            self.family_key = name_key(value)
+        else:
+            self.phone_digits = digits(value)
+            self.phone_reversed = reversed_digits(value)
+        return value
 
 
 class HistoryItem(UUIDPrimaryKey):

@@ -75,7 +75,7 @@ def patient_list(
             dob = date.fromisoformat(birth_date)
         except ValueError:
             errors["birth_date"] = "Use a date like 1985-04-12"
-    rows, total = service.search(
+    found = service.find(
         session,
         actor,
         service.PatientQuery(q or None, dob, include_voided),
@@ -95,7 +95,13 @@ def patient_list(
         request,
         "patients/list.html",
         {
-            "page": Page(items=list(rows), total=total, limit=PAGE_SIZE, offset=offset),
+            "page": Page(
+                items=list(found.rows),
+                total=found.total,
+                total_capped=found.capped,
+                limit=PAGE_SIZE,
+                offset=offset,
+            ),
             "values": {"q": q, "birth_date": birth_date, "include_voided": include_voided},
             "errors": errors,
             "query_base": "/patients?" + urlencode(query),

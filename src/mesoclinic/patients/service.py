@@ -9,11 +9,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, false, func, or_, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import RecordStatus, utcnow
 from mesoclinic.errors import InvalidInput, InvalidTransition, NotFound
+from mesoclinic.patients import search_keys
 from mesoclinic.patients.models import Patient
 from mesoclinic.patients.schemas import PatientCreate, PatientUpdate
 from mesoclinic.security import audit
@@ -61,10 +62,6 @@ def check_clinical_date(
         raise InvalidInput(f"{label} cannot be in the future", field)
 
 
-def _digits(phone: str | None) -> str | None:
-    return re.sub(r"\D", "", phone) if phone else None
-
-
 def _next_record_number(session: Session, clinic_id: uuid.UUID) -> str:
     clinic = session.get(Clinic, clinic_id, with_for_update=True)
     if clinic is None:
@@ -85,7 +82,6 @@ def create(
     patient = Patient(
         **data.model_dump(),
         clinic_id=target_clinic,
-        phone_digits=_digits(data.phone),
         record_number=_next_record_number(session, target_clinic),
         created_by=actor.username,
         updated_by=actor.username,
@@ -164,6 +160,46 @@ class PatientQuery:
     include_voided: bool = False
 
 
+# A search counts at most this many matches: the total of a page says "1000+" beyond it, so no
+# page ever counts a whole clinic (docs/decisions.md, "Search uses indexes").
+COUNT_CAP = 1000
+PHONE_TEXT = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*$")
+RECORD_NUMBER = re.compile(r"^[A-Za-z]{1,4}-?\d*$")
+
+
+def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
+    """`column` starts with `prefix`, as a range an index on the column serves.
+
+    The key columns compare bytewise on both databases (COLLATE "C" on PostgreSQL), so every
+    string starting with the prefix lies in [prefix, prefix + U+10FFFF).
+    """
+    return and_(column >= prefix, column < search_keys.prefix_upper_bound(prefix))
+
+
+def _term_clause(term: str) -> ColumnElement[bool] | None:
+    """What one typed word matches: a record number, a phone number or a name prefix."""
+    phone = search_keys.digits(term)
+    compact = term.replace(" ", "")
+    if phone and len(phone) == len(re.sub(r"[\s+().-]", "", compact)):
+        clauses = [Patient.record_number == f"MC-{int(phone):06d}"] if len(phone) <= 6 else []
+        if len(phone) >= 3:
+            clauses += [
+                _prefix(Patient.phone_digits, phone),
+                _prefix(Patient.phone_reversed, phone[::-1]),
+            ]
+        return or_(*clauses) if clauses else None
+    if RECORD_NUMBER.match(term) and any(ch.isdigit() for ch in term):
+        number = term.upper()
+        if "-" not in number:
+            letters = number.rstrip("0123456789")
+            number = f"{letters}-{number[len(letters) :]}"
+        return _prefix(Patient.record_number, number)
+    key = search_keys.name_key(term)
+    if not key:  # only punctuation: it matches no name
+        return false()
+    return or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))
+
+
 def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
     stmt = select(Patient)
     if actor.role is Role.PATIENT:
@@ -174,36 +210,41 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
         stmt = stmt.where(Patient.status == RecordStatus.ACTIVE)
     if query.birth_date:
         stmt = stmt.where(Patient.birth_date == query.birth_date)
-    for term in (query.text or "").split():
-        like = f"%{term.lower()}%"
-        clauses = [
-            func.lower(Patient.given_name).like(like),
-            func.lower(Patient.family_name).like(like),
-            func.lower(Patient.record_number).like(like),
-        ]
-        digits = _digits(term)
-        if digits and len(digits) >= 3:
-            clauses.append(Patient.phone_digits.like(f"%{digits}%"))
-        stmt = stmt.where(or_(*clauses))
+    text = (query.text or "").strip()
+    # "020 7946 0001" is one phone number, not three words.
+    terms = [text] if PHONE_TEXT.match(text) else text.split()
+    for term in terms:
+        clause = _term_clause(term)
+        if clause is not None:
+            stmt = stmt.where(clause)
     return stmt
 
 
-def search(
+@dataclass(frozen=True)
+class Found:
+    """One page of a search: the rows, the number of matches (capped) and whether it was."""
+
+    rows: Sequence[Patient]
+    total: int
+    capped: bool
+
+
+def find(
     session: Session, actor: Actor, query: PatientQuery, *, limit: int = 25, offset: int = 0
-) -> tuple[Sequence[Patient], int]:
-    """Find patients by name, record number, phone or date of birth in the actor's scope."""
+) -> Found:
+    """Find patients by name or record-number prefix, phone digits (start or end) or date of
+    birth in the actor's scope; the total counts at most `COUNT_CAP` matches."""
     actor.require(Permission.PATIENT_READ)
     stmt = _search_query(actor, query)
-    total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = (
-        session.execute(
-            stmt.order_by(Patient.family_name, Patient.given_name, Patient.id)
-            .limit(limit)
-            .offset(offset)
+    in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
+    # Counted in the page's own order, so the count walks the same index as the page (a bare
+    # LIMIT lets PostgreSQL scan the table itself until it has enough rows).
+    counted = session.execute(
+        select(func.count()).select_from(
+            in_name_order.with_only_columns(Patient.id).limit(COUNT_CAP + 1).subquery()
         )
-        .scalars()
-        .all()
-    )
+    ).scalar_one()
+    rows = session.execute(in_name_order.limit(limit).offset(offset)).scalars().all()
     audit.record(
         session,
         actor,
@@ -216,7 +257,15 @@ def search(
             "returned": [str(p.id) for p in rows],
         },
     )
-    return rows, total
+    return Found(rows, min(counted, COUNT_CAP), counted > COUNT_CAP)
+
+
+def search(
+    session: Session, actor: Actor, query: PatientQuery, *, limit: int = 25, offset: int = 0
+) -> tuple[Sequence[Patient], int]:
+    """`find` as (rows, total) for callers that show no "more than" mark."""
+    found = find(session, actor, query, limit=limit, offset=offset)
+    return found.rows, found.total
 
 
 def update(session: Session, actor: Actor, patient_id: uuid.UUID, data: PatientUpdate) -> Patient:
@@ -227,8 +276,6 @@ def update(session: Session, actor: Actor, patient_id: uuid.UUID, data: PatientU
     changes = data.model_dump(exclude_unset=True)
     for name, value in changes.items():
         setattr(patient, name, value)
-    if "phone" in changes:
-        patient.phone_digits = _digits(patient.phone)
     patient.updated_by = actor.username
     session.flush()
     audit.record(

@@ -33,7 +33,14 @@ from mesoclinic.plans.schemas import (
 )
 from mesoclinic.schemas_common import UtcDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
+from mesoclinic.security.deps import (
+    Allowed,
+    DbSession,
+    Idempotency,
+    PageOffset,
+    SettingsDep,
+    created_once,
+)
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.rulebooks import AftercareRules, ScreeningRules
 
@@ -224,8 +231,11 @@ def list_appointments(
     practitioner_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
     clinic_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=booking.MAX_PAGE)] = booking.MAX_PAGE,
+    offset: PageOffset = 0,
 ) -> list[AppointmentRead]:
-    """Appointments starting in [start, end) (at most 62 days) in the caller's scope."""
+    """Appointments starting in [start, end) (at most 62 days) in the caller's scope, in time
+    order, at most `limit` (500) per request: a full page means ask again from `offset + limit`."""
     rows = booking.in_range(
         session,
         actor,
@@ -234,6 +244,8 @@ def list_appointments(
         clinic_id=clinic_id,
         practitioner_id=practitioner_id,
         patient_id=patient_id,
+        limit=limit,
+        offset=offset,
     )
     return [AppointmentRead.model_validate(a) for a, _ in rows]
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -267,8 +267,12 @@ def _move_within_window(
     )
 
 
-def in_range(
-    session: Session,
+# The most appointments one request returns (API page, calendar page): a week of a large
+# clinic is paged, never sent whole.
+MAX_PAGE = 500
+
+
+def _range_query(
     actor: Actor,
     start: datetime,
     end: datetime,
@@ -276,20 +280,14 @@ def in_range(
     clinic_id: uuid.UUID | None = None,
     practitioner_id: uuid.UUID | None = None,
     patient_id: uuid.UUID | None = None,
-    via: str = "calendar",
-) -> Sequence[tuple[Appointment, Patient]]:
-    """Appointments starting in [start, end) in the actor's scope, with their patients (each
-    patient's appearance audited as a read, `via` naming the list)."""
+    statuses: Sequence[AppointmentStatus] = (),
+) -> Select[Appointment]:
     actor.require(Permission.APPOINTMENT_READ)
     if end <= start:
         raise InvalidInput("end must be after start", "end")
     if end - start > timedelta(days=62):
         raise InvalidInput("Ask for at most 62 days at a time", "end")
-    stmt = (
-        select(Appointment, Patient)
-        .join(Patient, Patient.id == Appointment.patient_id)
-        .where(Appointment.starts_at >= start, Appointment.starts_at < end)
-    )
+    stmt = select(Appointment).where(Appointment.starts_at >= start, Appointment.starts_at < end)
     if actor.role is Role.PATIENT:
         stmt = stmt.where(Appointment.patient_id == actor.patient_id)
     elif not actor.is_group_admin:
@@ -300,9 +298,63 @@ def in_range(
         stmt = stmt.where(Appointment.practitioner_id == practitioner_id)
     if patient_id:
         stmt = stmt.where(Appointment.patient_id == patient_id)
-    rows = [
-        (a, p) for a, p in session.execute(stmt.order_by(Appointment.starts_at, Appointment.room))
-    ]
+    if statuses:
+        stmt = stmt.where(Appointment.status.in_(statuses))
+    return stmt
+
+
+def count_in_range(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    *,
+    statuses: Sequence[AppointmentStatus] = (),
+) -> int:
+    """How many appointments start in [start, end) in the actor's scope (no patient data)."""
+    stmt = _range_query(actor, start, end, statuses=statuses)
+    counted = select(func.count()).select_from(stmt.with_only_columns(Appointment.id).subquery())
+    return int(session.execute(counted).scalar_one())
+
+
+def in_range(
+    session: Session,
+    actor: Actor,
+    start: datetime,
+    end: datetime,
+    *,
+    clinic_id: uuid.UUID | None = None,
+    practitioner_id: uuid.UUID | None = None,
+    patient_id: uuid.UUID | None = None,
+    statuses: Sequence[AppointmentStatus] = (),
+    limit: int = MAX_PAGE,
+    offset: int = 0,
+    via: str = "calendar",
+) -> Sequence[tuple[Appointment, Patient]]:
+    """Appointments starting in [start, end) in the actor's scope, with their patients, in
+    time order: at most `limit` (<= MAX_PAGE) from `offset`; each patient's appearance is
+    audited as a read, `via` naming the list."""
+    stmt = _range_query(
+        actor,
+        start,
+        end,
+        clinic_id=clinic_id,
+        practitioner_id=practitioner_id,
+        patient_id=patient_id,
+        statuses=statuses,
+    )
+    stmt = stmt.order_by(Appointment.starts_at, Appointment.room, Appointment.id)
+    page = session.execute(stmt.limit(min(limit, MAX_PAGE)).offset(offset)).scalars()
+    appointments = list(page)
+    # The page's patients by primary key: joined in the query above, PostgreSQL may hash the
+    # whole patients table to meet one week of appointments.
+    wanted = {a.patient_id for a in appointments}
+    patients = (
+        {p.id: p for p in session.execute(select(Patient).where(Patient.id.in_(wanted))).scalars()}
+        if wanted
+        else {}
+    )
+    rows = [(a, patients[a.patient_id]) for a in appointments]
     audit.record(
         session,
         actor,

@@ -42,6 +42,7 @@ router = APIRouter(include_in_schema=False)
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 ROW_MINUTES = 5
 MAX_SEQUENCE = 200  # the API's bound on a session number
+PANEL_ROWS = 8  # appointments the dashboard panel lists (its title counts them all)
 
 
 def _clinic_id(session: Session, actor: Actor, requested: str | None) -> uuid.UUID:
@@ -105,6 +106,7 @@ def _calendar(
     start = datetime.combine(first, time(0), cal.timezone)
     end = datetime.combine(days[-1] + timedelta(days=1), time(0), cal.timezone)
     rows = booking.in_range(session, actor, start, end, clinic_id=clinic_id)
+    capped = len(rows) >= booking.MAX_PAGE
     people = booking.practitioners(session, clinic_id)
     target = _plan_session_target(session, actor, query)
     return render(
@@ -117,6 +119,7 @@ def _calendar(
             "week": week,
             "people": people,
             "blocks": [_block(a, p, cal) for a, p in rows],
+            "capped": capped,
             "target": target,
             "patients": [] if target else _patients(session, clinic_id),
             "times": _times(cal),
@@ -391,22 +394,21 @@ def todays_appointments_panel(session: Session, actor: Actor) -> Panel | None:
     cal = clinic_calendar.load(session, actor.clinic_id)
     now = datetime.now(cal.timezone)
     end = datetime.combine(now.date() + timedelta(days=1), time(0), cal.timezone)
-    rows = [
-        (a, p)
-        for a, p in booking.in_range(
-            session, actor, now - timedelta(hours=1), end, via="todays-appointments"
-        )
-        if a.status in (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
-    ]
+    start = now - timedelta(hours=1)
+    waiting = (AppointmentStatus.BOOKED, AppointmentStatus.ARRIVED)
+    count = booking.count_in_range(session, actor, start, end, statuses=waiting)
+    rows = booking.in_range(
+        session, actor, start, end, statuses=waiting, limit=PANEL_ROWS, via="todays-appointments"
+    )
     lines: list[tuple[str, str | None]] = [
         (
             f"{a.starts_at.astimezone(cal.timezone):%H:%M} {p.given_name} {p.family_name} · "
             f"{a.room} ({a.status})",
             f"/patients/{p.id}/plan",
         )
-        for a, p in rows[:8]
+        for a, p in rows
     ]
     if not lines:
         lines = [("No more appointments today.", None)]
     lines.append(("Open the calendar", "/calendar"))
-    return Panel(f"Today's appointments ({len(rows)})", lines)
+    return Panel(f"Today's appointments ({count})", lines)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Annotated
@@ -40,12 +41,23 @@ router = APIRouter()
 @router.get("/healthz", response_model=Health, tags=["system"])
 @public
 def healthz(request: Request) -> Health:
-    """Liveness plus the database schema version."""
-    return Health(
-        status="ok",
-        version=__version__,
-        schema_version=migrate.current_revision(request.app.state.engine),
-    )
+    """Liveness plus the database schema version (read at most every 30 s)."""
+    return Health(status="ok", version=__version__, schema_version=_schema_version(request))
+
+
+SCHEMA_VERSION_SECONDS = 30.0
+
+
+def _schema_version(request: Request) -> str:
+    """The schema version, cached on the app: a probe hitting /healthz every second must not
+    open a write transaction on SQLite each time (the version changes only by a migration)."""
+    state = request.app.state
+    cached: tuple[float, str] | None = getattr(state, "schema_version", None)
+    now = time.monotonic()
+    if cached is None or now - cached[0] > SCHEMA_VERSION_SECONDS:
+        cached = (now, migrate.current_revision(state.engine))
+        state.schema_version = cached
+    return cached[1]
 
 
 @router.post("/api/v1/auth/token", response_model=TokenResponse, tags=["auth"])

@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from mesoclinic.db import Base, UUIDPrimaryKey, status_type, utcnow
@@ -40,6 +40,7 @@ class Visit(UUIDPrimaryKey, Base):
     """A completed treatment session; corrected by marking it entered-in-error, never deleted."""
 
     __tablename__ = "visits"
+    __table_args__ = (Index("ix_visits_patient_performed", "patient_id", "performed_at"),)
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"), index=True)

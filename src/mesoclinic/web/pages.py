@@ -25,15 +25,21 @@ def dashboard(
     if actor.role is Role.PATIENT and actor.patient_id:
         # A patient lands on what they need between sessions: plan, next visits, precautions.
         return RedirectResponse(f"/patients/{actor.patient_id}/aftercare", status_code=303)
-    recent, total = (
-        patient_service.search(session, actor, patient_service.PatientQuery(), limit=8)
+    found = (
+        patient_service.find(session, actor, patient_service.PatientQuery(), limit=8)
         if actor.can(Permission.PATIENT_READ)
-        else ([], 0)
+        else patient_service.Found([], 0, False)
     )
     panels = [panel(session, actor) for panel in areas.panel_sources()]
     tour = tour_steps(session, actor) if getattr(request.app.state, "show_tour", False) else []
     return render(
         request,
         "dashboard.html",
-        {"recent": recent, "total": total, "tour": tour, "panels": [p for p in panels if p]},
+        {
+            "recent": found.rows,
+            "total": found.total,
+            "total_capped": found.capped,
+            "tour": tour,
+            "panels": [p for p in panels if p],
+        },
     )

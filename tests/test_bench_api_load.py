@@ -1,0 +1,56 @@
+"""bench/api_load.py --quick runs in the suite so it cannot rot (figures printed, not asserted).
+
+It builds a small clinic group with bench/scale_data.py, starts `mesoclinic serve` on it and
+drives every endpoint for a second; the test checks that every endpoint answered and that
+every figure is there, never how fast.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+ENDPOINTS = (
+    "bare (/healthz)",
+    "search: name prefix",
+    "search: birth date",
+    "search: phone",
+    "search: record number",
+    "patient read",
+    "visits of a patient",
+    "week calendar (API)",
+    "dashboard (page)",
+    "patient page",
+    "patient list (page)",
+    "day calendar (page)",
+)
+
+
+@pytest.mark.timeout(900)
+def test_api_load_quick_mode_prints_every_figure() -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    env.pop("MESOCLINIC_DATABASE_URL", None)
+    completed = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "api_load.py"), "--quick"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=840,  # the shared 2-core test machine; the run itself takes about a minute
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    rows = {r["endpoint"]: r for r in figures["endpoints"]}
+    assert tuple(rows) == ENDPOINTS
+    for name, row in rows.items():
+        assert row["requests"] > 0 and row["errors"] == 0, (name, row)
+        assert row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"], (name, row)
+        assert row["x_bare"] is not None, name
+    hol = figures["head_of_line"]
+    assert hol["slowest"] in rows and hol["reads_alone_rps"] > 0 and hol["ratio"] is not None
