@@ -79,6 +79,9 @@ LAYER_BY_STEM = {
     "imagestore": "pure",
     "audit_chain": "pure",
     "password_policy": "pure",
+    "stats": "pure",  # analytics: summaries and intervals
+    "compare": "pure",  # analytics: cohort comparisons
+    "signals": "pure",  # analytics: the lot safety signal
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",
