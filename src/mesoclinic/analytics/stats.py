@@ -93,6 +93,7 @@ def summarise_from_moments(
     check_level(level)
     if n < 0:
         raise ValueError(f"n must not be negative (got {n})")
+    n, total, total_sq = int(n), float(total), float(total_sq)  # numpy scalars in, floats out
     if not (math.isfinite(total) and math.isfinite(total_sq)):
         raise ValueError("total and total_sq must be finite numbers")
     if n == 0:
