@@ -204,3 +204,9 @@ def test_malformed_input_names_the_field() -> None:
         compare_unadjusted([1.0, 2.0], [1.0, float("inf")])
     with pytest.raises(ValueError, match="covariate 'age' must have one value per patient"):
         compare_propensity([1.0, 2.0, 3.0, 4.0], [0, 0, 1, 1], {"age": [1.0]})
+    with pytest.raises(ValueError, match="covariate 'age' must be finite"):
+        compare_propensity([1.0, 2.0, 3.0, 4.0], [0, 0, 1, 1], {"age": [1.0, None, 3.0, 4.0]})  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="group must be 0"):
+        compare_ancova([1.0] * 5, [1.0] * 5, ["a"] * 5)  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="values must be numbers"):
+        compare_mixed([1, 2], [0, 1], [0.0, 3.0], ["high", "low"])  # type: ignore[list-item]

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from scipy import stats as sps
 
-from mesoclinic.analytics.signals import LotSignal, lot_signals
+from mesoclinic.analytics.signals import lot_rate, lot_signals
 from mesoclinic.analytics.stats import clopper_pearson
 
 
@@ -51,7 +51,9 @@ def test_p_value_is_the_one_sided_fisher_exact_test_against_the_other_lots() -> 
     assert signals[0].p_value == pytest.approx(sps.fisher_exact(table, "greater").pvalue)
     assert signals[0].expected == pytest.approx(120 * 5 / 350)
     assert signals[0].rate == pytest.approx(9 / 120)
-    assert signals[0].ci == clopper_pearson(9, 120)
+    reference = clopper_pearson(9, 120)
+    assert signals[0].ci is not None and reference is not None
+    assert (signals[0].ci.low, signals[0].ci.high) == pytest.approx((reference.low, reference.high))
 
 
 def test_rule_states_the_test_and_the_bonferroni_threshold() -> None:
@@ -69,7 +71,12 @@ def test_a_small_lot_gets_a_rate_but_is_never_flagged() -> None:
 
 def test_a_product_with_one_lot_or_an_unused_lot_has_nothing_to_compare() -> None:
     (only,) = lot_signals([("ONLY", 5, 50)])
-    assert only == LotSignal("ONLY", 5, 50, 0.1, clopper_pearson(5, 50), False, 1.0, 0.0, only.rule)
+    assert (only.rate, only.flagged, only.p_value, only.expected) == (0.1, False, 1.0, 0.0)
+    reference = clopper_pearson(5, 50)
+    assert only.ci is not None and reference is not None
+    assert only.ci.low == pytest.approx(reference.low) and only.ci.high == pytest.approx(
+        reference.high
+    )
     unused = lot_signals([("NEW", 0, 0), ("OLD", 3, 100)])[0]
     assert (unused.rate, unused.ci, unused.flagged, unused.p_value) == (0.0, None, False, 1.0)
 
@@ -91,3 +98,9 @@ def test_impossible_rows_are_refused_in_plain_words(
 ) -> None:
     with pytest.raises(ValueError, match=message):
         lot_signals(rows)
+
+
+def test_a_single_rate_for_technique_or_clinician_tables() -> None:
+    rate = lot_rate("nappage", 3, 40)
+    assert (rate.rate, rate.ci) == (0.075, clopper_pearson(3, 40))
+    assert lot_rate("unused", 0, 0).ci is None

@@ -14,14 +14,21 @@ import math
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from scipy import stats as sps
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.regression.linear_model import OLS, WLS
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
-from mesoclinic.analytics.mixed import FIXED, PatientSums, fit_growth, sums_from_rows
+from mesoclinic.analytics.mixed import (
+    FIXED,
+    PatientSums,
+    estimable,
+    fit_growth,
+    sums_from_rows,
+)
 from mesoclinic.analytics.stats import InsufficientData, Interval, check_level, finite_array
 
 T = TypeVar("T")
@@ -58,7 +65,10 @@ class Balance:
 
 def group_array(group: Sequence[int], n: int | None = None, name: str = "group") -> np.ndarray:
     """The group codes as a 0/1 float array, refusing other codes or a wrong length."""
-    codes = np.asarray(group, dtype=float).reshape(-1)
+    try:
+        codes = np.asarray(group, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be 0 (cohort A) or 1 (cohort B) for every entry") from error
     if n is not None and codes.size != n:
         raise ValueError(f"{name} must have one entry per value ({codes.size} against {n})")
     if not np.all((codes == 0) | (codes == 1)):
@@ -189,8 +199,10 @@ def compare_mixed_from_sums(
     n_b = int(np.sum(sums.group == 1))
     n_a = int(sums.group.size - n_b)
     _require_groups(n_a, n_b)
-    if sums.n.sum() < FIXED + 2:
-        raise InsufficientData("the mixed model needs more measurements than it has")
+    if sums.n.sum() < FIXED + 2 or not estimable(sums):
+        raise InsufficientData(
+            "the mixed model needs both cohorts measured at two or more time points"
+        )
     fit = fit_growth(sums, random_slope=True)
     note = "random intercept and slope per patient"
     if fit is None or not math.isfinite(fit.se):
@@ -255,7 +267,7 @@ def covariate_design(covariates: Mapping[str, Sequence[float | str]], n: int) ->
             balance_names += [f"{name}={lv}" for _, lv in shown]
             balance += [col for col, _ in shown]
         else:
-            column = finite_array([float(v) for v in raw], f"covariate {name!r}")
+            column = finite_array(cast(Sequence[float], raw), f"covariate {name!r}")
             names.append(name)
             columns.append(column)
             balance_names.append(name)
@@ -281,10 +293,11 @@ def propensity_weights(codes: np.ndarray, design: Design) -> tuple[np.ndarray, i
         )
     try:
         result, messages = _quietly(lambda: Logit(codes, exog).fit(disp=0, maxiter=100))
-    except (np.linalg.LinAlgError, ValueError) as error:
+    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError) as error:
         raise InsufficientData(f"the propensity model could not be fitted ({error})") from error
     score = np.asarray(result.predict(exog), dtype=float)
-    if any("separation" in m.lower() for m in messages) or not np.all(np.isfinite(score)):
+    trouble = any("separation" in m.lower() or "converge" in m.lower() for m in messages)
+    if trouble or not np.all(np.isfinite(score)):
         raise InsufficientData(
             "the covariates separate the cohorts completely (no overlap), so no propensity "
             "adjustment is possible"

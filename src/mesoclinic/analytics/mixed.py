@@ -96,6 +96,14 @@ def _criterion(theta: np.ndarray, sums: PatientSums, total: int) -> float:
     return logdet + float(logdet_x) + (total - FIXED) * math.log(residual)
 
 
+def estimable(sums: PatientSums) -> bool:
+    """Whether the fixed effects can be estimated at all: X'X (the model with no random
+    effects) must have full rank, i.e. both cohorts measured at two or more times."""
+    xtx = _pieces(np.zeros(1), sums)[0]
+    scale = max(float(np.abs(xtx).max()), 1.0)
+    return bool(np.linalg.matrix_rank(xtx / scale, tol=1e-10) == FIXED)
+
+
 def fit_growth(sums: PatientSums, random_slope: bool = True) -> MixedFit | None:
     """REML fit; None when the optimiser does not converge (the caller may drop the slope)."""
     total = int(sums.n.sum())

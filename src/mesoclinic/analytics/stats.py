@@ -53,7 +53,10 @@ def check_level(level: float) -> float:
 
 def finite_array(values: Sequence[float], name: str) -> np.ndarray:
     """The values as a float array, refusing NaN and infinity by name."""
-    array = np.asarray(values, dtype=float).reshape(-1)
+    try:
+        array = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numbers") from error
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite numbers (found a missing or infinite value)")
     return array
