@@ -83,6 +83,7 @@ LAYER_BY_STEM = {
     "compare": "pure",  # analytics: cohort comparisons
     "signals": "pure",  # analytics: the lot safety signal
     "mixed": "pure",  # analytics: the growth-model REML fit from per-patient sums
+    "propensity": "pure",  # analytics: the propensity model and its weights
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",

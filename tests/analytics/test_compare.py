@@ -8,6 +8,8 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 from statsmodels.regression.linear_model import OLS
 from statsmodels.regression.mixed_linear_model import MixedLM
@@ -107,9 +109,13 @@ def test_mixed_model_with_only_baselines_says_why() -> None:
 
 
 def test_mixed_model_with_one_cohort_never_followed_up_says_why() -> None:
-    patients = [1, 1, 2, 2, 3, 4]
+    patients = [1, 1, 2, 2, 3, 4, 5, 5]
+    group = [0, 0, 0, 0, 1, 1, 0, 0]
+    months = [0, 6, 0, 6, 0, 0, 0, 6]
     with pytest.raises(InsufficientData, match="two or more time points"):
-        compare_mixed(patients, [0, 0, 0, 0, 1, 1], [0, 6, 0, 6, 0, 0], [1.0, 3, 2, 5, 4, 2])
+        compare_mixed(patients, group, months, [1.0, 3, 2, 5, 4, 2, 3, 3.5])
+    with pytest.raises(InsufficientData, match="at least 5 patients"):
+        compare_mixed(patients[:6], group[:6], months[:6], [1.0, 3, 2, 5, 4, 2])
 
 
 def test_propensity_recovers_the_effect_the_crude_difference_misses() -> None:
@@ -210,3 +216,60 @@ def test_malformed_input_names_the_field() -> None:
         compare_ancova([1.0] * 5, [1.0] * 5, ["a"] * 5)  # type: ignore[list-item]
     with pytest.raises(ValueError, match="values must be numbers"):
         compare_mixed([1, 2], [0, 1], [0.0, 3.0], ["high", "low"])  # type: ignore[list-item]
+
+
+small_values = st.lists(
+    st.sampled_from([0.0, 1.0, 2.5, 100.0, -3.0]) | st.floats(-50, 50), min_size=0, max_size=12
+)
+
+
+def finite_or_refused(call: object) -> None:
+    """A comparison on arbitrary small data is finite or refused in words, never a warning."""
+    try:
+        result = call()  # type: ignore[operator]
+    except InsufficientData as error:
+        assert str(error)
+        return
+    assert isinstance(result, Comparison)
+    values = (result.difference, result.ci.low, result.ci.high, result.p_value)
+    assert all(math.isfinite(v) for v in values) and result.ci.low <= result.ci.high
+    assert 0.0 <= result.p_value <= 1.0
+
+
+@settings(deadline=None, max_examples=30)
+@given(small_values, small_values)
+def test_any_small_unadjusted_comparison_is_finite_or_refused(
+    a: list[float], b: list[float]
+) -> None:
+    finite_or_refused(lambda: compare_unadjusted(a, b))
+
+
+@settings(deadline=None, max_examples=30)
+@given(small_values, st.data())
+def test_any_small_ancova_or_propensity_is_finite_or_refused(
+    baseline: list[float], data: st.DataObject
+) -> None:
+    n = len(baseline)
+    follow_up = data.draw(st.lists(st.floats(-50, 50), min_size=n, max_size=n))
+    group = data.draw(st.lists(st.sampled_from([0, 1]), min_size=n, max_size=n))
+    sex = data.draw(st.lists(st.sampled_from(["F", "M"]), min_size=n, max_size=n))
+    finite_or_refused(lambda: compare_ancova(baseline, follow_up, group))
+    finite_or_refused(lambda: compare_propensity(follow_up, group, {"age": baseline, "sex": sex}))
+
+
+@settings(deadline=None, max_examples=15)
+@given(st.data())
+def test_any_small_mixed_model_is_finite_or_refused(data: st.DataObject) -> None:
+    patients = data.draw(st.integers(0, 8))
+    rows = [
+        (p, month)
+        for p in range(patients)
+        for month in data.draw(st.sets(st.sampled_from([0.0, 3.0, 6.0, 12.0]), min_size=1))
+    ]
+    group = [data.draw(st.sampled_from([0, 1])) for _ in range(patients)]
+    values = data.draw(st.lists(st.floats(100, 200), min_size=len(rows), max_size=len(rows)))
+    finite_or_refused(
+        lambda: compare_mixed(
+            [p for p, _ in rows], [group[p] for p, _ in rows], [m for _, m in rows], values
+        )
+    )

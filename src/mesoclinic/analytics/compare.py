@@ -11,16 +11,13 @@ code other than 0/1) raises `ValueError` naming the field. Methods: docs/analyti
 from __future__ import annotations
 
 import math
-import warnings
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar, cast
+from typing import Any
 
 import numpy as np
 from scipy import stats as sps
-from statsmodels.discrete.discrete_model import Logit
 from statsmodels.regression.linear_model import OLS, WLS
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from mesoclinic.analytics.mixed import (
     FIXED,
@@ -29,13 +26,13 @@ from mesoclinic.analytics.mixed import (
     fit_growth,
     sums_from_rows,
 )
+from mesoclinic.analytics.propensity import (
+    covariate_design,
+    propensity_weights,
+    quietly,
+)
 from mesoclinic.analytics.stats import InsufficientData, Interval, check_level, finite_array
 
-T = TypeVar("T")
-
-# Propensity scores are bounded to this range before weighting (each raw weight is capped at
-# 1 / 0.05 = 20), so a handful of near-certain patients cannot carry the estimate.
-PROPENSITY_BOUNDS = (0.05, 0.95)
 # A standardised mean difference above this is conventionally read as a meaningful imbalance.
 SMD_IMBALANCE = 0.1
 
@@ -74,14 +71,6 @@ def group_array(group: Sequence[int], n: int | None = None, name: str = "group")
     if not np.all((codes == 0) | (codes == 1)):
         raise ValueError(f"{name} must be 0 (cohort A) or 1 (cohort B) for every entry")
     return codes
-
-
-def _quietly(fit: Callable[[], T]) -> tuple[T, list[str]]:
-    """Run a model fit with its warnings captured as messages instead of printed."""
-    with warnings.catch_warnings(record=True) as caught, np.errstate(all="ignore"):
-        warnings.simplefilter("always")
-        result = fit()
-    return result, [str(w.message) for w in caught]
 
 
 def _require_groups(n_a: int, n_b: int, minimum: int = 2, unit: str = "patients") -> None:
@@ -155,7 +144,7 @@ def compare_ancova(
             "every patient has the same baseline, so baseline cannot be adjusted for; "
             "use the unadjusted comparison"
         )
-    result, _ = _quietly(lambda: OLS(after, design).fit())
+    result, _ = quietly(lambda: OLS(after, design).fit())
     return _estimate("ancova", result, 2, level, n_a, n_b)
 
 
@@ -199,6 +188,10 @@ def compare_mixed_from_sums(
     n_b = int(np.sum(sums.group == 1))
     n_a = int(sums.group.size - n_b)
     _require_groups(n_a, n_b)
+    if sums.n.size <= FIXED:
+        raise InsufficientData(
+            f"the mixed model needs at least {FIXED + 1} patients (has {sums.n.size})"
+        )
     if sums.n.sum() < FIXED + 2 or not estimable(sums):
         raise InsufficientData(
             "the mixed model needs both cohorts measured at two or more time points"
@@ -237,77 +230,6 @@ def _patient_groups(patients: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return highest
 
 
-@dataclass(frozen=True)
-class Design:
-    """Covariates as numeric columns: numbers as they are, categories one-hot."""
-
-    names: list[str]  # one per column
-    columns: np.ndarray  # n x k, reference level of each category dropped
-    balance_names: list[str]  # one per balance column
-    balance_columns: np.ndarray  # n x m, every level of a category with 3+ levels
-
-
-def covariate_design(covariates: Mapping[str, Sequence[float | str]], n: int) -> Design:
-    """The covariates as design columns; a covariate with text values is a category."""
-    names: list[str] = []
-    columns: list[np.ndarray] = []
-    balance_names: list[str] = []
-    balance: list[np.ndarray] = []
-    for name, raw in covariates.items():
-        if len(raw) != n:
-            raise ValueError(f"covariate {name!r} must have one value per patient")
-        if any(isinstance(v, str) for v in raw):
-            levels = sorted({str(v) for v in raw})
-            indicators = [
-                (np.asarray([str(v) == lv for v in raw], dtype=float), lv) for lv in levels
-            ]
-            names += [f"{name}={lv}" for _, lv in indicators[1:]]
-            columns += [col for col, _ in indicators[1:]]
-            shown = indicators[1:] if len(levels) == 2 else indicators
-            balance_names += [f"{name}={lv}" for _, lv in shown]
-            balance += [col for col, _ in shown]
-        else:
-            column = finite_array(cast(Sequence[float], raw), f"covariate {name!r}")
-            names.append(name)
-            columns.append(column)
-            balance_names.append(name)
-            balance.append(column)
-    return Design(names, _stack(columns, n), balance_names, _stack(balance, n))
-
-
-def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
-    return np.column_stack(columns) if columns else np.empty((n, 0))
-
-
-def propensity_weights(codes: np.ndarray, design: Design) -> tuple[np.ndarray, int]:
-    """Stabilised inverse-probability weights from a logistic propensity model, and how many
-    patients had their propensity bounded to PROPENSITY_BOUNDS."""
-    keep = [i for i in range(design.columns.shape[1]) if np.ptp(design.columns[:, i]) > 0]
-    x = design.columns[:, keep]
-    if x.shape[1]:
-        x = (x - x.mean(axis=0)) / x.std(axis=0)  # scale only: the fitted scores do not change
-    exog = np.column_stack([np.ones(codes.size), x])
-    if codes.size <= exog.shape[1] + 1 or np.linalg.matrix_rank(exog) < exog.shape[1]:
-        raise InsufficientData(
-            "too few patients, or covariates that repeat each other, for a propensity model"
-        )
-    try:
-        result, messages = _quietly(lambda: Logit(codes, exog).fit(disp=0, maxiter=100))
-    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError) as error:
-        raise InsufficientData(f"the propensity model could not be fitted ({error})") from error
-    score = np.asarray(result.predict(exog), dtype=float)
-    trouble = any("separation" in m.lower() or "converge" in m.lower() for m in messages)
-    if trouble or not np.all(np.isfinite(score)):
-        raise InsufficientData(
-            "the covariates separate the cohorts completely (no overlap), so no propensity "
-            "adjustment is possible"
-        )
-    bounded = np.clip(score, *PROPENSITY_BOUNDS)
-    share = codes.mean()
-    weights = np.where(codes == 1, share / bounded, (1 - share) / (1 - bounded))
-    return weights, int(np.sum(bounded != score))
-
-
 def compare_propensity(
     change: Sequence[float],
     group: Sequence[int],
@@ -328,7 +250,7 @@ def compare_propensity(
     _require_groups(n_a, n_b)
     weights, bounded = propensity_weights(codes, covariate_design(covariates, y.size))
     exog = np.column_stack([np.ones_like(y), codes])
-    result, _ = _quietly(lambda: WLS(y, exog, weights=weights).fit(cov_type="HC1", use_t=True))
+    result, _ = quietly(lambda: WLS(y, exog, weights=weights).fit(cov_type="HC1", use_t=True))
     note = f"propensity on {', '.join(covariates) or 'no covariates'}"
     if bounded:
         note += f"; {bounded} patient(s) had their propensity bounded to 0.05-0.95"
