@@ -2,6 +2,7 @@
 
     PYTHONPATH=src python bench/analytics_stats.py            # 1,000 simulations per figure
     PYTHONPATH=src python bench/analytics_stats.py --runs 200 # quicker
+    PYTHONPATH=src python bench/analytics_stats.py --speed-only
 
 Accuracy, on the seeded simulated cohorts of tests/analytics/simulate.py: for each estimator,
 coverage of the true effect by the 95 % interval, the false-positive rate at 5 % with no
@@ -138,9 +139,11 @@ def speed() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=1000)
+    parser.add_argument("--speed-only", action="store_true", help="skip the simulations")
     args = parser.parse_args()
-    accuracy(args.runs)
-    lot_accuracy(args.runs)
+    if not args.speed_only:
+        accuracy(args.runs)
+        lot_accuracy(args.runs)
     speed()
 
 
