@@ -225,8 +225,14 @@ def _patient_groups(patients: np.ndarray, codes: np.ndarray) -> np.ndarray:
     lowest = np.ones(count)
     np.maximum.at(highest, patients, codes)
     np.minimum.at(lowest, patients, codes)
-    if np.any(highest != lowest):
-        raise ValueError("group must be the same on every row of a patient")
+    shared = int(np.sum(highest != lowest))
+    if shared:
+        # A cohort definition can do this (two overlapping filters): say so, as for any other
+        # data the model cannot use, rather than treat it as a programming error.
+        raise InsufficientData(
+            f"{shared} patient(s) are in both cohorts; the mixed model needs each patient in "
+            "one cohort only"
+        )
     return highest
 
 

@@ -53,16 +53,21 @@ def covariate_design(covariates: Mapping[str, Sequence[float | str]], n: int) ->
         if len(raw) != n:
             raise ValueError(f"covariate {name!r} must have one value per patient")
         if any(isinstance(v, str) for v in raw):
-            levels = sorted({str(v) for v in raw})
-            indicators = [
-                (np.asarray([str(v) == lv for v in raw], dtype=float), lv) for lv in levels
-            ]
+            text = ["missing" if v is None else str(v) for v in raw]  # unrecorded: a level
+            levels = sorted(set(text))
+            indicators = [(np.asarray([t == lv for t in text], dtype=float), lv) for lv in levels]
             names += [f"{name}={lv}" for _, lv in indicators[1:]]
             columns += [col for col, _ in indicators[1:]]
             shown = indicators[1:] if len(levels) == 2 else indicators
             balance_names += [f"{name}={lv}" for _, lv in shown]
             balance += [col for col, _ in shown]
         else:
+            missing = sum(1 for v in raw if v is None or v != v)  # None or NaN
+            if missing:
+                raise InsufficientData(
+                    f"{name} is not recorded for {missing} patient(s); the propensity model "
+                    "needs it for every patient"
+                )
             column = finite_array(cast(Sequence[float], raw), f"covariate {name!r}")
             names.append(name)
             columns.append(column)
