@@ -81,6 +81,11 @@ LAYER_BY_STEM = {
     "audit_chain": "pure",
     "password_policy": "pure",
     "search_keys": "pure",
+    "stats": "pure",  # analytics: summaries and intervals
+    "compare": "pure",  # analytics: cohort comparisons
+    "signals": "pure",  # analytics: the lot safety signal
+    "mixed": "pure",  # analytics: the growth-model REML fit from per-patient sums
+    "propensity": "pure",  # analytics: the propensity model and its weights
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",
