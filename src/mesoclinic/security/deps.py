@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request
@@ -152,7 +153,7 @@ def authenticate(
 CurrentUser = Annotated[SignedInUser | None, Depends(authenticate)]
 
 
-def require(permission: Permission) -> Callable[..., Any]:
+def require(permission: Permission | StrEnum) -> Callable[..., Any]:
     """A dependency that returns the calling Actor if their role holds `permission`."""
 
     def dependency(request: Request, user: CurrentUser) -> Actor:
@@ -175,7 +176,7 @@ def require(permission: Permission) -> Callable[..., Any]:
     return dependency
 
 
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
+def Allowed(permission: Permission | StrEnum) -> Any:  # noqa: N802 - reads as a type in signatures
     """Use as `actor: Annotated[Actor, Allowed(Permission.X)]` in a route's signature."""
     return Depends(require(permission))
 
