@@ -21,6 +21,6 @@ AREA = Area(
     routers=("mesoclinic.analytics.api", "mesoclinic.analytics.pages"),
     cli=("mesoclinic.analytics.cli",),
     nav=(NavItem("Analytics", "/analytics", AnalyticsPermission.VIEW),),
-    demo=None,
+    demo="mesoclinic.analytics.demo",
     grants={AnalyticsPermission.VIEW: frozenset({Role.CLINICIAN})},
 )

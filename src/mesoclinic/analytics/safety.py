@@ -68,7 +68,7 @@ def lots(
         cohort=resolved.name,
         description=resolved.words,
         alpha=alpha,
-        signal_method="; ".join(rules) or "no lot was used in this cohort",
+        signal_method=signal_words(alpha, bool(rules)),
         products=_rates(session, members, "product"),
         lots=per_lot,
         techniques=_rates(session, members, "technique"),
@@ -78,6 +78,17 @@ def lots(
     )
     service.record_read(session, actor, "lots", resolved, kind=kind, time_point=point)
     return report
+
+
+def signal_words(alpha: float, any_lot: bool) -> str:
+    """The lot test in one sentence (each flagged lot's reason gives its own figures)."""
+    if not any_lot:
+        return "no session of this cohort drew on a recorded lot"
+    return (
+        "a one-sided Fisher exact test of each lot against the same product's other lots "
+        f"pooled, flagged when p is below {alpha:g} divided by the number of the product's "
+        "lots with at least 10 sessions (Bonferroni)"
+    )
 
 
 def _lot_flags(
