@@ -82,6 +82,7 @@ LAYER_BY_STEM = {
     "stats": "pure",  # analytics: summaries and intervals
     "compare": "pure",  # analytics: cohort comparisons
     "signals": "pure",  # analytics: the lot safety signal
+    "mixed": "pure",  # analytics: the growth-model REML fit from per-patient sums
     # service-layer modules, split from a service by concept
     "audit": "service",
     "audit_seal": "service",

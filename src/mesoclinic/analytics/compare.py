@@ -14,14 +14,21 @@ import math
 import warnings
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 from scipy import stats as sps
 from statsmodels.discrete.discrete_model import Logit
 from statsmodels.regression.linear_model import OLS, WLS
-from statsmodels.regression.mixed_linear_model import MixedLM
+from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
+from mesoclinic.analytics.mixed import (
+    FIXED,
+    PatientSums,
+    estimable,
+    fit_growth,
+    sums_from_rows,
+)
 from mesoclinic.analytics.stats import InsufficientData, Interval, check_level, finite_array
 
 T = TypeVar("T")
@@ -58,7 +65,10 @@ class Balance:
 
 def group_array(group: Sequence[int], n: int | None = None, name: str = "group") -> np.ndarray:
     """The group codes as a 0/1 float array, refusing other codes or a wrong length."""
-    codes = np.asarray(group, dtype=float).reshape(-1)
+    try:
+        codes = np.asarray(group, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be 0 (cohort A) or 1 (cohort B) for every entry") from error
     if n is not None and codes.size != n:
         raise ValueError(f"{name} must have one entry per value ({codes.size} against {n})")
     if not np.all((codes == 0) | (codes == 1)):
@@ -89,7 +99,9 @@ def _estimate(
     difference = float(result.params[index])
     low, high = (float(v) for v in np.asarray(result.conf_int(alpha=1 - level))[index])
     p_value = float(result.pvalues[index])
-    if not all(math.isfinite(v) for v in (difference, low, high, p_value)):
+    # Residuals that are rounding error (an exact fit) leave no variance to estimate from.
+    exact_fit = not float(result.ssr) > 1e-20 * float(result.centered_tss)
+    if exact_fit or not all(math.isfinite(v) for v in (difference, low, high, p_value)):
         raise InsufficientData(
             "the outcome has no variance left to estimate an interval from "
             "(every patient changed by the same amount once the model is fitted)"
@@ -147,6 +159,67 @@ def compare_ancova(
     return _estimate("ancova", result, 2, level, n_a, n_b)
 
 
+def compare_mixed(
+    patient_ids: Sequence[Hashable],
+    group: Sequence[int],
+    months: Sequence[float],
+    values: Sequence[float],
+    level: float = 0.95,
+) -> Comparison:
+    """Linear mixed model value ~ months * group, random intercept and slope per patient (REML).
+
+    The difference is the interaction (B's slope minus A's) times the last month observed:
+    the difference between the cohorts' modelled change from month 0 to the last time point,
+    in the outcome's units, comparable with the ANCOVA and propensity estimates. The random
+    slope is dropped, and the note says so, when its fit does not converge.
+    """
+    check_level(level)
+    y = finite_array(values, "values")
+    t = finite_array(months, "months")
+    if t.size != y.size or len(patient_ids) != y.size:
+        raise ValueError("patient_ids, group, months and values must have one entry per row")
+    codes = group_array(group, y.size)
+    if y.size == 0:
+        raise InsufficientData("there are no measurements to compare")
+    last = float(t.max())
+    if t.min() < 0 or last <= 0:
+        raise InsufficientData("the mixed model needs months from 0 on and a later time point")
+    patients = _patient_codes(patient_ids)
+    _patient_groups(patients, codes)
+    sums = sums_from_rows(patients, codes, t / last, y)
+    return compare_mixed_from_sums(sums, last, level)
+
+
+def compare_mixed_from_sums(
+    sums: PatientSums, last_month: float, level: float = 0.95
+) -> Comparison:
+    """The mixed-model comparison from per-patient sums (time scaled by `last_month`), so SQL
+    can aggregate the rows and only six numbers per patient reach Python (see `mixed.py`)."""
+    check_level(level)
+    n_b = int(np.sum(sums.group == 1))
+    n_a = int(sums.group.size - n_b)
+    _require_groups(n_a, n_b)
+    if sums.n.sum() < FIXED + 2 or not estimable(sums):
+        raise InsufficientData(
+            "the mixed model needs both cohorts measured at two or more time points"
+        )
+    fit = fit_growth(sums, random_slope=True)
+    note = "random intercept and slope per patient"
+    if fit is None or not math.isfinite(fit.se):
+        fit = fit_growth(sums, random_slope=False)
+        note = "random intercept per patient (a random slope did not converge)"
+    if fit is None or not (math.isfinite(fit.estimate) and math.isfinite(fit.se) and fit.se > 0):
+        raise InsufficientData(
+            "the mixed model could not be fitted: both cohorts need measurements at two or "
+            "more time points, and the values must vary"
+        )
+    half = float(sps.t.ppf(0.5 + level / 2, fit.df)) * fit.se
+    p_value = float(2 * sps.t.sf(abs(fit.estimate) / fit.se, fit.df))
+    note = f"difference in modelled change from month 0 to month {last_month:g}; {note}"
+    ci = Interval(fit.estimate - half, fit.estimate + half)
+    return Comparison("mixed", fit.estimate, ci, p_value, n_a, n_b, note)
+
+
 def _patient_codes(patient_ids: Sequence[Hashable]) -> np.ndarray:
     _, codes = np.unique(np.asarray([str(p) for p in patient_ids]), return_inverse=True)
     return np.asarray(codes).reshape(-1)
@@ -162,90 +235,6 @@ def _patient_groups(patients: np.ndarray, codes: np.ndarray) -> np.ndarray:
     if np.any(highest != lowest):
         raise ValueError("group must be the same on every row of a patient")
     return highest
-
-
-def compare_mixed(
-    patient_ids: Sequence[Hashable],
-    group: Sequence[int],
-    months: Sequence[float],
-    values: Sequence[float],
-    level: float = 0.95,
-) -> Comparison:
-    """Linear mixed model value ~ months * group with a random intercept per patient (and a
-    random slope on months when that fits and converges).
-
-    The difference is the interaction (B's slope minus A's) times the last month observed:
-    the difference between the cohorts' modelled change from month 0 to the last time point,
-    in the outcome's units, comparable with the ANCOVA and propensity estimates.
-    """
-    check_level(level)
-    y = finite_array(values, "values")
-    t = finite_array(months, "months")
-    if t.size != y.size or len(patient_ids) != y.size:
-        raise ValueError("patient_ids, group, months and values must have one entry per row")
-    codes = group_array(group, y.size)
-    if y.size == 0:
-        raise InsufficientData("there are no measurements to compare")
-    patients = _patient_codes(patient_ids)
-    by_patient = _patient_groups(patients, codes)
-    n_b = int(by_patient.sum())
-    n_a = int(by_patient.size - n_b)
-    _require_groups(n_a, n_b)
-    last = float(t.max())
-    if np.unique(t).size < 2 or last <= 0:
-        raise InsufficientData("the mixed model needs measurements at two or more time points")
-    exog = np.column_stack([np.ones_like(t), t, codes, t * codes])
-    if np.linalg.matrix_rank(exog) < 4:
-        raise InsufficientData(
-            "both cohorts need measurements at two or more time points for the mixed model"
-        )
-    result, note = _fit_mixed(y, exog, patients)
-    difference = float(result.params[3]) * last
-    se = float(result.bse[3]) * last
-    if not (math.isfinite(difference) and math.isfinite(se) and se > 0):
-        raise InsufficientData("the mixed model could not estimate an interval from this data")
-    half = float(sps.norm.ppf(0.5 + level / 2)) * se
-    p_value = float(2 * sps.norm.sf(abs(difference) / se))
-    note = f"difference in modelled change from month 0 to month {last:g}; {note}"
-    return Comparison(
-        "mixed", difference, Interval(difference - half, difference + half), p_value, n_a, n_b,
-        note,
-    )  # fmt: skip
-
-
-def _converged(result: Any, messages: list[str]) -> bool:
-    params_ok = bool(np.all(np.isfinite(result.params)) and np.all(np.isfinite(result.bse)))
-    return (
-        bool(result.converged)
-        and params_ok
-        and not any("converge" in m or "singular" in m.lower() or "boundary" in m for m in messages)
-    )
-
-
-def _fit_mixed(y: np.ndarray, exog: np.ndarray, patients: np.ndarray) -> tuple[Any, str]:
-    """Random intercept and slope if it converges, else random intercept alone."""
-    # Months scaled to 0-1 for the random slope: on the raw scale its variance is tiny against
-    # the intercept's and the optimiser rarely converges.
-    slope_re = np.column_stack([exog[:, 0], exog[:, 1] / exog[:, 1].max()])
-    try:
-        result, messages = _quietly(
-            lambda: MixedLM(y, exog, groups=patients, exog_re=slope_re).fit(
-                reml=True, method="lbfgs"
-            )
-        )
-        if _converged(result, messages):
-            return result, "random intercept and slope per patient"
-    except (np.linalg.LinAlgError, ValueError):
-        pass
-    try:
-        result, messages = _quietly(
-            lambda: MixedLM(y, exog, groups=patients).fit(reml=True, method="lbfgs")
-        )
-    except (np.linalg.LinAlgError, ValueError) as error:
-        raise InsufficientData(f"the mixed model could not be fitted ({error})") from error
-    if not np.all(np.isfinite(result.bse)):
-        raise InsufficientData("the mixed model did not converge on this data")
-    return result, "random intercept per patient (a random slope did not converge)"
 
 
 @dataclass(frozen=True)
@@ -278,7 +267,7 @@ def covariate_design(covariates: Mapping[str, Sequence[float | str]], n: int) ->
             balance_names += [f"{name}={lv}" for _, lv in shown]
             balance += [col for col, _ in shown]
         else:
-            column = finite_array([float(v) for v in raw], f"covariate {name!r}")
+            column = finite_array(cast(Sequence[float], raw), f"covariate {name!r}")
             names.append(name)
             columns.append(column)
             balance_names.append(name)
@@ -304,10 +293,11 @@ def propensity_weights(codes: np.ndarray, design: Design) -> tuple[np.ndarray, i
         )
     try:
         result, messages = _quietly(lambda: Logit(codes, exog).fit(disp=0, maxiter=100))
-    except (np.linalg.LinAlgError, ValueError) as error:
+    except (np.linalg.LinAlgError, ValueError, PerfectSeparationError) as error:
         raise InsufficientData(f"the propensity model could not be fitted ({error})") from error
     score = np.asarray(result.predict(exog), dtype=float)
-    if any("separation" in m.lower() for m in messages) or not np.all(np.isfinite(score)):
+    trouble = any("separation" in m.lower() or "converge" in m.lower() for m in messages)
+    if trouble or not np.all(np.isfinite(score)):
         raise InsufficientData(
             "the covariates separate the cohorts completely (no overlap), so no propensity "
             "adjustment is possible"

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from scipy import stats as sps
 
 from mesoclinic.analytics.stats import Interval, check_level, clopper_pearson
@@ -74,36 +75,47 @@ def lot_signals(
         f"p < {threshold:.2g} ({alpha:g} Bonferroni-corrected over {testable} lot(s) with at "
         f"least {min_exposures} exposures)"
     )
-    total_events = sum(r[1] for r in rows)
-    total_exposures = sum(r[2] for r in rows)
+    if not rows:
+        return []
+    lots = [r[0] for r in rows]
+    events = np.array([r[1] for r in rows], dtype=np.int64)
+    exposures = np.array([r[2] for r in rows], dtype=np.int64)
+    other_events = events.sum() - events
+    other_exposures = exposures.sum() - exposures
+    # P(at least `events` of all the product's events fall in this lot), margins fixed: the
+    # one-sided Fisher exact test of each lot against the others pooled, for all lots at once.
+    p_values = np.clip(sps.hypergeom.sf(events - 1, exposures.sum(), events.sum(), exposures), 0, 1)
+    # Nothing to compare with (a lot never used, or the product's only lot): p = 1.
+    comparable = (exposures > 0) & (other_exposures > 0)
+    p_values = np.where(comparable, p_values, 1.0)
+    flagged = comparable & (exposures >= min_exposures) & (p_values < threshold)
+    expected = np.divide(
+        exposures * other_events,
+        other_exposures,
+        out=np.zeros(len(rows)),
+        where=other_exposures > 0,
+    )
+    rates = np.divide(events, exposures, out=np.zeros(len(rows)), where=exposures > 0)
+    lows, highs = exact_bounds(events, exposures)
     return [
-        _signal(
-            lot, events, exposures, total_events, total_exposures, threshold, min_exposures, rule
+        LotSignal(
+            lot=lots[i],
+            events=int(events[i]),
+            exposures=int(exposures[i]),
+            rate=float(rates[i]),
+            ci=Interval(float(lows[i]), float(highs[i])) if exposures[i] else None,
+            flagged=bool(flagged[i]),
+            p_value=float(p_values[i]),
+            expected=float(expected[i]),
+            rule=rule,
         )
-        for lot, events, exposures in rows
+        for i in range(len(rows))
     ]
 
 
-def _signal(
-    lot: str,
-    events: int,
-    exposures: int,
-    total_events: int,
-    total_exposures: int,
-    threshold: float,
-    min_exposures: int,
-    rule: str,
-) -> LotSignal:
-    rate = lot_rate(lot, events, exposures)
-    other_events = total_events - events
-    other_exposures = total_exposures - exposures
-    expected = exposures * other_events / other_exposures if other_exposures else 0.0
-    if exposures == 0 or other_exposures == 0:
-        # Nothing to compare with (a lot never used, or the product's only lot).
-        return LotSignal(**vars(rate), flagged=False, p_value=1.0, expected=expected, rule=rule)
-    # P(at least `events` of all the product's events fall in this lot), margins fixed: the
-    # one-sided Fisher exact test of this lot against the others pooled.
-    p_value = float(sps.hypergeom.sf(events - 1, total_exposures, total_events, exposures))
-    p_value = min(max(p_value, 0.0), 1.0)
-    flagged = exposures >= min_exposures and p_value < threshold
-    return LotSignal(**vars(rate), flagged=flagged, p_value=p_value, expected=expected, rule=rule)
+def exact_bounds(events: np.ndarray, exposures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Clopper-Pearson 95 % bounds of many lots at once (`clopper_pearson`, vectorised)."""
+    with np.errstate(all="ignore"):
+        low = sps.beta.ppf(0.025, events, exposures - events + 1)
+        high = sps.beta.isf(0.025, events + 1, exposures - events)
+    return np.where(events == 0, 0.0, low), np.where(events == exposures, 1.0, high)

@@ -53,7 +53,10 @@ def check_level(level: float) -> float:
 
 def finite_array(values: Sequence[float], name: str) -> np.ndarray:
     """The values as a float array, refusing NaN and infinity by name."""
-    array = np.asarray(values, dtype=float).reshape(-1)
+    try:
+        array = np.asarray(values, dtype=float).reshape(-1)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be numbers") from error
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} must be finite numbers (found a missing or infinite value)")
     return array
@@ -93,6 +96,7 @@ def summarise_from_moments(
     check_level(level)
     if n < 0:
         raise ValueError(f"n must not be negative (got {n})")
+    n, total, total_sq = int(n), float(total), float(total_sq)  # numpy scalars in, floats out
     if not (math.isfinite(total) and math.isfinite(total_sq)):
         raise ValueError("total and total_sq must be finite numbers")
     if n == 0:
