@@ -24,12 +24,9 @@ from mesoclinic.security.actor import Actor
 LABELS = {
     "unadjusted": "Unadjusted difference in mean change (Welch)",
     "ancova": "Adjusted for baseline (ANCOVA)",
-    "mixed": "Repeated measures (linear mixed model, all time points)",
+    "mixed": "Repeated measures (linear mixed model, every time point up to this one)",
     "propensity": "Propensity-weighted for age, sex and stage",
 }
-# The mixed model is fitted on every patient's every time point; past this many rows the fit
-# takes longer than a page may wait, and the other three estimates are shown without it.
-MIXED_MODEL_MAX_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,10 @@ def vectors(session: Session, statement: Any, point: str, offset: int) -> Vector
     for r in session.execute(statement).mappings():
         subject = int(r["subject"]) + offset
         baselines.setdefault(subject, float(r["baseline"]))
-        out.repeated.append((subject, months[r["tp"]], float(r["value"])))
+        # The mixed model reads every time point up to this one, so its estimate is the change
+        # over the same months as the others'.
+        if months[r["tp"]] <= months[point]:
+            out.repeated.append((subject, months[r["tp"]], float(r["value"])))
         if r["tp"] != point:
             continue
         out.baseline.append(float(r["baseline"]))
@@ -195,11 +195,6 @@ def _estimates(a: Vectors, b: Vectors, shared: int) -> dict[str, Any]:
 
 def _mixed(a: Vectors, b: Vectors) -> Any:
     rows = [(s, m, v, 0) for s, m, v in a.repeated] + [(s, m, v, 1) for s, m, v in b.repeated]
-    if len(rows) > MIXED_MODEL_MAX_ROWS:
-        raise InsufficientData(
-            f"{len(rows)} measurements are more than the page fits a mixed model on "
-            f"({MIXED_MODEL_MAX_ROWS}); narrow the cohorts to see it"
-        )
     return stats_compare.compare_mixed(
         [r[0] for r in rows], [r[3] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
     )

@@ -194,7 +194,7 @@ def _assess_and_plan(
         patient.id,
         AssessmentCreate(
             assessed_at=when,
-            diagnosis=course.diagnosis,  # type: ignore[arg-type]
+            diagnosis=course.diagnosis,
             staging=staging,
             complaint="Thinning over the last year",
         ),
