@@ -47,6 +47,7 @@ from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot
 MONTH = timedelta(days=30.44)
 VITAMIN, DUTASTERIDE = "Standard vitamin cocktail", "Dutasteride 0.01 %"
 BAD_LOT = "TV-2607R"
+PAST_COURSES = 48  # patients this step registers
 GOOD_VITAMIN_LOTS = ("TV-2611A", "TV-2512X")
 
 
@@ -64,7 +65,7 @@ class Course:
 
 
 def courses(rng: random.Random) -> list[Course]:
-    """The 48 seeded courses of the storyline."""
+    """The PAST_COURSES (48) seeded courses of the storyline."""
     out = []
     for i in range(30):
         prp = i % 5 in (1, 3)  # 12 of 30
