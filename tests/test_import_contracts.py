@@ -153,6 +153,15 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.demo.seed": "root",
     f"{PACKAGE}.demo.cli": "root",
     f"{PACKAGE}.demo.people": "pure",
+    # analytics: the cohort definition and the figures built from aggregate rows are pure; the
+    # SQL builders and the reports that run them are services
+    f"{PACKAGE}.analytics.cohorts": "pure",
+    f"{PACKAGE}.analytics.summaries": "pure",
+    f"{PACKAGE}.analytics.evidence": "pure",
+    f"{PACKAGE}.analytics.queries": "service",
+    f"{PACKAGE}.analytics.safety": "service",
+    f"{PACKAGE}.analytics.comparison": "service",
+    f"{PACKAGE}.analytics.tables": "service",
 }
 SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}
 # Areas whose other modules all share one layer.

@@ -24,6 +24,7 @@ AREA_PACKAGES: list[str] = [
     "mesoclinic.visits",
     "mesoclinic.aftercare",
     "mesoclinic.outcomes",
+    "mesoclinic.analytics",
     "mesoclinic.imaging",
 ]
 

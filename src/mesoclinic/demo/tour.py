@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session
 
+from mesoclinic.analytics.area import AnalyticsPermission
+from mesoclinic.analytics.models import GROUP_SCOPE, SavedCohort
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import RecordStatus
 from mesoclinic.formulary.models import Lot
@@ -159,6 +162,8 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
                 "the plan.",
                 "progress",
             )
+    if actor.can(AnalyticsPermission.VIEW):
+        steps.append(_analytics_step(session, actor))
     if actor.can(Permission.APPOINTMENT_READ):
         steps.append(
             TourStep(
@@ -189,6 +194,28 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
             )
         )
     return steps
+
+
+def _analytics_step(session: Session, actor: Actor) -> TourStep:
+    """The clinic's two saved cohorts compared, or the analytics page itself."""
+    scope = GROUP_SCOPE if actor.is_group_admin else str(actor.clinic_id)
+    names = (
+        session.execute(
+            select(SavedCohort.name)
+            .where(SavedCohort.scope == scope)
+            .order_by(SavedCohort.created_at, SavedCohort.name)
+            .limit(2)
+        )
+        .scalars()
+        .all()
+    )
+    query = {"compare_a": names[0], "compare_b": names[1]} if len(names) == 2 else {}
+    return TourStep(
+        "What works, for whom, and is anything unsafe",
+        "Cohort analytics: outcome at 3, 6 and 12 months, two cohorts compared with the "
+        "caveat of observational data, and a product lot whose adverse events stand out.",
+        f"/analytics?{urlencode(query)}" if query else "/analytics",
+    )
 
 
 def tour_steps(session: Session, actor: Actor) -> list[TourStep]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from html import escape
 from types import ModuleType
@@ -141,3 +141,70 @@ def _accessible(svg: str, inp: ChartInput) -> str:
     svg = svg.replace("<svg", head, 1)
     close = svg.index(">", svg.index("<svg")) + 1
     return svg[:close] + labels + svg[close:]
+
+
+COHORT_COLOURS = (BRAND, PRP, OK, MUTED)
+
+
+@dataclass(frozen=True)
+class CohortSeries:
+    """One cohort's mean change at each time point: (months, mean, CI low, CI high)."""
+
+    label: str
+    points: Sequence[tuple[float, float, float | None, float | None]]
+
+
+@dataclass(frozen=True)
+class ChangeChartInput:
+    """Mean change from baseline over months for one or more cohorts (analytics)."""
+
+    chart_id: str
+    title: str
+    unit: str
+    series: Sequence[CohortSeries]
+    description: str = ""
+
+
+def change_chart(inp: ChangeChartInput) -> str:
+    """Mean change with its 95 % CI at each time point, one line per cohort, as inline SVG."""
+    fig = Figure(figsize=(7.2, 2.8), dpi=100)
+    fig.patch.set_alpha(0)
+    ax = fig.add_subplot(1, 1, 1)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    for side in ("left", "bottom"):
+        ax.spines[side].set_color(LINE)
+    ax.tick_params(colors=MUTED, labelsize=8)
+    ax.grid(axis="y", color=LINE, linewidth=0.6)
+    ax.axhline(0, color=MUTED, linewidth=0.8, linestyle="--")
+    drawn = [s for s in inp.series if s.points]
+    if not drawn:
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "No change to show yet", ha="center", va="center", color=MUTED)
+    shift = 0.12 * (len(drawn) - 1)
+    for index, series in enumerate(drawn):
+        colour = COHORT_COLOURS[index % len(COHORT_COLOURS)]
+        xs = [m - shift / 2 + 0.12 * index for m, *_ in series.points]
+        means = [v for _, v, _, _ in series.points]
+        lows = [v - (lo if lo is not None else v) for _, v, lo, _ in series.points]
+        highs = [(hi if hi is not None else v) - v for _, v, _, hi in series.points]
+        ax.errorbar(
+            xs, means, yerr=[lows, highs], color=colour, marker="o", markersize=5,
+            linewidth=2, capsize=4, label=series.label,
+        )  # fmt: skip
+    if drawn:
+        ax.set_xticks([0, 3, 6, 12])
+        ax.set_xticklabels(["Baseline", "3 months", "6 months", "12 months"])
+        ax.set_xlim(-0.8, 12.8)
+        ax.legend(loc="upper left", frameon=False, fontsize=8, labelcolor=INK)
+    if inp.unit:
+        ax.set_ylabel(f"change ({inp.unit})", color=MUTED, fontsize=9)
+    fig.tight_layout(pad=0.6)
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": inp.chart_id}):
+        fig.savefig(buffer, format="svg")
+    count = sum(len(s.points) for s in drawn)
+    shell = ChartInput(inp.chart_id, inp.title, inp.unit, (), description=inp.description)
+    text = inp.description or f"{count} means with their 95 % intervals; the data is in the table."
+    return _accessible(buffer.getvalue(), replace(shell, description=text))

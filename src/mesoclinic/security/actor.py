@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 
 from mesoclinic.errors import Forbidden, InvalidInput, NotFound
 from mesoclinic.security.permissions import Permission, Role, has_permission
@@ -22,10 +23,10 @@ class Actor:
     def is_group_admin(self) -> bool:
         return self.role is Role.ADMIN
 
-    def can(self, permission: Permission) -> bool:
+    def can(self, permission: Permission | StrEnum) -> bool:
         return has_permission(self.role, permission)
 
-    def require(self, permission: Permission) -> None:
+    def require(self, permission: Permission | StrEnum) -> None:
         """Raise Forbidden unless the role holds the permission."""
         if not self.can(permission):
             raise Forbidden(f"Your role ({self.role}) may not do this ({permission})")

@@ -10,6 +10,7 @@ import hashlib
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -188,7 +189,7 @@ def signed_in_actor(request: Request) -> Actor | None:
     return _actor(request, user) if user is not None else None
 
 
-def require(permission: Permission) -> Callable[..., Any]:
+def require(permission: Permission | StrEnum) -> Callable[..., Any]:
     """A dependency that returns the calling Actor if their role holds `permission`."""
 
     def dependency(request: Request, user: CurrentUser) -> Actor:
@@ -204,7 +205,7 @@ def require(permission: Permission) -> Callable[..., Any]:
     return dependency
 
 
-def Allowed(permission: Permission) -> Any:  # noqa: N802 - reads as a type in signatures
+def Allowed(permission: Permission | StrEnum) -> Any:  # noqa: N802 - reads as a type in signatures
     """Use as `actor: Annotated[Actor, Allowed(Permission.X)]` in a route's signature."""
     return Depends(require(permission))
 
