@@ -4,11 +4,11 @@ reference inside a patient's $everything Bundle points at a resource of that Bun
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
+from fhir_data import references
 from mesoclinic.db import unit_of_work
 from mesoclinic.demo.seed import ensure_demo
 from mesoclinic.fhir import service as fhir_service
@@ -33,15 +33,6 @@ EXPECTED_TYPES = {
 }
 
 
-def _references(value: Any) -> list[str]:
-    if isinstance(value, dict):
-        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return found + [r for v in value.values() for r in _references(v)]
-    if isinstance(value, list):
-        return [r for v in value for r in _references(v)]
-    return []
-
-
 def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app, db):
     ensure_demo(db.factory, app.state.settings)
     kinds = Counter[str]()
@@ -57,7 +48,7 @@ def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app,
             for resource in resources:
                 get_fhir_model_class(resource["resourceType"]).model_validate(resource)
                 kinds[resource["resourceType"]] += 1
-                local = [r for r in _references(resource) if not r.startswith("#")]
+                local = [r for r in references(resource) if not r.startswith("#")]
                 assert set(local) <= present, (resource["resourceType"], set(local) - present)
     assert EXPECTED_TYPES <= set(kinds), EXPECTED_TYPES - set(kinds)
     assert kinds["Patient"] == len(patient_ids)
