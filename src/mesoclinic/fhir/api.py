@@ -68,7 +68,7 @@ def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> i
 
 
 def _paging(params: QueryParams, default: int = DEFAULT_COUNT) -> tuple[int, int]:
-    count = _int(params, "_count", default, 1, max(default, MAX_COUNT))
+    count = _int(params, "_count", default, 0, max(default, MAX_COUNT))  # 0: the total only
     return count, _int(params, "_offset", 0, 0, MAX_OFFSET)
 
 
@@ -93,7 +93,7 @@ def _bundle(
         base=base_url(request),
         total=total,
         self_url=str(request.url),
-        next_url=_page_url(request, after) if after < total else None,
+        next_url=_page_url(request, after) if count and after < total else None,
         previous_url=_page_url(request, max(0, offset - count)) if offset else None,
         included=included,
     )

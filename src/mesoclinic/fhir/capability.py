@@ -52,7 +52,10 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 COMMON_SEARCH_PARAMS: dict[str, tuple[str, str]] = {
-    "_count": ("number", "page size (1-100, default 20); the Bundle links the next page"),
+    "_count": (
+        "number",
+        "page size (0-100, default 20; 0 gives the total only); `next` links the next page",
+    ),
     "_offset": ("number", "matches to skip (set by the `next` link)"),
 }
 # `_include` values each search understands (the patient of the matches).
