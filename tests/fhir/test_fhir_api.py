@@ -164,3 +164,13 @@ def test_missing_malformed_and_unknown_are_operation_outcomes(world, anon):
     unauthenticated = outcome(anon.get(f"/fhir/Patient/{world.patient_a.id}"), 401)
     assert unauthenticated["issue"][0]["code"] == "login"
     outcome(world.client("reception").get(f"/fhir/Patient/{world.patient_a.id}"), 403)
+
+
+def test_local_code_systems_are_served_openly(anon):
+    r = anon.get("/fhir/CodeSystem/hair-metric")
+    assert r.status_code == 200
+    system = r.json()
+    get_fhir_model_class("CodeSystem").model_validate(system)
+    assert system["url"] == "https://mesoclinic.org/fhir/CodeSystem/hair-metric"
+    assert {c["code"] for c in system["concept"]} >= {"density_total", "mean_shaft_diameter"}
+    outcome(anon.get("/fhir/CodeSystem/no-such-system"), 404)

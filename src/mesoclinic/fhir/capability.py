@@ -85,8 +85,13 @@ SYSTEM_OPERATIONS: list[dict[str, str]] = []
 # ---- end of the extended lists -----------------------------------------------------------------
 
 
+# Served openly at `GET /fhir/CodeSystem/{name}` (code_systems.py), not through the record.
+OPEN_READ_TYPES: tuple[str, ...] = ("CodeSystem",)
+
+
 def _resource(resource_type: str) -> Resource:
-    interactions = [{"code": "read"}] if resource_type in READ_TYPES else []
+    readable = resource_type in READ_TYPES or resource_type in OPEN_READ_TYPES
+    interactions = [{"code": "read"}] if readable else []
     out: dict[str, Any] = {"type": resource_type, "interaction": interactions}
     params = SEARCH_PARAMS.get(resource_type)
     if params is not None:
@@ -104,7 +109,7 @@ def _resource(resource_type: str) -> Resource:
 
 def capability_statement(base_url: str, *, published: str) -> Resource:
     """The statement served at `GET /fhir/metadata` (validated with fhir.resources)."""
-    types = list(dict.fromkeys([*READ_TYPES, *SEARCH_PARAMS, *TYPE_OPERATIONS]))
+    types = list(dict.fromkeys([*READ_TYPES, *OPEN_READ_TYPES, *SEARCH_PARAMS, *TYPE_OPERATIONS]))
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "Scalp mesotherapy clinic records (see docs/fhir.md).",
