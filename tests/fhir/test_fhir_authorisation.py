@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from fhir_data import outcome, references
+from fhir_data import allergy, densities, outcome, references
 from mesoclinic.demo.seed import DEMO_PASSWORD, MAIN_CLINIC, PATIENT_USERNAME, ensure_demo
 from mesoclinic.fhir.capability import SEARCH_PARAMS
 from mesoclinic.patients.models import Patient
@@ -86,23 +86,23 @@ def test_foreign_staff_and_other_patients_are_refused_on_every_fhir_route(app, d
     assert target not in {e["resource"]["id"] for e in found.get("entry", [])}
 
 
-def test_a_patient_reads_only_their_own_record(app, db, anon):
-    ensure_demo(db.factory, app.state.settings)
-    with db.factory() as s:
-        own_id = str(
-            s.execute(select(User.patient_id).where(User.username == PATIENT_USERNAME)).scalar_one()
-        )
-    patient = _headers(anon, PATIENT_USERNAME)
-    bundle = anon.get(f"/fhir/Patient/{own_id}/$everything", headers=patient).json()
-    assert len(bundle["entry"]) > 10
+def test_a_patient_reads_only_their_own_record(world):
+    allergy(world, world.patient_a)
+    densities(world, world.patient_a, [120.0, 126.0])
+    densities(world, world.other_patient_a, [99.0])
+    own_id = str(world.patient_a.id)
+    patient = world.client("patient")
+    bundle = patient.get(f"/fhir/Patient/{own_id}/$everything").json()
+    types = {e["resource"]["resourceType"] for e in bundle["entry"]}
+    assert {"Patient", "AllergyIntolerance", "Observation", "Provenance"} <= types
     patients = {
         r for e in bundle["entry"] for r in references(e["resource"]) if r.startswith("Patient/")
     }
     assert patients == {f"Patient/{own_id}"}
-    observations = anon.get("/fhir/Observation?_count=100", headers=patient).json()
-    assert observations["total"] > 0
+    observations = patient.get("/fhir/Observation?_count=100").json()
+    assert observations["total"] == 2
     assert {e["resource"]["subject"]["reference"] for e in observations["entry"]} == {
         f"Patient/{own_id}"
     }
-    everyone = anon.get("/fhir/Patient?_count=100", headers=patient).json()
+    everyone = patient.get("/fhir/Patient?_count=100").json()
     assert [e["resource"]["id"] for e in everyone["entry"]] == [own_id]
