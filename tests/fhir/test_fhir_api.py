@@ -89,6 +89,20 @@ def test_observation_search_pages_with_next_links_and_filters_by_date(world):
     )
 
 
+def test_parameters_a_type_does_not_list_are_ignored(world):
+    condition = {"name": "Diabetes", "kind": "diabetes"}
+    r = world.client("clinician").post(
+        f"/api/v1/patients/{world.patient_a.id}/conditions", json=condition
+    )
+    assert r.status_code == 201, r.text
+    bundle = _bundle(
+        world.client("clinician").get(
+            f"/fhir/Condition?patient={world.patient_a.id}&date=1999-01-01&code=nothing"
+        )
+    )
+    assert _ids(bundle) == [r.json()["id"]]
+
+
 def test_include_adds_the_patient_once(world):
     densities(world, world.patient_a, [120.0])
     bundle = _bundle(

@@ -21,7 +21,12 @@ from mesoclinic.fhir import codes, reading, search
 from mesoclinic.fhir import service as fhir_service
 from mesoclinic.fhir.build import Resource
 from mesoclinic.fhir.bundles import searchset
-from mesoclinic.fhir.capability import INCLUDES, READ_TYPES, capability_statement
+from mesoclinic.fhir.capability import (
+    INCLUDES,
+    READ_TYPES,
+    SEARCH_PARAMS,
+    capability_statement,
+)
 from mesoclinic.fhir.code_systems import code_system
 from mesoclinic.fhir.params import (
     BadParameter,
@@ -188,8 +193,10 @@ def _clinical(request: Request, resource_type: str, actor: Actor) -> tuple[Any, 
         count, offset = _paging(params)
         raw_patient = params.get("patient") or params.get("subject")
         patient_ref = parse_reference("patient", raw_patient, "Patient") if raw_patient else None
-        dates = [parse_date("date", v) for v in params.getlist("date")]
-        tokens = [parse_token("code", v) for raw in params.getlist("code") for v in raw.split(",")]
+        known = SEARCH_PARAMS[resource_type]  # parameters a type does not list are ignored
+        dates = [parse_date("date", v) for v in params.getlist("date")] if "date" in known else []
+        coded = params.getlist("code") if "code" in known else []
+        tokens = [parse_token("code", v) for raw in coded for v in raw.split(",")]
         includes = params.getlist("_include")
         unknown = [i for i in includes if i not in INCLUDES.get(resource_type, ())]
         if unknown:
