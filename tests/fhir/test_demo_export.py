@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
@@ -47,6 +48,8 @@ def _local_codings(value: Any) -> list[tuple[str, str]]:
     return []
 
 
+# Builds the whole demo clinic and exports ~2,000 resources: minutes on a loaded shared machine.
+@pytest.mark.timeout(900)
 def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app, db):
     ensure_demo(db.factory, app.state.settings)
     kinds = Counter[str]()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from fhir_data import allergy, densities, outcome, references
@@ -34,6 +35,7 @@ def _richest_other_patient(anon: Any, staff: dict[str, str], ids: list[Any]) -> 
     return best
 
 
+@pytest.mark.timeout(900)  # builds the whole demo clinic
 def test_foreign_staff_and_other_patients_are_refused_on_every_fhir_route(app, db, anon):
     ensure_demo(db.factory, app.state.settings)
     with db.factory() as s:
