@@ -162,6 +162,21 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.analytics.safety": "service",
     f"{PACKAGE}.analytics.comparison": "service",
     f"{PACKAGE}.analytics.tables": "service",
+    # fhir: pure mapping (ORM rows in, validated FHIR dicts out), its codes and building blocks
+    f"{PACKAGE}.fhir.codes": "pure",
+    f"{PACKAGE}.fhir.build": "pure",
+    f"{PACKAGE}.fhir.mapping_patient": "pure",
+    f"{PACKAGE}.fhir.mapping_assessment": "pure",
+    f"{PACKAGE}.fhir.mapping_outcomes": "pure",
+    f"{PACKAGE}.fhir.mapping_visits": "pure",
+    f"{PACKAGE}.fhir.mapping_plans": "pure",
+    f"{PACKAGE}.fhir.mapping_provenance": "pure",
+    f"{PACKAGE}.fhir.params": "pure",
+    f"{PACKAGE}.fhir.bundles": "pure",
+    f"{PACKAGE}.fhir.capability": "pure",
+    f"{PACKAGE}.fhir.code_systems": "pure",
+    f"{PACKAGE}.fhir.search": "service",  # searches through the areas' services
+    f"{PACKAGE}.fhir.reading": "service",  # reads one resource through its area's service
 }
 SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}
 # Areas whose other modules all share one layer.

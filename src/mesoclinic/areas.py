@@ -26,6 +26,7 @@ AREA_PACKAGES: list[str] = [
     "mesoclinic.outcomes",
     "mesoclinic.analytics",
     "mesoclinic.imaging",
+    "mesoclinic.fhir",
 ]
 
 

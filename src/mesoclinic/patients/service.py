@@ -158,6 +158,9 @@ class PatientQuery:
     text: str | None = None  # name, record number or phone
     birth_date: date | None = None
     include_voided: bool = False
+    name: str | None = None  # every word in the given or family name (FHIR `name`)
+    record_number: str | None = None  # exactly this record number (FHIR `identifier`)
+    clinic_id: uuid.UUID | None = None  # only this clinic's patients (inside the actor's scope)
 
 
 # A search counts at most this many matches: the total of a page says "1000+" beyond it, so no
@@ -217,6 +220,17 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
         clause = _term_clause(term)
         if clause is not None:
             stmt = stmt.where(clause)
+    if query.record_number is not None:
+        stmt = stmt.where(Patient.record_number == query.record_number)
+    if query.clinic_id is not None:
+        stmt = stmt.where(Patient.clinic_id == query.clinic_id)
+    # FHIR string search: each word starts the given or the family name.
+    for word in (query.name or "").split():
+        key = search_keys.name_key(word)
+        if key:
+            stmt = stmt.where(
+                or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))
+            )
     return stmt
 
 
