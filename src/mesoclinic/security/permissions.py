@@ -40,6 +40,7 @@ class Permission(StrEnum):
     OUTCOME_READ = "outcome:read"
     OUTCOME_WRITE = "outcome:write"
     CLINIC_CALENDAR_WRITE = "clinic-calendar:write"  # plans: opening days, rooms, closures
+    FHIR_BULK_EXPORT = "fhir:bulk-export"  # a whole clinic's records as NDJSON ($export)
 
 
 def has_permission(role: Role | str, permission: str) -> bool:
