@@ -152,6 +152,12 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.demo.seed": "root",
     f"{PACKAGE}.demo.cli": "root",
     f"{PACKAGE}.demo.people": "pure",
+    # fhir: pure mapping (ORM rows in, validated FHIR dicts out), its codes and building blocks
+    f"{PACKAGE}.fhir.codes": "pure",
+    f"{PACKAGE}.fhir.build": "pure",
+    f"{PACKAGE}.fhir.mapping_patient": "pure",
+    f"{PACKAGE}.fhir.mapping_assessment": "pure",
+    f"{PACKAGE}.fhir.mapping_outcomes": "pure",
 }
 SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}
 # Areas whose other modules all share one layer.
