@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic.db import unit_of_work
+from mesoclinic.fhir import codes
 from mesoclinic.outcomes import service as measurement_service
 from mesoclinic.outcomes import sites
 from mesoclinic.outcomes.kinds import load_kinds
@@ -136,4 +137,73 @@ def record_summary(session: Session, patient: Any) -> dict[str, Any]:
             for m in measurements
             if m.superseded_at is None and str(m.status) != "entered-in-error"
         ),
+    }
+
+
+REFERRER = "https://referrer.example.org/fhir/sid/patient"
+PATIENT_URL = "urn:uuid:6f1c3c2e-0c4b-4f8e-9d1e-3a5b7c9d1e2f"
+
+
+def referral() -> dict[str, Any]:
+    """A dermatologist's referral: Patient, Condition, Observation, AllergyIntolerance."""
+    subject = {"reference": PATIENT_URL}
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": PATIENT_URL,
+                "resource": {
+                    "resourceType": "Patient",
+                    "identifier": [{"system": REFERRER, "value": "RX-20417"}],
+                    "name": [{"use": "official", "family": "Okafor", "given": ["Adaeze"]}],
+                    "gender": "female",
+                    "birthDate": "1988-07-19",
+                    "telecom": [{"system": "email", "value": "adaeze@example.org"}],
+                },
+                "request": {"method": "POST", "url": "Patient"},
+            },
+            {
+                "fullUrl": "urn:uuid:0b6c2a8e-3f0e-4d7c-8d6e-5c1a2b3c4d5e",
+                "resource": {
+                    "resourceType": "Condition",
+                    "identifier": [{"system": f"{REFERRER}/condition", "value": "C-1"}],
+                    "code": {"text": "Iron deficiency"},
+                    "subject": subject,
+                    "onsetDateTime": "2025-11-02",
+                },
+                "request": {"method": "POST", "url": "Condition"},
+            },
+            {
+                "fullUrl": "urn:uuid:9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
+                "resource": {
+                    "resourceType": "Observation",
+                    "status": "final",
+                    "code": {"coding": [{"system": codes.HAIR_METRIC, "code": "density_total"}]},
+                    "subject": subject,
+                    "effectiveDateTime": "2026-02-10T10:00:00Z",
+                    "valueQuantity": {
+                        "value": 128,
+                        "unit": "/cm2",
+                        "system": codes.UCUM,
+                        "code": "/cm2",
+                    },
+                    "bodySite": {
+                        "coding": [{"system": codes.SCALP_SITE, "code": "vertex"}],
+                        "text": "Vertex",
+                    },
+                },
+                "request": {"method": "POST", "url": "Observation"},
+            },
+            {
+                "fullUrl": "urn:uuid:1d2e3f4a-5b6c-4d7e-8f9a-0b1c2d3e4f5a",
+                "resource": {
+                    "resourceType": "AllergyIntolerance",
+                    "code": {"text": "Penicillin"},
+                    "patient": subject,
+                    "reaction": [{"manifestation": [{"text": "Rash"}], "severity": "mild"}],
+                },
+                "request": {"method": "POST", "url": "AllergyIntolerance"},
+            },
+        ],
     }

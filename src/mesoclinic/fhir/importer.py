@@ -40,7 +40,12 @@ from mesoclinic.fhir.importer_parse import (
 from mesoclinic.outcomes import service as measurement_service
 from mesoclinic.outcomes import sites as site_service
 from mesoclinic.outcomes.kinds import KindBook
-from mesoclinic.outcomes.models import Measurement, MeasurementSite, MeasurementStatus
+from mesoclinic.outcomes.models import (
+    Measurement,
+    MeasurementSite,
+    MeasurementStatus,
+    SiteLocation,
+)
 from mesoclinic.outcomes.schemas import MeasurementCorrection, MeasurementCreate, SiteCreate
 from mesoclinic.patients import history
 from mesoclinic.patients import service as patient_service
@@ -377,9 +382,11 @@ def _site(
         if label is None or site.label == label:
             return site.id
     try:
-        data = SiteCreate(location=location, label=label)  # type: ignore[arg-type]
-    except ValidationError as error:
-        raise InvalidInput(error.errors()[0]["msg"], "location") from error
+        data = SiteCreate(location=SiteLocation(location), label=label)
+    except (ValidationError, ValueError) as error:
+        raise InvalidInput(
+            f"not a scalp site of {codes.SCALP_SITE}: {location}", "location"
+        ) from error
     return site_service.create(session, actor, patient_id, data).id
 
 

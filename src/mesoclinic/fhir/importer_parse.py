@@ -266,13 +266,18 @@ def parse_bundle(bundle: Any) -> Parsed:
         raise BundleRefused(
             [Issue("Bundle.type", "only a transaction Bundle can be imported", "value")], 400
         )
+    entries = bundle.get("entry") or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise BundleRefused([Issue("Bundle.entry", "must be a list of entries", "structure")], 400)
+    # The bundle's own elements first; each resource is validated on its own below, so that
+    # its problems are named and the resource types we do not import are refused as such.
+    shell = {**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]}
     try:
-        get_fhir_model_class("Bundle").model_validate(bundle)
+        get_fhir_model_class("Bundle").model_validate(shell)
     except ValidationError as error:
         raise BundleRefused(
             [Issue(fhirpath("Bundle", tuple(e["loc"])), e["msg"]) for e in error.errors()[:20]]
         ) from error
-    entries = bundle.get("entry") or []
     if not entries:
         raise BundleRefused([Issue("Bundle.entry", "the bundle has no entries", "required")])
     parsed = Parsed()
@@ -525,8 +530,8 @@ def _observation(
     if not unit:
         reader.problem(f"{path}.valueQuantity.unit", "the unit (UCUM) is missing", "required")
         return
-    value = float(quantity["value"])
-    if not math.isfinite(value):
+    number = float(quantity["value"])
+    if not math.isfinite(number):
         reader.problem(f"{path}.valueQuantity.value", "not a number", "value")
         return
     measured_at = _instant(resource.get("effectiveDateTime"))
@@ -541,7 +546,7 @@ def _observation(
             source,
             _subject(resource),
             kind,
-            value,
+            number,
             str(unit),
             measured_at,
             str(device_name)[:120] if device_name else None,
