@@ -12,11 +12,11 @@ import pytest
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
+from fhir_records import add_record
 from mesoclinic.db import unit_of_work
 from mesoclinic.fhir import bulk, bulk_worker
 from mesoclinic.fhir.bulk_models import BulkExportJob, ExportStatus
 from mesoclinic.security.models import AuditEntry
-from fhir_records import add_record
 
 # The worker pass opens its own sessions and reads in its own transaction: real commits.
 pytestmark = pytest.mark.committed

@@ -17,6 +17,7 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from mesoclinic.fhir import codes
+from mesoclinic.fhir.mapping_patient import ALLERGY_SEVERITY_EXTENSION
 
 # What a referral may carry, in the order it is stored (patients first: the rest refer to them).
 IMPORTABLE = (
@@ -26,7 +27,7 @@ IMPORTABLE = (
     "MedicationStatement",
     "Observation",
 )
-SEVERITIES = {"mild", "moderate", "severe"}
+SEVERITIES = {"mild", "moderate", "severe", "unknown"}
 CRITICALITY_SEVERITY = {"high": "severe", "low": "mild"}
 
 
@@ -208,6 +209,13 @@ def _code_in(concept: dict[str, Any] | None, system: str) -> str | None:
     for coding in (concept or {}).get("coding") or []:
         if coding.get("system") == system and coding.get("code"):
             return str(coding["code"])
+    return None
+
+
+def _extension_code(resource: dict[str, Any], url: str) -> str | None:
+    for extension in resource.get("extension") or []:
+        if extension.get("url") == url and extension.get("valueCode"):
+            return str(extension["valueCode"])
     return None
 
 
@@ -440,8 +448,10 @@ def _clinical(
             return
         reactions = resource.get("reaction") or [{}]
         reaction = reactions[0]
-        severity = reaction.get("severity") or CRITICALITY_SEVERITY.get(
-            resource.get("criticality") or "", "unknown"
+        severity = (
+            _extension_code(resource, ALLERGY_SEVERITY_EXTENSION)
+            or reaction.get("severity")
+            or CRITICALITY_SEVERITY.get(resource.get("criticality") or "", "unknown")
         )
         manifestation = ", ".join(
             filter(None, (_concept_text(m) for m in reaction.get("manifestation") or []))
@@ -578,3 +588,28 @@ def _rating(text: str | None) -> tuple[str | None, str | None, bool | None]:
         elif not line.startswith("Entered in error:"):
             lines.append(line)
     return "\n".join(lines) or None, rater, blinded
+
+
+def transaction_bundle(resources: list[dict[str, Any]], base: str = "") -> dict[str, Any]:
+    """A transaction Bundle that creates or updates these resources (an export read back):
+    each entry's fullUrl is `<base>/<Type>/<id>` (or `urn:uuid:<id>`); references `Type/id`
+    resolve inside it."""
+    order = {kind: n for n, kind in enumerate(IMPORTABLE)}
+    wanted = sorted(
+        (r for r in resources if r.get("resourceType") in order),
+        key=lambda r: order[r["resourceType"]],
+    )
+    return {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"{base}/{r['resourceType']}/{r['id']}"
+                if base
+                else f"urn:uuid:{r['id']}",
+                "resource": r,
+                "request": {"method": "PUT", "url": f"{r['resourceType']}/{r['id']}"},
+            }
+            for r in wanted
+        ],
+    }
