@@ -158,6 +158,13 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.mapping_patient": "pure",
     f"{PACKAGE}.fhir.mapping_assessment": "pure",
     f"{PACKAGE}.fhir.mapping_outcomes": "pure",
+    f"{PACKAGE}.fhir.mapping_visits": "pure",
+    f"{PACKAGE}.fhir.mapping_plans": "pure",
+    f"{PACKAGE}.fhir.mapping_provenance": "pure",
+    f"{PACKAGE}.fhir.params": "pure",
+    f"{PACKAGE}.fhir.bundles": "pure",
+    f"{PACKAGE}.fhir.capability": "pure",
+    f"{PACKAGE}.fhir.search": "service",  # searches through the areas' services
 }
 SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}
 # Areas whose other modules all share one layer.

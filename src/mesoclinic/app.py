@@ -16,12 +16,15 @@ from mesoclinic import __version__, areas, migrate
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import make_engine, make_sessionmaker
 from mesoclinic.errors import DomainError, InvalidInput, NotFound
+from mesoclinic.fhir.bundles import operation_outcome
+from mesoclinic.fhir.codes import FHIR_JSON
 from mesoclinic.web import pages as dashboard_pages
 from mesoclinic.web.forms import refuse_nul_bytes
 from mesoclinic.web.security_headers import SecurityHeaders
 from mesoclinic.web.templating import STATIC_DIR, render
 
 API_PREFIXES = ("/api/", "/fhir/", "/healthz")
+FHIR_PREFIX = "/fhir"
 
 
 def create_app(settings: Settings | None = None, *, run_migrations: bool = True) -> FastAPI:
@@ -72,9 +75,29 @@ def _field_of(loc: tuple[Any, ...]) -> str | None:
     return ".".join(parts) or None
 
 
+def is_fhir(request: Request) -> bool:
+    path = request.url.path
+    return path == FHIR_PREFIX or path.startswith(f"{FHIR_PREFIX}/")
+
+
+def fhir_error(
+    status: int, message: str, expression: str | None = None, headers: dict[str, str] | None = None
+) -> Response:
+    """Every error under /fhir is an OperationOutcome (never FastAPI's own JSON shape)."""
+    return JSONResponse(
+        operation_outcome(status, message, expression),
+        status_code=status,
+        headers=headers,
+        media_type=FHIR_JSON,
+    )
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
+        if is_fhir(request):
+            headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+            return fhir_error(exc.status, exc.message, exc.field, headers)
         if wants_json(request):
             headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
             if "retry_after" in exc.extra:
@@ -93,6 +116,9 @@ def _install_error_handlers(app: FastAPI) -> None:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid input"}
         field = _field_of(tuple(first.get("loc", ())))
         message = f"{field}: {first['msg']}" if field else str(first["msg"])
+        if is_fhir(request):
+            in_query = any(e.get("loc", ("",))[0] == "query" for e in exc.errors())
+            return fhir_error(400 if in_query else 422, message, field)
         if not wants_json(request):
             # A page's malformed id names nothing that exists; other bad parameters are shown
             # on the error page, in the layout, rather than as raw JSON.
@@ -108,6 +134,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if is_fhir(request):
+            return fhir_error(exc.status_code, str(exc.detail))
         if wants_json(request):
             code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
             return JSONResponse(error_body(code, str(exc.detail)), status_code=exc.status_code)

@@ -25,6 +25,7 @@ AREA_PACKAGES: list[str] = [
     "mesoclinic.aftercare",
     "mesoclinic.outcomes",
     "mesoclinic.imaging",
+    "mesoclinic.fhir",
 ]
 
 

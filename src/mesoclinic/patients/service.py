@@ -124,6 +124,9 @@ class PatientQuery:
     text: str | None = None  # name, record number or phone
     birth_date: date | None = None
     include_voided: bool = False
+    name: str | None = None  # every word in the given or family name (FHIR `name`)
+    record_number: str | None = None  # exactly this record number (FHIR `identifier`)
+    clinic_id: uuid.UUID | None = None  # only this clinic's patients (inside the actor's scope)
 
 
 def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
@@ -136,6 +139,18 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
         stmt = stmt.where(Patient.status == RecordStatus.ACTIVE)
     if query.birth_date:
         stmt = stmt.where(Patient.birth_date == query.birth_date)
+    if query.record_number is not None:
+        stmt = stmt.where(Patient.record_number == query.record_number)
+    if query.clinic_id is not None:
+        stmt = stmt.where(Patient.clinic_id == query.clinic_id)
+    for term in (query.name or "").split():
+        like = f"%{term.lower()}%"
+        stmt = stmt.where(
+            or_(
+                func.lower(Patient.given_name).like(like),
+                func.lower(Patient.family_name).like(like),
+            )
+        )
     for term in (query.text or "").split():
         like = f"%{term.lower()}%"
         clauses = [

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.errors import InvalidTransition
@@ -68,6 +68,29 @@ def get(session: Session, actor: Actor, appointment_id: uuid.UUID) -> Appointmen
         clinic_id=appointment.clinic_id,
     )
     return appointment
+
+
+def list_for(session: Session, actor: Actor, patient_id: uuid.UUID) -> list[Appointment]:
+    """Every appointment of the patient, soonest first, auditing the read."""
+    patient = patient_service.load(session, actor, patient_id, Permission.APPOINTMENT_READ)
+    rows = list(
+        session.execute(
+            select(Appointment)
+            .where(Appointment.patient_id == patient.id)
+            .order_by(Appointment.starts_at, Appointment.id)
+        ).scalars()
+    )
+    audit.record(
+        session,
+        actor,
+        "read",
+        "appointment",
+        None,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail={"count": len(rows)},
+    )
+    return rows
 
 
 def change_status(

@@ -40,6 +40,9 @@ class Permission(StrEnum):
     OUTCOME_READ = "outcome:read"
     OUTCOME_WRITE = "outcome:write"
     CLINIC_CALENDAR_WRITE = "clinic-calendar:write"  # plans: opening days, rooms, closures
+    FHIR_READ = (
+        "fhir:read"  # the /fhir REST face and `export fhir` (each area's read still applies)
+    )
     FHIR_BULK_EXPORT = "fhir:bulk-export"  # a whole clinic's records as NDJSON ($export)
 
 

@@ -1,0 +1,63 @@
+"""Every resource the whole demo clinic exports validates with fhir.resources (R4B), and every
+reference inside a patient's $everything Bundle points at a resource of that Bundle."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from fhir.resources.R4B import get_fhir_model_class
+from sqlalchemy import select
+
+from mesoclinic.db import unit_of_work
+from mesoclinic.demo.seed import ensure_demo
+from mesoclinic.fhir import service as fhir_service
+from mesoclinic.outcomes.kinds import load_kinds
+from mesoclinic.patients.models import Patient
+from mesoclinic.security.actor import cli_actor
+
+EXPECTED_TYPES = {
+    "Patient",
+    "Condition",
+    "AllergyIntolerance",
+    "MedicationStatement",
+    "Observation",
+    "Consent",
+    "Procedure",
+    "MedicationAdministration",
+    "CarePlan",
+    "Appointment",
+    "Media",
+    "BodyStructure",
+    "Provenance",
+}
+
+
+def _references(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
+        return found + [r for v in value.values() for r in _references(v)]
+    if isinstance(value, list):
+        return [r for v in value for r in _references(v)]
+    return []
+
+
+def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app, db):
+    ensure_demo(db.factory, app.state.settings)
+    kinds = Counter[str]()
+    book = load_kinds()
+    with unit_of_work(db.factory) as session:
+        actor = cli_actor("fhir-test")
+        patient_ids = session.execute(select(Patient.id)).scalars().all()
+        assert len(patient_ids) >= 25
+        for patient_id in patient_ids:
+            resources = fhir_service.everything(session, actor, patient_id, book)
+            present = {f"{r['resourceType']}/{r['id']}" for r in resources}
+            assert len(present) == len(resources), "a resource is exported twice"
+            for resource in resources:
+                get_fhir_model_class(resource["resourceType"]).model_validate(resource)
+                kinds[resource["resourceType"]] += 1
+                local = [r for r in _references(resource) if not r.startswith("#")]
+                assert set(local) <= present, (resource["resourceType"], set(local) - present)
+    assert EXPECTED_TYPES <= set(kinds), EXPECTED_TYPES - set(kinds)
+    assert kinds["Patient"] == len(patient_ids)
