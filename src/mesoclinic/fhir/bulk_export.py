@@ -14,7 +14,7 @@ import shutil
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,19 +22,28 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import SQLITE_BEGIN, RecordStatus, utcnow
-from mesoclinic.fhir import bulk, mapping_outcomes, mapping_patient
+from mesoclinic.fhir import (
+    bulk,
+    mapping_assessment,
+    mapping_outcomes,
+    mapping_patient,
+    mapping_visits,
+)
 from mesoclinic.fhir.bulk_ndjson import NdjsonWriter
 from mesoclinic.outcomes.kinds import KindBook, load_kinds
 from mesoclinic.outcomes.models import Measurement, MeasurementStatus
 from mesoclinic.patients.models import (
     Allergy,
     Condition,
+    Consent,
     Medication,
     Patient,
     PregnancyStatus,
 )
-from mesoclinic.security.models import Clinic
+from mesoclinic.security.models import Clinic, User
+from mesoclinic.visits.models import Visit, VisitStatus
 
 BATCH_SIZE = 500
 Resource = dict[str, Any]
@@ -48,6 +57,8 @@ class Page:
     since: datetime | None
     clinic_names: dict[uuid.UUID, str]
     kinds: KindBook
+    # The page's visits and their practitioners, loaded once for the three visit types.
+    loaded: dict[str, Any] = field(default_factory=dict)
 
     @property
     def ids(self) -> list[uuid.UUID]:
@@ -83,8 +94,79 @@ def _patients(session: Session, page: Page) -> Iterator[Resource]:
 
 
 def _conditions(session: Session, page: Page) -> Iterator[Resource]:
+    stmt = (
+        select(Assessment)
+        .where(
+            Assessment.patient_id.in_(page.ids),
+            Assessment.status == RecordStatus.ACTIVE,
+            _changed(Assessment.updated_at, page.since),
+        )
+        .order_by(Assessment.patient_id, Assessment.assessed_at, Assessment.id)
+    )
+    for assessment in session.execute(stmt).scalars():
+        yield mapping_assessment.diagnosis_condition_resource(assessment)
     for row in _history(Condition)(session, page):
         yield mapping_patient.history_condition_resource(row)
+
+
+def _consents(session: Session, page: Page) -> Iterator[Resource]:
+    stmt = (
+        select(Consent)
+        .where(Consent.patient_id.in_(page.ids), _changed(Consent.recorded_at, page.since))
+        .order_by(Consent.patient_id, Consent.signed_at, Consent.id)
+    )
+    for consent in session.execute(stmt).scalars():
+        yield mapping_patient.consent_resource(consent)
+
+
+def _visits(session: Session, page: Page) -> list[tuple[Visit, str, str]]:
+    """The page's completed visits with (username, name) of who gave them, loaded once."""
+    if "visits" not in page.loaded:
+        visits = list(
+            session.execute(
+                select(Visit)
+                .where(
+                    Visit.patient_id.in_(page.ids),
+                    Visit.status == VisitStatus.COMPLETED,
+                    _changed(Visit.updated_at, page.since),
+                )
+                .order_by(Visit.patient_id, Visit.performed_at, Visit.id)
+            ).scalars()
+        )
+        ids = {v.practitioner_id for v in visits}
+        users = (
+            {u.id: u for u in session.execute(select(User).where(User.id.in_(ids))).scalars()}
+            if ids
+            else {}
+        )
+        rows = []
+        for visit in visits:
+            user = users.get(visit.practitioner_id)
+            username = user.username if user else str(visit.practitioner_id)
+            rows.append((visit, username, (user.display_name if user else "") or username))
+        page.loaded["visits"] = rows
+    return page.loaded["visits"]  # type: ignore[no-any-return]
+
+
+def _procedures(session: Session, page: Page) -> Iterator[Resource]:
+    for visit, username, name in _visits(session, page):
+        yield mapping_visits.procedure_resource(
+            visit, practitioner=username, practitioner_name=name
+        )
+
+
+def _administrations(session: Session, page: Page) -> Iterator[Resource]:
+    for visit, username, name in _visits(session, page):
+        yield from mapping_visits.administration_resources(
+            visit, practitioner=username, practitioner_name=name
+        )
+
+
+def _adverse_events(session: Session, page: Page) -> Iterator[Resource]:
+    for visit, _username, _name in _visits(session, page):
+        for event in visit.adverse_events:
+            if event.type != "none":
+                yield mapping_visits.adverse_event_resource(event, visit)
 
 
 def _allergies(session: Session, page: Page) -> Iterator[Resource]:
@@ -121,6 +203,10 @@ EXPORTERS: dict[str, Callable[[Session, Page], Iterator[Resource]]] = {
     "AllergyIntolerance": _allergies,
     "MedicationStatement": _medications,
     "Observation": _observations,
+    "Consent": _consents,
+    "Procedure": _procedures,
+    "MedicationAdministration": _administrations,
+    "AdverseEvent": _adverse_events,
 }
 SUPPORTED_TYPES: tuple[str, ...] = tuple(EXPORTERS)
 
