@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic.assessment.models import Assessment
@@ -259,8 +259,10 @@ def run(
     folder = bulk.export_folder(data_dir, held.job_id)
     types = tuple(t for t in SUPPORTED_TYPES if t in held.types)
     with NdjsonWriter(folder) as writer, factory() as session, session.begin():
-        if session.get_bind().dialect.name == "postgresql":
-            session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        bind = session.get_bind()
+        if bind.dialect.name == "postgresql":
+            if isinstance(bind, Engine):  # (tests bind the factory to an open transaction)
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
         else:
             session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
         transaction_time = utcnow()
