@@ -164,6 +164,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.params": "pure",
     f"{PACKAGE}.fhir.bundles": "pure",
     f"{PACKAGE}.fhir.capability": "pure",
+    f"{PACKAGE}.fhir.code_systems": "pure",
     f"{PACKAGE}.fhir.search": "service",  # searches through the areas' services
 }
 SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}

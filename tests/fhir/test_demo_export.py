@@ -9,9 +9,12 @@ from typing import Any
 from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import select
 
+from fhir_data import references
 from mesoclinic.db import unit_of_work
 from mesoclinic.demo.seed import ensure_demo
+from mesoclinic.fhir import codes
 from mesoclinic.fhir import service as fhir_service
+from mesoclinic.fhir.code_systems import code_system
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.patients.models import Patient
 from mesoclinic.security.actor import cli_actor
@@ -33,18 +36,21 @@ EXPECTED_TYPES = {
 }
 
 
-def _references(value: Any) -> list[str]:
+def _local_codings(value: Any) -> list[tuple[str, str]]:
+    """(system, code) of every coding in one of mesoclinic's own CodeSystems."""
     if isinstance(value, dict):
-        found = [value["reference"]] if isinstance(value.get("reference"), str) else []
-        return found + [r for v in value.values() for r in _references(v)]
+        own = str(value.get("system", "")).startswith(f"{codes.BASE}/CodeSystem/")
+        found = [(value["system"], value["code"])] if own and "code" in value else []
+        return found + [c for v in value.values() for c in _local_codings(v)]
     if isinstance(value, list):
-        return [r for v in value for r in _references(v)]
+        return [c for v in value for c in _local_codings(v)]
     return []
 
 
 def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app, db):
     ensure_demo(db.factory, app.state.settings)
     kinds = Counter[str]()
+    served: dict[str, set[str]] = {}
     book = load_kinds()
     with unit_of_work(db.factory) as session:
         actor = cli_actor("fhir-test")
@@ -57,7 +63,18 @@ def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app,
             for resource in resources:
                 get_fhir_model_class(resource["resourceType"]).model_validate(resource)
                 kinds[resource["resourceType"]] += 1
-                local = [r for r in _references(resource) if not r.startswith("#")]
+                for system, code in _local_codings(resource):
+                    served.setdefault(system, set()).add(code)
+                local = [r for r in references(resource) if not r.startswith("#")]
                 assert set(local) <= present, (resource["resourceType"], set(local) - present)
     assert EXPECTED_TYPES <= set(kinds), EXPECTED_TYPES - set(kinds)
     assert kinds["Patient"] == len(patient_ids)
+    for system, used in served.items():
+        name = system.rsplit("/", 1)[1]
+        if name == "consent-procedure":  # the clinic's own consent forms name these
+            continue
+        published = code_system(name, book)
+        assert published is not None, system
+        listed = {c["code"] for c in published["concept"]}
+        unlisted = {c for c in used - listed if not c.startswith("salt-")}
+        assert not unlisted, (system, unlisted)

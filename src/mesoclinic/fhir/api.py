@@ -22,6 +22,7 @@ from mesoclinic.fhir import service as fhir_service
 from mesoclinic.fhir.build import Resource
 from mesoclinic.fhir.bundles import searchset
 from mesoclinic.fhir.capability import INCLUDES, READ_TYPES, capability_statement
+from mesoclinic.fhir.code_systems import code_system
 from mesoclinic.fhir.params import (
     BadParameter,
     parse_birthdate,
@@ -68,7 +69,7 @@ def _int(params: QueryParams, name: str, default: int, low: int, high: int) -> i
 
 
 def _paging(params: QueryParams, default: int = DEFAULT_COUNT) -> tuple[int, int]:
-    count = _int(params, "_count", default, 1, max(default, MAX_COUNT))
+    count = _int(params, "_count", default, 0, max(default, MAX_COUNT))  # 0: the total only
     return count, _int(params, "_offset", 0, 0, MAX_OFFSET)
 
 
@@ -93,7 +94,7 @@ def _bundle(
         base=base_url(request),
         total=total,
         self_url=str(request.url),
-        next_url=_page_url(request, after) if after < total else None,
+        next_url=_page_url(request, after) if count and after < total else None,
         previous_url=_page_url(request, max(0, offset - count)) if offset else None,
         included=included,
     )
@@ -112,6 +113,16 @@ def _id(raw: str, what: str) -> uuid.UUID:
 def metadata(request: Request) -> FhirResponse:
     """What this server implements (open to anyone, as FHIR clients expect)."""
     return FhirResponse(capability_statement(base_url(request), published=PUBLISHED))
+
+
+@router.get("/CodeSystem/{resource_id}", response_class=FhirResponse, summary="Read CodeSystem")
+@public
+def read_code_system(resource_id: str, request: Request) -> FhirResponse:
+    """One of mesoclinic's own CodeSystems (no patient data, so open like the metadata)."""
+    resource = code_system(resource_id, _book(request))
+    if resource is None:
+        raise DomainError(f"No CodeSystem {resource_id!r} on this server", "id", "not_found", 404)
+    return FhirResponse(resource)
 
 
 @router.get(

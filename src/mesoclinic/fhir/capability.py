@@ -52,7 +52,10 @@ SEARCH_PARAMS: dict[str, dict[str, tuple[str, str]]] = {
     },
 }
 COMMON_SEARCH_PARAMS: dict[str, tuple[str, str]] = {
-    "_count": ("number", "page size (1-100, default 20); the Bundle links the next page"),
+    "_count": (
+        "number",
+        "page size (0-100, default 20; 0 gives the total only); `next` links the next page",
+    ),
     "_offset": ("number", "matches to skip (set by the `next` link)"),
 }
 # `_include` values each search understands (the patient of the matches).
@@ -95,8 +98,13 @@ TYPE_OPERATIONS["Patient"].append(
 # ---- end of the extended lists -----------------------------------------------------------------
 
 
+# Served openly at `GET /fhir/CodeSystem/{name}` (code_systems.py), not through the record.
+OPEN_READ_TYPES: tuple[str, ...] = ("CodeSystem",)
+
+
 def _resource(resource_type: str) -> Resource:
-    interactions = [{"code": "read"}] if resource_type in READ_TYPES else []
+    readable = resource_type in READ_TYPES or resource_type in OPEN_READ_TYPES
+    interactions = [{"code": "read"}] if readable else []
     out: dict[str, Any] = {"type": resource_type, "interaction": interactions}
     params = SEARCH_PARAMS.get(resource_type)
     if params is not None:
@@ -114,7 +122,7 @@ def _resource(resource_type: str) -> Resource:
 
 def capability_statement(base_url: str, *, published: str) -> Resource:
     """The statement served at `GET /fhir/metadata` (validated with fhir.resources)."""
-    types = list(dict.fromkeys([*READ_TYPES, *SEARCH_PARAMS, *TYPE_OPERATIONS]))
+    types = list(dict.fromkeys([*READ_TYPES, *OPEN_READ_TYPES, *SEARCH_PARAMS, *TYPE_OPERATIONS]))
     rest: dict[str, Any] = {
         "mode": "server",
         "documentation": "Scalp mesotherapy clinic records (see docs/fhir.md).",
