@@ -144,6 +144,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.bulk_worker": "edge",
     f"{PACKAGE}.fhir.importer": "service",
     f"{PACKAGE}.fhir.importer_parse": "pure",
+    f"{PACKAGE}.fhir.importer_records": "pure",
     f"{PACKAGE}.app": "root",
     f"{PACKAGE}.cli": "root",
     f"{PACKAGE}.models_registry": "root",

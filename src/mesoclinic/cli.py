@@ -67,7 +67,7 @@ def serve(
     uvicorn.run(application, host=host, port=port, log_level="info", proxy_headers=False)
 
 
-DEMO_WORKER_AREAS = frozenset({"security", "outcomes"})
+DEMO_WORKER_AREAS = frozenset({"security", "outcomes", "fhir"})
 DEMO_WORKER_SECONDS = 2.0
 
 

@@ -135,3 +135,22 @@ def test_a_job_whose_worker_died_is_taken_over_after_its_lease(world, tmp_path):
     assert not bulk.heartbeat(world.db.factory, held, lease, done=1, total=2)  # lost its claim
     with unit_of_work(world.db.factory) as s:
         assert s.get(BulkExportJob, job_id).status is ExportStatus.RUNNING
+
+
+def test_patient_and_group_kick_offs_export_the_clinic(world):
+    add_record(world.db.factory, world.patient_a.id)
+    clinician = world.client("clinician")
+    for url in ("/fhir/Patient/$export", f"/fhir/Group/{world.clinic_a.id}/$export"):
+        status_url = _kick_off(clinician, f"{url}?_type=Patient")
+        _work(world)
+        files = _files(clinician, clinician.get(status_url).json())
+        assert {p["id"] for p in files["Patient"]} == {
+            str(world.patient_a.id),
+            str(world.other_patient_a.id),
+        }
+    r = world.client("admin").get(f"/fhir/Group/{world.clinic_b.id}/$export", headers=ASYNC)
+    assert r.status_code == 202
+    _work(world)
+    r = world.client("admin").get(_path(r.headers["Content-Location"]))
+    admin_files = _files(world.client("admin"), r.json())
+    assert {p["id"] for p in admin_files["Patient"]} == {str(world.patient_b.id)}

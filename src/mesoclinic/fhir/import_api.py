@@ -10,7 +10,8 @@ from fastapi import APIRouter, Body, Query
 from fastapi.responses import JSONResponse
 
 from mesoclinic.fhir import importer
-from mesoclinic.fhir.importer_parse import BundleRefused, parse_bundle
+from mesoclinic.fhir.importer_parse import parse_bundle
+from mesoclinic.fhir.importer_records import BundleRefused
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor

@@ -24,7 +24,8 @@ from mesoclinic.db import RecordStatus
 from mesoclinic.errors import DomainError, Forbidden, InvalidInput
 from mesoclinic.fhir import codes
 from mesoclinic.fhir.bulk_models import ImportLink
-from mesoclinic.fhir.importer_parse import (
+from mesoclinic.fhir.importer_parse import fhirpath
+from mesoclinic.fhir.importer_records import (
     AllergyIn,
     BundleRefused,
     ConditionIn,
@@ -35,7 +36,6 @@ from mesoclinic.fhir.importer_parse import (
     PatientIn,
     PregnancyIn,
     Source,
-    fhirpath,
 )
 from mesoclinic.outcomes import service as measurement_service
 from mesoclinic.outcomes import sites as site_service
