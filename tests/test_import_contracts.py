@@ -167,6 +167,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.capability": "pure",
     f"{PACKAGE}.fhir.code_systems": "pure",
     f"{PACKAGE}.fhir.search": "service",  # searches through the areas' services
+    f"{PACKAGE}.fhir.reading": "service",  # reads one resource through its area's service
 }
 SUFFIX_LAYERS = {"_pages": "edge", "_api": "edge", "_cli": "edge", "_schemas": "schemas"}
 # Areas whose other modules all share one layer.

@@ -106,3 +106,21 @@ def test_a_patient_reads_only_their_own_record(world):
     }
     everyone = patient.get("/fhir/Patient?_count=100").json()
     assert [e["resource"]["id"] for e in everyone["entry"]] == [own_id]
+
+
+def test_a_patient_reads_a_history_condition_without_assessment_rights(world):
+    made = {}
+    for person in (world.patient_a, world.other_patient_a):
+        r = world.client("clinician").post(
+            f"/api/v1/patients/{person.id}/conditions",
+            json={"name": "Diabetes", "kind": "diabetes"},
+        )
+        assert r.status_code == 201, r.text
+        made[person.id] = r.json()["id"]
+    patient = world.client("patient")
+    own = patient.get(f"/fhir/Condition/{made[world.patient_a.id]}")
+    assert own.status_code == 200 and own.json()["code"]["text"] == "Diabetes"
+    assert patient.get(f"/fhir/Provenance/{made[world.patient_a.id]}").status_code == 200
+    outcome(patient.get(f"/fhir/Condition/{made[world.other_patient_a.id]}"), 403)
+    outcome(patient.get(f"/fhir/Provenance/{made[world.other_patient_a.id]}"), 403)
+    outcome(world.client("clinician_b").get(f"/fhir/Condition/{made[world.patient_a.id]}"), 404)

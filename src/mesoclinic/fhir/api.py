@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import QueryParams
 
 from mesoclinic.errors import DomainError
-from mesoclinic.fhir import codes, search
+from mesoclinic.fhir import codes, reading, search
 from mesoclinic.fhir import service as fhir_service
 from mesoclinic.fhir.build import Resource
 from mesoclinic.fhir.bundles import searchset
@@ -145,7 +145,7 @@ def patient_everything(
 def _read_route(resource_type: str) -> Callable[..., FhirResponse]:
     def read(resource_id: str, request: Request, session: DbSession, actor: Reader) -> FhirResponse:
         rid = _id(resource_id, resource_type)
-        resource = fhir_service.read(session, actor, resource_type, rid, _book(request))
+        resource = reading.read(session, actor, resource_type, rid, _book(request))
         return FhirResponse(resource)
 
     read.__name__ = f"read_{resource_type.lower()}"
