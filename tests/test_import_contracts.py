@@ -145,6 +145,15 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.area": "pure",
     f"{PACKAGE}.areas": "pure",  # reads the declarations; loads named modules only when asked
     f"{PACKAGE}.command": "edge",
+    # fhir bulk export and referral import (the fhir-bulk half of the area)
+    f"{PACKAGE}.fhir.bulk_models": "models",
+    f"{PACKAGE}.fhir.bulk": "service",
+    f"{PACKAGE}.fhir.bulk_export": "service",
+    f"{PACKAGE}.fhir.bulk_ndjson": "pure",
+    f"{PACKAGE}.fhir.bulk_worker": "edge",
+    f"{PACKAGE}.fhir.importer": "service",
+    f"{PACKAGE}.fhir.importer_parse": "pure",
+    f"{PACKAGE}.fhir.importer_records": "pure",
     f"{PACKAGE}.app": "root",
     f"{PACKAGE}.cli": "root",
     f"{PACKAGE}.models_registry": "root",

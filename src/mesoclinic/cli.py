@@ -110,7 +110,7 @@ def serve(
 # Uvicorn imports the app of each `serve --workers N` process by name.
 WORKER_APP = "mesoclinic.app:create_worker_app"
 WORKER_HEALTHCHECK_SECONDS = 60
-DEMO_WORKER_AREAS = frozenset({"security", "outcomes"})
+DEMO_WORKER_AREAS = frozenset({"security", "outcomes", "fhir"})
 DEMO_WORKER_SECONDS = 2.0
 
 

@@ -6,9 +6,16 @@ from mesoclinic.security.roles import CLINICAL, Role
 
 AREA = Area(
     name="fhir",
-    routers=("mesoclinic.fhir.api",),
+    models="mesoclinic.fhir.bulk_models",
+    # bulk_api before api: `/Patient/$export` must not be read as `/Patient/{id}`.
+    routers=("mesoclinic.fhir.bulk_api", "mesoclinic.fhir.import_api", "mesoclinic.fhir.api"),
     cli=("mesoclinic.fhir.cli",),
+    worker_tasks=("mesoclinic.fhir.bulk_worker:run_pending",),
     # Reception books and registers but does not read the clinical record; patients read their
-    # own (each section's own permission still applies on top: docs/fhir.md).
-    grants={Permission.FHIR_READ: CLINICAL | {Role.PATIENT}},
+    # own (each section's own permission still applies on top: docs/fhir.md). A bulk export is
+    # a whole clinic's records: clinical staff (their clinic) and group admins.
+    grants={
+        Permission.FHIR_READ: CLINICAL | {Role.PATIENT},
+        Permission.FHIR_BULK_EXPORT: CLINICAL,
+    },
 )

@@ -80,8 +80,21 @@ TYPE_OPERATIONS: dict[str, list[dict[str, str]]] = {
 #   SYSTEM_OPERATIONS: {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/
 #       OperationDefinition/export"} for `GET /fhir/$export`.
 #   TYPE_OPERATIONS["Group"] (and "Group" in the resource list) for `/fhir/Group/{id}/$export`.
-SYSTEM_INTERACTIONS: list[dict[str, str]] = []
-SYSTEM_OPERATIONS: list[dict[str, str]] = []
+SYSTEM_INTERACTIONS: list[dict[str, str]] = [{"code": "transaction"}]
+BULK_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
+SYSTEM_OPERATIONS: list[dict[str, str]] = [{"name": "export", "definition": BULK_EXPORT}]
+TYPE_OPERATIONS["Group"] = [
+    {
+        "name": "export",
+        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export",
+    }
+]
+TYPE_OPERATIONS["Patient"].append(
+    {
+        "name": "export",
+        "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export",
+    }
+)
 # ---- end of the extended lists -----------------------------------------------------------------
 
 

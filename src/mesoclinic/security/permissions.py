@@ -43,6 +43,7 @@ class Permission(StrEnum):
     FHIR_READ = (
         "fhir:read"  # the /fhir REST face and `export fhir` (each area's read still applies)
     )
+    FHIR_BULK_EXPORT = "fhir:bulk-export"  # a whole clinic's records as NDJSON ($export)
 
 
 def has_permission(role: Role | str, permission: str) -> bool:
