@@ -11,7 +11,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from mesoclinic.db import Base, UUIDPrimaryKey, utcnow
 from mesoclinic.outcomes.models import Measurement
-from mesoclinic.visits.models import Visit
 
 GROUP_SCOPE = "group"  # the scope of a cohort saved by a group admin across clinics
 
@@ -33,9 +32,9 @@ class SavedCohort(UUIDPrimaryKey, Base):
     updated_by: Mapped[str] = mapped_column(String(80))
 
 
-# The cohort queries find each patient's first session and read one measurement kind across
-# every patient of a clinic; these indexes serve those two reads (see docs/analytics.md).
-Index("ix_visits_patient_performed", Visit.patient_id, Visit.performed_at)
+# The cohort queries read one measurement kind across every patient of a clinic; this index
+# serves that read (each patient's first session uses the visits' own (patient, performed_at)
+# index, see docs/analytics.md).
 Index(
     "ix_measurements_kind_patient",
     Measurement.kind,

@@ -167,6 +167,9 @@ class ChangeChartInput:
 
 def change_chart(inp: ChangeChartInput) -> str:
     """Mean change with its 95 % CI at each time point, one line per cohort, as inline SVG."""
+    matplotlib = _matplotlib()
+    from matplotlib.figure import Figure
+
     fig = Figure(figsize=(7.2, 2.8), dpi=100)
     fig.patch.set_alpha(0)
     ax = fig.add_subplot(1, 1, 1)

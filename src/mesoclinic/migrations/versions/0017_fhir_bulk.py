@@ -4,8 +4,8 @@
 files); `fhir_import_links` maps a sender's identifiers/fullUrls to the local records an import
 created, per clinic, so the same bundle imported twice adds nothing.
 
-Revision ID: 0012_fhir_bulk
-Revises: 0011_outcomes_jobs
+Revision ID: 0017_fhir_bulk
+Revises: 0016_analytics
 Create Date: 2026-12-01 19:40:00.802310
 """
 
@@ -16,8 +16,8 @@ from alembic import op
 
 import mesoclinic.db
 
-revision: str = "0012_fhir_bulk"
-down_revision: str | Sequence[str] | None = "0011_outcomes_jobs"
+revision: str = "0017_fhir_bulk"
+down_revision: str | Sequence[str] | None = "0016_analytics"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

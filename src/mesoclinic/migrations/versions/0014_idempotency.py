@@ -1,7 +1,7 @@
 """idempotency keys: one-time form tokens and API Idempotency-Key values with their first answer
 
-Revision ID: 0012_idempotency
-Revises: 0011_outcomes_jobs
+Revision ID: 0014_idempotency
+Revises: 0013_login_throttle_by_address
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import mesoclinic.db
 
-revision: str = "0012_idempotency"
-down_revision: str | Sequence[str] | None = "0011_outcomes_jobs"
+revision: str = "0014_idempotency"
+down_revision: str | Sequence[str] | None = "0013_login_throttle_by_address"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """analytics: saved cohort definitions, and indexes for the cohort queries
 
-Revision ID: 0012_analytics
-Revises: 0011_outcomes_jobs
+Revision ID: 0016_analytics
+Revises: 0015_search_indexes
 """
 
 from collections.abc import Sequence
@@ -11,8 +11,8 @@ from alembic import op
 
 import mesoclinic.db
 
-revision: str = "0012_analytics"
-down_revision: str | Sequence[str] | None = "0011_outcomes_jobs"
+revision: str = "0016_analytics"
+down_revision: str | Sequence[str] | None = "0015_search_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -40,9 +40,6 @@ def upgrade() -> None:
             batch_op.f("ix_analytics_cohorts_clinic_id"), ["clinic_id"], unique=False
         )
     op.create_index(
-        "ix_visits_patient_performed", "visits", ["patient_id", "performed_at"], unique=False
-    )
-    op.create_index(
         "ix_measurements_kind_patient",
         "measurements",
         ["kind", "patient_id", "measured_at"],
@@ -52,7 +49,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_measurements_kind_patient", table_name="measurements")
-    op.drop_index("ix_visits_patient_performed", table_name="visits")
     with op.batch_alter_table("analytics_cohorts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_analytics_cohorts_clinic_id"))
     op.drop_table("analytics_cohorts")

@@ -11,8 +11,8 @@ first through (patient_id, performed_at); the review list reads measurements new
 The normalisation below is a frozen copy of mesoclinic.patients.search_keys (a migration must
 not change when the application code does).
 
-Revision ID: 0012_search_indexes
-Revises: 0011_outcomes_jobs
+Revision ID: 0015_search_indexes
+Revises: 0014_idempotency
 """
 
 import json
@@ -24,8 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_search_indexes"
-down_revision: str | Sequence[str] | None = "0011_outcomes_jobs"
+revision: str = "0015_search_indexes"
+down_revision: str | Sequence[str] | None = "0014_idempotency"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
