@@ -44,9 +44,7 @@ from imaging_metrics import (  # noqa: E402
 )
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
-    DETECTORS,
     AnalysisParams,
-    Detector,
     analyze_image,
     as_rgb,
     unit_radius,
@@ -54,6 +52,7 @@ from mesoclinic.imaging.analysis import (  # noqa: E402
 from mesoclinic.imaging.hairs import widths_across  # noqa: E402
 from mesoclinic.imaging.loading import WORK_WIDTH, load_image  # noqa: E402
 from mesoclinic.imaging.profiles import get_profile  # noqa: E402
+from mesoclinic.imaging.results import DETECTORS, Detector  # noqa: E402
 from mesoclinic.imaging.segmentation import (  # noqa: E402
     SegmentationParams,
     shaft_maps,

@@ -24,9 +24,7 @@ from imaging_dataset import LabelledImage, held_out, labelled_images  # noqa: E4
 from imaging_metrics import MATCH_RADIUS_PX, Tally, count_statistics  # noqa: E402
 
 from mesoclinic.imaging.analysis import (  # noqa: E402
-    DETECTORS,
     AnalysisParams,
-    Detector,
     find_candidates,
     to_work_resolution,
     valid_region,
@@ -41,6 +39,7 @@ from mesoclinic.imaging.rescoring import (  # noqa: E402
     RescoreModel,
     suppress_duplicates,
 )
+from mesoclinic.imaging.results import DETECTORS, Detector  # noqa: E402
 
 OUTPUT = Path(__file__).resolve().parents[1] / "src/mesoclinic/imaging" / RESCORE_FILES["mlp"]
 # Detector score above which a peak becomes a candidate: low, so rescoring can recover hairs.

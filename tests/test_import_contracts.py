@@ -201,6 +201,18 @@ LAZY_IMPORTS = {
     (f"{PACKAGE}.outcomes.report_cli", f"{PACKAGE}.outcomes.report"): (
         "Matplotlib and WeasyPrint load in seconds; `mesoclinic --help` must stay quick"
     ),
+    (f"{PACKAGE}.fhir.cli", f"{PACKAGE}.fhir.service"): (
+        "every area's services and Pillow (through the image store): only the export needs them"
+    ),
+    (f"{PACKAGE}.analytics.cli", f"{PACKAGE}.analytics.comparison"): (
+        "SciPy and statsmodels: only a comparison needs them, not every `mesoclinic` command"
+    ),
+    (f"{PACKAGE}.analytics.cli", f"{PACKAGE}.analytics.service"): (
+        "SciPy (the summaries' intervals): only an analytics command needs it"
+    ),
+    (f"{PACKAGE}.analytics.cli", f"{PACKAGE}.analytics.safety"): (
+        "SciPy (exact intervals, the lot test): only `analytics lots` needs it"
+    ),
     (f"{PACKAGE}.imaging.cli", f"{PACKAGE}.imaging.batch"): (
         "NumPy, SciPy, Pillow and the detector models: only `analyze` needs them, and every "
         "command builds the whole CLI (tests/test_startup.py)"

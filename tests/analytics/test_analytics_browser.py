@@ -48,7 +48,7 @@ def test_build_a_cohort_see_its_summary_compare_and_download_csv(world, page):
     page.select_option("#f-compare_b", "With PRP")
     page.click("#show")
     page.wait_for_selector("#caveat")
-    assert "observational" in page.inner_text("#caveat")
+    assert "observational" in page.inner_text("#caveat"), page.inner_text("main")
     assert page.locator("#comparison-table tbody tr").count() == 4
     assert page.locator("#lots-table tr.flagged", has_text="V-BAD").count() == 1
     if SHOTS:

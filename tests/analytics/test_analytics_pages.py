@@ -49,9 +49,12 @@ def test_a_taken_name_is_refused_in_words(world, populated):
     web = world.web("clinician")
     assert _save(web, "Alone", prp="no").status_code == 303
     again = _save(web, "Alone", prp="yes")
-    assert again.status_code == 303
-    page = web.get(again.headers["location"])
-    assert "already exists" in page.text
+    assert again.status_code == 409 and "already exists" in again.text
+
+
+def test_saving_without_a_name_is_refused_in_words(world, populated):
+    refused = _save(world.web("clinician"), "", prp="no")
+    assert refused.status_code == 422 and "Give the cohort a name" in refused.text
 
 
 def test_each_table_downloads_as_csv(world, populated):

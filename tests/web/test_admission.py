@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import httpx
 from starlette.types import Receive, Scope, Send
@@ -46,6 +49,13 @@ def admitted(inner: SlowApp, **options: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t")
 
 
+def run_alone(scenario: Coroutine[Any, Any, Any]) -> Any:
+    """Run a scenario on its own event loop in its own thread: another test in this process (a
+    browser test's Playwright) may have left a loop running in the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, scenario).result()
+
+
 async def settle() -> None:
     for _ in range(20):
         await asyncio.sleep(0)
@@ -65,7 +75,7 @@ def test_requests_past_the_slots_wait_and_are_let_in_first_come_first_served() -
         assert inner.started == ["GET /a", "GET /b", "GET /c", "GET /d"]
         return [a.status_code for a in answers]
 
-    assert asyncio.run(scenario()) == [200, 200, 200, 200]
+    assert run_alone(scenario()) == [200, 200, 200, 200]
 
 
 def test_a_wait_past_the_queue_time_is_shed_with_503_and_never_reaches_the_app() -> None:
@@ -79,7 +89,7 @@ def test_a_wait_past_the_queue_time_is_shed_with_503_and_never_reaches_the_app()
             assert (await first).status_code == 200
         return second.status_code, second.headers.get("retry-after"), inner.started
 
-    status, retry_after, started = asyncio.run(scenario())
+    status, retry_after, started = run_alone(scenario())
     assert (status, retry_after) == (503, "5")
     assert started == ["GET /slow"]
 
@@ -96,7 +106,7 @@ def test_a_full_queue_sheds_at_once() -> None:
             inner.release.set()
             return [(await holder).status_code, (await waiting).status_code, refused.status_code]
 
-    assert asyncio.run(scenario()) == [200, 200, 503]
+    assert run_alone(scenario()) == [200, 200, 503]
 
 
 def test_writes_take_turns_while_reads_go_past_them() -> None:
@@ -114,7 +124,7 @@ def test_writes_take_turns_while_reads_go_past_them() -> None:
             await asyncio.gather(*calls)
         return seen
 
-    assert asyncio.run(scenario()) == ["POST /w1", "GET /r1"]
+    assert run_alone(scenario()) == ["POST /w1", "GET /r1"]
 
 
 def test_health_checks_and_static_files_are_never_queued() -> None:
@@ -130,7 +140,7 @@ def test_health_checks_and_static_files_are_never_queued() -> None:
             await asyncio.gather(held, *probes)
         return seen
 
-    assert asyncio.run(scenario()) == ["GET /page", "GET /healthz", "GET /static/app.css"]
+    assert run_alone(scenario()) == ["GET /page", "GET /healthz", "GET /static/app.css"]
 
 
 def test_a_gate_hands_slots_across_event_loops_in_other_threads() -> None:
@@ -148,7 +158,7 @@ def test_a_gate_hands_slots_across_event_loops_in_other_threads() -> None:
                 await asyncio.sleep(0.01)
             gate.release()
 
-        asyncio.run(run())
+        run_alone(run())
 
     def waiter() -> None:
         async def run() -> None:
@@ -161,7 +171,7 @@ def test_a_gate_hands_slots_across_event_loops_in_other_threads() -> None:
             order.append("waiter")
             gate.release()
 
-        asyncio.run(run())
+        run_alone(run())
 
     threads = [threading.Thread(target=holder), threading.Thread(target=waiter)]
     for t in threads:
@@ -181,4 +191,4 @@ def test_a_timed_out_waiter_leaves_the_queue_and_the_slot_is_not_lost() -> None:
         gate.release()
         return await gate.acquire(0.01)
 
-    assert asyncio.run(scenario())
+    assert run_alone(scenario())

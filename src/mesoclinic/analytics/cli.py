@@ -15,8 +15,7 @@ from pydantic import BaseModel
 from rich.table import Table
 from sqlalchemy.orm import Session
 
-from mesoclinic.analytics import comparison, safety, service
-from mesoclinic.analytics.cohorts import CohortFilter, parse_filter
+from mesoclinic.analytics.cohorts import DEFAULT_KIND, CohortFilter, parse_filter
 from mesoclinic.analytics.schemas import CohortSummary, SafetyReport
 from mesoclinic.command import console, fail, open_database
 from mesoclinic.db import read_unit_of_work
@@ -101,13 +100,15 @@ def summary_command(
     compare: Annotated[
         str | None, typer.Option("--compare", help="a saved cohort to compare with")
     ] = None,
-    kind: KindOption = service.DEFAULT_KIND,
+    kind: KindOption = DEFAULT_KIND,
     time_point: PointOption = "6m",
     as_json: JsonOption = False,
 ) -> None:
     """A cohort's outcome at baseline, 3, 6 and 12 months (or, with --compare, the comparison)."""
     if ctx.invoked_subcommand is not None:
         return
+    from mesoclinic.analytics import comparison, service
+
     source = _source(cohort, filter_json)
     actor = cli_actor()
     if compare:
@@ -149,6 +150,8 @@ def lots_command(
     as_json: JsonOption = False,
 ) -> None:
     """Adverse events per product and lot with exact CIs; flagged lots marked."""
+    from mesoclinic.analytics import safety
+
     source = _source(cohort, filter_json)
     actor = cli_actor()
     found = _run(lambda s, books: safety.lots(s, actor, **source, **books))
@@ -176,6 +179,8 @@ def lots_command(
 @app.command("cohorts")
 def cohorts_command(as_json: JsonOption = False) -> None:
     """The saved cohorts and their filters."""
+    from mesoclinic.analytics import service
+
     settings, factory = open_database()
     with read_unit_of_work(factory) as session:
         rows = [

@@ -29,6 +29,8 @@ from mesoclinic.assessment.staging import DIAGNOSES
 from mesoclinic.errors import InvalidInput
 from mesoclinic.schemas_common import DateInRange
 
+DEFAULT_KIND = "density_total"  # the measure a summary shows unless asked for another
+
 TIME_POINT_SOURCE = "docs/clinical-sources.md#analytics-time-points"
 SMALL_CELL = 5  # any figure resting on fewer patients than this is suppressed
 QUANTILE_KEYS = {"q25": 0.25, "q50": 0.5, "q75": 0.75}

@@ -161,18 +161,25 @@ def _estimates(a: Vectors, b: Vectors, shared: int) -> dict[str, Any]:
             lambda: stats_compare.compare_propensity(a.change + b.change, group, covariates),
         ),
     ]
-    rows, primary = [], None
+    rows, estimates = [], []
     for method, fit in fits:
         try:
             found = fit()
         except InsufficientData as exc:
             rows.append(_unavailable(method, str(exc)))
             continue
-        primary = primary or (found if method == "ancova" else None)
+        estimates.append(found)
         rows.append(_row(found))
     balance = stats_compare.covariate_balance(group, covariates)
-    reference = primary or _first_estimate(rows, a, b)
-    caveat = stats_compare.observational_caveat(reference, balance) if reference else ""
+    # The caveat quotes the baseline-adjusted estimate, else the first one that could be made.
+    reference = next((e for e in estimates if e.method == "ancova"), None) or next(
+        iter(estimates), None
+    )
+    caveat = (
+        stats_compare.observational_caveat(reference, balance)
+        if reference
+        else "Clinic data is observational, and these cohorts gave no estimate of a difference."
+    )
     if shared:
         caveat += (
             f" {shared} patients are in both cohorts, so the two are not independent and the "
@@ -198,13 +205,6 @@ def _mixed(a: Vectors, b: Vectors) -> Any:
     return stats_compare.compare_mixed(
         [r[0] for r in rows], [r[3] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
     )
-
-
-def _first_estimate(rows: list[ComparisonRow], a: Vectors, b: Vectors) -> Any:
-    try:
-        return stats_compare.compare_unadjusted(a.change, b.change)
-    except InsufficientData:
-        return None
 
 
 def _finite(value: float | None) -> float | None:

@@ -22,7 +22,7 @@ from mesoclinic.analytics.schemas import CohortCreate, CohortSummary
 from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.assessment.staging import DIAGNOSES
 from mesoclinic.config import Settings
-from mesoclinic.errors import DomainError, InvalidInput, NotFound
+from mesoclinic.errors import InvalidInput, NotFound
 from mesoclinic.outcomes.charts import ChangeChartInput, CohortSeries, change_chart
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.outcomes.responders import load_responder_rules
@@ -161,13 +161,13 @@ def save_cohort(request: Request, form: PostedForm, session: DbSession, actor: V
     params = QueryParams([(k, v) for k, vs in _pairs(posted) for v in vs])
     filt, errors, _ = filter_from(params)
     if errors:
-        return redirect(f"/analytics?{params}", "The cohort was not saved: check the filter")
+        field, message = next(iter(errors.items()))
+        raise InvalidInput(f"The cohort was not saved: {field}: {message}", field)
     try:
-        service.create_cohort(session, actor, CohortCreate(name=name, filter=filt))
-    except ValidationError:
-        return redirect(f"/analytics?{params}", "Give the cohort a name (up to 80 characters)")
-    except DomainError as exc:
-        return redirect(f"/analytics?{params}", exc.message)
+        data = CohortCreate(name=name, filter=filt)
+    except ValidationError as error:
+        raise InvalidInput("Give the cohort a name (up to 80 characters)", "name") from error
+    service.create_cohort(session, actor, data)  # a taken name is a 409 with its message
     return redirect(f"/analytics?{QueryParams({'cohort': name})}", "Cohort saved")
 
 

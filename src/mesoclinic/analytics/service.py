@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session
 from mesoclinic.analytics import queries, summaries
 from mesoclinic.analytics.area import AnalyticsPermission
 from mesoclinic.analytics.cohorts import (
+    DEFAULT_KIND as DEFAULT_KIND,  # re-exported: routes and commands read it here
+)
+from mesoclinic.analytics.cohorts import (
     FOLLOW_UPS,
     TIME_POINT_SOURCE,
     TIME_POINTS,
@@ -41,7 +44,6 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.models import Clinic
 
 CUSTOM = "custom filter"
-DEFAULT_KIND = "density_total"
 
 
 def _scope_key(actor: Actor) -> str:

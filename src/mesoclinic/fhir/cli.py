@@ -13,7 +13,6 @@ import typer
 from mesoclinic.command import console, fail, open_database
 from mesoclinic.db import unit_of_work
 from mesoclinic.errors import DomainError
-from mesoclinic.fhir import service as fhir_service
 from mesoclinic.fhir.bundles import everything_bundle
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.security import audit
@@ -28,6 +27,8 @@ def export_fhir(
     out: Annotated[Path, typer.Option("--out", help="the JSON file to write", show_default=False)],
 ) -> None:
     """Write one patient's record as a FHIR R4 Bundle (the same as $everything)."""
+    from mesoclinic.fhir import service as fhir_service
+
     try:
         pid = uuid.UUID(patient_id)
     except ValueError as error:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import DEFERRED_WRITES, utcnow
@@ -83,8 +83,8 @@ def _insert(session: Session, values: dict[str, Any]) -> None:
 
 
 def _insert_all(session: Session, rows: list[dict[str, Any]]) -> None:
-    session.add_all([AuditEntry(**values) for values in rows])
-    session.flush()
+    """One executemany for the whole list (ORM objects would be one INSERT each)."""
+    session.execute(insert(AuditEntry), rows)
 
 
 def record_patient_reads(
