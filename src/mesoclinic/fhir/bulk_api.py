@@ -9,10 +9,11 @@ GET takes no write lock while it checks the request (docs/decisions.md).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from mesoclinic.errors import DomainError
@@ -88,8 +89,21 @@ Since = Annotated[str | None, Query(alias="_since", max_length=40)]
 OutputFormat = Annotated[str | None, Query(alias="_outputFormat", max_length=60)]
 
 
-@router.get("/$export", status_code=202, response_class=Response)
-def export_system(
+def _level(level: ExportLevel) -> Callable[[Request], None]:
+    """A route dependency that tells the kick-off which endpoint was asked."""
+
+    def scope(request: Request) -> None:
+        request.state.export_scope = (level, None)
+
+    return scope
+
+
+def _group(request: Request, group_id: uuid.UUID) -> None:
+    """`Group/{group_id}/$export`: one clinic (the path's id, checked as a UUID)."""
+    request.state.export_scope = (ExportLevel.GROUP, group_id)
+
+
+def export_kick_off(
     request: Request,
     session: DbSession,
     actor: Exporter,
@@ -98,50 +112,45 @@ def export_system(
     since: Since = None,
     output_format: OutputFormat = None,
 ) -> Response:
-    """Kick off an export of every patient in scope (your clinic; a group admin: every clinic)."""
+    """Kick off an export (the level and clinic come from the route's own dependency)."""
+    level, group = request.state.export_scope
     return _kick_off(
-        request, session, actor, ExportLevel.SYSTEM, prefer, types, since, output_format
+        request, session, actor, level, prefer, types, since, output_format, group=group
     )
 
 
-@router.get("/Patient/$export", status_code=202, response_class=Response)
-def export_patients(
-    request: Request,
-    session: DbSession,
-    actor: Exporter,
-    prefer: Prefer = None,
-    types: Types = None,
-    since: Since = None,
-    output_format: OutputFormat = None,
-) -> Response:
-    """Kick off an export of all patients in scope (the same patients as the system export)."""
-    return _kick_off(
-        request, session, actor, ExportLevel.PATIENT, prefer, types, since, output_format
-    )
-
-
-@router.get("/Group/{group_id}/$export", status_code=202, response_class=Response)
-def export_group(
-    group_id: uuid.UUID,
-    request: Request,
-    session: DbSession,
-    actor: Exporter,
-    prefer: Prefer = None,
-    types: Types = None,
-    since: Since = None,
-    output_format: OutputFormat = None,
-) -> Response:
-    """Kick off an export of one clinic (a Group is a clinic; staff may name only their own)."""
-    return _kick_off(
-        request,
-        session,
-        actor,
-        ExportLevel.GROUP,
-        prefer,
-        types,
-        since,
-        output_format,
-        group=group_id,
+# The three kick-off endpoints: one function, told apart by their route dependency.
+KICK_OFFS: tuple[tuple[str, str, Callable[..., None], str], ...] = (
+    (
+        "/$export",
+        "export_system",
+        _level(ExportLevel.SYSTEM),
+        "Kick off an export of every patient in scope (your clinic; a group admin: every clinic).",
+    ),
+    (
+        "/Patient/$export",
+        "export_patients",
+        _level(ExportLevel.PATIENT),
+        "Kick off an export of all patients in scope (the same patients as the system export).",
+    ),
+    (
+        "/Group/{group_id}/$export",
+        "export_group",
+        _group,
+        "Kick off an export of one clinic (a Group is a clinic; staff may name only their own).",
+    ),
+)
+for _path, _name, _scope, _description in KICK_OFFS:
+    router.add_api_route(
+        _path,
+        export_kick_off,
+        methods=["GET"],
+        status_code=202,
+        response_class=Response,
+        dependencies=[Depends(_scope)],
+        name=_name,
+        summary=_description.split(" (")[0],
+        description=_description,
     )
 
 

@@ -31,6 +31,7 @@ from mesoclinic.fhir import (
     mapping_patient,
     mapping_visits,
 )
+from mesoclinic.fhir.build import sampled_validation
 from mesoclinic.fhir.bulk_ndjson import NdjsonWriter
 from mesoclinic.outcomes.kinds import KindBook, load_kinds
 from mesoclinic.outcomes.models import Measurement, MeasurementStatus
@@ -46,6 +47,10 @@ from mesoclinic.security.models import Clinic, User
 from mesoclinic.visits.models import Visit, VisitStatus
 
 BATCH_SIZE = 500
+# The bulk path validates one resource in VALIDATE_EVERY per type with fhir.resources (the first
+# of each type always); the mappers and `$everything` are the same code, and the tests validate
+# every resource of the demo clinic (docs/fhir.md, "Speed and memory").
+VALIDATE_EVERY = 100
 Resource = dict[str, Any]
 
 
@@ -258,7 +263,12 @@ def run(
     kinds = kinds or load_kinds()
     folder = bulk.export_folder(data_dir, held.job_id)
     types = tuple(t for t in SUPPORTED_TYPES if t in held.types)
-    with NdjsonWriter(folder) as writer, factory() as session, session.begin():
+    with (
+        NdjsonWriter(folder) as writer,
+        factory() as session,
+        session.begin(),
+        sampled_validation(VALIDATE_EVERY),
+    ):
         bind = session.get_bind()
         if bind.dialect.name == "postgresql":
             if isinstance(bind, Engine):  # (tests bind the factory to an open transaction)
