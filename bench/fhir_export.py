@@ -215,8 +215,10 @@ def main() -> None:
         command = [sys.executable, __file__, "--export-only", "--database-url", url]
         command += ["--data-dir", folder, "--batch", str(args.batch)]
         command += ["--trace"] if args.trace else []
+        load_before = os.getloadavg()
         done = subprocess.run(command, check=True, capture_output=True, text=True)
         figures = json.loads(done.stdout.strip().splitlines()[-1])
+        load_after = os.getloadavg()
     database = "PostgreSQL" if url.startswith("postgres") else "SQLite"
     print(f"{database}, {figures['patients']} patients, batch {args.batch}: {figures['report']}")
     print(
@@ -228,6 +230,10 @@ def main() -> None:
         print(f"; tracemalloc peak {figures['tracemalloc_peak_mb']} MB", end="")
     print()
     print("per type:", figures["types"])
+    print(
+        f"load average (1, 5, 15 min) before the export {tuple(round(x, 1) for x in load_before)}, "
+        f"after {tuple(round(x, 1) for x in load_after)}; {os.cpu_count()} CPUs"
+    )
 
 
 if __name__ == "__main__":

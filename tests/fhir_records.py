@@ -140,6 +140,184 @@ def record_summary(session: Session, patient: Any) -> dict[str, Any]:
     }
 
 
+def add_visits(factory: sessionmaker[Session], actor: Any, patient_ids: list[uuid.UUID]) -> None:
+    """A cocktail, a product, two lots and a consent, then two visits per patient given by
+    `actor` (a clinician): one from two lots with an adverse event, one from one lot."""
+    from datetime import timedelta
+
+    from mesoclinic.assessment.rulebook import get_rulebook
+    from mesoclinic.formulary import service as formulary_service
+    from mesoclinic.formulary import stock
+    from mesoclinic.formulary.schemas import (
+        CocktailCreate,
+        CocktailLineIn,
+        IngredientCreate,
+        LotReceive,
+        ProductCreate,
+    )
+    from mesoclinic.patients import consent as consent_service
+    from mesoclinic.patients.schemas import ConsentCreate
+    from mesoclinic.visits import service as visit_service
+    from mesoclinic.visits.rulebook import get_visit_rulebook
+    from mesoclinic.visits.schemas import VisitCreate
+
+    books = visit_service.Rulebooks(visit=get_visit_rulebook(), screening=get_rulebook())
+    now = datetime.now(UTC)
+    with unit_of_work(factory) as s:
+        biotin = formulary_service.create_ingredient(
+            s, SETUP, IngredientCreate(name="biotin", category="vitamin")
+        )
+        cocktail = formulary_service.create_cocktail(
+            s,
+            SETUP,
+            CocktailCreate(
+                name="Biotin cocktail",
+                total_volume_ml=5,
+                lines=[CocktailLineIn(ingredient_id=biotin.id, concentration=0.5, unit="mg/mL")],
+            ),
+        )
+        product = formulary_service.create_product(
+            s,
+            SETUP,
+            ProductCreate(
+                name="Bio-Hair 5 mL",
+                manufacturer="Acme Pharma",
+                presentation="5 x 5 mL vials",
+                cocktail_id=cocktail.id,
+            ),
+        )
+        lots = [
+            stock.receive(
+                s,
+                SETUP,
+                LotReceive(
+                    product_id=product.id,
+                    batch_number=batch,
+                    expires_on=date.today() + timedelta(days=days),
+                    quantity_ml=50,
+                ),
+                actor.clinic_id,
+            )
+            for batch, days in (("BH-101", 300), ("BH-102", 400))
+        ]
+        for patient_id in patient_ids:
+            consent_service.sign(
+                s,
+                SETUP,
+                patient_id,
+                ConsentCreate(
+                    procedure="mesotherapy",
+                    signed_by="The patient",
+                    signed_at=now - timedelta(days=60),
+                ),
+            )
+            for days_ago, used, events in (
+                (
+                    30,
+                    [(lots[0], 2.0), (lots[1], 1.0)],
+                    [
+                        {
+                            "type": "bruising",
+                            "severity": "mild",
+                            "onset": "during",
+                            "outcome": "resolved",
+                        }
+                    ],
+                ),
+                (2, [(lots[1], 2.5)], [{"type": "none"}]),
+            ):
+                visit_service.create(
+                    s,
+                    actor,
+                    VisitCreate.model_validate(
+                        {
+                            "patient_id": patient_id,
+                            "performed_at": (now - timedelta(days=days_ago)).replace(microsecond=0),
+                            "cocktail_id": cocktail.id,
+                            "lots": [{"lot_id": lot.id, "volume_ml": ml} for lot, ml in used],
+                            "technique": "point_by_point",
+                            "zones": ["vertex", "mid_scalp"],
+                            "depth_mm": 1.5,
+                            "points": 60,
+                            "volume_per_point_ml": 0.05,
+                            "total_volume_ml": sum(ml for _, ml in used),
+                            "needle_gauge": 30,
+                            "needle_length_mm": 4,
+                            "adverse_events": events,
+                            "notes": "Tolerated well",
+                        }
+                    ),
+                    books,
+                )
+
+
+def visit_summary(session: Session, patient: Any) -> list[tuple[Any, ...]]:
+    """A patient's sessions as a round trip must reproduce them: when, technique, zones, who
+    gave them, the complications and each lot given (product, lot number, expiry, dose), from
+    this clinic's visits or from the visits recorded elsewhere (imported)."""
+    from sqlalchemy import select
+
+    from mesoclinic.security.models import User
+    from mesoclinic.visits.models import ExternalVisit, Visit
+
+    out = []
+    for visit in session.execute(select(Visit).where(Visit.patient_id == patient.id)).scalars():
+        if str(visit.status) != "completed":
+            continue
+        user = session.get(User, visit.practitioner_id)
+        out.append(
+            (
+                visit.performed_at,
+                visit.technique,
+                tuple(sorted(visit.zones)),
+                (user.display_name if user else "") or (user.username if user else ""),
+                tuple(
+                    sorted(
+                        e.type.replace("_", " ") for e in visit.adverse_events if e.type != "none"
+                    )
+                ),
+                tuple(
+                    sorted(
+                        (
+                            f"{u.lot.product.name} ({visit.cocktail.name})",
+                            u.lot.batch_number,
+                            u.lot.expires_on,
+                            f"{u.volume_ml:g} mL",
+                        )
+                        for u in visit.lots_used
+                    )
+                ),
+            )
+        )
+    external = session.execute(
+        select(ExternalVisit).where(ExternalVisit.patient_id == patient.id)
+    ).scalars()
+    for row in external:
+        if str(row.status) != "completed":
+            continue
+        out.append(
+            (
+                row.performed_at,
+                row.technique,
+                tuple(sorted(row.zones)),
+                row.performer,
+                tuple(sorted(row.complications)),
+                tuple(
+                    sorted(
+                        (
+                            a["product"],
+                            a["lot_number"],
+                            date.fromisoformat(a["expires_on"]) if a["expires_on"] else None,
+                            a["dose"],
+                        )
+                        for a in row.administrations
+                    )
+                ),
+            )
+        )
+    return sorted(out)
+
+
 REFERRER = "https://referrer.example.org/fhir/sid/patient"
 PATIENT_URL = "urn:uuid:6f1c3c2e-0c4b-4f8e-9d1e-3a5b7c9d1e2f"
 

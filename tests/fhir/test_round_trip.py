@@ -1,6 +1,7 @@
-"""Export -> import into an empty database reproduces each patient with their history and
-measurements (both databases): the clinic's bulk export is read back, one transaction Bundle per
-patient, and imported through the same code as `POST /fhir`."""
+"""Export -> import into an empty database reproduces each patient with their history,
+measurements and visits (both databases; visits come back as visits recorded elsewhere): the
+clinic's bulk export is read back, one transaction Bundle per patient, and imported through the
+same code as `POST /fhir`."""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import make_url
 
-from fhir_records import add_record, record_summary
+from fhir_records import add_record, add_visits, record_summary, visit_summary
 from mesoclinic import migrate
 from mesoclinic.db import make_engine, make_sessionmaker, unit_of_work
 from mesoclinic.fhir import bulk, bulk_export, bulk_worker, importer
@@ -25,6 +26,7 @@ from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.patients.models import Patient
 from mesoclinic.security.actor import cli_actor
 from mesoclinic.security.models import Clinic
+from mesoclinic.visits.models import ExternalVisit, Visit
 
 # The export runs in its own sessions and the second database has its own engine.
 pytestmark = pytest.mark.committed
@@ -75,6 +77,11 @@ def _export(world: Any) -> list[dict[str, Any]]:
 def test_export_then_import_into_an_empty_database_reproduces_the_record(world, empty_database):
     add_record(world.db.factory, world.patient_a.id)
     add_record(world.db.factory, world.other_patient_a.id, density=88.5)
+    add_visits(
+        world.db.factory,
+        world.actor("clinician"),
+        [world.patient_a.id, world.other_patient_a.id],
+    )
     resources = _export(world)
     grouped = bulk_export.by_patient(resources)
     assert set(grouped) == {f"Patient/{world.patient_a.id}", f"Patient/{world.other_patient_a.id}"}
@@ -100,3 +107,9 @@ def test_export_then_import_into_an_empty_database_reproduces_the_record(world, 
             expected = record_summary(source, source.get(Patient, original.id))
             assert record_summary(target, copy) == expected
             assert len(expected["measurements"]) == 2 and len(expected["conditions"]) == 2
+            visits = visit_summary(source, source.get(Patient, original.id))
+            assert len(visits) == 2 and visit_summary(target, copy) == visits
+        # Imported once, however often the bundle came: one external visit per Procedure, no
+        # visit of the receiving clinic (no cocktail, lot or stock of its own was touched).
+        assert target.execute(select(func.count()).select_from(ExternalVisit)).scalar_one() == 4
+        assert target.execute(select(func.count()).select_from(Visit)).scalar_one() == 0

@@ -26,6 +26,7 @@ from mesoclinic.fhir import codes
 from mesoclinic.fhir.bulk_models import ImportLink
 from mesoclinic.fhir.importer_parse import fhirpath
 from mesoclinic.fhir.importer_records import (
+    AdministrationIn,
     AllergyIn,
     BundleRefused,
     ConditionIn,
@@ -35,6 +36,7 @@ from mesoclinic.fhir.importer_records import (
     Parsed,
     PatientIn,
     PregnancyIn,
+    ProcedureIn,
     Source,
 )
 from mesoclinic.outcomes import service as measurement_service
@@ -61,6 +63,8 @@ from mesoclinic.patients.schemas import (
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission, Role
+from mesoclinic.visits import service as visit_service
+from mesoclinic.visits.schemas import ExternalAdministration, ExternalVisitCreate
 
 # Where a field of mesoclinic's schemas lives in the FHIR resource (for error expressions).
 PATIENT_PATHS = {
@@ -96,6 +100,23 @@ ITEM_PATHS = {
         "rater": "note",
         "device_name": "device.display",
         "value_codeable": "valueCodeableConcept",
+    },
+    "Procedure": {
+        "performed_at": "performedDateTime",
+        "procedure": "code",
+        "technique": "usedCode",
+        "zones": "bodySite",
+        "performer": "performer[0].actor.display",
+        "outcome": "outcome",
+        "complications": "complication",
+        "notes": "note",
+        "subject": "subject",
+    },
+    "MedicationAdministration": {
+        "product": "medicationReference",
+        "lot_number": "medicationReference",
+        "expires_on": "medicationReference",
+        "dose": "dosage.dose",
     },
 }
 HISTORY_MODELS: dict[str, tuple[str, type[Any]]] = {
@@ -244,6 +265,13 @@ def import_bundle(
             results.append(_measurement(session, actor, links, measurement, patient_id, book))
         except (DomainError, ValidationError) as error:
             raise _refuse(measurement.source, error, ITEM_PATHS["Observation"]) from error
+    for procedure in parsed.procedures:
+        try:
+            results += _procedure(
+                session, actor, links, procedure, parsed.administrations, patients
+            )
+        except (DomainError, ValidationError) as error:
+            raise _refuse(procedure.source, error, ITEM_PATHS["Procedure"]) from error
     counts: dict[str, int] = {}
     for result in results:
         counts[result.outcome] = counts.get(result.outcome, 0) + 1
@@ -450,6 +478,74 @@ def _newest_correction(session: Session, measurement: Measurement) -> Measuremen
         if nxt is None:
             return current
         current = nxt
+
+
+def _administrations(
+    procedure: ProcedureIn, administrations: list[AdministrationIn]
+) -> list[tuple[AdministrationIn, ExternalAdministration]]:
+    """The procedure's administrations, each read into the visit schema (a refusal names the
+    administration's own entry)."""
+    out = []
+    for item in administrations:
+        if item.procedure_ref not in procedure.ref_keys:
+            continue
+        try:
+            out.append(
+                (
+                    item,
+                    ExternalAdministration(
+                        product=item.product,
+                        lot_number=item.lot_number,
+                        expires_on=item.expires_on,
+                        dose=item.dose,
+                    ),
+                )
+            )
+        except ValidationError as error:
+            raise _refuse(item.source, error, ITEM_PATHS["MedicationAdministration"]) from error
+    return out
+
+
+def _procedure(
+    session: Session,
+    actor: Actor,
+    links: _Links,
+    item: ProcedureIn,
+    administrations: list[AdministrationIn],
+    patients: dict[str, uuid.UUID],
+) -> list[EntryResult]:
+    """A session given elsewhere and its lots: one external visit (no stock drawn, no safety
+    checks: it was not given here), found again by its links on the next import."""
+    patient_id = patients[item.patient_ref]
+    given = _administrations(item, administrations)
+    data = ExternalVisitCreate(
+        performed_at=item.performed_at,
+        procedure=item.procedure,
+        technique=item.technique,
+        zones=list(item.zones),
+        performer=item.performer,
+        outcome=item.outcome,
+        complications=list(item.complications),
+        administrations=[a for _, a in given],
+        notes=item.notes,
+    )
+    keys = item.source.keys + tuple(f"url|{k}" for k in item.ref_keys)
+    keys = tuple(dict.fromkeys(keys))
+    link = links.find("Procedure", keys)
+    row, outcome = visit_service.record_external(
+        session,
+        actor,
+        patient_id,
+        data,
+        source="fhir-import",
+        existing_id=link.local_id if link is not None else None,
+    )
+    links.point("Procedure", keys, row.id, patient_id)
+    results = [EntryResult(item.source.index, "Procedure", row.id, outcome)]
+    for admin, _ in given:
+        links.point("MedicationAdministration", admin.source.keys, row.id, patient_id)
+        results.append(EntryResult(admin.source.index, "MedicationAdministration", row.id, outcome))
+    return results
 
 
 def response_bundle(results: list[EntryResult]) -> dict[str, Any]:

@@ -17,6 +17,7 @@ from pydantic import ValidationError
 
 from mesoclinic.fhir import codes
 from mesoclinic.fhir.importer_records import (
+    AdministrationIn,
     AllergyIn,
     BundleRefused,
     ConditionIn,
@@ -26,6 +27,7 @@ from mesoclinic.fhir.importer_records import (
     Parsed,
     PatientIn,
     PregnancyIn,
+    ProcedureIn,
     Source,
 )
 from mesoclinic.fhir.mapping_patient import ALLERGY_SEVERITY_EXTENSION
@@ -37,6 +39,8 @@ IMPORTABLE = (
     "AllergyIntolerance",
     "MedicationStatement",
     "Observation",
+    "Procedure",
+    "MedicationAdministration",
 )
 SEVERITIES = {"mild", "moderate", "severe", "unknown"}
 CRITICALITY_SEVERITY = {"high": "severe", "low": "mild"}
@@ -203,7 +207,11 @@ def parse_bundle(bundle: Any) -> Parsed:
                 for key in patient.ref_keys:
                     patients_by_ref[key] = patient
             continue
+        if kind == "Procedure":
+            _procedure(reader, parsed, source, _ref_keys(entry, resource), resource, path)
+            continue
         _clinical(reader, parsed, source, resource, path)
+    _check_administrations(reader, parsed, patients_by_ref)
     for item in _clinical_items(parsed):
         if item.patient_ref not in patients_by_ref:
             element = "patient" if item.source.resource_type == "AllergyIntolerance" else "subject"
@@ -225,6 +233,8 @@ def _clinical_items(parsed: Parsed) -> list[Any]:
         *parsed.medications,
         *parsed.pregnancies,
         *parsed.measurements,
+        *parsed.procedures,
+        *parsed.administrations,
     ]
 
 
@@ -352,6 +362,8 @@ def _clinical(
         _medication(reader, parsed, source, resource, path)
     elif kind == "Observation":
         _observation(reader, parsed, source, resource, path)
+    elif kind == "MedicationAdministration":
+        _administration(reader, parsed, source, resource, path)
 
 
 def _medication(
@@ -449,6 +461,162 @@ def _observation(
             note,
         )
     )
+
+
+def _status_completed(reader: _Reader, resource: dict[str, Any], path: str) -> bool:
+    if resource.get("status") == "completed":
+        return True
+    reader.problem(
+        f"{path}.status",
+        f"only a completed session can be imported (this one is {resource.get('status')!r})",
+        "value",
+    )
+    return False
+
+
+def _procedure(
+    reader: _Reader,
+    parsed: Parsed,
+    source: Source,
+    ref_keys: tuple[str, ...],
+    resource: dict[str, Any],
+    path: str,
+) -> None:
+    """A session given elsewhere: when, what, where on the scalp, by whom and how it went."""
+    if not _validate(reader, resource, path) or not _status_completed(reader, resource, path):
+        return
+    name = _concept_text(resource.get("code"))
+    if not name:
+        reader.problem(f"{path}.code", "the procedure needs a code or text", "required")
+        return
+    performed = resource.get("performedDateTime") or (resource.get("performedPeriod") or {}).get(
+        "start"
+    )
+    performed_at = _instant(performed)
+    if performed_at is None:
+        reader.problem(
+            f"{path}.performedDateTime", "when the session was given is missing", "required"
+        )
+        return
+    technique = next(
+        (
+            code
+            for concept in resource.get("usedCode") or []
+            if (code := _code_in(concept, codes.TECHNIQUE)) in codes.TECHNIQUE_DISPLAYS
+        ),
+        None,
+    )
+    zones = tuple(
+        dict.fromkeys(
+            codes.SITE_TO_ZONE[site]
+            for concept in resource.get("bodySite") or []
+            if (site := _code_in(concept, codes.SCALP_SITE)) in codes.SITE_TO_ZONE
+        )
+    )
+    performers = [p.get("actor") or {} for p in resource.get("performer") or []]
+    performer = next(
+        (
+            str(a.get("display") or (a.get("identifier") or {}).get("value") or "").strip()
+            for a in performers
+            if a.get("display") or (a.get("identifier") or {}).get("value")
+        ),
+        None,
+    )
+    complications = tuple(
+        text for c in resource.get("complication") or [] if (text := _concept_text(c))
+    )
+    parsed.procedures.append(
+        ProcedureIn(
+            source,
+            ref_keys,
+            _subject(resource),
+            performed_at,
+            name[:200],
+            technique,
+            zones,
+            performer[:200] if performer else None,
+            _concept_text(resource.get("outcome")),
+            tuple(c[:200] for c in complications),
+            _notes(resource),
+        )
+    )
+
+
+def _administration(
+    reader: _Reader, parsed: Parsed, source: Source, resource: dict[str, Any], path: str
+) -> None:
+    """A lot given at an imported session: the product, lot, expiry and dose, as text."""
+    if not _status_completed(reader, resource, path):
+        return
+    refs = [str(p.get("reference") or "") for p in resource.get("partOf") or []]
+    refs.append(str((resource.get("context") or {}).get("reference") or ""))
+    procedure_ref = next((r for r in refs if r), "")
+    medication: dict[str, Any] = {}
+    reference = str((resource.get("medicationReference") or {}).get("reference") or "")
+    if reference.startswith("#"):
+        medication = next(
+            (c for c in resource.get("contained") or [] if c.get("id") == reference[1:]), {}
+        )
+        if not medication:
+            reader.problem(
+                f"{path}.medicationReference",
+                f"{reference} names no contained Medication",
+                "invalid",
+            )
+            return
+    product = _concept_text(medication.get("code")) or _concept_text(
+        resource.get("medicationCodeableConcept")
+    )
+    if not product:
+        reader.problem(
+            f"{path}.medicationCodeableConcept",
+            "what was given is missing (a contained Medication's code, or text)",
+            "required",
+        )
+        return
+    batch = medication.get("batch") or {}
+    dose = (resource.get("dosage") or {}).get("dose") or {}
+    dose_text = None
+    if dose.get("value") is not None:
+        dose_text = f"{dose['value']:g} {dose.get('unit') or dose.get('code') or ''}".strip()
+    parsed.administrations.append(
+        AdministrationIn(
+            source,
+            _subject(resource),
+            procedure_ref,
+            product[:200],
+            (str(batch["lotNumber"]).strip()[:80] or None) if batch.get("lotNumber") else None,
+            _date_of(batch.get("expirationDate")),
+            dose_text[:80] if dose_text else None,
+        )
+    )
+
+
+def _check_administrations(
+    reader: _Reader, parsed: Parsed, patients_by_ref: dict[str, PatientIn]
+) -> None:
+    """Each administration belongs to a Procedure of the bundle, about the same patient."""
+    procedures = {key: p for p in parsed.procedures for key in p.ref_keys}
+    for item in parsed.administrations:
+        procedure = procedures.get(item.procedure_ref)
+        if procedure is None:
+            reader.problem(
+                f"{item.source.path}.partOf",
+                "must refer to a Procedure entry of this bundle (the session the lot was "
+                f"given at, by its fullUrl or Procedure/<id>); found {item.procedure_ref!r}",
+                "invalid",
+            )
+            continue
+        mine, theirs = (
+            patients_by_ref.get(item.patient_ref),
+            patients_by_ref.get(procedure.patient_ref),
+        )
+        if mine is not None and theirs is not None and mine is not theirs:
+            reader.problem(
+                f"{item.source.path}.subject",
+                "the administration and its Procedure are about different patients",
+                "invalid",
+            )
 
 
 RATED_BY = "Rated by "

@@ -112,6 +112,36 @@ class MeasurementIn:
     note: str | None
 
 
+@dataclass(frozen=True)
+class ProcedureIn:
+    """A session given elsewhere (a Procedure): stored as an external visit, not a visit."""
+
+    source: Source
+    ref_keys: tuple[str, ...]  # how the bundle's administrations name this procedure
+    patient_ref: str
+    performed_at: datetime
+    procedure: str
+    technique: str | None
+    zones: tuple[str, ...]
+    performer: str | None
+    outcome: str | None
+    complications: tuple[str, ...]
+    notes: str | None
+
+
+@dataclass(frozen=True)
+class AdministrationIn:
+    """A lot given at that session (a MedicationAdministration partOf the Procedure)."""
+
+    source: Source
+    patient_ref: str
+    procedure_ref: str
+    product: str
+    lot_number: str | None
+    expires_on: date | None
+    dose: str | None
+
+
 @dataclass
 class Parsed:
     patients: list[PatientIn] = field(default_factory=list)
@@ -120,6 +150,8 @@ class Parsed:
     medications: list[MedicationIn] = field(default_factory=list)
     pregnancies: list[PregnancyIn] = field(default_factory=list)
     measurements: list[MeasurementIn] = field(default_factory=list)
+    procedures: list[ProcedureIn] = field(default_factory=list)
+    administrations: list[AdministrationIn] = field(default_factory=list)
 
     @property
     def count(self) -> int:
@@ -132,5 +164,7 @@ class Parsed:
                 self.medications,
                 self.pregnancies,
                 self.measurements,
+                self.procedures,
+                self.administrations,
             )
         )

@@ -109,3 +109,37 @@ class AdverseEvent(UUIDPrimaryKey, Base):
     note: Mapped[str | None] = mapped_column(Text)
 
     visit: Mapped[Visit] = relationship(back_populates="adverse_events")
+
+
+class ExternalVisit(UUIDPrimaryKey, Base):
+    """A treatment session recorded elsewhere (a referral's FHIR Procedure and its
+    MedicationAdministrations), kept apart from this clinic's own visits: it drew no stock of
+    this clinic, was not checked here, and names its product, lots and performer as text.
+
+    It counts for the patient's visit history and for the minimum interval between sessions;
+    analytics, stock, plan fulfilment and the dose checks read `Visit` only (docs/decisions.md).
+    """
+
+    __tablename__ = "external_visits"
+    __table_args__ = (Index("ix_external_visits_patient_performed", "patient_id", "performed_at"),)
+
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    performed_at: Mapped[datetime]
+    procedure: Mapped[str] = mapped_column(String(200))  # the sender's code text
+    technique: Mapped[str | None] = mapped_column(String(20))  # of TECHNIQUES, when coded
+    zones: Mapped[list[str]] = mapped_column(JSON, server_default="[]")  # of ZONES
+    performer: Mapped[str | None] = mapped_column(String(200))  # the sender's display text
+    outcome: Mapped[str | None] = mapped_column(Text)
+    complications: Mapped[list[str]] = mapped_column(JSON, server_default="[]")
+    # One per MedicationAdministration: {"product", "lot_number", "expires_on", "dose"} as text.
+    administrations: Mapped[list[dict[str, str | None]]] = mapped_column(JSON, server_default="[]")
+    notes: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(40), default="fhir-import")
+    status: Mapped[VisitStatus] = mapped_column(
+        status_type(VisitStatus, 20), default=VisitStatus.COMPLETED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str] = mapped_column(String(80), default="")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(80), default="")

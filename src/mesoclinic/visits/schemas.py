@@ -7,12 +7,19 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AliasPath, Field, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AliasPath,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from mesoclinic.findings import Finding
 from mesoclinic.schemas_common import LongText, ReadSchema, Reason, Schema, UtcDatetime
 from mesoclinic.visits import rules
-from mesoclinic.visits.models import VisitStatus
+from mesoclinic.visits.models import ZONES, VisitStatus
 
 Technique = Literal["nappage", "point_by_point", "mesogun", "microneedling"]
 Zone = Literal["frontal", "mid_scalp", "vertex", "left_temporal", "right_temporal", "occipital"]
@@ -193,3 +200,37 @@ class VisitRead(ReadSchema):
     status: VisitStatus
     void_reason: str | None
     created_by: str
+
+
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class ExternalAdministration(Schema):
+    """One lot given at a session elsewhere, as the sender wrote it (text, not this clinic's
+    stock)."""
+
+    product: Text200
+    lot_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = (
+        None
+    )
+    expires_on: date | None = None
+    dose: Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)] | None = None
+
+
+class ExternalVisitCreate(Schema):
+    """A session given elsewhere (an imported FHIR Procedure): what happened, as text."""
+
+    performed_at: UtcDatetime
+    procedure: Text200
+    technique: Technique | None = None
+    zones: list[Zone] = Field(default_factory=list, max_length=len(ZONES))
+    performer: Text200 | None = None
+    outcome: LongText | None = None
+    complications: list[Text200] = Field(default_factory=list, max_length=20)
+    administrations: list[ExternalAdministration] = Field(default_factory=list, max_length=20)
+    notes: LongText | None = None
+
+    @field_validator("zones")
+    @classmethod
+    def _distinct_zones(cls, zones: list[str]) -> list[str]:
+        return list(dict.fromkeys(zones))

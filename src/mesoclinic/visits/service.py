@@ -28,9 +28,9 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
 from mesoclinic.security.service import clinic_timezone
 from mesoclinic.visits import rules, screening
-from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot, VisitStatus
+from mesoclinic.visits.models import AdverseEvent, ExternalVisit, Visit, VisitLot, VisitStatus
 from mesoclinic.visits.rulebook import VisitRulebook
-from mesoclinic.visits.schemas import VisitCreate
+from mesoclinic.visits.schemas import ExternalVisitCreate, VisitCreate
 
 CLOCK_SKEW = timedelta(minutes=10)
 
@@ -56,10 +56,17 @@ class Rulebooks:
 
 
 def _other_visit_days(session: Session, patient_id: uuid.UUID, zone: ZoneInfo) -> tuple[date, ...]:
-    """Clinic-local days of the patient's recorded (not voided) visits."""
+    """Clinic-local days of the patient's recorded (not voided) visits, with the sessions
+    recorded elsewhere (imported): a session given at another clinic a few days ago is still
+    too close (docs/decisions.md)."""
     times = session.execute(
-        select(Visit.performed_at).where(
-            Visit.patient_id == patient_id, Visit.status == VisitStatus.COMPLETED
+        select(Visit.performed_at)
+        .where(Visit.patient_id == patient_id, Visit.status == VisitStatus.COMPLETED)
+        .union_all(
+            select(ExternalVisit.performed_at).where(
+                ExternalVisit.patient_id == patient_id,
+                ExternalVisit.status == VisitStatus.COMPLETED,
+            )
         )
     ).scalars()
     return tuple(t.astimezone(zone).date() for t in times)
@@ -357,3 +364,103 @@ def void(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str) -> Vi
         detail={"reason": reason},
     )
     return visit
+
+
+def _external_fields(data: ExternalVisitCreate) -> dict[str, object]:
+    fields = data.model_dump(mode="json")
+    fields["performed_at"] = data.performed_at
+    return fields
+
+
+def record_external(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    data: ExternalVisitCreate,
+    *,
+    source: str,
+    existing_id: uuid.UUID | None = None,
+) -> tuple[ExternalVisit, str]:
+    """Store (or bring up to date) a session given elsewhere: no stock is drawn and no safety
+    check runs (it was not given here), but the visit's own rules on the record hold: the
+    patient must be active and in scope, the time not in the future nor before their birth.
+    Answers the row and created | updated | unchanged."""
+    actor.require(Permission.VISIT_WRITE)
+    patient = patient_service.load(session, actor, patient_id, Permission.VISIT_WRITE)
+    if patient.status != RecordStatus.ACTIVE:
+        raise InvalidTransition("This record was voided and cannot be changed")
+    if data.performed_at > utcnow() + CLOCK_SKEW:
+        raise InvalidInput(
+            "A visit is recorded after it happened: the time is in the future", "performed_at"
+        )
+    patient_service.check_clinical_date(
+        patient, data.performed_at, "performed_at", "The visit time"
+    )
+    fields = _external_fields(data)
+    row = session.get(ExternalVisit, existing_id) if existing_id is not None else None
+    if row is not None and row.patient_id != patient.id:
+        raise InvalidInput("This visit was imported for another patient", "subject")
+    if row is not None:
+        changed = {k: v for k, v in fields.items() if getattr(row, k) != v}
+        if row.status != VisitStatus.COMPLETED:
+            changed["status"] = VisitStatus.COMPLETED
+        if not changed:
+            return row, "unchanged"
+        for key, value in changed.items():
+            setattr(row, key, value)
+        row.updated_by = actor.username
+        outcome = "updated"
+        detail: dict[str, object] = {"source": source, "changed": sorted(changed)}
+    else:
+        row = ExternalVisit(
+            clinic_id=patient.clinic_id,
+            patient_id=patient.id,
+            source=source,
+            status=VisitStatus.COMPLETED,
+            created_by=actor.username,
+            updated_by=actor.username,
+            **fields,
+        )
+        session.add(row)
+        outcome = "created"
+        detail = {"source": source, "administrations": len(data.administrations)}
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "create" if outcome == "created" else "update",
+        "external_visit",
+        row.id,
+        patient_id=patient.id,
+        clinic_id=patient.clinic_id,
+        detail=detail,
+    )
+    return row, outcome
+
+
+def list_external_for_patient(
+    session: Session, actor: Actor, patient_id: uuid.UUID
+) -> Sequence[ExternalVisit]:
+    """A patient's sessions recorded elsewhere (imported), newest first, auditing the read."""
+    patient = patient_service.load(session, actor, patient_id, Permission.VISIT_READ)
+    rows = (
+        session.execute(
+            select(ExternalVisit)
+            .where(ExternalVisit.patient_id == patient.id)
+            .order_by(ExternalVisit.performed_at.desc())
+        )
+        .scalars()
+        .all()
+    )
+    if rows:
+        audit.record(
+            session,
+            actor,
+            "read",
+            "external_visit",
+            None,
+            patient_id=patient.id,
+            clinic_id=patient.clinic_id,
+            detail={"count": len(rows)},
+        )
+    return rows
