@@ -130,6 +130,7 @@ def _visits_tab(
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_READ)
     ctx: dict[str, Any] = {
         "visits": visits,
+        "external_visits": service.list_external_for_patient(session, actor, patient_id),
         "values": values or dict(DEFAULTS),
         "errors": errors or {},
         "checks": checks or [],
