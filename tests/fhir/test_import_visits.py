@@ -5,14 +5,12 @@ safety checks; the same bundle twice stores it once; a bad element is named, not
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
-from fhir_records import referral
-from mesoclinic.fhir import codes
+from fhir_records import GIVEN, visit_referral
 from mesoclinic.formulary.models import StockMovement
 from mesoclinic.patients.models import Patient
 from mesoclinic.visits import service as visit_service
@@ -20,64 +18,6 @@ from mesoclinic.visits.models import ExternalVisit, Visit
 from support import audit_entries
 
 FHIR = {"Content-Type": "application/fhir+json"}
-PROCEDURE_URL = "urn:uuid:5b1d2c3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e"
-GIVEN = datetime.now(UTC).replace(microsecond=0) - timedelta(days=3)
-
-
-def _administration(url: str, lot: str, dose: float) -> dict[str, Any]:
-    return {
-        "fullUrl": url,
-        "resource": {
-            "resourceType": "MedicationAdministration",
-            "identifier": [{"system": "https://referrer.example.org/ma", "value": lot}],
-            "contained": [
-                {
-                    "resourceType": "Medication",
-                    "id": "med",
-                    "code": {"text": "Dermaheal HL"},
-                    "batch": {"lotNumber": lot, "expirationDate": "2027-05-31"},
-                }
-            ],
-            "status": "completed",
-            "medicationReference": {"reference": "#med"},
-            "subject": {"reference": referral()["entry"][0]["fullUrl"]},
-            "partOf": [{"reference": PROCEDURE_URL}],
-            "effectiveDateTime": GIVEN.isoformat(),
-            "dosage": {"dose": {"value": dose, "unit": "mL", "system": codes.UCUM, "code": "mL"}},
-        },
-        "request": {"method": "POST", "url": "MedicationAdministration"},
-    }
-
-
-def visit_referral() -> dict[str, Any]:
-    """The referral's patient plus a session given at the referring clinic, from two lots."""
-    bundle = referral()
-    bundle["entry"] = bundle["entry"][:1]
-    bundle["entry"] += [
-        {
-            "fullUrl": PROCEDURE_URL,
-            "resource": {
-                "resourceType": "Procedure",
-                "identifier": [{"system": "https://referrer.example.org/proc", "value": "P-9"}],
-                "status": "completed",
-                "code": {"text": "Scalp mesotherapy"},
-                "subject": {"reference": bundle["entry"][0]["fullUrl"]},
-                "performedDateTime": GIVEN.isoformat(),
-                "performer": [{"actor": {"display": "Dr. Lena Brandt"}}],
-                "bodySite": [
-                    {"coding": [{"system": codes.SCALP_SITE, "code": "vertex"}]},
-                    {"coding": [{"system": codes.SCALP_SITE, "code": "frontal"}]},
-                ],
-                "usedCode": [{"coding": [{"system": codes.TECHNIQUE, "code": "nappage"}]}],
-                "outcome": {"text": "Completed; mild redness"},
-                "complication": [{"text": "redness"}],
-            },
-            "request": {"method": "POST", "url": "Procedure"},
-        },
-        _administration("urn:uuid:7c8d9e0f-1a2b-4c3d-8e4f-5a6b7c8d9e0f", "DH-2291", 2.0),
-        _administration("urn:uuid:8d9e0f1a-2b3c-4d4e-9f5a-6b7c8d9e0f1a", "DH-2304", 1.5),
-    ]
-    return bundle
 
 
 def _counts(world: Any) -> dict[str, int]:
@@ -158,7 +98,7 @@ def test_the_visits_tab_shows_sessions_recorded_elsewhere(world):
     page = world.web("nurse").get(f"/patients/{patient.id}/visits")
     assert page.status_code == 200
     assert "Sessions recorded elsewhere (imported)" in page.text
-    assert "recorded elsewhere (imported)</span>" in page.text
+    assert "recorded&nbsp;elsewhere&nbsp;(imported)</span>" in page.text
     assert "DH-2291" in page.text and "Dr. Lena Brandt" in page.text
     reads = audit_entries(world.db, action="read", entity_type="external_visit")
     assert reads and reads[-1].patient_id == patient.id
