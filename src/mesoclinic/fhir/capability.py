@@ -80,7 +80,15 @@ TYPE_OPERATIONS: dict[str, list[dict[str, str]]] = {
 #   SYSTEM_OPERATIONS: {"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/
 #       OperationDefinition/export"} for `GET /fhir/$export`.
 #   TYPE_OPERATIONS["Group"] (and "Group" in the resource list) for `/fhir/Group/{id}/$export`.
-SYSTEM_INTERACTIONS: list[dict[str, str]] = [{"code": "transaction"}]
+SYSTEM_INTERACTIONS: list[dict[str, str]] = [
+    {
+        "code": "transaction",
+        "documentation": "POST /fhir: a referral of Patient, Condition, AllergyIntolerance, "
+        "MedicationStatement, Observation, Procedure and MedicationAdministration entries, "
+        "stored idempotently; a Procedure with its administrations is kept as a session "
+        "recorded elsewhere (no stock, no safety checks).",
+    }
+]
 BULK_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export"
 SYSTEM_OPERATIONS: list[dict[str, str]] = [{"name": "export", "definition": BULK_EXPORT}]
 TYPE_OPERATIONS["Group"] = [

@@ -51,7 +51,9 @@ def transaction(
     clinic: Annotated[uuid.UUID | None, Query(description="group admins: the clinic")] = None,
 ) -> JSONResponse:
     """Create or update the referral's Patient, Condition, AllergyIntolerance,
-    MedicationStatement and Observation resources; the same bundle twice adds nothing."""
+    MedicationStatement and Observation resources, and its sessions given elsewhere (Procedure
+    and MedicationAdministration, kept as visits recorded elsewhere); the same bundle twice
+    adds nothing."""
     clinic_id = importer.target_clinic(actor, clinic)
     try:
         parsed = parse_bundle(bundle)
