@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -173,21 +173,29 @@ def _facts(
     )
 
 
+def _patient_for_session(
+    session: Session, actor: Actor, patient_id: uuid.UUID, performed_at: datetime
+) -> Patient:
+    """The patient a session is recorded for (in scope, writable, not voided), once its time
+    is known to be possible: not in the future, not before their birth. Shared by this
+    clinic's visits and the sessions recorded elsewhere."""
+    patient = patient_service.load(session, actor, patient_id, Permission.VISIT_WRITE)
+    if patient.status != RecordStatus.ACTIVE:
+        raise InvalidTransition("This record was voided and cannot be changed")
+    if performed_at > utcnow() + CLOCK_SKEW:
+        raise InvalidInput(
+            "A visit is recorded after it happened: the time is in the future", "performed_at"
+        )
+    patient_service.check_clinical_date(patient, performed_at, "performed_at", "The visit time")
+    return patient
+
+
 def prepare(
     session: Session, actor: Actor, data: VisitCreate, books: Rulebooks, *, lock: bool
 ) -> Prepared:
     """Load what the checks need (locking the lots when recording) and run every check."""
     actor.require(Permission.VISIT_WRITE)
-    patient = patient_service.load(session, actor, data.patient_id, Permission.VISIT_WRITE)
-    if patient.status != RecordStatus.ACTIVE:
-        raise InvalidTransition("This record was voided and cannot be changed")
-    if data.performed_at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput(
-            "A visit is recorded after it happened: the time is in the future", "performed_at"
-        )
-    patient_service.check_clinical_date(
-        patient, data.performed_at, "performed_at", "The visit time"
-    )
+    patient = _patient_for_session(session, actor, data.patient_id, data.performed_at)
     patient_service.check_clinical_date(
         patient, data.hair_colour_last_date, "hair_colour_last_date", "The last hair colour date"
     )
@@ -386,16 +394,7 @@ def record_external(
     patient must be active and in scope, the time not in the future nor before their birth.
     Answers the row and created | updated | unchanged."""
     actor.require(Permission.VISIT_WRITE)
-    patient = patient_service.load(session, actor, patient_id, Permission.VISIT_WRITE)
-    if patient.status != RecordStatus.ACTIVE:
-        raise InvalidTransition("This record was voided and cannot be changed")
-    if data.performed_at > utcnow() + CLOCK_SKEW:
-        raise InvalidInput(
-            "A visit is recorded after it happened: the time is in the future", "performed_at"
-        )
-    patient_service.check_clinical_date(
-        patient, data.performed_at, "performed_at", "The visit time"
-    )
+    patient = _patient_for_session(session, actor, patient_id, data.performed_at)
     fields = _external_fields(data)
     row = session.get(ExternalVisit, existing_id) if existing_id is not None else None
     if row is not None and row.patient_id != patient.id:
