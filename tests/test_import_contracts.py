@@ -198,6 +198,20 @@ SHARED_EDGES = {
 LAZY_IMPORTS = {
     (f"{PACKAGE}.cli", f"{PACKAGE}.app"): "only `serve` needs every area's routes loaded",
     (f"{PACKAGE}.cli", f"{PACKAGE}.demo.seed"): "only `serve --demo` needs the demo data",
+    (f"{PACKAGE}.cli", f"{PACKAGE}.migrate"): (
+        "Alembic, SQLAlchemy and every model: `mesoclinic --help` loads none (test_startup)"
+    ),
+    (f"{PACKAGE}.cli", f"{PACKAGE}.config"): (
+        "pydantic-settings: only a command that runs reads the settings (test_startup)"
+    ),
+    (f"{PACKAGE}.cli", f"{PACKAGE}.db"): "SQLAlchemy: only a command that runs opens the database",
+    (f"{PACKAGE}.cli", f"{PACKAGE}.worker"): (
+        "every area's jobs: only `serve --demo` and `worker` run them (test_startup)"
+    ),
+    (f"{PACKAGE}.command", f"{PACKAGE}.migrate"): (
+        "Alembic, SQLAlchemy and every model: loaded when a command opens the database, not "
+        "when the command line starts (test_startup)"
+    ),
     (f"{PACKAGE}.outcomes.report_cli", f"{PACKAGE}.outcomes.report"): (
         "Matplotlib and WeasyPrint load in seconds; `mesoclinic --help` must stay quick"
     ),

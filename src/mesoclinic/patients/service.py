@@ -168,6 +168,10 @@ class PatientQuery:
 COUNT_CAP = 1000
 PHONE_TEXT = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*$")
 RECORD_NUMBER = re.compile(r"^[A-Za-z]{1,4}-?\d*$")
+# A typed name of at least this many characters matches anywhere in the given or family name
+# ("art" finds Martin); a shorter one matches their start. PostgreSQL serves the first with
+# trigram indexes (pg_trgm, migration 0018), the second with the key columns' b-trees.
+CONTAINS_MIN = 3
 
 
 def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
@@ -200,6 +204,17 @@ def _term_clause(term: str) -> ColumnElement[bool] | None:
     key = search_keys.name_key(term)
     if not key:  # only punctuation: it matches no name
         return false()
+    return _name_clause(key)
+
+
+def _name_clause(key: str) -> ColumnElement[bool]:
+    """A typed name (normalised key): inside the given or family name when it has
+    `CONTAINS_MIN` characters or more, at their start when shorter."""
+    if len(key) >= CONTAINS_MIN:
+        # The key holds only a-z, 0-9 and spaces: nothing to escape. A literal pattern (not
+        # '%' || :key || '%') lets the planner pick the trigram index.
+        pattern = f"%{key}%"
+        return or_(Patient.family_key.like(pattern), Patient.given_key.like(pattern))
     return or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))
 
 
@@ -246,8 +261,9 @@ class Found:
 def find(
     session: Session, actor: Actor, query: PatientQuery, *, limit: int = 25, offset: int = 0
 ) -> Found:
-    """Find patients by name or record-number prefix, phone digits (start or end) or date of
-    birth in the actor's scope; the total counts at most `COUNT_CAP` matches."""
+    """Find patients by a part of their name (anywhere in it from three characters, its start
+    below), record-number prefix, phone digits (start or end) or date of birth in the actor's
+    scope; the total counts at most `COUNT_CAP` matches."""
     actor.require(Permission.PATIENT_READ)
     stmt = _search_query(actor, query)
     in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
