@@ -31,12 +31,12 @@ from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Connection, Table, func, insert, select, text, update
+from sqlalchemy import Connection, Table, func, insert, select, text, update
 
 from mesoclinic import migrate
 from mesoclinic.config import Settings
@@ -50,6 +50,7 @@ from mesoclinic.security.service import create_clinic
 SIZES = (1000, 3000, 10000, 100000)
 BATCH = 2000
 COPY_BATCH = 20000  # rows per COPY statement on PostgreSQL
+NUMERIC_OID = 1700  # PostgreSQL's numeric: a binary COPY takes Decimal, not float
 SLOT_MINUTES = 5
 APPOINTMENT_MINUTES = 30
 SESSION_GAP_DAYS = 21
@@ -87,6 +88,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", required=True, help="SQLAlchemy URL of an EMPTY database")
     parser.add_argument("--data-dir", type=Path, default=None, help="images and keys (tmp)")
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument(
+        "--on-demo",
+        action="store_true",
+        help="the database already holds the demo clinic and nothing else (e.g. a copy of one "
+        "made with `createdb -T`): skip building it",
+    )
     args = parser.parse_args(argv)
     if args.clinics < 2:
         parser.error("--clinics must be 2 or more")
@@ -105,6 +112,7 @@ class Writer:
         self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
         self.batch = BATCH if conn.dialect.name != "postgresql" else COPY_BATCH
         self._plans: dict[str, list[tuple[str, Any, bool, bool]]] = {}
+        self._types: dict[str, list[int]] = {}
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         rows = self.pending[table]
@@ -129,8 +137,18 @@ class Writer:
                 self.seconds[name] += time.perf_counter() - started
 
     def _plan(self, table: Table) -> list[tuple[str, Any, bool, bool]]:
-        """Per column: (name, default or a callable making it, callable?, JSON?), made once."""
+        """Per column: (name, default or a callable making it, callable?, numeric?), made once,
+        with the column's type for a binary COPY."""
         if table.name not in self._plans:
+            types = dict(
+                self.conn.execute(
+                    text(
+                        "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
+                        "CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped"
+                    ),
+                    {"t": table.name},
+                ).all()
+            )
             plan = []
             for column in table.columns:
                 default, call = None, False
@@ -138,19 +156,21 @@ class Writer:
                     default, call = column.default.arg, True
                 elif column.default is not None and column.default.is_scalar:
                     default = column.default.arg
-                plan.append((column.name, default, call, isinstance(column.type, JSON)))
+                plan.append((column.name, default, call, types[column.name] == NUMERIC_OID))
             self._plans[table.name] = plan
+            self._types[table.name] = [types[column.name] for column in table.columns]
         return self._plans[table.name]
 
     def _copy(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """COPY the rows, with the Python-side column defaults Core would have applied."""
+        """COPY the rows (binary), with the Python-side column defaults Core would have applied."""
         plan = self._plan(table)
         names = ", ".join(f'"{name}"' for name, *_ in plan)
         raw = self.conn.connection.driver_connection
         with (
             raw.cursor() as cursor,
-            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
         ):
+            copy.set_types(self._types[table.name])
             write = copy.write_row
             for row in rows:
                 write([_value(row, *column) for column in plan])
@@ -226,20 +246,16 @@ def constraints_after_load(conn: Connection) -> Iterator[dict[str, float]]:
     figures["foreign_keys_seconds"] = round(time.perf_counter() - started, 1)
 
 
-def _value(row: dict[str, Any], name: str, default: Any, call: bool, is_json: bool) -> Any:
+def _value(row: dict[str, Any], name: str, default: Any, call: bool, numeric: bool) -> Any:
     if name in row:
         value = row[name]
     elif call:
         value = default(None)
     else:
         value = default
-    if value is None:
-        return None
-    if is_json:
-        return json.dumps(value)
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
+    if numeric and value is not None and not isinstance(value, Decimal):
+        return Decimal(str(value))
+    return value  # JSON values go as Python objects: the binary COPY's JSON dumper encodes them
 
 
 def _templates(conn: Connection, table: str, **where: Any) -> list[dict[str, Any]]:
@@ -248,6 +264,12 @@ def _templates(conn: Connection, table: str, **where: Any) -> list[dict[str, Any
     for column, value in where.items():
         stmt = stmt.where(t.c[column] == value)
     return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def _has_bench_data(conn: Connection) -> bool:
+    audit = metadata.tables["audit_log"]
+    found = conn.execute(select(audit.c.id).where(audit.c.entity_type == "bench_data").limit(1))
+    return found.first() is not None
 
 
 def _working_days(first: date, last: date, closed: set[int]) -> list[date]:
@@ -300,9 +322,13 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
-        if not is_empty(session):
+        if args.on_demo:
+            if is_empty(session) or _has_bench_data(session.connection()):
+                raise SystemExit("--on-demo needs a database holding the demo clinic only")
+        elif not is_empty(session):
             raise SystemExit("the database is not empty: give scale_data.py a new one")
-        create_demo(session, settings)
+        else:
+            create_demo(session, settings)
     demo_seconds = time.perf_counter() - started
     with engine.connect() as conn:
         clinics = _clinics(conn, args.clinics, settings)
