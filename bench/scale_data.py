@@ -7,12 +7,17 @@ mesotherapy consent, a treatment plan with six sessions, six appointments with t
 slots (practitioner and room, five-minute slots, so the unique keys that stop double bookings
 hold), three visits with lot usage (visit_lots and `used` stock movements on a bench lot per
 product and clinic, balances kept consistent), declared aftercare events, reminder emails and
-density measurements for some. Rows go in with SQLAlchemy Core executemany in batches (the
-database checks every foreign key, unique key and check constraint); on PostgreSQL the largest
-tables go through COPY.
+density measurements for some. Rows go in with SQLAlchemy Core executemany in batches on SQLite,
+and with a binary COPY per table and chunk on PostgreSQL, whose bulk tables' foreign keys and
+plain indexes are dropped for the load and made again at its end, in the same transaction (one
+check of every row per constraint instead of one trigger per row). Either way the database
+checks every foreign key, unique key and check constraint. 100k patients on PostgreSQL: about
+11 minutes on the shared 2-core machine (docs/performance.md, "Data generator").
 
     PYTHONPATH=src python bench/scale_data.py --patients 10000 --clinics 2 \\
         --database sqlite:////tmp/mc-10k.db [--data-dir /tmp/mc-10k]
+    PYTHONPATH=src python bench/scale_data.py --patients 100000 \\
+        --database postgresql+psycopg://postgres@127.0.0.1:5432/mc_100k [--on-demo]
 
 Logins: the demo staff (`dr.moreau`, `admin`... password `mesoclinic-demo`); one JSON line of
 figures (rows per table, seconds) is printed at the end.

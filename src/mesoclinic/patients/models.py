@@ -48,6 +48,7 @@ class Patient(UUIDPrimaryKey, AuditColumns, Base):
                 column,
                 postgresql_using="gin",
                 postgresql_ops={column: "gin_trgm_ops"},
+                postgresql_with={"fastupdate": "off"},
             ).ddl_if(dialect="postgresql")
             for column in ("family_key", "given_key")
         ),

@@ -57,6 +57,9 @@ def upgrade() -> None:
             [column],
             postgresql_using="gin",
             postgresql_ops={column: "gin_trgm_ops"},
+            # Patients are read far more than registered: new entries go straight into the
+            # index (no pending list the planner would have to cost, and scan, on every search).
+            postgresql_with={"fastupdate": "off"},
         )
 
 
