@@ -24,9 +24,9 @@ Where the odd modules sit:
   `security.deps` (route dependencies); everything under `web/` (templating, forms, the
   dashboard and navigation registries, the home page).
 - root (5), the composition root, may import anything and nothing below it imports it: `app`,
-  the root `cli`, `models_registry`, `backup`, `imaging.__main__`, `demo.seed`, `demo.cli`
-  and each area's `demo.py`. `demo.tour` is a read service the home page uses; `demo.people`
-  is pure data.
+  the root `cli` (and `__main__`), `models_registry`, `backup`, `imaging.__main__`,
+  `demo.seed`, `demo.cli` and each area's `demo.py`. `demo.tour` is a read service the home
+  page uses; `demo.people` is pure data.
 - `migrations/` is not checked: Alembic loads those files by path, never as imports.
 """
 
@@ -156,6 +156,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.importer_records": "pure",
     f"{PACKAGE}.app": "root",
     f"{PACKAGE}.cli": "root",
+    f"{PACKAGE}.__main__": "root",  # `python -m mesoclinic`: the root command
     f"{PACKAGE}.models_registry": "root",
     f"{PACKAGE}.backup": "root",
     f"{PACKAGE}.imaging.__main__": "root",
