@@ -18,14 +18,13 @@ from typing import Annotated, Any, ClassVar
 
 import typer
 import typer.main
+
+# Typer (>= 0.29, pyproject.toml) carries its own Click; its group resolves commands in
+# `_click_resolve_command`, which `LazyCommands.resolve_command` wraps.
+from typer._click.exceptions import UsageError
 from typer.core import TyperCommand, TyperGroup
 
 from mesoclinic import areas
-
-try:  # Typer carries its own Click from 0.2x on
-    from typer._click.exceptions import UsageError
-except ImportError:  # pragma: no cover
-    from click import UsageError  # type: ignore[assignment]
 from mesoclinic.command import console, fail, open_database, read_password
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
