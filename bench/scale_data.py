@@ -7,12 +7,17 @@ mesotherapy consent, a treatment plan with six sessions, six appointments with t
 slots (practitioner and room, five-minute slots, so the unique keys that stop double bookings
 hold), three visits with lot usage (visit_lots and `used` stock movements on a bench lot per
 product and clinic, balances kept consistent), declared aftercare events, reminder emails and
-density measurements for some. Rows go in with SQLAlchemy Core executemany in batches (the
-database checks every foreign key, unique key and check constraint); on PostgreSQL the largest
-tables go through COPY.
+density measurements for some. Rows go in with SQLAlchemy Core executemany in batches on SQLite,
+and with a binary COPY per table and chunk on PostgreSQL, whose bulk tables' foreign keys and
+plain indexes are dropped for the load and made again at its end, in the same transaction (one
+check of every row per constraint instead of one trigger per row). Either way the database
+checks every foreign key, unique key and check constraint. 100k patients on PostgreSQL: about
+11 minutes on the shared 2-core machine (docs/performance.md, "Data generator").
 
     PYTHONPATH=src python bench/scale_data.py --patients 10000 --clinics 2 \\
         --database sqlite:////tmp/mc-10k.db [--data-dir /tmp/mc-10k]
+    PYTHONPATH=src python bench/scale_data.py --patients 100000 \\
+        --database postgresql+psycopg://postgres@127.0.0.1:5432/mc_100k [--on-demo]
 
 Logins: the demo staff (`dr.moreau`, `admin`... password `mesoclinic-demo`); one JSON line of
 figures (rows per table, seconds) is printed at the end.
@@ -29,13 +34,14 @@ import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from enum import StrEnum
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Connection, Table, func, insert, select, update
+from sqlalchemy import Connection, Table, func, insert, select, text, update
 
 from mesoclinic import migrate
 from mesoclinic.config import Settings
@@ -48,6 +54,8 @@ from mesoclinic.security.service import create_clinic
 
 SIZES = (1000, 3000, 10000, 100000)
 BATCH = 2000
+COPY_BATCH = 20000  # rows per COPY statement on PostgreSQL
+NUMERIC_OID = 1700  # PostgreSQL's numeric: a binary COPY takes Decimal, not float
 SLOT_MINUTES = 5
 APPOINTMENT_MINUTES = 30
 SESSION_GAP_DAYS = 21
@@ -85,6 +93,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", required=True, help="SQLAlchemy URL of an EMPTY database")
     parser.add_argument("--data-dir", type=Path, default=None, help="images and keys (tmp)")
     parser.add_argument("--seed", type=int, default=18)
+    parser.add_argument(
+        "--on-demo",
+        action="store_true",
+        help="the database already holds the demo clinic and nothing else (e.g. a copy of one "
+        "made with `createdb -T`): skip building it",
+    )
     args = parser.parse_args(argv)
     if args.clinics < 2:
         parser.error("--clinics must be 2 or more")
@@ -101,11 +115,14 @@ class Writer:
         self.counts: dict[str, int] = defaultdict(int)
         self.seconds: dict[str, float] = defaultdict(float)
         self.pending: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.batch = BATCH if conn.dialect.name != "postgresql" else COPY_BATCH
+        self._plans: dict[str, list[tuple[str, Any, bool, bool]]] = {}
+        self._types: dict[str, list[int]] = {}
 
     def add(self, table: str, row: dict[str, Any]) -> None:
         rows = self.pending[table]
         rows.append(row)
-        if len(rows) >= BATCH:
+        if len(rows) >= self.batch:
             self.flush(table)
 
     def flush(self, table: str | None = None) -> None:
@@ -124,17 +141,44 @@ class Writer:
                 self.counts[name] += len(rows)
                 self.seconds[name] += time.perf_counter() - started
 
+    def _plan(self, table: Table) -> list[tuple[str, Any, bool, bool]]:
+        """Per column: (name, default or a callable making it, callable?, numeric?), made once,
+        with the column's type for a binary COPY."""
+        if table.name not in self._plans:
+            types = dict(
+                self.conn.execute(
+                    text(
+                        "SELECT attname, atttypid::int FROM pg_attribute WHERE attrelid = "
+                        "CAST(:t AS regclass) AND attnum > 0 AND NOT attisdropped"
+                    ),
+                    {"t": table.name},
+                ).all()
+            )
+            plan = []
+            for column in table.columns:
+                default, call = None, False
+                if column.default is not None and column.default.is_callable:
+                    default, call = column.default.arg, True
+                elif column.default is not None and column.default.is_scalar:
+                    default = column.default.arg
+                plan.append((column.name, default, call, types[column.name] == NUMERIC_OID))
+            self._plans[table.name] = plan
+            self._types[table.name] = [types[column.name] for column in table.columns]
+        return self._plans[table.name]
+
     def _copy(self, table: Table, rows: list[dict[str, Any]]) -> None:
-        """COPY the rows, with the Python-side column defaults Core would have applied."""
-        columns = list(table.columns)
-        names = ", ".join(f'"{c.name}"' for c in columns)
+        """COPY the rows (binary), with the Python-side column defaults Core would have applied."""
+        plan = self._plan(table)
+        names = ", ".join(f'"{name}"' for name, *_ in plan)
         raw = self.conn.connection.driver_connection
         with (
             raw.cursor() as cursor,
-            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+            cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT BINARY)') as copy,
         ):
+            copy.set_types(self._types[table.name])
+            write = copy.write_row
             for row in rows:
-                copy.write_row([_value(c, row) for c in columns])
+                write([_value(row, *column) for column in plan])
 
     def _flush_parents(self, name: str) -> None:
         table = metadata.tables[name]
@@ -144,20 +188,79 @@ class Writer:
                 self.flush(parent)
 
 
-def _value(column: Any, row: dict[str, Any]) -> Any:
-    if column.name in row:
-        value = row[column.name]
-    elif column.default is not None and column.default.is_callable:
-        value = column.default.arg(None)
-    elif column.default is not None and column.default.is_scalar:
-        value = column.default.arg
+# Tables the bulk part fills: on PostgreSQL their foreign keys and plain (non-unique) indexes
+# are dropped before the load and made again after it, in the same transaction. Adding a
+# foreign key checks every row in one join instead of one trigger query per row, so every
+# constraint still holds (the transaction fails otherwise); primary and unique keys stay in
+# place throughout.
+BULK_TABLES = (
+    "patients",
+    "assessments",
+    "consents",
+    "treatment_plans",
+    "plan_sessions",
+    "appointments",
+    "booking_slots",
+    "visits",
+    "visit_lots",
+    "stock_movements",
+    "measurements",
+    "declared_events",
+)
+
+
+@contextmanager
+def constraints_after_load(conn: Connection) -> Iterator[dict[str, float]]:
+    """PostgreSQL: drop the bulk tables' foreign keys and plain indexes, load, make them again.
+
+    Yields a dict that gets the seconds spent re-creating them."""
+    figures: dict[str, float] = {}
+    if conn.dialect.name != "postgresql":
+        yield figures
+        return
+    tables = list(BULK_TABLES)
+    foreign_keys = conn.execute(
+        text(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+            "FROM pg_constraint WHERE contype = 'f' AND conrelid::regclass::text = ANY(:t) "
+            "ORDER BY 1, 2"
+        ),
+        {"t": tables},
+    ).all()
+    indexes = conn.execute(
+        text(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+            "WHERE i.indrelid::regclass::text = ANY(:t) AND NOT i.indisprimary "
+            "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) "
+            "ORDER BY 1"
+        ),
+        {"t": tables},
+    ).all()
+    for table, name, _ in foreign_keys:
+        conn.execute(text(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"'))
+    for name, _ in indexes:
+        conn.execute(text(f"DROP INDEX {name}"))
+    yield figures
+    started = time.perf_counter()
+    for _, definition in indexes:
+        conn.execute(text(definition))
+    figures["indexes_seconds"] = round(time.perf_counter() - started, 1)
+    started = time.perf_counter()
+    for table, name, definition in foreign_keys:
+        conn.execute(text(f'ALTER TABLE "{table}" ADD CONSTRAINT "{name}" {definition}'))
+    figures["foreign_keys_seconds"] = round(time.perf_counter() - started, 1)
+
+
+def _value(row: dict[str, Any], name: str, default: Any, call: bool, numeric: bool) -> Any:
+    if name in row:
+        value = row[name]
+    elif call:
+        value = default(None)
     else:
-        value = None
-    if isinstance(column.type, JSON) and value is not None:
-        return json.dumps(value)
-    if isinstance(value, StrEnum):
-        return value.value
-    return value
+        value = default
+    if numeric and value is not None and not isinstance(value, Decimal):
+        return Decimal(str(value))
+    return value  # JSON values go as Python objects: the binary COPY's JSON dumper encodes them
 
 
 def _templates(conn: Connection, table: str, **where: Any) -> list[dict[str, Any]]:
@@ -166,6 +269,12 @@ def _templates(conn: Connection, table: str, **where: Any) -> list[dict[str, Any
     for column, value in where.items():
         stmt = stmt.where(t.c[column] == value)
     return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def _has_bench_data(conn: Connection) -> bool:
+    audit = metadata.tables["audit_log"]
+    found = conn.execute(select(audit.c.id).where(audit.c.entity_type == "bench_data").limit(1))
+    return found.first() is not None
 
 
 def _working_days(first: date, last: date, closed: set[int]) -> list[date]:
@@ -218,13 +327,18 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
     migrate.upgrade(engine)
     factory = make_sessionmaker(engine)
     with unit_of_work(factory) as session:
-        if not is_empty(session):
+        if args.on_demo:
+            if is_empty(session) or _has_bench_data(session.connection()):
+                raise SystemExit("--on-demo needs a database holding the demo clinic only")
+        elif not is_empty(session):
             raise SystemExit("the database is not empty: give scale_data.py a new one")
-        create_demo(session, settings)
+        else:
+            create_demo(session, settings)
     demo_seconds = time.perf_counter() - started
     with engine.connect() as conn:
         clinics = _clinics(conn, args.clinics, settings)
-    with engine.begin() as conn:
+    bulk_started = time.perf_counter()
+    with engine.begin() as conn, constraints_after_load(conn) as constraint_figures:
         counts = _generate(conn, args, rng, clinics)
     engine.dispose()
     return {
@@ -232,6 +346,8 @@ def build(args: argparse.Namespace) -> dict[str, Any]:
         "clinics": args.clinics,
         "database": engine.dialect.name,
         "demo_seconds": round(demo_seconds, 1),
+        "bulk_seconds": round(time.perf_counter() - bulk_started, 1),
+        **constraint_figures,
         "seconds": round(time.perf_counter() - started, 1),
         "rows": dict(sorted(counts.items())),
     }

@@ -30,6 +30,7 @@ TOY_FILES = {
             name="toy",
             routers=("toy_area.pages",),
             cli=("toy_area.cli",),
+            commands={"toy": "Toy commands."},
             nav=(NavItem("Toy shelf", "/toy", ToyPermission.PLAY),),
             patient_tabs=(PatientTab("toy", "Toy tab", "/toy", ToyPermission.PLAY),),
             panels=("toy_area.pages:toy_panel",),

@@ -24,9 +24,9 @@ Where the odd modules sit:
   `security.deps` (route dependencies); everything under `web/` (templating, forms, the
   dashboard and navigation registries, the home page).
 - root (5), the composition root, may import anything and nothing below it imports it: `app`,
-  the root `cli`, `models_registry`, `backup`, `imaging.__main__`, `demo.seed`, `demo.cli`
-  and each area's `demo.py`. `demo.tour` is a read service the home page uses; `demo.people`
-  is pure data.
+  the root `cli` (and `__main__`), `models_registry`, `backup`, `imaging.__main__`,
+  `demo.seed`, `demo.cli` and each area's `demo.py`. `demo.tour` is a read service the home
+  page uses; `demo.people` is pure data.
 - `migrations/` is not checked: Alembic loads those files by path, never as imports.
 """
 
@@ -156,6 +156,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.importer_records": "pure",
     f"{PACKAGE}.app": "root",
     f"{PACKAGE}.cli": "root",
+    f"{PACKAGE}.__main__": "root",  # `python -m mesoclinic`: the root command
     f"{PACKAGE}.models_registry": "root",
     f"{PACKAGE}.backup": "root",
     f"{PACKAGE}.imaging.__main__": "root",
@@ -198,6 +199,20 @@ SHARED_EDGES = {
 LAZY_IMPORTS = {
     (f"{PACKAGE}.cli", f"{PACKAGE}.app"): "only `serve` needs every area's routes loaded",
     (f"{PACKAGE}.cli", f"{PACKAGE}.demo.seed"): "only `serve --demo` needs the demo data",
+    (f"{PACKAGE}.cli", f"{PACKAGE}.migrate"): (
+        "Alembic, SQLAlchemy and every model: `mesoclinic --help` loads none (test_startup)"
+    ),
+    (f"{PACKAGE}.cli", f"{PACKAGE}.config"): (
+        "pydantic-settings: only a command that runs reads the settings (test_startup)"
+    ),
+    (f"{PACKAGE}.cli", f"{PACKAGE}.db"): "SQLAlchemy: only a command that runs opens the database",
+    (f"{PACKAGE}.cli", f"{PACKAGE}.worker"): (
+        "every area's jobs: only `serve --demo` and `worker` run them (test_startup)"
+    ),
+    (f"{PACKAGE}.command", f"{PACKAGE}.migrate"): (
+        "Alembic, SQLAlchemy and every model: loaded when a command opens the database, not "
+        "when the command line starts (test_startup)"
+    ),
     (f"{PACKAGE}.outcomes.report_cli", f"{PACKAGE}.outcomes.report"): (
         "Matplotlib and WeasyPrint load in seconds; `mesoclinic --help` must stay quick"
     ),

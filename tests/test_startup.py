@@ -1,8 +1,10 @@
 """`mesoclinic --help` loads no heavy library: the command line starts quickly (issue 18).
 
 Each command is its own process, so what `--help` imports is what every command pays before
-doing anything. The heavy parts (image analysis, charts, PDF, statistics, migrations) are
-imported by the commands and pages that use them. Timings are printed by bench/startup.py.
+doing anything. The root command lists the commands each area declares (name and one-line help in
+its `area.py`) and imports an area's command modules only when one of its commands runs; the
+heavy parts (web framework, ORM, image analysis, charts, PDF, statistics, migrations) are imported
+by the commands and pages that use them. Timings are printed by bench/startup.py.
 """
 
 from __future__ import annotations
@@ -10,6 +12,15 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+
+import pytest
+import typer
+import typer.main
+from typer.main import get_command
+from typer.testing import CliRunner
+
+from mesoclinic import areas
+from mesoclinic.cli import CORE_COMMANDS, build_app
 
 HEAVY = (
     "numpy",
@@ -23,6 +34,22 @@ HEAVY = (
     "statsmodels",
     "alembic",
     "mako",
+    "fastapi",
+    "starlette",
+    "uvicorn",
+    "sqlalchemy",
+    "psycopg",
+    "pydantic",
+    "pydantic_settings",
+    "jinja2",
+    "argon2",
+    "zxcvbn",
+    "yaml",
+    "fhir",
+    "mesoclinic.config",
+    "mesoclinic.db",
+    "mesoclinic.migrate",
+    "mesoclinic.models_registry",
     "mesoclinic.imaging.analysis",
     "mesoclinic.outcomes.analysis",
     "mesoclinic.outcomes.charts",
@@ -32,33 +59,95 @@ PROBE = """
 import json, sys
 from mesoclinic.cli import build_app
 try:
-    build_app()(["--help"], prog_name="mesoclinic")
+    build_app()(ARGS, prog_name="mesoclinic")
 except SystemExit as done:
     assert done.code == 0, done.code
-from mesoclinic.security import service
 print(json.dumps({
     "loaded": sorted(m for m in sys.modules if m.split(".")[0] in {NAMES} or m in {NAMES}),
-    "hashed_at_import": service._dummy_hash.cache_info().currsize,
+    "commands": sorted(m for m in sys.modules if m.endswith("cli") or m == "mesoclinic.backup"),
 }))
 """
 
 
-def test_help_imports_no_heavy_library_and_hashes_no_password() -> None:
-    probe = PROBE.replace("{NAMES}", repr(set(HEAVY)))
+def _probe(args: list[str], before: str = "") -> tuple[dict[str, list[str]], str]:
+    probe = PROBE.replace("{NAMES}", repr(set(HEAVY))).replace("ARGS", repr(args))
+    probe = probe.replace(
+        "from mesoclinic.cli import build_app", before + "\nfrom mesoclinic.cli import build_app"
+    )
     done = subprocess.run(
         [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True
     )
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1]), done.stdout
+
+
+def test_help_imports_no_heavy_library_and_no_command_module() -> None:
+    found, output = _probe(["--help"])
     assert found["loaded"] == []
-    assert found["hashed_at_import"] == 0
-    assert "Usage: mesoclinic" in done.stdout
+    # Only the root module itself: no area's command module is imported to list its commands.
+    assert found["commands"] == ["mesoclinic.cli"]
+    assert "Usage: mesoclinic" in output
+    for name in ["serve", "db", "backup", "demo", "rules", "analyze", "analytics", "export"]:
+        assert name in output, name
+
+
+def test_a_commands_help_loads_its_own_module_only() -> None:
+    found, output = _probe(["rules", "--help"])
+    assert "mesoclinic.assessment.cli" in found["commands"]
+    assert "mesoclinic.imaging.cli" not in found["commands"]
+    assert "numpy" not in found["loaded"] and "matplotlib" not in found["loaded"]
+    # The full help of the group: its own commands, loaded on demand.
+    assert "Usage: mesoclinic rules" in output
+    assert "check" in output and "docs" in output
 
 
 def test_the_probe_sees_a_heavy_import_when_there_is_one() -> None:
-    probe = PROBE.replace("{NAMES}", repr(set(HEAVY))).replace(
-        "from mesoclinic.cli import build_app", "import numpy\nfrom mesoclinic.cli import build_app"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True
-    )
-    assert "numpy" in json.loads(done.stdout.strip().splitlines()[-1])["loaded"]
+    found, _ = _probe(["--help"], before="import numpy")
+    assert "numpy" in found["loaded"]
+
+
+def _declarations() -> list[tuple[tuple[str, ...], dict[str, str]]]:
+    declared = [(modules, dict(commands)) for modules, commands in CORE_COMMANDS]
+    declared += [(a.cli, dict(a.commands)) for a in areas.all_areas() if a.cli]
+    return declared
+
+
+@pytest.mark.parametrize(
+    ("modules", "commands"),
+    _declarations(),
+    ids=lambda v: ",".join(v) if isinstance(v, tuple) else "",
+)
+def test_declared_commands_are_the_ones_their_modules_register(
+    modules: tuple[str, ...], commands: dict[str, str]
+) -> None:
+    scratch = typer.Typer()
+    for module in modules:
+        __import__(module, fromlist=["register"]).register(scratch)
+    registered = typer.main.get_group(scratch)  # a group even for a single command
+    assert set(registered.commands) == set(commands)
+    for name, help_line in commands.items():
+        # `mesoclinic --help` shows the declared line: it must be the command's own.
+        assert registered.commands[name].get_short_help_str(limit=500) == help_line, name
+
+
+def test_every_listed_command_runs_its_real_help() -> None:
+    root = get_command(build_app())
+    runner = CliRunner()
+    for name in root.list_commands(typer.Context(root)):  # type: ignore[attr-defined]
+        result = runner.invoke(build_app(), [name, "--help"])
+        assert result.exit_code == 0, (name, result.output)
+        assert (
+            f"Usage: mesoclinic {name}" in result.output or f"Usage: root {name}" in result.output
+        )
+
+
+def test_an_unknown_command_fails_and_suggests_a_declared_one() -> None:
+    result = CliRunner().invoke(build_app(), ["rulez"])
+    assert result.exit_code != 0
+    assert "rules" in result.output
+
+
+def test_an_area_declaring_cli_modules_must_name_their_commands() -> None:
+    from mesoclinic.area import Area
+
+    with pytest.raises(ValueError, match="go together"):
+        Area(name="bad", cli=("mesoclinic.imaging.cli",))

@@ -40,6 +40,9 @@ class Area:
     name: str
     routers: tuple[str, ...] = ()  # modules with a `router` (JSON API or HTML pages), in order
     cli: tuple[str, ...] = ()  # modules with `register(app: typer.Typer)`
+    # The top-level commands those modules register, name -> the one-line help `mesoclinic
+    # --help` lists: the command line imports `cli` only when one of these runs (issue 18).
+    commands: Mapping[str, str] = field(default_factory=dict)
     models: str | None = None  # module of ORM tables
     nav: tuple[NavItem, ...] = ()
     patient_tabs: tuple[PatientTab, ...] = ()
@@ -49,3 +52,7 @@ class Area:
     worker_tasks: tuple[str, ...] = ()
     # Who holds each of the area's permissions (admins hold every permission of every area).
     grants: Mapping[str, frozenset[Role]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if bool(self.cli) != bool(self.commands):
+            raise ValueError(f"area {self.name}: `cli` modules and their `commands` go together")

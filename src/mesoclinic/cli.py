@@ -1,29 +1,126 @@
 """The `mesoclinic` command: serve, database, demo, backup and restore, plus every area's commands.
 
-Each area names its command module in its `area.py`; that module's `register(app)` adds them.
+Each area names its command modules in its `area.py` (`cli`) with the top-level commands they add
+and their one-line help (`commands`); a module's `register(app)` adds them. The root command lists
+the declared names and imports a module only when one of its commands runs, so `mesoclinic
+--help` and every command load no more than they use (issue 18: tests/test_startup.py,
+bench/startup.py). Nothing heavy is imported at the top of this module for the same reason.
 """
 
 from __future__ import annotations
 
+import importlib
 import threading
-from typing import Annotated, Any
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from difflib import get_close_matches
+from typing import Annotated, Any, ClassVar
 
 import typer
+import typer.main
 
-from mesoclinic import areas, backup, migrate
-from mesoclinic import worker as background
+# Typer (>= 0.29, pyproject.toml) carries its own Click; its group resolves commands in
+# `_click_resolve_command`, which `LazyCommands.resolve_command` wraps.
+from typer._click.exceptions import UsageError
+from typer.core import TyperCommand, TyperGroup
+
+from mesoclinic import areas
 from mesoclinic.command import console, fail, open_database, read_password
-from mesoclinic.config import get_settings
-from mesoclinic.db import make_engine
-from mesoclinic.demo import cli as demo_cli
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 __all__ = ["build_app", "fail", "main", "open_database", "read_password"]
+
+# Commands of the core modules (not areas), loaded like an area's: name -> one-line help.
+CORE_COMMANDS: tuple[tuple[tuple[str, ...], Mapping[str, str]], ...] = (
+    (
+        ("mesoclinic.backup",),
+        {
+            "backup": "Take a consistent copy of the database and images while the app runs.",
+            "restore": (
+                "Replace the database and images with a backup (everything current is overwritten)."
+            ),
+        },
+    ),
+    (
+        ("mesoclinic.demo.cli",),
+        {
+            "demo": (
+                "Create the demo clinic (staff, ~30 patients and their records) if the "
+                "database is empty."
+            )
+        },
+    ),
+)
+
+
+class LazyCommands(TyperGroup):
+    """A root command whose declared commands are imported when one runs (or shows its help).
+
+    `sources` maps a command name to (the modules whose `register` adds it, its one-line help).
+    Listing (`--help`, shell completion) shows the declared help without importing anything.
+    """
+
+    sources: ClassVar[Mapping[str, tuple[tuple[str, ...], str]]] = {}
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*self.commands, *(name for name in self.sources if name not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands or cmd_name not in self.sources:
+            return self.commands.get(cmd_name)
+        modules, help_line = self.sources[cmd_name]
+        if self._listing:
+            return TyperCommand(name=cmd_name, help=help_line, short_help=help_line)
+        self._load(modules)
+        return self.commands.get(cmd_name)
+
+    def _load(self, modules: tuple[str, ...]) -> None:
+        """Register the modules' commands on a throw-away Typer, then adopt the declared ones
+        (an undeclared command stays out of reach, which tests/test_startup.py catches)."""
+        scratch = typer.Typer()
+        for name in modules:
+            importlib.import_module(name).register(scratch)
+        loaded = typer.main.get_group(scratch)
+        for name, command in loaded.commands.items():
+            if self.sources.get(name, ((), ""))[0] == modules:
+                self.commands.setdefault(name, command)
+
+    @contextmanager
+    def _only_declared(self) -> Iterator[None]:
+        self._listing = True
+        try:
+            yield
+        finally:
+            self._listing = False
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        with self._only_declared():
+            super().format_help(ctx, formatter)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> Any:
+        with self._only_declared():
+            return super().shell_complete(ctx, incomplete)
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # Typer suggests close names from the loaded commands only; offer every declared one.
+        try:
+            return self._click_resolve_command(ctx, args)
+        except UsageError as error:
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if self.suggest_commands and matches:
+                suggestions = ", ".join(f"{m!r}" for m in matches)
+                error.message = f"{error.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Apply every pending migration."""
+    from mesoclinic import migrate
+    from mesoclinic.config import get_settings
+    from mesoclinic.db import make_engine
+
     settings = get_settings()
     engine = make_engine(settings.resolved_database_url)
     migrate.upgrade(engine)
@@ -55,7 +152,11 @@ def serve(
     """Run the web app and the JSON API."""
     import uvicorn
 
+    from mesoclinic import migrate
+    from mesoclinic import worker as background
     from mesoclinic.app import create_app
+    from mesoclinic.config import get_settings
+    from mesoclinic.db import make_engine
 
     settings = get_settings()
     # Without a trusted proxy the client address is the socket's (audit entries record it).
@@ -124,6 +225,8 @@ def worker(
     import logging
     import signal
 
+    from mesoclinic import worker as background
+
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     settings, factory = open_database()
     console.print(
@@ -145,13 +248,25 @@ def worker(
 
 
 def build_app(packages: tuple[str, ...] | None = None) -> typer.Typer:
-    """The full command tree: core commands plus each area's (by default every declared area)."""
-    app = typer.Typer(help="mesoclinic: scalp mesotherapy clinic system.", no_args_is_help=True)
+    """The full command tree: core commands plus each area's (by default every declared area).
+
+    `serve`, `worker` and `db` are defined here; the others are declared (name and help) and
+    their modules imported when one of them runs (`LazyCommands`).
+    """
+    sources: dict[str, tuple[tuple[str, ...], str]] = {}
+    declared = [*CORE_COMMANDS, *((a.cli, a.commands) for a in areas.all_areas(packages))]
+    for modules, commands in declared:
+        for name, help_line in commands.items():
+            if name in sources or name in {"serve", "worker", "db"}:
+                raise ValueError(f"command {name!r} is declared twice")
+            sources[name] = (modules, help_line)
+    root = type("MesoclinicCommands", (LazyCommands,), {"sources": sources})
+    app = typer.Typer(
+        cls=root, help="mesoclinic: scalp mesotherapy clinic system.", no_args_is_help=True
+    )
     app.command("serve")(serve)
     app.command("worker")(worker)
     app.add_typer(db_app, name="db")
-    for module in [backup, demo_cli, *areas.cli_modules(areas.all_areas(packages))]:
-        module.register(app)
     return app
 
 

@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from mesoclinic.migrate import open_database
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from mesoclinic.config import Settings
 
 __all__ = ["console", "err", "fail", "open_database", "read_password"]
 
@@ -20,6 +24,14 @@ def fail(message: str, code: int = 1) -> typer.Exit:
     """Print the error in plain words; raise the returned Exit for a non-zero status."""
     err.print(f"[red]error:[/red] {message}")
     return typer.Exit(code)
+
+
+def open_database(settings: Settings | None = None) -> tuple[Settings, sessionmaker[Session]]:
+    """Settings and a migrated session factory (`migrate.open_database`, imported when a command
+    runs: SQLAlchemy and the models are not loaded by `mesoclinic --help`)."""
+    from mesoclinic import migrate
+
+    return migrate.open_database(settings)
 
 
 def read_password(confirm: bool) -> str:

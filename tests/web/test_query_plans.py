@@ -69,6 +69,8 @@ def _load(world: Any) -> None:
     for i in range(PATIENTS):
         clinic = world.clinic_a if i % 2 else world.clinic_b
         given, family = GIVEN[i % len(GIVEN)], f"{FAMILY[i % len(FAMILY)]}{i}"
+        if i % 1000 == 7:  # a rare name: a part of it is what a contains-search looks for
+            family = f"Abernathy{i}"
         phone = f"+44 7700 {i:06d}"
         pid = uuid.uuid4()
         decision = NEEDS_OVERRIDE if i % 97 == 0 else RECOMMENDED
@@ -169,6 +171,7 @@ def _paths(world: Any) -> dict[str, str]:
     week = f"start={quote(start.isoformat())}&end={quote((start + timedelta(days=7)).isoformat())}"
     return {
         "search by name": "/api/v1/patients?q=smi",
+        "search by a part of a name": "/api/v1/patients?q=ernath",
         "search by two names": "/api/v1/patients?q=olivia%20smith",
         "search by birth date": "/api/v1/patients?birth_date=1980-05-01",
         "search by phone end": "/api/v1/patients?q=000123",
@@ -201,3 +204,27 @@ def test_main_endpoints_scan_no_big_table_sequentially(world):
             if WATCHED.search(plan):
                 scans.setdefault(name, []).append(f"{statement[:200]}\n{plan}")
     assert not scans, "\n\n".join(f"{k}:\n" + "\n".join(v) for k, v in scans.items())
+
+
+def test_a_part_of_a_name_is_found_through_the_trigram_indexes(world):
+    """`?q=ernath` finds Abernathy: LIKE '%ernath%' on the name keys, served by the pg_trgm GIN
+    indexes of migration 0018, not by reading the clinic's patients one by one."""
+    if world.db.dialect != "postgresql":
+        pytest.skip("pg_trgm is PostgreSQL's")
+    _load(world)
+    clinician = world.client("clinician")
+    conn = world.db.connection
+    with _captured(world.db.engine) as statements:
+        answer = clinician.get("/api/v1/patients?q=ernath")
+    assert answer.status_code == 200
+    names = {p["family_name"] for p in answer.json()["items"]}
+    assert names and all("ernath" in n.lower() for n in names), names
+    plans = [
+        "\n".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {statement}", parameters))
+        for statement, parameters in statements
+        if "FROM patients" in statement and "LIKE" in statement
+    ]
+    assert plans, "the search sent no LIKE on patients"
+    for plan in plans:
+        assert not WATCHED.search(plan), plan
+        assert "_trgm" in plan, plan

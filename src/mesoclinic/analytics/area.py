@@ -20,6 +20,9 @@ AREA = Area(
     models="mesoclinic.analytics.models",
     routers=("mesoclinic.analytics.api", "mesoclinic.analytics.pages"),
     cli=("mesoclinic.analytics.cli",),
+    commands={
+        "analytics": "Cohort analytics: outcome summaries, comparisons, lot safety.",
+    },
     nav=(NavItem("Analytics", "/analytics", AnalyticsPermission.VIEW),),
     demo="mesoclinic.analytics.demo",
     grants={AnalyticsPermission.VIEW: frozenset({Role.CLINICIAN})},

@@ -8,6 +8,9 @@ AREA = Area(
     name="assessment",
     routers=("mesoclinic.assessment.api", "mesoclinic.assessment.pages"),
     cli=("mesoclinic.assessment.cli",),
+    commands={
+        "rules": "Candidacy and contraindication rulebook.",
+    },
     models="mesoclinic.assessment.models",
     patient_tabs=(
         PatientTab("assessments", "Assessments", "/assessments", Permission.ASSESSMENT_READ),

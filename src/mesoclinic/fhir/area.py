@@ -10,6 +10,9 @@ AREA = Area(
     # bulk_api before api: `/Patient/$export` must not be read as `/Patient/{id}`.
     routers=("mesoclinic.fhir.bulk_api", "mesoclinic.fhir.import_api", "mesoclinic.fhir.api"),
     cli=("mesoclinic.fhir.cli",),
+    commands={
+        "export": "Export records in standard formats.",
+    },
     worker_tasks=("mesoclinic.fhir.bulk_worker:run_pending",),
     # Reception books and registers but does not read the clinical record; patients read their
     # own (each section's own permission still applies on top: docs/fhir.md). A bulk export is

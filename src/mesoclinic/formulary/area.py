@@ -8,6 +8,9 @@ AREA = Area(
     name="formulary",
     routers=("mesoclinic.formulary.api", "mesoclinic.formulary.pages"),
     cli=("mesoclinic.formulary.cli",),
+    commands={
+        "stock": "Lots and stock.",
+    },
     models="mesoclinic.formulary.models",
     nav=(
         NavItem("Formulary", "/formulary", Permission.FORMULARY_READ),

@@ -2,4 +2,8 @@
 
 from mesoclinic.area import Area
 
-AREA = Area(name="imaging", cli=("mesoclinic.imaging.cli",))
+AREA = Area(
+    name="imaging",
+    cli=("mesoclinic.imaging.cli",),
+    commands={"analyze": "Count and measure hairs on trichoscopy images."},
+)

@@ -26,6 +26,15 @@ AREA = Area(
         "mesoclinic.outcomes.review_cli",
         "mesoclinic.outcomes.report_cli",
     ),
+    commands={
+        "measurements": "A patient's measured results.",
+        "sites": "A patient's marked scalp sites.",
+        "images": "Clinical images of patients.",
+        "corrections": "Clinicians' corrections of hair detection.",
+        "report": (
+            "Write a patient's progress report (measures, charts, before/after) as PDF and/or HTML."
+        ),
+    },
     patient_tabs=(
         PatientTab("outcomes", "Outcomes", "/outcomes", Permission.OUTCOME_READ),
         PatientTab("images", "Images", "/images", Permission.OUTCOME_READ),

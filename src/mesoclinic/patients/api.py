@@ -71,15 +71,24 @@ def list_patients(
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
     q: Annotated[
-        str | None, Query(max_length=100, description="name, record number or phone")
+        str | None,
+        Query(
+            max_length=100,
+            description=(
+                "words, all of which must match: a part of the given or family name (anywhere in"
+                " it from 3 characters, its start below), a record number or its start, or phone"
+                " digits (the start or the end of the number)"
+            ),
+        ),
     ] = None,
     birth_date: date | None = None,
     include_voided: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     offset: PageOffset = 0,
 ) -> Page[PatientRead]:
-    """Search patients in the caller's clinic: each word is a name prefix (family or given,
-    accents and case ignored), a record number (`MC-000123`, or its number), or phone digits
+    """Search patients in the caller's clinic: each word is a part of the family or given name
+    (anywhere in it from three characters, its start for one or two; accents and case ignored),
+    a record number (`MC-000123`, or its number), or phone digits
     (the start or the end of the number). `total` counts at most 1000 matches
     (`total_capped` says when there are more)."""
     found = service.find(

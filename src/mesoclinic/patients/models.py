@@ -40,6 +40,18 @@ class Patient(UUIDPrimaryKey, AuditColumns, Base):
         Index("ix_patients_clinic_birth_date", "clinic_id", "birth_date"),
         # A clinic's patient list in name order, and its (capped) count, from the index alone.
         Index("ix_patients_clinic_list", "clinic_id", "status", "family_key", "given_key", "id"),
+        # A part of a name (3+ characters, `LIKE '%art%'`): pg_trgm GIN indexes, PostgreSQL only
+        # (migration 0018; SQLite reads the clinic's list index above).
+        *(
+            Index(
+                f"ix_patients_{column}_trgm",
+                column,
+                postgresql_using="gin",
+                postgresql_ops={column: "gin_trgm_ops"},
+                postgresql_with={"fastupdate": "off"},
+            ).ddl_if(dialect="postgresql")
+            for column in ("family_key", "given_key")
+        ),
     )
 
     clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"), index=True)

@@ -168,6 +168,10 @@ class PatientQuery:
 COUNT_CAP = 1000
 PHONE_TEXT = re.compile(r"^\+?[\d\s().-]*\d[\d\s().-]*$")
 RECORD_NUMBER = re.compile(r"^[A-Za-z]{1,4}-?\d*$")
+# A typed name of at least this many characters matches anywhere in the given or family name
+# ("art" finds Martin); a shorter one matches their start. PostgreSQL serves the first with
+# trigram indexes (pg_trgm, migration 0018), the second with the key columns' b-trees.
+CONTAINS_MIN = 3
 
 
 def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
@@ -179,11 +183,18 @@ def _prefix(column: Any, prefix: str) -> ColumnElement[bool]:
     return and_(column >= prefix, column < search_keys.prefix_upper_bound(prefix))
 
 
+def _is_phone(term: str, phone: str | None) -> bool:
+    return bool(phone) and len(phone or "") == len(re.sub(r"[\s+().-]", "", term))
+
+
+def _is_record_number(term: str) -> bool:
+    return bool(RECORD_NUMBER.match(term)) and any(ch.isdigit() for ch in term)
+
+
 def _term_clause(term: str) -> ColumnElement[bool] | None:
-    """What one typed word matches: a record number, a phone number or a name prefix."""
+    """What one typed word matches: a record number, a phone number or a part of a name."""
     phone = search_keys.digits(term)
-    compact = term.replace(" ", "")
-    if phone and len(phone) == len(re.sub(r"[\s+().-]", "", compact)):
+    if phone and _is_phone(term, phone):
         clauses = [Patient.record_number == f"MC-{int(phone):06d}"] if len(phone) <= 6 else []
         if len(phone) >= 3:
             clauses += [
@@ -191,7 +202,7 @@ def _term_clause(term: str) -> ColumnElement[bool] | None:
                 _prefix(Patient.phone_reversed, phone[::-1]),
             ]
         return or_(*clauses) if clauses else None
-    if RECORD_NUMBER.match(term) and any(ch.isdigit() for ch in term):
+    if _is_record_number(term):
         number = term.upper()
         if "-" not in number:
             letters = number.rstrip("0123456789")
@@ -200,7 +211,33 @@ def _term_clause(term: str) -> ColumnElement[bool] | None:
     key = search_keys.name_key(term)
     if not key:  # only punctuation: it matches no name
         return false()
+    return _name_clause(key)
+
+
+def _name_clause(key: str) -> ColumnElement[bool]:
+    """A typed name (normalised key): inside the given or family name when it has
+    `CONTAINS_MIN` characters or more, at their start when shorter."""
+    if len(key) >= CONTAINS_MIN:
+        # The key holds only a-z, 0-9 and spaces: nothing to escape. A literal pattern (not
+        # '%' || :key || '%') lets the planner pick the trigram index.
+        pattern = f"%{key}%"
+        return or_(Patient.family_key.like(pattern), Patient.given_key.like(pattern))
     return or_(_prefix(Patient.family_key, key), _prefix(Patient.given_key, key))
+
+
+def _terms(text: str) -> list[str]:
+    # "020 7946 0001" is one phone number, not three words.
+    return [text] if PHONE_TEXT.match(text) else text.split()
+
+
+def _searches_inside_names(query: PatientQuery) -> bool:
+    """Whether a word of the search is a part of a name matched anywhere (`_name_clause`)."""
+    return any(
+        not _is_phone(term, search_keys.digits(term))
+        and not _is_record_number(term)
+        and len(search_keys.name_key(term)) >= CONTAINS_MIN
+        for term in _terms((query.text or "").strip())
+    )
 
 
 def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
@@ -213,10 +250,7 @@ def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
         stmt = stmt.where(Patient.status == RecordStatus.ACTIVE)
     if query.birth_date:
         stmt = stmt.where(Patient.birth_date == query.birth_date)
-    text = (query.text or "").strip()
-    # "020 7946 0001" is one phone number, not three words.
-    terms = [text] if PHONE_TEXT.match(text) else text.split()
-    for term in terms:
+    for term in _terms((query.text or "").strip()):
         clause = _term_clause(term)
         if clause is not None:
             stmt = stmt.where(clause)
@@ -246,11 +280,21 @@ class Found:
 def find(
     session: Session, actor: Actor, query: PatientQuery, *, limit: int = 25, offset: int = 0
 ) -> Found:
-    """Find patients by name or record-number prefix, phone digits (start or end) or date of
-    birth in the actor's scope; the total counts at most `COUNT_CAP` matches."""
+    """Find patients by a part of their name (anywhere in it from three characters, its start
+    below), record-number prefix, phone digits (start or end) or date of birth in the actor's
+    scope; the total counts at most `COUNT_CAP` matches."""
     actor.require(Permission.PATIENT_READ)
     stmt = _search_query(actor, query)
-    in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
+    if _searches_inside_names(query):
+        # The matches of a part of a name cluster in name order (every "Fernandez" together),
+        # so walking the clinic's name-ordered index until 25 match can read half the clinic.
+        # Sorting by `key || ''` (same order, bytewise) leaves that index out: the planner
+        # collects the matches through the trigram indexes and sorts them.
+        in_name_order = stmt.order_by(
+            Patient.family_key.concat(""), Patient.given_key.concat(""), Patient.id
+        )
+    else:
+        in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
     # Counted in the page's own order, so the count walks the same index as the page (a bare
     # LIMIT lets PostgreSQL scan the table itself until it has enough rows).
     counted = session.execute(

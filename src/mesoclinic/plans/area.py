@@ -8,6 +8,9 @@ AREA = Area(
     name="plans",
     routers=("mesoclinic.plans.api", "mesoclinic.plans.pages", "mesoclinic.plans.calendar_pages"),
     cli=("mesoclinic.plans.cli",),
+    commands={
+        "protocols": "Treatment protocol templates.",
+    },
     models="mesoclinic.plans.models",
     nav=(NavItem("Calendar", "/calendar", Permission.APPOINTMENT_WRITE),),
     patient_tabs=(PatientTab("plan", "Plan", "/plan", Permission.PLAN_READ),),

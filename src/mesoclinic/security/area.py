@@ -8,6 +8,11 @@ AREA = Area(
     name="security",
     routers=("mesoclinic.security.api", "mesoclinic.security.pages"),
     cli=("mesoclinic.security.cli",),
+    commands={
+        "clinics": "Clinics of the group.",
+        "users": "Staff and patient user accounts.",
+        "audit": "The audit log.",
+    },
     models="mesoclinic.security.models",
     # First, so every pass seals what the requests before it committed.
     worker_tasks=(
