@@ -28,20 +28,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from mesoclinic.db import unit_of_work
-from mesoclinic.formulary import service as formulary_service
-from mesoclinic.formulary import stock
-from mesoclinic.formulary.schemas import (
-    CocktailCreate,
-    CocktailLineIn,
-    IngredientCreate,
-    LotReceive,
-    ProductCreate,
-)
 from mesoclinic.imaging.results import ALGORITHM_VERSION
 from mesoclinic.imaging.synthetic import SyntheticHair, draw_trichoscopy
 from mesoclinic.outcomes.models import AnalysisJob
-from mesoclinic.security.actor import cli_actor
+from stock_support import stock_clinic, visit_body
 from support import TEST_PASSWORD, csrf_from
 
 # Five processes import every area on a shared 2-core machine: minutes, not seconds.
@@ -122,42 +112,8 @@ def group(db: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
 
 def _stock(world: Any) -> tuple[str, str]:
     """A cocktail and a lot of it in clinic A (the formulary is not under test here)."""
-    actor = cli_actor("test-setup")
-    with unit_of_work(world.db.factory) as s:
-        biotin = formulary_service.create_ingredient(
-            s, actor, IngredientCreate(name="biotin", category="vitamin")
-        )
-        cocktail = formulary_service.create_cocktail(
-            s,
-            actor,
-            CocktailCreate(
-                name="Vitamin cocktail",
-                total_volume_ml=5,
-                lines=[CocktailLineIn(ingredient_id=biotin.id, concentration=0.5, unit="mg/mL")],
-            ),
-        )
-        product = formulary_service.create_product(
-            s,
-            actor,
-            ProductCreate(
-                name="Vita 5 mL",
-                manufacturer="Acme",
-                presentation="5 x 5 mL",
-                cocktail_id=cocktail.id,
-            ),
-        )
-        lot = stock.receive(
-            s,
-            actor,
-            LotReceive(
-                product_id=product.id,
-                batch_number="V-1",
-                expires_on=date.today() + timedelta(days=200),
-                quantity_ml=50,
-            ),
-            world.clinic_a.id,
-        )
-        return str(cocktail.id), str(lot.id)
+    made = stock_clinic(world, consented=())
+    return str(made.vitamin_cocktail.id), str(made.vitamin_lot.id)
 
 
 def _jpeg() -> bytes:
@@ -228,22 +184,7 @@ def test_a_visit_flow_alternating_between_two_servers_and_two_workers(world, gro
     visit = _ok(
         a.post(
             "/api/v1/visits",
-            json={
-                "patient_id": patient["id"],
-                "performed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-                "cocktail_id": cocktail_id,
-                "lots": [{"lot_id": lot_id, "volume_ml": 3}],
-                "technique": "point_by_point",
-                "zones": ["vertex"],
-                "depth_mm": 1.5,
-                "points": 60,
-                "volume_per_point_ml": 0.05,
-                "total_volume_ml": 3,
-                "needle_gauge": 30,
-                "needle_length_mm": 4,
-                "pain_score": 2,
-                "adverse_events": [{"type": "none"}],
-            },
+            json=visit_body(patient["id"], cocktail_id, lot_id, zones=["vertex"], pain_score=2),
         ),
         201,
     )
