@@ -236,11 +236,12 @@ def app_for_demo(
     demo_app.state.engine.dispose()
 
 
-@pytest.fixture
+@pytest.fixture(params=["demo"])
 def demo(db: Database, demo_template: DemoTemplate) -> Demo:
     """Ask for `demo` and the test's `db`, `app` and `anon` are the demo clinic (built once per
     session; a rolled-back transaction on a shared copy, or for `committed` tests a copy of
-    their own), instead of an empty database."""
+    their own), instead of an empty database. (The one parameter marks the test's id,
+    `[sqlite-demo]`, for the scheduler: see `pytest_xdist_make_scheduler`.)"""
     return demo_template.demo
 
 
@@ -255,8 +256,8 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-# The longest tests (seconds on the 2-core test machine): started first, so that under
-# `--dist loadgroup` no worker is left running one of them alone at the end of the run.
+# The longest tests (seconds on the 2-core test machine): started first, so that no worker is
+# left running one of them alone at the end of the run.
 SLOW_FIRST = (
     "test_bench_api_load.py",
     "drills/test_schemathesis.py",
@@ -267,12 +268,9 @@ SLOW_FIRST = (
 )
 
 
-@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests asking for `demo` run on one worker per database kind (`xdist_group`), so each
-    worker builds at most one demo clinic; the slowest files start first (see SLOW_FIRST).
-    The order of the database kinds pytest chose is kept (a worker switching kinds sets up the
-    other database again)."""
+    """The slowest files start first (see SLOW_FIRST), keeping the order of the database kinds
+    pytest chose (a worker switching kinds sets up the other database again)."""
     kinds: dict[str, int] = {}
 
     def key(item: pytest.Item) -> tuple[int, int]:
@@ -283,10 +281,30 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         return kinds.setdefault(kind, len(kinds)), len(SLOW_FIRST) if slow is None else slow
 
     items.sort(key=key)
-    for item in items:
-        if "demo" in getattr(item, "fixturenames", ()):
-            kind = item.callspec.params.get("database_url", "") if hasattr(item, "callspec") else ""
-            item.add_marker(pytest.mark.xdist_group(f"demo_{kind}"))
+
+
+def demo_group(nodeid: str) -> str | None:
+    """`demo_<kind>` for a test of the demo clinic (its id ends `[<kind>-demo]`), else None."""
+    params = nodeid.rsplit("[", 1)[-1].rstrip("]").split("-") if nodeid.endswith("]") else []
+    if "demo" not in params:
+        return None
+    return "demo_" + "_".join(p for p in params if p != "demo")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` here: tests one at a time, as `load` sends them, except that the
+    demo clinic's tests of one database kind go to one worker together (so each worker builds
+    at most one demo clinic), largest groups first. (xdist's own loadgroup reads
+    `xdist_group` marks through `item._nodeid`, which pytest 9 no longer uses.)"""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DemoGroups(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return demo_group(nodeid) or nodeid
+
+    return DemoGroups(config, log)
 
 
 def _wants_demo(request: pytest.FixtureRequest) -> bool:

@@ -79,12 +79,15 @@ def _wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"{url} did not start: {log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def group(db: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Servers A (two processes) and B, and two workers, on the test's PostgreSQL."""
-    if db.dialect != "postgresql":
+@pytest.fixture(scope="module")
+def servers(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Servers A (two processes) and B, and two workers, on the session's PostgreSQL, started
+    once for the module's tests (their state is in the database, emptied between tests, and in
+    the shared configuration: a server keeps nothing of one test for the next)."""
+    if database.dialect != "postgresql":
         pytest.skip("several servers share a PostgreSQL database")
-    env = _env(db, tmp_path / "data")
+    tmp_path = tmp_path_factory.mktemp("group")
+    env = _env(database, tmp_path / "data")
     ports = {"a": _free_port(), "b": _free_port()}
     procs = {
         "a": _start(
@@ -108,6 +111,12 @@ def group(db: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
                 proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@pytest.fixture
+def group(db: Any, servers: dict[str, Any]) -> dict[str, Any]:
+    """The servers, for a test whose database is emptied afterwards (`committed`)."""
+    return servers
 
 
 def _stock(world: Any) -> tuple[str, str]:
