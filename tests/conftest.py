@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import os
 import secrets
+import sqlite3
+import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -37,16 +40,24 @@ from mesoclinic.security.service import issue_token
 from support import PG_URL, TEST_PASSWORD, csrf_from, password_hash_for_tests, skip_or_fail
 
 
-def _postgres_database() -> Iterator[str]:
+def _postgres_admin() -> tuple[Any, Engine]:
+    """The URL of the configured PostgreSQL and an AUTOCOMMIT engine on it (skips without)."""
     if not PG_URL:
         skip_or_fail("MESOCLINIC_TEST_DATABASE_URL is not set (PostgreSQL tests)")
     assert PG_URL
     base = make_url(PG_URL.replace("postgresql://", "postgresql+psycopg://", 1))
-    name = f"mc_test_{os.getpid()}_{secrets.token_hex(3)}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    return base, create_engine(base, isolation_level="AUTOCOMMIT")
+
+
+@contextmanager
+def _postgres_database(prefix: str = "mc_test", template: str | None = None) -> Iterator[str]:
+    """A new PostgreSQL database (a copy of `template` when given), dropped afterwards."""
+    base, admin = _postgres_admin()
+    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
+    copy = f' TEMPLATE "{template}"' if template else ""
     try:
         with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+            conn.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     except Exception as exc:  # noqa: BLE001 - any connection failure means "no PostgreSQL"
         admin.dispose()
         skip_or_fail(f"PostgreSQL at {PG_URL} is not reachable: {exc}")
@@ -65,7 +76,8 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
     else:
-        yield from _postgres_database()
+        with _postgres_database() as url:
+            yield url
 
 
 @dataclass
@@ -91,18 +103,146 @@ class Database:
                     conn.execute(insert(table), rows)
 
 
-@pytest.fixture(scope="session")
-def database(database_url: str) -> Iterator[Database]:
-    engine = make_engine(database_url)
-    migrate.upgrade(engine)
-    db = Database(database_url, engine, make_sessionmaker(engine))
+def _seeded(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    """The rows in each table (right after the migrations: what they seeded)."""
+    seeded: dict[str, list[dict[str, Any]]] = {}
     with engine.connect() as conn:
         for table in metadata.sorted_tables:
             rows = [dict(r._mapping) for r in conn.execute(select(table))]
             if rows:
-                db.seeded[table.name] = rows
+                seeded[table.name] = rows
+    return seeded
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    engine = make_engine(database_url)
+    migrate.upgrade(engine)
+    db = Database(database_url, engine, make_sessionmaker(engine), _seeded(engine))
     yield db
     engine.dispose()
+
+
+@dataclass
+class Demo:
+    """The demo clinic, built once per test session and database by `ensure_demo` on an empty
+    database: its answer (True: it built it), each demo patient's storyline and what the demo
+    steps noted in `DemoContext.extra` (ids; ORM objects there are detached, count them only)."""
+
+    created: bool
+    storyline: dict[uuid.UUID, str]
+    extra: dict[str, Any]
+    settings: Settings
+
+
+@dataclass
+class DemoTemplate:
+    """A database holding the demo clinic that no test connects to: each user gets a copy."""
+
+    url: str
+    demo: Demo
+    seeded: dict[str, list[dict[str, Any]]]
+    folder: Path
+
+    @contextmanager
+    def copy(self) -> Iterator[Database]:
+        """A copy of the demo database (SQLite: the file through SQLite's backup; PostgreSQL:
+        `CREATE DATABASE ... TEMPLATE`), deleted afterwards."""
+        if self.url.startswith("sqlite"):
+            path = self.folder / f"demo_{secrets.token_hex(4)}.db"
+            source = sqlite3.connect(self.url.split("///", 1)[1])
+            target = sqlite3.connect(path)
+            try:
+                source.backup(target)
+            finally:
+                source.close()
+                target.close()
+            copies: Any = _file_copy(f"sqlite:///{path}", path)
+        else:
+            copies = _postgres_database("mc_demo", template=make_url(self.url).database)
+        with copies as url:
+            engine = make_engine(url)
+            try:
+                yield Database(url, engine, make_sessionmaker(engine), self.seeded)
+            finally:
+                engine.dispose()
+
+
+@contextmanager
+def _file_copy(url: str, path: Path) -> Iterator[str]:
+    try:
+        yield url
+    finally:
+        for leftover in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+            leftover.unlink(missing_ok=True)
+
+
+def _build_demo(url: str, settings: Settings) -> tuple[Demo, dict[str, list[dict[str, Any]]]]:
+    """Migrate the empty database at `url` and run `ensure_demo` on it, noting what
+    `create_demo` made (while its session is still open)."""
+    from mesoclinic.demo import seed
+
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine)
+        seeded = _seeded(engine)
+        noted: list[tuple[dict[uuid.UUID, str], dict[str, Any]]] = []
+        create_demo = seed.create_demo
+
+        def noting(session: Session, settings: Settings) -> Any:
+            ctx = create_demo(session, settings)
+            noted.append(({p.id: story for p, story in ctx.patients}, dict(ctx.extra)))
+            return ctx
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(seed, "create_demo", noting)
+            created = seed.ensure_demo(make_sessionmaker(engine), settings)
+        storyline, extra = noted[0] if noted else ({}, {})
+        return Demo(created, storyline, extra, settings), seeded
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def demo_template(
+    database_url: str, settings_for: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[DemoTemplate]:
+    """The demo clinic built once per test session (per xdist worker) and database kind."""
+    folder = tmp_path_factory.mktemp("demo")
+    if database_url.startswith("sqlite"):
+        made: Any = _file_copy(f"sqlite:///{folder / 'template.db'}", folder / "template.db")
+    else:
+        made = _postgres_database("mc_demo_template")
+    with made as url:
+        demo, seeded = _build_demo(url, settings_for(url))
+        yield DemoTemplate(url, demo, seeded, folder)
+
+
+@pytest.fixture(scope="session")
+def demo_database(demo_template: DemoTemplate) -> Iterator[Database]:
+    """One copy of the demo clinic shared by the tests that roll back their transaction."""
+    with demo_template.copy() as db:
+        yield db
+
+
+@pytest.fixture(scope="session")
+def app_for_demo(
+    demo_database: Database, demo_template: DemoTemplate, settings_for: Any
+) -> Iterator[FastAPI]:
+    """The app on the shared copy, with the demo's data folder (its images)."""
+    settings = settings_for(demo_database.url, data_dir=demo_template.demo.settings.data_dir)
+    demo_app = create_app(settings, run_migrations=False)
+    yield demo_app
+    demo_app.state.engine.dispose()
+
+
+@pytest.fixture(params=["demo"])
+def demo(db: Database, demo_template: DemoTemplate) -> Demo:
+    """Ask for `demo` and the test's `db`, `app` and `anon` are the demo clinic (built once per
+    session; a rolled-back transaction on a shared copy, or for `committed` tests a copy of
+    their own), instead of an empty database. (The one parameter marks the test's id,
+    `[sqlite-demo]`, for the scheduler: see `pytest_xdist_make_scheduler`.)"""
+    return demo_template.demo
 
 
 COMMITTED = "committed"
@@ -116,11 +256,77 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
+# The longest tests (seconds on the 2-core test machine): started first, so that no worker is
+# left running one of them alone at the end of the run.
+SLOW_FIRST = (
+    "test_bench_api_load.py",
+    "drills/test_schemathesis.py",
+    "drills/test_route_matrix.py",
+    "test_multi_server.py",
+    "drills/test_races_across_servers.py",
+    "drills/test_kill9.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slowest files start first (see SLOW_FIRST), keeping the order of the database kinds
+    pytest chose (a worker switching kinds sets up the other database again)."""
+    kinds: dict[str, int] = {}
+
+    def key(item: pytest.Item) -> tuple[int, int]:
+        callspec = getattr(item, "callspec", None)
+        kind = str(callspec.params.get("database_url", "")) if callspec else ""
+        path = item.nodeid.split("::", 1)[0]
+        slow = next((i for i, name in enumerate(SLOW_FIRST) if path.endswith(name)), None)
+        return kinds.setdefault(kind, len(kinds)), len(SLOW_FIRST) if slow is None else slow
+
+    items.sort(key=key)
+
+
+def demo_group(nodeid: str) -> str | None:
+    """`demo_<kind>` for a test of the demo clinic (its id ends `[<kind>-demo]`), else None."""
+    params = nodeid.rsplit("[", 1)[-1].rstrip("]").split("-") if nodeid.endswith("]") else []
+    if "demo" not in params:
+        return None
+    return "demo_" + "_".join(p for p in params if p != "demo")
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup` here: tests one at a time, as `load` sends them, except that the
+    demo clinic's tests of one database kind go to one worker together (so each worker builds
+    at most one demo clinic), largest groups first. (xdist's own loadgroup reads
+    `xdist_group` marks through `item._nodeid`, which pytest 9 no longer uses.)"""
+    if config.getoption("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class DemoGroups(LoadScopeScheduling):  # type: ignore[misc]
+        def _split_scope(self, nodeid: str) -> str:
+            return demo_group(nodeid) or nodeid
+
+    return DemoGroups(config, log)
+
+
+def _wants_demo(request: pytest.FixtureRequest) -> bool:
+    return "demo" in request.fixturenames
+
+
 @pytest.fixture
-def db(request: pytest.FixtureRequest, database: Database) -> Iterator[Database]:
+def db(request: pytest.FixtureRequest, database_url: str) -> Iterator[Database]:
     """A clean database for one test: a transaction rolled back at the end, or, for tests marked
-    `committed`, the database itself, emptied afterwards."""
-    if request.node.get_closest_marker(COMMITTED):
+    `committed`, the database itself, emptied afterwards. Tests asking for `demo` get the demo
+    clinic instead of an empty database (see `demo`). (`database_url` makes every test run
+    once per database kind.)"""
+    committed = request.node.get_closest_marker(COMMITTED) is not None
+    if committed and _wants_demo(request):
+        template: DemoTemplate = request.getfixturevalue("demo_template")
+        with template.copy() as own:
+            yield own
+        return
+    database: Database = request.getfixturevalue(
+        "demo_database" if _wants_demo(request) else "database"
+    )
+    if committed:
         yield database
         database.reset()
         return
@@ -166,17 +372,27 @@ def app_for_database(database: Database, settings_for: Any) -> FastAPI:
 
 
 @pytest.fixture
-def app(db: Database, app_for_database: FastAPI) -> Iterator[FastAPI]:
+def app(request: pytest.FixtureRequest, db: Database, settings_for: Any) -> Iterator[FastAPI]:
     """The app, its requests joining the test's transaction unless the test is `committed`."""
-    if db.connection is None:
-        yield app_for_database
+    if _wants_demo(request) and db.connection is None:  # the test's own copy of the demo
+        template: DemoTemplate = request.getfixturevalue("demo_template")
+        settings = settings_for(db.url, data_dir=template.demo.settings.data_dir)
+        own_app = create_app(settings, run_migrations=False)
+        yield own_app
+        own_app.state.engine.dispose()
         return
-    own = app_for_database.state.sessionmaker
-    app_for_database.state.sessionmaker = db.factory
+    shared: FastAPI = request.getfixturevalue(
+        "app_for_demo" if _wants_demo(request) else "app_for_database"
+    )
+    if db.connection is None:
+        yield shared
+        return
+    own = shared.state.sessionmaker
+    shared.state.sessionmaker = db.factory
     try:
-        yield app_for_database
+        yield shared
     finally:
-        app_for_database.state.sessionmaker = own
+        shared.state.sessionmaker = own
 
 
 @pytest.fixture

@@ -76,10 +76,8 @@ def test_cli_backup_and_restore(world, tmp_path, monkeypatch):
     assert r.exit_code != 0
 
 
-def test_round_trip_of_the_whole_demo_clinic(app, db, tmp_path):
-    from mesoclinic.demo.seed import ensure_demo
-
-    ensure_demo(db.factory, app.state.settings)
+def test_round_trip_of_the_whole_demo_clinic(app, db, demo, tmp_path):
+    assert demo.created  # `db` is this test's own copy of the demo clinic
     before = _dump(db)
     archive = tmp_path / "demo.zip"
     backup(db.engine, tmp_path / "images", archive)

@@ -10,9 +10,9 @@ from mesoclinic.patients.models import Consent, Patient
 from support import csrf_from
 
 
-def test_demo_clinic_is_created_once_with_patients_and_consents(app, db):
+def test_demo_clinic_is_created_once_with_patients_and_consents(app, db, demo):
     settings = app.state.settings
-    assert ensure_demo(db.factory, settings) is True
+    assert demo.created is True  # ensure_demo on the empty database (the `demo` fixture)
     assert ensure_demo(db.factory, settings) is False
     with db.factory() as s:
         # The 30 people of the base demo, and the analytics demo's past courses.
@@ -21,8 +21,7 @@ def test_demo_clinic_is_created_once_with_patients_and_consents(app, db):
         assert s.execute(select(func.count()).select_from(Consent)).scalar_one() >= 25
 
 
-def test_demo_logins_work(app, db, anon):
-    ensure_demo(db.factory, app.state.settings)
+def test_demo_logins_work(app, db, anon, demo):
     for username in (
         "admin",
         "dr.moreau",
@@ -49,8 +48,7 @@ def _web_login(app, username):
     return c
 
 
-def test_guided_tour_links_open_for_each_role(app, db, monkeypatch):
-    ensure_demo(db.factory, app.state.settings)
+def test_guided_tour_links_open_for_each_role(app, db, demo, monkeypatch):
     monkeypatch.setattr(app.state, "show_tour", True, raising=False)
     for username, minimum in (
         ("dr.moreau", 8),

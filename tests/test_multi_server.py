@@ -28,20 +28,10 @@ import pytest
 from PIL import Image
 from sqlalchemy import select
 
-from mesoclinic.db import unit_of_work
-from mesoclinic.formulary import service as formulary_service
-from mesoclinic.formulary import stock
-from mesoclinic.formulary.schemas import (
-    CocktailCreate,
-    CocktailLineIn,
-    IngredientCreate,
-    LotReceive,
-    ProductCreate,
-)
 from mesoclinic.imaging.results import ALGORITHM_VERSION
 from mesoclinic.imaging.synthetic import SyntheticHair, draw_trichoscopy
 from mesoclinic.outcomes.models import AnalysisJob
-from mesoclinic.security.actor import cli_actor
+from stock_support import stock_clinic, visit_body
 from support import TEST_PASSWORD, csrf_from
 
 # Five processes import every area on a shared 2-core machine: minutes, not seconds.
@@ -89,12 +79,15 @@ def _wait_until_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> Non
     pytest.fail(f"{url} did not start: {log.read_text()[-3000:]}")
 
 
-@pytest.fixture
-def group(db: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
-    """Servers A (two processes) and B, and two workers, on the test's PostgreSQL."""
-    if db.dialect != "postgresql":
+@pytest.fixture(scope="module")
+def servers(database: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Servers A (two processes) and B, and two workers, on the session's PostgreSQL, started
+    once for the module's tests (their state is in the database, emptied between tests, and in
+    the shared configuration: a server keeps nothing of one test for the next)."""
+    if database.dialect != "postgresql":
         pytest.skip("several servers share a PostgreSQL database")
-    env = _env(db, tmp_path / "data")
+    tmp_path = tmp_path_factory.mktemp("group")
+    env = _env(database, tmp_path / "data")
     ports = {"a": _free_port(), "b": _free_port()}
     procs = {
         "a": _start(
@@ -120,44 +113,16 @@ def group(db: Any, tmp_path: Path) -> Iterator[dict[str, Any]]:
                 proc.kill()
 
 
+@pytest.fixture
+def group(db: Any, servers: dict[str, Any]) -> dict[str, Any]:
+    """The servers, for a test whose database is emptied afterwards (`committed`)."""
+    return servers
+
+
 def _stock(world: Any) -> tuple[str, str]:
     """A cocktail and a lot of it in clinic A (the formulary is not under test here)."""
-    actor = cli_actor("test-setup")
-    with unit_of_work(world.db.factory) as s:
-        biotin = formulary_service.create_ingredient(
-            s, actor, IngredientCreate(name="biotin", category="vitamin")
-        )
-        cocktail = formulary_service.create_cocktail(
-            s,
-            actor,
-            CocktailCreate(
-                name="Vitamin cocktail",
-                total_volume_ml=5,
-                lines=[CocktailLineIn(ingredient_id=biotin.id, concentration=0.5, unit="mg/mL")],
-            ),
-        )
-        product = formulary_service.create_product(
-            s,
-            actor,
-            ProductCreate(
-                name="Vita 5 mL",
-                manufacturer="Acme",
-                presentation="5 x 5 mL",
-                cocktail_id=cocktail.id,
-            ),
-        )
-        lot = stock.receive(
-            s,
-            actor,
-            LotReceive(
-                product_id=product.id,
-                batch_number="V-1",
-                expires_on=date.today() + timedelta(days=200),
-                quantity_ml=50,
-            ),
-            world.clinic_a.id,
-        )
-        return str(cocktail.id), str(lot.id)
+    made = stock_clinic(world, consented=())
+    return str(made.vitamin_cocktail.id), str(made.vitamin_lot.id)
 
 
 def _jpeg() -> bytes:
@@ -228,22 +193,7 @@ def test_a_visit_flow_alternating_between_two_servers_and_two_workers(world, gro
     visit = _ok(
         a.post(
             "/api/v1/visits",
-            json={
-                "patient_id": patient["id"],
-                "performed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-                "cocktail_id": cocktail_id,
-                "lots": [{"lot_id": lot_id, "volume_ml": 3}],
-                "technique": "point_by_point",
-                "zones": ["vertex"],
-                "depth_mm": 1.5,
-                "points": 60,
-                "volume_per_point_ml": 0.05,
-                "total_volume_ml": 3,
-                "needle_gauge": 30,
-                "needle_length_mm": 4,
-                "pain_score": 2,
-                "adverse_events": [{"type": "none"}],
-            },
+            json=visit_body(patient["id"], cocktail_id, lot_id, zones=["vertex"], pain_score=2),
         ),
         201,
     )

@@ -11,20 +11,16 @@ from mesoclinic.aftercare.rulebook import load
 from mesoclinic.aftercare.service import booking_warnings
 from mesoclinic.aftercare.sessions import next_appointments
 from mesoclinic.db import utcnow
-from mesoclinic.demo.seed import create_demo
 
 
-def test_demo_has_a_conflict_and_sent_queued_and_skipped_emails(
-    session: Any, settings_for: Any, db: Any
-) -> None:
-    ctx = create_demo(session, settings_for(db.url))
+def test_demo_has_a_conflict_and_sent_queued_and_skipped_emails(session: Any, demo: Any) -> None:
     statuses = {m.status for m in session.execute(select(OutboxMessage)).scalars()}
     assert {"sent", "queued", "skipped"} <= statuses
     events = list(session.execute(select(DeclaredEvent)).scalars())
     assert {e.kind for e in events} >= {"hair_colouring", "beach_holiday", "sauna"}
     conflicted = [
         pid
-        for pid in ctx.extra["aftercare_demo_patients"]
+        for pid in demo.extra["aftercare_demo_patients"]
         if (appts := next_appointments(session, pid, utcnow()))
         and booking_warnings(session, pid, appts[0].starts_at, rulebook=load())
     ]

@@ -7,14 +7,12 @@ from typing import Any
 from sqlalchemy import select
 
 from mesoclinic.assessment.models import Assessment, DecisionOverride
-from mesoclinic.demo.seed import create_demo
 from mesoclinic.patients.models import Patient
 
 
-def test_demo_assessments_follow_the_storylines(app: Any, db: Any) -> None:
+def test_demo_assessments_follow_the_storylines(app: Any, db: Any, demo: Any) -> None:
     with db.factory() as s, s.begin():
-        ctx = create_demo(s, app.state.settings)
-        storyline = {p.id: story for p, story in ctx.patients}
+        storyline = demo.storyline
         rows = s.execute(select(Assessment).join(Patient)).scalars().all()
         by_story: dict[str, list[Assessment]] = {}
         for a in rows:
@@ -33,4 +31,4 @@ def test_demo_assessments_follow_the_storylines(app: Any, db: Any) -> None:
         )
         overrides = s.execute(select(DecisionOverride)).scalars().all()
         assert [o.rule_id for o in overrides] == ["contra.anticoagulants"]
-        assert len(ctx.extra["assessment_decisions"]) == len(ctx.patients)
+        assert len(demo.extra["assessment_decisions"]) == len(storyline)

@@ -7,24 +7,14 @@ unknown UUID (still checked for 5xx and leaks, but not for "allowed personas are
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.routing import APIRoute
 
 from image_support import give_photo_consent, image_bytes, upload
-from mesoclinic.db import unit_of_work
-from mesoclinic.formulary import service as formulary_service
-from mesoclinic.formulary import stock
-from mesoclinic.formulary.schemas import (
-    CocktailCreate,
-    CocktailLineIn,
-    IngredientCreate,
-    LotReceive,
-    ProductCreate,
-)
-from mesoclinic.security.actor import cli_actor
 from plans.plan_support import at, next_weekday
+from stock_support import stock_clinic, visit_body
 
 # Personas of the drills: who they are and whether clinic A patient A1's data is theirs to see.
 INSIDERS = ("admin", "clinic_admin", "clinician", "nurse", "reception", "patient")
@@ -73,42 +63,10 @@ def fill(route: APIRoute, values: dict[str, str], **override: str) -> str:
 
 
 def _stock(world: Any) -> dict[str, str]:
-    actor = cli_actor("drill-setup")
-    with unit_of_work(world.db.factory) as s:
-        biotin = formulary_service.create_ingredient(
-            s, actor, IngredientCreate(name="biotin", category="vitamin")
-        )
-        cocktail = formulary_service.create_cocktail(
-            s,
-            actor,
-            CocktailCreate(
-                name="Drill vitamin cocktail",
-                total_volume_ml=5,
-                lines=[CocktailLineIn(ingredient_id=biotin.id, concentration=0.5, unit="mg/mL")],
-            ),
-        )
-        product = formulary_service.create_product(
-            s,
-            actor,
-            ProductCreate(
-                name="Drill 5 mL",
-                manufacturer="Acme",
-                presentation="5 x 5 mL",
-                cocktail_id=cocktail.id,
-            ),
-        )
-        lot = stock.receive(
-            s,
-            actor,
-            LotReceive(
-                product_id=product.id,
-                batch_number="DR-1",
-                expires_on=date.today() + timedelta(days=300),
-                quantity_ml=50,
-            ),
-            world.clinic_a.id,
-        )
-        return {"cocktail_id": str(cocktail.id), "lot_id": str(lot.id)}
+    """The stocked world of the visit tests (tests/stock_support.py); consents are made below
+    through the API."""
+    made = stock_clinic(world, consented=())
+    return {"cocktail_id": str(made.vitamin_cocktail.id), "lot_id": str(made.vitamin_lot.id)}
 
 
 def _created(response: Any) -> str:
@@ -156,22 +114,7 @@ def ids(world: Any) -> dict[str, str]:
     out["visit_id"] = _created(
         clinician.post(
             "/api/v1/visits",
-            json={
-                "patient_id": pid,
-                "performed_at": (datetime.now(UTC) - timedelta(minutes=5)).isoformat(),
-                "cocktail_id": out["cocktail_id"],
-                "lots": [{"lot_id": out["lot_id"], "volume_ml": 3}],
-                "technique": "point_by_point",
-                "zones": ["vertex"],
-                "depth_mm": 1.5,
-                "points": 60,
-                "volume_per_point_ml": 0.05,
-                "total_volume_ml": 3,
-                "needle_gauge": 30,
-                "needle_length_mm": 4,
-                "pain_score": 3,
-                "adverse_events": [{"type": "none"}],
-            },
+            json=visit_body(pid, out["cocktail_id"], out["lot_id"], zones=["vertex"]),
         )
     )
     out["item_id"] = _created(

@@ -10,7 +10,6 @@ from fhir.resources.R4B import get_fhir_model_class
 from sqlalchemy import func, select
 
 from mesoclinic.db import RecordStatus, unit_of_work
-from mesoclinic.demo.seed import ensure_demo
 from mesoclinic.fhir import bulk, bulk_export, bulk_worker
 from mesoclinic.fhir.bulk_models import BulkExportJob, ExportLevel, ExportStatus
 from mesoclinic.patients.models import Patient
@@ -18,9 +17,8 @@ from mesoclinic.security.models import User
 from mesoclinic.security.service import actor_for
 
 
-def test_the_demo_clinic_exports_in_bulk_and_every_line_validates(app, db):
+def test_the_demo_clinic_exports_in_bulk_and_every_line_validates(app, db, demo):
     settings = app.state.settings
-    ensure_demo(db.factory, settings)
     with unit_of_work(db.factory) as s:
         clinician = (
             s.execute(select(User).where(User.role == "clinician", User.clinic_id.is_not(None)))

@@ -12,7 +12,6 @@ from sqlalchemy import select
 
 from fhir_data import references
 from mesoclinic.db import unit_of_work
-from mesoclinic.demo.seed import ensure_demo
 from mesoclinic.fhir import codes
 from mesoclinic.fhir import service as fhir_service
 from mesoclinic.fhir.code_systems import code_system
@@ -50,8 +49,7 @@ def _local_codings(value: Any) -> list[tuple[str, str]]:
 
 # Builds the whole demo clinic and exports ~2,000 resources: minutes on a loaded shared machine.
 @pytest.mark.timeout(900)
-def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app, db):
-    ensure_demo(db.factory, app.state.settings)
+def test_every_resource_of_the_demo_clinic_validates_and_references_resolve(app, db, demo):
     kinds = Counter[str]()
     served: dict[str, set[str]] = {}
     book = load_kinds()

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from fhir_data import allergy, densities, outcome, references
-from mesoclinic.demo.seed import DEMO_PASSWORD, MAIN_CLINIC, PATIENT_USERNAME, ensure_demo
+from mesoclinic.demo.seed import DEMO_PASSWORD, MAIN_CLINIC, PATIENT_USERNAME
 from mesoclinic.fhir.capability import SEARCH_PARAMS
 from mesoclinic.patients.models import Patient
 from mesoclinic.security.models import Clinic, User
@@ -35,9 +35,8 @@ def _richest_other_patient(anon: Any, staff: dict[str, str], ids: list[Any]) -> 
     return best
 
 
-@pytest.mark.timeout(900)  # builds the whole demo clinic
-def test_foreign_staff_and_other_patients_are_refused_on_every_fhir_route(app, db, anon):
-    ensure_demo(db.factory, app.state.settings)
+@pytest.mark.timeout(900)  # reads the whole demo clinic
+def test_foreign_staff_and_other_patients_are_refused_on_every_fhir_route(app, db, anon, demo):
     with db.factory() as s:
         own_id = s.execute(
             select(User.patient_id).where(User.username == PATIENT_USERNAME)

@@ -6,7 +6,7 @@ from collections import defaultdict
 
 from sqlalchemy import select
 
-from mesoclinic.demo.seed import MAIN_CLINIC, SECOND_CLINIC, ensure_demo
+from mesoclinic.demo.seed import MAIN_CLINIC, SECOND_CLINIC
 from mesoclinic.outcomes.models import Measurement, MeasurementSite
 from mesoclinic.patients.models import Patient
 from mesoclinic.security.models import Clinic
@@ -21,8 +21,7 @@ def _series(s, kind):
     return found
 
 
-def test_demo_clinics_have_sites_and_measurements_with_realistic_curves(app, db):
-    ensure_demo(db.factory, app.state.settings)
+def test_demo_clinics_have_sites_and_measurements_with_realistic_curves(app, db, demo):
     with db.factory() as s:
         clinics = {c.name: c.id for c in s.execute(select(Clinic)).scalars()}
         # The outcomes demo's patients (the analytics demo's past courses record density only).
@@ -63,13 +62,12 @@ def test_demo_clinics_have_sites_and_measurements_with_realistic_curves(app, db)
         assert any(abs(g) < 0.05 for g in gains)  # and a non-responder
 
 
-def test_the_demo_patient_sees_their_outcomes(app, db):
+def test_the_demo_patient_sees_their_outcomes(app, db, demo):
     from fastapi.testclient import TestClient
 
     from mesoclinic.demo.seed import DEMO_PASSWORD
     from support import csrf_from
 
-    ensure_demo(db.factory, app.state.settings)
     c = TestClient(app, base_url="https://testserver", follow_redirects=False)
     token = csrf_from(c.get("/login").text)
     c.post(

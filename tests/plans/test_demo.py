@@ -6,12 +6,11 @@ from typing import Any
 
 from sqlalchemy import select
 
-from mesoclinic.demo.seed import ensure_demo
 from mesoclinic.plans.models import Appointment, ClinicClosure, PlanSession, TreatmentPlan
 
 
-def test_demo_has_plans_appointments_and_a_closure(app: Any, db: Any) -> None:
-    assert ensure_demo(db.factory, app.state.settings)
+def test_demo_has_plans_appointments_and_a_closure(app: Any, db: Any, demo: Any) -> None:
+    assert demo.created
     with db.factory() as s:
         plans = list(s.execute(select(TreatmentPlan)).scalars())
         statuses = [p.status for p in plans]

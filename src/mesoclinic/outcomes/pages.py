@@ -4,10 +4,13 @@ JavaScript (each change posts, then redirects back; refusals re-render with the 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import utcnow
@@ -34,6 +37,7 @@ from mesoclinic.web.templating import redirect
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Actor, Allowed(Permission.OUTCOME_READ)]
 Writer = Annotated[Actor, Allowed(Permission.OUTCOME_WRITE)]
+M = TypeVar("M", bound=BaseModel)
 RECENT_ROWS = 4  # per kind and site; older values fold under "Earlier values"
 
 
@@ -125,6 +129,44 @@ def add_site(
     return submit_form(session, data, errors, save, show_form)
 
 
+@dataclass
+class _Change:
+    """A posted change to one of the patient's sites or measurements (edit, void, correct)."""
+
+    request: Request
+    form: PostedForm
+    session: Session
+    actor: Actor
+    patient_id: uuid.UUID
+    values: dict[str, Any] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.values = form_values(self.form)
+
+    def answer(
+        self,
+        model: type[MeasurementSite] | type[Measurement],
+        object_id: uuid.UUID,
+        schema: type[M],
+        form_key: str,
+        apply: Callable[[M], tuple[str, str]],
+    ) -> Response:
+        """`apply(data)` makes the change and returns (anchor on the tab, message); a refusal
+        re-renders the tab with the form `form_key` and its errors."""
+        _same_patient(self.session, self.actor, model, object_id, self.patient_id)
+        data, errors = validate(schema, self.values)
+
+        def save(data: M) -> Response:
+            anchor, message = apply(data)
+            return redirect(_tab_url(self.patient_id, anchor), message)
+
+        def show_form(errors: dict[str, str]) -> Response:
+            failed = (form_key, self.values, errors)
+            return _overview(self.request, self.session, self.actor, self.patient_id, failed)
+
+        return submit_form(self.session, data, errors, save, show_form)
+
+
 @router.post("/patients/{patient_id}/outcomes/sites/{site_id}", response_class=HTMLResponse)
 def edit_site(
     request: Request,
@@ -134,19 +176,13 @@ def edit_site(
     session: DbSession,
     actor: Writer,
 ) -> Response:
-    _same_patient(session, actor, MeasurementSite, site_id, patient_id)
-    values = form_values(form)
-    values["clipped"] = values.get("clipped") == "on"
-    data, errors = validate(SiteUpdate, values)
-
-    def save(data: SiteUpdate) -> Response:
+    def apply(data: SiteUpdate) -> tuple[str, str]:
         sites.update(session, actor, site_id, data)
-        return redirect(_tab_url(patient_id, f"site-{site_id}"), "Site updated.")
+        return f"site-{site_id}", "Site updated."
 
-    def show_form(errors: dict[str, str]) -> Response:
-        return _overview(request, session, actor, patient_id, (f"site-{site_id}", values, errors))
-
-    return submit_form(session, data, errors, save, show_form)
+    change = _Change(request, form, session, actor, patient_id)
+    change.values["clipped"] = change.values.get("clipped") == "on"
+    return change.answer(MeasurementSite, site_id, SiteUpdate, f"site-{site_id}", apply)
 
 
 @router.post("/patients/{patient_id}/outcomes/sites/{site_id}/void", response_class=HTMLResponse)
@@ -158,20 +194,12 @@ def void_site(
     session: DbSession,
     actor: Writer,
 ) -> Response:
-    _same_patient(session, actor, MeasurementSite, site_id, patient_id)
-    values = form_values(form)
-    data, errors = validate(VoidRequest, values)
-
-    def save(data: VoidRequest) -> Response:
+    def apply(data: VoidRequest) -> tuple[str, str]:
         sites.void(session, actor, site_id, data.reason)
-        return redirect(_tab_url(patient_id), "Site marked as entered in error.")
+        return "", "Site marked as entered in error."
 
-    def show_form(errors: dict[str, str]) -> Response:
-        return _overview(
-            request, session, actor, patient_id, (f"void-site-{site_id}", values, errors)
-        )
-
-    return submit_form(session, data, errors, save, show_form)
+    change = _Change(request, form, session, actor, patient_id)
+    return change.answer(MeasurementSite, site_id, VoidRequest, f"void-site-{site_id}", apply)
 
 
 def measurement_values(request: Request, values: dict[str, Any]) -> dict[str, Any]:
@@ -221,21 +249,12 @@ def void_measurement(
     session: DbSession,
     actor: Writer,
 ) -> Response:
-    _same_patient(session, actor, Measurement, measurement_id, patient_id)
-    values = form_values(form)
-    data, errors = validate(VoidRequest, values)
-
-    def save(data: VoidRequest) -> Response:
+    def apply(data: VoidRequest) -> tuple[str, str]:
         service.void(session, actor, measurement_id, data.reason)
-        return redirect(
-            _tab_url(patient_id, f"m-{measurement_id}"), "Value marked as entered in error."
-        )
+        return f"m-{measurement_id}", "Value marked as entered in error."
 
-    def show_form(errors: dict[str, str]) -> Response:
-        key = f"void-{measurement_id}"
-        return _overview(request, session, actor, patient_id, (key, values, errors))
-
-    return submit_form(session, data, errors, save, show_form)
+    change = _Change(request, form, session, actor, patient_id)
+    return change.answer(Measurement, measurement_id, VoidRequest, f"void-{measurement_id}", apply)
 
 
 @router.post(
@@ -250,16 +269,10 @@ def correct_measurement(
     session: DbSession,
     actor: Writer,
 ) -> Response:
-    _same_patient(session, actor, Measurement, measurement_id, patient_id)
-    values = form_values(form)
-    data, errors = validate(MeasurementCorrection, values)
-
-    def save(data: MeasurementCorrection) -> Response:
+    def apply(data: MeasurementCorrection) -> tuple[str, str]:
         m = service.correct(session, actor, measurement_id, data, _book(request))
-        return redirect(_tab_url(patient_id, f"m-{m.id}"), "Correction saved.")
+        return f"m-{m.id}", "Correction saved."
 
-    def show_form(errors: dict[str, str]) -> Response:
-        key = f"correct-{measurement_id}"
-        return _overview(request, session, actor, patient_id, (key, values, errors))
-
-    return submit_form(session, data, errors, save, show_form)
+    change = _Change(request, form, session, actor, patient_id)
+    key = f"correct-{measurement_id}"
+    return change.answer(Measurement, measurement_id, MeasurementCorrection, key, apply)
