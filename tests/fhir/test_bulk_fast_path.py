@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from fhir.resources.R4B import get_fhir_model_class
 
-from mesoclinic.demo.seed import ensure_demo
 from mesoclinic.fhir import build, bulk_export
 from mesoclinic.fhir.build import InvalidResource, sampled_validation
 from mesoclinic.outcomes.kinds import load_kinds
@@ -40,8 +39,7 @@ def _export(session: Any, every: int | None) -> tuple[list[str], int]:
     return writer.lines, checked
 
 
-def test_fast_path_writes_byte_for_byte_what_the_validated_path_writes(app, db):
-    ensure_demo(db.factory, app.state.settings)
+def test_fast_path_writes_byte_for_byte_what_the_validated_path_writes(db, demo):
     with db.factory() as s:
         validated_lines, _ = _export(s, None)
         fast_lines, checked = _export(s, 10**9)
