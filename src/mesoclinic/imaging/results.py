@@ -38,6 +38,9 @@ class Roi:
     y0: int
     x1: int
     y1: int
+    # True for a device profile's fixed overlay cut: the analysis then looks for the image's
+    # own overlays and uses this rectangle only when that detection is unsure.
+    detect_overlays: bool = False
 
     @property
     def area_px(self) -> int:
