@@ -101,6 +101,51 @@ def fit_logistic(
     return mean, scale, w, b
 
 
+# Fields with more hairs than this (kept at the base threshold) get a lower keep threshold.
+DENSITY_REFERENCE = 12
+
+
+def density_threshold(
+    probabilities: np.ndarray, points: np.ndarray, threshold: float, slope: float
+) -> float:
+    """One image's keep threshold, lowered by `slope` per 10 hairs above DENSITY_REFERENCE
+    (counted at the base threshold, duplicates merged): dense fields are under-counted.
+    Measured (--density-sweep), not shipped: docs/imaging.md."""
+    if slope == 0 or len(probabilities) == 0:
+        return threshold
+    radius = DUPLICATE_RADIUS * SOURCE_PER_WORK
+    base = suppress_duplicates(points, probabilities, probabilities >= threshold, radius)
+    excess = max(0, int(base.sum()) - DENSITY_REFERENCE)
+    return float(max(0.05, threshold - slope * excess / 10.0))
+
+
+def density_sweep(checked: list[tuple[LabelledImage, np.ndarray, np.ndarray]]) -> None:
+    """Out-of-fold figures of density-dependent keep thresholds (measurement only)."""
+    for slope in (0.0, 0.05, 0.1, 0.15, 0.2):
+        for threshold in (0.3, 0.325, 0.35):
+            tally = Tally()
+            predicted, labelled = [], []
+            for image, probabilities, points in checked:
+                local = density_threshold(probabilities, points, float(threshold), slope)
+                keep = suppress_duplicates(
+                    points,
+                    probabilities,
+                    probabilities >= local,
+                    DUPLICATE_RADIUS * SOURCE_PER_WORK,
+                )
+                truth = np.array([[h.x0, h.y0] for h in image.hairs], dtype=np.float64)
+                tally.add(points[keep].reshape(-1, 2), truth)
+                predicted.append(int(keep.sum()))
+                labelled.append(len(truth))
+            p, r, f1 = tally.precision_recall_f1()
+            counts = count_statistics(predicted, labelled)
+            print(
+                f"density slope {slope:.2f} threshold {threshold:.3f}: P {p:.3f} R {r:.3f} "
+                f"F1 {f1:.3f} count error {counts['mean_relative_count_error']:.3f} "
+                f"r {counts['pearson_r']:.3f} signed {counts['mean_signed_count_error']:+.2f}"
+            )
+
+
 def choose_threshold(
     checked: list[tuple[LabelledImage, np.ndarray, np.ndarray]],
 ) -> tuple[float, float]:
@@ -153,6 +198,7 @@ def main() -> None:
     parser.add_argument("--candidate-threshold", type=float, default=None)
     parser.add_argument("--shoulder-sigma", type=float, default=0.0)
     parser.add_argument("--shoulder-gap", type=float, default=3.0)
+    parser.add_argument("--density-sweep", action="store_true")
     parser.add_argument("--duplicate-radius", type=float, default=DUPLICATE_RADIUS_WORK_PX)
     args = parser.parse_args()
     detector = args.detector
@@ -209,6 +255,8 @@ def main() -> None:
         y = np.concatenate([f[2] for f in found])
         print(f"{len(x)} candidates, {int(y.sum())} matched")
         mean, scale, w, b = fit_logistic(x, y, without)
+    if args.density_sweep:
+        density_sweep(checked)
     threshold, f1 = choose_threshold(checked)
     model = RescoreModel(
         tuple(mean), tuple(scale), tuple(w), b, threshold, CANDIDATE_THRESHOLD[detector]
