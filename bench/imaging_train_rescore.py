@@ -182,7 +182,7 @@ def choose_threshold(
         (t for t in trials if t[0] >= best_f1 - 0.01), key=lambda t: t[1]
     )
     print(
-        f"chosen (out of fold, held-out tuning images): threshold {threshold:.3f} "
+        f"chosen (held-out tuning images; cnn: out of fold): threshold {threshold:.3f} "
         f"P {p:.3f} R {r:.3f} F1 {f1:.3f} count error {error:.3f} r {pearson:.3f}"
     )
     return round(threshold, 3), f1

@@ -14,7 +14,7 @@ DEFAULT_DETECTOR: Detector = "cnn"
 # (exit-cnn-2, rescore-cnn-2)") and stay readable; new jobs run one of these.
 ALGORITHM_VERSIONS: dict[Detector, str] = {
     "cnn": "mesoclinic-trichoscopy 0.4.0 (exit-cnn-2, rescore-cnn-3, overlays-1)",
-    "mlp": "mesoclinic-trichoscopy 0.4.0 (exit-mlp-1, rescore-3, overlays-1)",
+    "mlp": "mesoclinic-trichoscopy 0.4.0 (exit-mlp-1, rescore-4, overlays-1)",
 }
 ALGORITHM_VERSION = ALGORITHM_VERSIONS["cnn"]  # the default detector's
 
