@@ -3,6 +3,8 @@
     PYTHONPATH=src python bench/imaging_accuracy.py            # full report split
     PYTHONPATH=src python bench/imaging_accuracy.py --quick    # a handful of images (CI)
     PYTHONPATH=src python bench/imaging_accuracy.py --split tune
+    PYTHONPATH=src python bench/imaging_accuracy.py --split held-out   # the tuning quarter
+                                                   # never used to train the network
     PYTHONPATH=src python bench/imaging_accuracy.py --detector cnn|mlp   # default: cnn
 
 Figures: count MAE, mean relative count error, Pearson r of counts, localisation
@@ -34,7 +36,7 @@ from skimage.morphology import skeletonize  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from imaging_dataset import FDU, MASKS, labelled_images  # noqa: E402
+from imaging_dataset import FDU, MASKS, held_out, labelled_images  # noqa: E402
 from imaging_metrics import (  # noqa: E402
     ImageScore,
     Tally,
@@ -67,7 +69,10 @@ def detection_figures(
     split: str, limit: int | None, detector: str = "cnn", rescore: bool = True
 ) -> dict[str, float]:
     """Run the analysis over one split's images and compare with the labels."""
-    images = labelled_images(split)
+    if split == "held-out":
+        images = [image for image in labelled_images("tune") if held_out(image.subject)]
+    else:
+        images = labelled_images(split)
     if limit is not None:
         images = images[:: max(1, len(images) // limit)][:limit]
     profile = get_profile("fdu-70x")
@@ -194,7 +199,7 @@ def main() -> None:
     """Print the benchmark figures (and a JSON line with all of them)."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help=f"{QUICK_IMAGES} images only")
-    parser.add_argument("--split", choices=("report", "tune"), default="report")
+    parser.add_argument("--split", choices=("report", "tune", "held-out"), default="report")
     parser.add_argument("--detector", choices=DETECTORS, default=None)
     parser.add_argument("--no-masks", action="store_true", help="skip the shaft-mask Dice")
     parser.add_argument("--no-rescore", action="store_true", help="detector peaks only")

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from mesoclinic.imaging.analysis import AnalysisParams, analyze_image
-from mesoclinic.imaging.cnn_detector import heat_peaks
+from mesoclinic.imaging.cnn_detector import heat_peaks, shoulder_peaks
 
 
 def test_heat_peaks_are_local_maxima_above_the_threshold_with_sub_pixel_centres() -> None:
@@ -35,3 +35,23 @@ def test_cnn_detector_runs_end_to_end_on_odd_sized_images() -> None:
     for hair in result.hairs:
         assert 0 <= hair.x < 333 and 0 <= hair.y < 301
         assert 0.0 <= hair.score <= 1.0
+
+
+def test_shoulder_peaks_find_a_second_exit_in_the_flank_of_a_stronger_one() -> None:
+    rows, cols = np.indices((40, 40), dtype=np.float64)
+
+    def bump(row: float, col: float, height: float) -> np.ndarray:
+        return height * np.exp(-((rows - row) ** 2 + (cols - col) ** 2) / (2 * 1.5**2))
+
+    # A strong exit at (20, 20) and a weaker one 3.5 grid px away: one maximum only.
+    heat = (bump(20, 20, 0.9) + bump(20, 23.5, 0.4)).astype(np.float32)
+    peaks = heat_peaks(heat, 0.12)
+    assert len(peaks) == 1
+    extra, scores = shoulder_peaks(heat, peaks, 0.12, sigma=1.5, min_gap=3.0)
+    assert extra.shape == (1, 2)
+    assert extra[0] == pytest.approx([20.0, 23.5], abs=0.7)
+    assert 0.12 < float(scores[0]) < 0.45  # scored by what is left, not the blob's height
+    # A lone Gaussian leaves nothing behind.
+    single = bump(20, 20, 0.9).astype(np.float32)
+    lone = shoulder_peaks(single, heat_peaks(single, 0.12), 0.12, sigma=1.5, min_gap=3.0)
+    assert lone[0].shape == (0, 2)

@@ -18,7 +18,8 @@ from mesoclinic.imaging.matching import match_points
 from mesoclinic.imaging.profiles import get_profile
 
 # Every 50th image of the report split (bench/imaging_dataset.split_of): subjects never used
-# for tuning. On these the analysis found 92 hairs for 92 labelled, 65 matched (0.3.1, CNN).
+# for tuning. On these the analysis found 89 hairs for 92 labelled, 64 matched (0.4.0, CNN;
+# 0.3.1: 92 found, 65 matched).
 IMAGES = (
     "220105_A095_1",
     "220127_B428_3",

@@ -10,12 +10,14 @@ from numpy.typing import NDArray
 from PIL import Image
 from scipy import ndimage as ndi
 
+from mesoclinic.imaging.cnn_detector import PEAK_DISTANCE as CNN_PEAK_DISTANCE
 from mesoclinic.imaging.cnn_detector import PEAK_THRESHOLD as CNN_PEAK_THRESHOLD
-from mesoclinic.imaging.cnn_detector import heat_map, heat_peaks, model_input
+from mesoclinic.imaging.cnn_detector import heat_map, heat_peaks, model_input, shoulder_peaks
 from mesoclinic.imaging.detector import ExitModel, bundled_model, find_peaks, score_map
 from mesoclinic.imaging.features import FeaturePyramid, block_mean, normalised_channels
 from mesoclinic.imaging.hairs import ShaftTrace, trace_shafts
 from mesoclinic.imaging.loading import WORK_WIDTH
+from mesoclinic.imaging.overlays import find_overlays
 from mesoclinic.imaging.quality import QualityLimits, assess_quality
 from mesoclinic.imaging.rescoring import (
     DUPLICATE_RADIUS_WORK_PX,
@@ -46,8 +48,14 @@ class AnalysisParams:
     unit_radius_px: float = 80.0
     opening_radius_work_px: float = 8.0
     rescore: bool = True
+    # Per-image overlay detection where the region is a profile's fixed cut (Roi flag).
+    detect_overlays: bool = True
     detector: Detector = DEFAULT_DETECTOR
     candidate_threshold: float | None = None  # None: the rescoring model's own
+    peak_distance: int = CNN_PEAK_DISTANCE  # heat-map local maxima: (2d+1)^2 window
+    # Second exits in a stronger peak's flank (cnn_detector.shoulder_peaks); 0: off.
+    shoulder_sigma: float = 0.0
+    shoulder_gap: float = 3.0
     segmentation: SegmentationParams = field(default_factory=SegmentationParams)
     quality: QualityLimits = field(default_factory=QualityLimits)
 
@@ -88,6 +96,20 @@ def valid_region(shape: tuple[int, int], roi: Roi | None, scale: float) -> NDArr
     return valid
 
 
+def analysed_region(
+    work: NDArray[np.uint8], roi: Roi | None, scale: float, params: AnalysisParams
+) -> NDArray[np.bool_]:
+    """Work-grid mask of the pixels to analyse.
+
+    A profile's fixed overlay cut (roi.detect_overlays) is replaced by the image's own
+    overlays (bars cut, in-field overlays masked) when their detection is sure."""
+    if roi is not None and roi.detect_overlays and params.detect_overlays:
+        overlays = find_overlays(work)
+        if overlays.sure:
+            return overlays.valid()
+    return valid_region(work.shape[:2], roi, scale)
+
+
 def _to_source(work_points: NDArray[np.float64], scale: float) -> NDArray[np.float64]:
     """Work-grid (row, col) pixel indices to source (x, y) pixel coordinates."""
     return (work_points[:, ::-1] + 0.5) * scale - 0.5
@@ -111,14 +133,23 @@ def detect_exit_points(
 
 
 def detect_exit_points_cnn(
-    work: NDArray[np.uint8], valid: NDArray[np.bool_], threshold: float
+    work: NDArray[np.uint8],
+    valid: NDArray[np.bool_],
+    threshold: float,
+    peak_distance: int = CNN_PEAK_DISTANCE,
+    shoulder_sigma: float = 0.0,
+    shoulder_gap: float = 3.0,
 ) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
     """Exit points (work-grid row, col) and scores from the convolutional heat map."""
     heat = heat_map(model_input(work))
     valid_fine = valid[: 2 * heat.shape[0] : 2, : 2 * heat.shape[1] : 2]
     heat = np.where(valid_fine, heat, 0.0).astype(np.float32)
-    peaks = heat_peaks(heat, threshold)
+    peaks = heat_peaks(heat, threshold, peak_distance)
     scores = heat[np.round(peaks[:, 0]).astype(int), np.round(peaks[:, 1]).astype(int)]
+    if shoulder_sigma > 0:
+        extra, extra_scores = shoulder_peaks(heat, peaks, threshold, shoulder_sigma, shoulder_gap)
+        peaks = np.concatenate([peaks.reshape(-1, 2), extra])
+        scores = np.concatenate([scores, extra_scores])
     return peaks * 2 + 0.5, scores.astype(np.float32)
 
 
@@ -152,7 +183,14 @@ def find_candidates(
     """Detect exit points, trace their shafts and describe each for the rescoring stage."""
     channels = normalised_channels(work)
     if params.detector == "cnn":
-        exits, scores = detect_exit_points_cnn(work, valid, threshold)
+        exits, scores = detect_exit_points_cnn(
+            work,
+            valid,
+            threshold,
+            params.peak_distance,
+            params.shoulder_sigma,
+            params.shoulder_gap,
+        )
     else:
         exits, scores = detect_exit_points(channels, valid, model, threshold)
     maps = shaft_maps(work, params.segmentation, valid)
@@ -190,7 +228,7 @@ def analyze_image(
     rescore = bundled_rescore_model(params.detector) if params.rescore else None
     work, factor = to_work_resolution(as_rgb(pixels))
     scale = factor * source_scale
-    valid = valid_region(work.shape[:2], roi, scale)
+    valid = analysed_region(work, roi, scale, params)
     found = find_candidates(work, valid, params, model, candidate_threshold(params, model))
     keep = np.ones(len(found.exits), dtype=bool)
     probabilities = found.scores.astype(np.float64)

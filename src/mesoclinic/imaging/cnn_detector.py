@@ -76,3 +76,42 @@ def heat_peaks(
     d_row = (patch.sum(axis=2) * offsets).sum(axis=1) / total
     d_col = (patch.sum(axis=1) * offsets).sum(axis=1) / total
     return np.stack([rows + d_row, cols + d_col], axis=1)
+
+
+def shoulder_peaks(
+    heat: NDArray[np.float32],
+    peaks: NDArray[np.float64],
+    threshold: float,
+    sigma: float,
+    min_gap: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float32]]:
+    """Second exits hidden in the flank of a stronger peak, and their residual scores.
+
+    Two hairs leaving one opening (exits 10-30 source px, 2.5-7.5 grid px apart) often give
+    one heat blob with a single maximum and a shoulder. Each peak's own bump (a Gaussian of
+    the peak's height and width sigma) is taken away; maxima of what is left, above
+    threshold and at least min_gap grid px from every peak, are extra candidates, scored by
+    the residual height (the rescoring stage weighs them like other candidates)."""
+    if len(peaks) == 0:
+        return np.zeros((0, 2)), np.zeros(0, dtype=np.float32)
+    residual = heat.astype(np.float64).copy()
+    reach = int(np.ceil(3 * sigma))
+    offsets = np.arange(-reach, reach + 1)
+    for row, col in peaks:
+        r, c = int(round(row)), int(round(col))
+        rows = np.clip(r + offsets, 0, heat.shape[0] - 1)
+        cols = np.clip(c + offsets, 0, heat.shape[1] - 1)
+        bump = np.exp(
+            -((rows[:, None] - row) ** 2 + (cols[None, :] - col) ** 2) / (2 * sigma * sigma)
+        )
+        height = float(heat[min(max(r, 0), heat.shape[0] - 1), min(max(c, 0), heat.shape[1] - 1)])
+        patch = residual[np.ix_(rows, cols)]
+        residual[np.ix_(rows, cols)] = np.minimum(patch, heat[np.ix_(rows, cols)] - height * bump)
+    extra = heat_peaks(residual.astype(np.float32), threshold)
+    if len(extra) == 0:
+        return extra, np.zeros(0, dtype=np.float32)
+    gaps = np.hypot(extra[:, None, 0] - peaks[None, :, 0], extra[:, None, 1] - peaks[None, :, 1])
+    extra = extra[gaps.min(axis=1) >= min_gap]
+    rows = np.clip(np.round(extra[:, 0]).astype(int), 0, heat.shape[0] - 1)
+    cols = np.clip(np.round(extra[:, 1]).astype(int), 0, heat.shape[1] - 1)
+    return extra, residual[rows, cols].astype(np.float32)

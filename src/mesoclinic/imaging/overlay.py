@@ -21,11 +21,14 @@ OPENING_COLOUR = (255, 0, 255)
 def render_overlay(
     pixels: NDArray[np.uint8], result: TrichoscopyResult, source_scale: float, roi: Roi | None
 ) -> Image.Image:
-    """Draw each hair (exit point and shaft line), empty openings and the ROI on the image."""
+    """Draw each hair (exit point and shaft line), empty openings and the ROI on the image.
+
+    A profile's fixed cut (roi.detect_overlays) is not drawn: the analysis replaced it by the
+    image's own overlays, unless their detection was unsure."""
     image = Image.fromarray(pixels).convert("RGB")
     draw = ImageDraw.Draw(image)
     to_pixels = 1.0 / source_scale
-    if roi is not None:
+    if roi is not None and not roi.detect_overlays:
         draw.rectangle(
             [
                 roi.x0 * to_pixels,

@@ -30,6 +30,9 @@ class DeviceProfile:
     field_width_mm: float
     calibration_assumed: bool
     excluded_regions: tuple[Roi, ...]
+    # Look for each image's own overlays (imaging.overlays) and use the fixed cut only as
+    # the fallback when that detection is unsure.
+    detect_overlays: bool = False
 
     def calibration_for(self, source_width: int) -> Calibration:
         """Pixels per mm for an image of this device, scaled if it was resized."""
@@ -37,7 +40,8 @@ class DeviceProfile:
         return Calibration(px_per_mm, assumed=self.calibration_assumed, source=self.name)
 
     def roi_for(self, source_width: int, source_height: int) -> Roi:
-        """The largest rectangle left after cutting full-width overlay bars at top or bottom."""
+        """The largest rectangle left after cutting full-width overlay bars at top or bottom
+        (marked as a fallback for per-image overlay detection when the profile asks for it)."""
         scale = source_width / self.image_width_px
         top, bottom = 0, source_height
         for region in self.excluded_regions:
@@ -46,12 +50,15 @@ class DeviceProfile:
                 top = max(top, y1)
             elif y1 >= bottom:
                 bottom = min(bottom, y0)
-        return Roi(0, top, source_width, bottom)
+        return Roi(0, top, source_width, bottom, detect_overlays=self.detect_overlays)
 
 
 def _parse(name: str, raw: dict[str, Any]) -> DeviceProfile:
     try:
-        regions = tuple(Roi(*map(int, region)) for region in raw.get("excluded_regions", []))
+        regions = tuple(
+            Roi(int(x0), int(y0), int(x1), int(y1))
+            for x0, y0, x1, y1 in raw.get("excluded_regions", [])
+        )
         profile = DeviceProfile(
             name=name,
             description=str(raw.get("description", "")).strip(),
@@ -61,9 +68,12 @@ def _parse(name: str, raw: dict[str, Any]) -> DeviceProfile:
             field_width_mm=float(raw["field_width_mm"]),
             calibration_assumed=raw.get("calibration", "assumed") != "measured",
             excluded_regions=regions,
+            detect_overlays=raw.get("overlays", "fixed") == "detect",
         )
     except (KeyError, TypeError, ValueError) as error:
         raise ProfileError(f"device profile {name!r} is malformed: {error}") from error
+    if raw.get("overlays", "fixed") not in ("fixed", "detect"):
+        raise ProfileError(f"device profile {name!r}: overlays must be 'fixed' or 'detect'")
     if profile.field_width_mm <= 0 or profile.image_width_px <= 0:
         raise ProfileError(f"device profile {name!r} needs positive sizes")
     return profile

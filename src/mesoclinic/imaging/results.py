@@ -8,10 +8,13 @@ from typing import Any, Literal
 Detector = Literal["cnn", "mlp"]
 DETECTORS: tuple[Detector, ...] = ("cnn", "mlp")
 DEFAULT_DETECTOR: Detector = "cnn"
-# Every result names the exact detector and rescoring weights that produced it.
+# Every result names the exact detector and rescoring weights that produced it. 0.4.0 finds
+# each image's overlays (overlays-1) instead of cutting a fixed band; results stored by
+# earlier versions keep the string they were made with (e.g. "mesoclinic-trichoscopy 0.3.1
+# (exit-cnn-2, rescore-cnn-2)") and stay readable; new jobs run one of these.
 ALGORITHM_VERSIONS: dict[Detector, str] = {
-    "cnn": "mesoclinic-trichoscopy 0.3.1 (exit-cnn-2, rescore-cnn-2)",
-    "mlp": "mesoclinic-trichoscopy 0.3.1 (exit-mlp-1, rescore-3)",
+    "cnn": "mesoclinic-trichoscopy 0.4.0 (exit-cnn-2, rescore-cnn-3, overlays-1)",
+    "mlp": "mesoclinic-trichoscopy 0.4.0 (exit-mlp-1, rescore-4, overlays-1)",
 }
 ALGORITHM_VERSION = ALGORITHM_VERSIONS["cnn"]  # the default detector's
 
@@ -38,6 +41,9 @@ class Roi:
     y0: int
     x1: int
     y1: int
+    # True for a device profile's fixed overlay cut: the analysis then looks for the image's
+    # own overlays and uses this rectangle only when that detection is unsure.
+    detect_overlays: bool = False
 
     @property
     def area_px(self) -> int:
