@@ -350,6 +350,7 @@ def main() -> int:
     parser.add_argument("--measurements-per", type=int, default=20)
     parser.add_argument("--database", default="sqlite:////tmp/bench-analytics.sqlite")
     parser.add_argument("--reuse", action="store_true", help="time the data already there")
+    parser.add_argument("--build-only", action="store_true", help="build, then time nothing")
     args = parser.parse_args()
     engine = make_engine(args.database)
     migrate.upgrade(engine)
@@ -373,7 +374,8 @@ def main() -> int:
         else:
             with engine.begin() as conn:
                 conn.exec_driver_sql("ANALYZE")
-    measure(engine)
+    if not args.build_only:
+        measure(engine)
     return 0
 
 
