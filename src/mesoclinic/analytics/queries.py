@@ -82,9 +82,8 @@ def _one_per_patient(
     if dialect == "sqlite":
         pick = func.max(order) if latest else func.min(order)
         return query.add_columns(pick.label("picked")).group_by(patient).subquery(name)
-    return (
-        query.distinct(patient).order_by(patient, order.desc() if latest else order).subquery(name)
-    )
+    ordered = query.ext(distinct_on(patient)).order_by(patient, order.desc() if latest else order)
+    return ordered.subquery(name)
 
 
 def _first_sessions(dialect: str) -> Any:
