@@ -169,6 +169,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.analytics.summaries": "pure",
     f"{PACKAGE}.analytics.evidence": "pure",
     f"{PACKAGE}.analytics.queries": "service",
+    f"{PACKAGE}.analytics.scratch": "service",
     f"{PACKAGE}.analytics.safety": "service",
     f"{PACKAGE}.analytics.comparison": "service",
     f"{PACKAGE}.analytics.tables": "service",

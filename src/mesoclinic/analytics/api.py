@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query, Response
 from mesoclinic.analytics import comparison, safety, service
 from mesoclinic.analytics.area import AnalyticsPermission
 from mesoclinic.analytics.cohorts import parse_filter
+from mesoclinic.analytics.flows import rulebooks
 from mesoclinic.analytics.schemas import (
     CohortComparison,
     CohortCreate,
@@ -21,8 +22,6 @@ from mesoclinic.analytics.schemas import (
     StageReport,
 )
 from mesoclinic.assessment.rulebook import get_rulebook
-from mesoclinic.outcomes.kinds import load_kinds
-from mesoclinic.outcomes.responders import load_responder_rules
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 
@@ -91,8 +90,7 @@ def summary(
         cohort=cohort,
         filt=parse_filter(filter),
         kind=kind,
-        kinds=load_kinds(settings.measurement_kinds),
-        responders=load_responder_rules(settings.responder_rules),
+        **rulebooks(settings),
     )
 
 
@@ -117,8 +115,7 @@ def compare_cohorts(
         b=(cohort_b, parse_filter(filter_b, "filter_b")),
         kind=kind,
         point=time_point,
-        kinds=load_kinds(settings.measurement_kinds),
-        responders=load_responder_rules(settings.responder_rules),
+        **rulebooks(settings),
     )
 
 
@@ -141,8 +138,7 @@ def lots(
         filt=parse_filter(filter),
         kind=kind,
         point=time_point,
-        kinds=load_kinds(settings.measurement_kinds),
-        responders=load_responder_rules(settings.responder_rules),
+        **rulebooks(settings),
     )
 
 
@@ -164,7 +160,6 @@ def by_stage(
         filt=parse_filter(filter),
         kind=kind,
         point=time_point,
-        kinds=load_kinds(settings.measurement_kinds),
-        responders=load_responder_rules(settings.responder_rules),
+        **rulebooks(settings),
         rulebook=get_rulebook(settings.rulebook),
     )

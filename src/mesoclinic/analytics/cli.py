@@ -16,12 +16,11 @@ from rich.table import Table
 from sqlalchemy.orm import Session
 
 from mesoclinic.analytics.cohorts import DEFAULT_KIND, CohortFilter, parse_filter
+from mesoclinic.analytics.flows import Rulebooks, rulebooks
 from mesoclinic.analytics.schemas import CohortSummary, SafetyReport
 from mesoclinic.command import console, fail, open_database
 from mesoclinic.db import read_unit_of_work
 from mesoclinic.errors import DomainError
-from mesoclinic.outcomes.kinds import load_kinds
-from mesoclinic.outcomes.responders import load_responder_rules
 from mesoclinic.security.actor import cli_actor
 
 app = typer.Typer(help="Cohort analytics: outcome summaries, comparisons, lot safety.")
@@ -35,12 +34,9 @@ KindOption = Annotated[str, typer.Option("--kind", help="the measurement kind")]
 PointOption = Annotated[str, typer.Option("--time-point", help="3m, 6m or 12m")]
 
 
-def _run(work: Callable[[Session, dict[str, Any]], BaseModel]) -> BaseModel:
+def _run(work: Callable[[Session, Rulebooks], BaseModel]) -> BaseModel:
     settings, factory = open_database()
-    books = {
-        "kinds": load_kinds(settings.measurement_kinds),
-        "responders": load_responder_rules(settings.responder_rules),
-    }
+    books = rulebooks(settings)
     try:
         with read_unit_of_work(factory) as session:
             return work(session, books)

@@ -22,6 +22,8 @@ from statsmodels.regression.linear_model import OLS, WLS
 from mesoclinic.analytics.mixed import (
     FIXED,
     PatientSums,
+    Patterns,
+    collapse,
     estimable,
     fit_growth,
     sums_from_rows,
@@ -120,6 +122,101 @@ def compare_unadjusted(
     )  # fmt: skip
 
 
+@dataclass(frozen=True)
+class GroupSums:
+    """One cohort's sufficient statistics for the Welch and ANCOVA comparisons, which SQL can
+    total: patients, and the sums of baseline x, follow-up y and change c, their squares and
+    the cross-product x*y."""
+
+    n: int
+    x: float = 0.0
+    y: float = 0.0
+    c: float = 0.0
+    xx: float = 0.0
+    yy: float = 0.0
+    cc: float = 0.0
+    xy: float = 0.0
+
+    @staticmethod
+    def of(
+        baseline: Sequence[float], follow_up: Sequence[float], change: Sequence[float]
+    ) -> GroupSums:
+        """The sums of per-patient vectors (what the database totals)."""
+        x, y, c = (np.asarray(v, dtype=float) for v in (baseline, follow_up, change))
+        return GroupSums(
+            int(c.size), float(x.sum()), float(y.sum()), float(c.sum()),
+            float(x @ x), float(y @ y), float(c @ c), float(x @ y),
+        )  # fmt: skip
+
+
+def _centred(total_sq: float, total: float, n: int) -> float:
+    """The sum of squared deviations from the mean, from the sums; cancellation that leaves
+    only rounding error (every value equal) is read as exactly zero."""
+    value = total_sq - total * total / n if n else 0.0
+    return 0.0 if value <= 1e-12 * abs(total_sq) else value
+
+
+def compare_unadjusted_from_sums(a: GroupSums, b: GroupSums, level: float = 0.95) -> Comparison:
+    """Welch's t from each cohort's n, sum and sum of squares of the change: the same figures
+    as `compare_unadjusted` on the vectors, from a few totals."""
+    check_level(level)
+    _require_groups(a.n, b.n)
+    var_a = _centred(a.cc, a.c, a.n) / (a.n - 1) / a.n
+    var_b = _centred(b.cc, b.c, b.n) / (b.n - 1) / b.n
+    se = math.sqrt(var_a + var_b)
+    if se == 0:
+        raise InsufficientData("neither cohort's changes vary, so no interval can be estimated")
+    df = (var_a + var_b) ** 2 / (var_a**2 / (a.n - 1) + var_b**2 / (b.n - 1))
+    difference = b.c / b.n - a.c / a.n
+    half = float(sps.t.ppf(0.5 + level / 2, df)) * se
+    p_value = float(2 * sps.t.sf(abs(difference) / se, df))
+    return Comparison(
+        "unadjusted", difference, Interval(difference - half, difference + half), p_value,
+        a.n, b.n,
+    )  # fmt: skip
+
+
+def compare_ancova_from_sums(a: GroupSums, b: GroupSums, level: float = 0.95) -> Comparison:
+    """ANCOVA (follow-up ~ baseline + group, OLS) from the cohorts' sums: the normal equations
+    in deviations from the means, the same estimate, interval and p as `compare_ancova`."""
+    check_level(level)
+    _require_groups(a.n, b.n)
+    n = a.n + b.n
+    if n < 5:
+        raise InsufficientData(f"ANCOVA needs at least 5 patients in all (has {n})")
+    sx, sy = a.x + b.x, a.y + b.y
+    sxx = _centred(a.xx + b.xx, sx, n)
+    syy = _centred(a.yy + b.yy, sy, n)
+    sxy = a.xy + b.xy - sx * sy / n
+    share = b.n / n
+    sgg = b.n * (1 - share)
+    sxg, syg = b.x - sx * share, b.y - sy * share
+    cross = np.array([[sxx, sxg], [sxg, sgg]])
+    scale = max(float(np.abs(cross).max()), 1e-300)
+    if sxx == 0 or np.linalg.matrix_rank(cross / scale, tol=1e-10) < 2:
+        raise InsufficientData(
+            "every patient has the same baseline, so baseline cannot be adjusted for; "
+            "use the unadjusted comparison"
+        )
+    inverse = np.linalg.inv(cross)
+    slope, difference = (float(v) for v in inverse @ np.array([sxy, syg]))
+    residual = syy - slope * sxy - difference * syg
+    df = n - 3
+    # The sums carry rounding error of about 1e-16 of the sum of squares: a residual within
+    # that is an exact fit.
+    if not residual > 1e-20 * syy or not residual > 1e-10 * (a.yy + b.yy):
+        raise InsufficientData(
+            "the outcome has no variance left to estimate an interval from "
+            "(every patient changed by the same amount once the model is fitted)"
+        )
+    se = math.sqrt(residual / df * float(inverse[1, 1]))
+    half = float(sps.t.ppf(0.5 + level / 2, df)) * se
+    p_value = float(2 * sps.t.sf(abs(difference) / se, df))
+    return Comparison(
+        "ancova", difference, Interval(difference - half, difference + half), p_value, a.n, b.n
+    )
+
+
 def compare_ancova(
     baseline: Sequence[float],
     follow_up: Sequence[float],
@@ -184,22 +281,30 @@ def compare_mixed_from_sums(
 ) -> Comparison:
     """The mixed-model comparison from per-patient sums (time scaled by `last_month`), so SQL
     can aggregate the rows and only six numbers per patient reach Python (see `mixed.py`)."""
+    return compare_mixed_from_patterns(collapse(sums), last_month, level)
+
+
+def compare_mixed_from_patterns(
+    patterns: Patterns, last_month: float, level: float = 0.95
+) -> Comparison:
+    """The mixed-model comparison from the patients grouped by cohort and times (`Patterns`),
+    which SQL can total directly: a few dozen rows reach Python whatever the cohorts' size."""
     check_level(level)
-    n_b = int(np.sum(sums.group == 1))
-    n_a = int(sums.group.size - n_b)
+    n_b = int(round(float(np.sum(patterns.count[patterns.group == 1]))))
+    n_a = patterns.patients - n_b
     _require_groups(n_a, n_b)
-    if sums.n.size <= FIXED:
+    if patterns.patients <= FIXED:
         raise InsufficientData(
-            f"the mixed model needs at least {FIXED + 1} patients (has {sums.n.size})"
+            f"the mixed model needs at least {FIXED + 1} patients (has {patterns.patients})"
         )
-    if sums.n.sum() < FIXED + 2 or not estimable(sums):
+    if patterns.rows < FIXED + 2 or not estimable(patterns):
         raise InsufficientData(
             "the mixed model needs both cohorts measured at two or more time points"
         )
-    fit = fit_growth(sums, random_slope=True)
+    fit = fit_growth(patterns, random_slope=True)
     note = "random intercept and slope per patient"
     if fit is None or not math.isfinite(fit.se):
-        fit = fit_growth(sums, random_slope=False)
+        fit = fit_growth(patterns, random_slope=False)
         note = "random intercept per patient (a random slope did not converge)"
     if fit is None or not (math.isfinite(fit.estimate) and math.isfinite(fit.se) and fit.se > 0):
         raise InsufficientData(

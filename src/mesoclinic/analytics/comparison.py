@@ -1,20 +1,25 @@
-"""Two cohorts compared at one time point: the per-patient vectors (n rows, no identifiers) are
-read from the database and handed to the statistics in `compare.py`."""
+"""Two cohorts compared at one time point. Each cohort and its outcomes are computed once into
+scratch tables; from them the database totals what Welch and ANCOVA need (a dozen sums per
+cohort) and the mixed model's patterns (a few dozen rows), and only the propensity model reads
+one row per patient (change, age, sex and stage: no identifier). The statistics are in
+`compare.py`."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
 from mesoclinic.analytics import compare as stats_compare
-from mesoclinic.analytics import queries, service
+from mesoclinic.analytics import mixed, queries, service
 from mesoclinic.analytics.cohorts import FOLLOW_UPS, CohortFilter, suppressed, time_point
 from mesoclinic.analytics.schemas import BalanceRow, CohortComparison, ComparisonRow, Interval
+from mesoclinic.analytics.scratch import scratch
 from mesoclinic.analytics.stats import InsufficientData
 from mesoclinic.errors import InvalidInput
 from mesoclinic.outcomes.kinds import KindBook, load_kinds
@@ -30,45 +35,36 @@ LABELS = {
 
 
 @dataclass(frozen=True)
-class Vectors:
-    """One cohort's patients at the time point (changes and covariates) and all time points."""
+class Side:
+    """What one cohort gives the comparison: totals at the time point (Welch, ANCOVA), the
+    mixed model's patterns, and per patient the change and covariates (propensity)."""
 
-    baseline: list[float]
-    value: list[float]
+    sums: stats_compare.GroupSums
+    patterns: list[Any]
     change: list[float]
     age: list[float]
     sex: list[str]
     stage: list[str]
-    # (subject, months, value) rows for the mixed model, month 0 the baseline
-    repeated: list[tuple[int, float, float]]
 
 
-def _age(birth: date, at: datetime) -> float:
-    return (at.date() - birth).days / 365.25
-
-
-def vectors(session: Session, statement: Any, point: str, offset: int) -> Vectors:
-    out = Vectors([], [], [], [], [], [], [])
-    baselines: dict[int, float] = {}
-    months = {p.key: p.months for p in FOLLOW_UPS}
-    for r in session.execute(statement).mappings():
-        subject = int(r["subject"]) + offset
-        baselines.setdefault(subject, float(r["baseline"]))
-        # The mixed model reads every time point up to this one, so its estimate is the change
-        # over the same months as the others'.
-        if months[r["tp"]] <= months[point]:
-            out.repeated.append((subject, months[r["tp"]], float(r["value"])))
-        if r["tp"] != point:
-            continue
-        out.baseline.append(float(r["baseline"]))
-        out.value.append(float(r["value"]))
-        out.change.append(float(r["change"]))
-        out.age.append(_age(r["birth_date"], r["t0"]))
-        out.sex.append(str(r["sex"]))
-        stage = f"{r['scale']} {r['grade']}" if r["scale"] and r["grade"] else "not staged"
-        out.stage.append(stage)
-    out.repeated.extend((s, 0.0, b) for s, b in baselines.items())
-    return out
+def read_side(session: Session, changes: Any, members: Any, point: str, dialect: str) -> Side:
+    """Three aggregate reads of one cohort's scratch tables."""
+    months = next(p.months for p in FOLLOW_UPS if p.key == point)
+    totals = session.execute(queries.comparison_sums(changes, point)).mappings().one()
+    sums = stats_compare.GroupSums(
+        int(totals["n"]),
+        *(float(totals[k] or 0.0) for k in ("x", "y", "c", "xx", "yy", "cc", "xy")),
+    )
+    patterns = list(session.execute(queries.mixed_patterns(changes, months)).mappings())
+    rows = session.execute(queries.propensity_rows(members, changes, point, dialect)).all()
+    return Side(
+        sums,
+        patterns,
+        [float(r.change) for r in rows],
+        [float(r.age_days) / 365.25 for r in rows],
+        [str(r.sex) for r in rows],
+        [f"{r.scale} {r.grade}" if r.scale and r.grade else "not staged" for r in rows],
+    )
 
 
 def compare(
@@ -91,19 +87,18 @@ def compare(
         raise InvalidInput("Name two cohorts (or give two filters) to compare", "cohort_b")
     unit = service.measure(kind, kinds or load_kinds()).unit
     book = responders or load_responder_rules()
-    sides = []
-    for label, (name, filt) in (("a", a), ("b", b)):
-        resolved = service.resolve(session, actor, cohort=name, filt=filt, today=now)
-        members = resolved.members.element.cte(f"cohort_{label}")
-        nearest = queries.nearest_values(members, kind, resolved.dialect, f"nearest_{label}")
-        rule = service.rule_for(kind, book)
-        changes = queries.patient_changes(nearest, queries.Outcome(kind, rule), f"changes_{label}")
-        sides.append((resolved, members, changes))
-    (res_a, members_a, changes_a), (res_b, members_b, changes_b) = sides
-    data_a = vectors(session, queries.patient_vectors(members_a, changes_a), tp.key, 0)
-    data_b = vectors(session, queries.patient_vectors(members_b, changes_b), tp.key, 10**9)
-    shared = int(session.execute(queries.overlap(members_a, members_b)).scalar_one())
-    result = _estimates(data_a, data_b, shared)
+    res_a = service.resolve(session, actor, cohort=a[0], filt=a[1], today=now)
+    res_b = service.resolve(session, actor, cohort=b[0], filt=b[1], today=now)
+    rule = service.rule_for(kind, book)
+    with scratch(session) as tables:
+        sides = []
+        for label, resolved in (("a", res_a), ("b", res_b)):
+            members = service.members(tables, resolved, f"cohort_{label}")
+            changes = service.outcomes(tables, members, kind, rule, f"changes_{label}")
+            sides.append((members, read_side(session, changes, members, tp.key, resolved.dialect)))
+        (members_a, data_a), (members_b, data_b) = sides
+        shared = int(session.execute(queries.overlap(members_a, members_b)).scalar_one())
+    result = _estimates(data_a, data_b, shared, tp.months)
     service.record_read(
         session,
         actor,
@@ -116,7 +111,7 @@ def compare(
             "filter": res_b.filter.model_dump(mode="json", exclude_defaults=True),
         },
     )
-    n_a, n_b = len(data_a.change), len(data_b.change)
+    n_a, n_b = data_a.sums.n, data_b.sums.n
     return CohortComparison(
         cohort_a=res_a.name,
         cohort_b=res_b.name,
@@ -132,8 +127,8 @@ def compare(
     )
 
 
-def _estimates(a: Vectors, b: Vectors, shared: int) -> dict[str, Any]:
-    n_a, n_b = len(a.change), len(b.change)
+def _estimates(a: Side, b: Side, shared: int, months: float) -> dict[str, Any]:
+    n_a, n_b = a.sums.n, b.sums.n
     if n_a < 5 or n_b < 5:
         return {
             "rows": [],
@@ -150,12 +145,9 @@ def _estimates(a: Vectors, b: Vectors, shared: int) -> dict[str, Any]:
         "stage": a.stage + b.stage,
     }
     fits: list[tuple[str, Any]] = [
-        ("unadjusted", lambda: stats_compare.compare_unadjusted(a.change, b.change)),
-        (
-            "ancova",
-            lambda: stats_compare.compare_ancova(a.baseline + b.baseline, a.value + b.value, group),
-        ),
-        ("mixed", lambda: _mixed(a, b)),
+        ("unadjusted", lambda: stats_compare.compare_unadjusted_from_sums(a.sums, b.sums)),
+        ("ancova", lambda: stats_compare.compare_ancova_from_sums(a.sums, b.sums)),
+        ("mixed", lambda: _mixed(a, b, months)),
         (
             "propensity",
             lambda: stats_compare.compare_propensity(a.change + b.change, group, covariates),
@@ -200,11 +192,32 @@ def _estimates(a: Vectors, b: Vectors, shared: int) -> dict[str, Any]:
     }
 
 
-def _mixed(a: Vectors, b: Vectors) -> Any:
-    rows = [(s, m, v, 0) for s, m, v in a.repeated] + [(s, m, v, 1) for s, m, v in b.repeated]
-    return stats_compare.compare_mixed(
-        [r[0] for r in rows], [r[3] for r in rows], [r[1] for r in rows], [r[2] for r in rows]
+def _mixed(a: Side, b: Side, months: float) -> Any:
+    """The growth model from both cohorts' patterns, time scaled to run 0..1 over `months`."""
+    rows = [(0, r) for r in a.patterns] + [(1, r) for r in b.patterns]
+    if not rows:
+        raise InsufficientData("there are no measurements to compare")
+
+    def column(read: Any) -> np.ndarray:
+        return np.array([float(read(r)) for _, r in rows])
+
+    patterns = mixed.patterns_from_totals(
+        group=np.array([g for g, _ in rows], dtype=float),
+        count=column(lambda r: r["patients"]),
+        n=column(lambda r: r["n"]),
+        s=column(lambda r: r["m"]) / months,
+        ss=column(lambda r: r["mm"]) / months**2,
+        c1=np.column_stack([column(lambda r: r["y"]), column(lambda r: r["my"]) / months]),
+        c2=np.column_stack(
+            [
+                column(lambda r: r["y_y"]),
+                column(lambda r: r["y_my"]) / months,
+                column(lambda r: r["my_my"]) / months**2,
+            ]
+        ),
+        d=float(sum(float(r["yy"]) for _, r in rows)),
     )
+    return stats_compare.compare_mixed_from_patterns(patterns, months)
 
 
 def _finite(value: float | None) -> float | None:

@@ -74,6 +74,44 @@ class Patterns:
     c2: np.ndarray  # (k, 2, 2) sum of c c'
     d: float  # sum of y'y over everyone
 
+    @property
+    def patients(self) -> int:
+        return int(self.count.sum())
+
+    @property
+    def rows(self) -> int:
+        """Measurements in all: each pattern's n (Z'Z[0, 0]) times its patients."""
+        return int(round(float(np.sum(self.count * self.a[:, 0, 0]))))
+
+
+def patterns_from_totals(
+    group: np.ndarray,
+    count: np.ndarray,
+    n: np.ndarray,
+    s: np.ndarray,
+    ss: np.ndarray,
+    c1: np.ndarray,
+    c2: np.ndarray,
+    d: float,
+) -> Patterns:
+    """Patterns from totals SQL grouped by (cohort, n, sum s, sum s^2): per pattern the
+    patients, the sums of c = (sum y, sum s*y) and of c c' as (k, 2) and (k, 3) arrays (the
+    three distinct entries y^2, y * sy, sy^2), and d the sum of y^2 over every row."""
+    k = int(np.asarray(count).size)
+    a = np.empty((k, 2, 2))
+    a[:, 0, 0], a[:, 0, 1], a[:, 1, 0], a[:, 1, 1] = n, s, s, ss
+    square = np.empty((k, 2, 2))
+    square[:, 0, 0], square[:, 1, 1] = c2[:, 0], c2[:, 2]
+    square[:, 0, 1] = square[:, 1, 0] = c2[:, 1]
+    return Patterns(
+        group=np.asarray(group, dtype=float),
+        count=np.asarray(count, dtype=float),
+        a=a,
+        c1=np.asarray(c1, dtype=float).reshape(k, 2),
+        c2=square,
+        d=float(d),
+    )
+
 
 def collapse(sums: PatientSums) -> Patterns:
     """Group patients by (cohort, n, sum s, sum s^2)."""
@@ -136,18 +174,17 @@ def _criterion(theta: np.ndarray, pat: Patterns, total: int) -> float:
     return logdet + float(logdet_x) + (total - FIXED) * math.log(residual)
 
 
-def estimable(sums: PatientSums) -> bool:
+def estimable(patterns: Patterns) -> bool:
     """Whether the fixed effects can be estimated at all: X'X (the model with no random
     effects) must have full rank, i.e. both cohorts measured at two or more times."""
-    xtx = _pieces(np.zeros(1), collapse(sums))[0]
+    xtx = _pieces(np.zeros(1), patterns)[0]
     scale = max(float(np.abs(xtx).max()), 1.0)
     return bool(np.linalg.matrix_rank(xtx / scale, tol=1e-10) == FIXED)
 
 
-def fit_growth(sums: PatientSums, random_slope: bool = True) -> MixedFit | None:
+def fit_growth(patterns: Patterns, random_slope: bool = True) -> MixedFit | None:
     """REML fit; None when the optimiser does not converge (the caller may drop the slope)."""
-    total = int(sums.n.sum())
-    patterns = collapse(sums)
+    total = patterns.rows
     start = np.array([1.0, 0.0, 0.5]) if random_slope else np.array([1.0])
     # Powell needs no gradient and no BLAS: L-BFGS-B was 3x slower here only because its
     # Fortran core spins BLAS threads on a shared machine for a 3-parameter problem.
@@ -170,7 +207,7 @@ def fit_growth(sums: PatientSums, random_slope: bool = True) -> MixedFit | None:
     return MixedFit(
         estimate=float(beta[3]),
         se=math.sqrt(variance) if variance > 0 else math.nan,
-        df=int(sums.n.size) - FIXED,
+        df=patterns.patients - FIXED,
         random_slope=random_slope,
         sigma2=sigma2,
         g=sigma2 * big_l @ big_l.T,

@@ -18,14 +18,12 @@ from starlette.datastructures import QueryParams
 from mesoclinic.analytics import comparison, safety, service, tables
 from mesoclinic.analytics.area import AnalyticsPermission
 from mesoclinic.analytics.cohorts import AGE_BANDS, FOLLOW_UPS, CohortFilter
+from mesoclinic.analytics.flows import Rulebooks, rulebooks
 from mesoclinic.analytics.schemas import CohortCreate, CohortSummary
 from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.assessment.staging import DIAGNOSES
-from mesoclinic.config import Settings
 from mesoclinic.errors import InvalidInput, NotFound
 from mesoclinic.outcomes.charts import ChangeChartInput, CohortSeries, change_chart
-from mesoclinic.outcomes.kinds import load_kinds
-from mesoclinic.outcomes.responders import load_responder_rules
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
 from mesoclinic.web.forms import PostedForm, form_values
@@ -52,13 +50,6 @@ def filter_from(params: QueryParams) -> tuple[CohortFilter, dict[str, str], dict
             for e in exc.errors()
         }
         return CohortFilter(), errors, values | {"prp": prp}
-
-
-def _books(settings: Settings) -> dict[str, Any]:
-    return {
-        "kinds": load_kinds(settings.measurement_kinds),
-        "responders": load_responder_rules(settings.responder_rules),
-    }
 
 
 def _choice(params: QueryParams, name: str, allowed: Sequence[str], default: str) -> str:
@@ -97,7 +88,7 @@ def analytics_page(
     """Build a cohort and read its outcome, comparison, lots and response by stage."""
     params = request.query_params
     filt, errors, values = filter_from(params)
-    books = _books(settings)
+    books = rulebooks(settings)
     kind = _choice(params, "kind", SUMMARY_KINDS, service.DEFAULT_KIND)
     point = _choice(params, "time_point", [p.key for p in FOLLOW_UPS], "6m")
     saved = service.list_cohorts(session, actor)
@@ -108,7 +99,7 @@ def analytics_page(
         "errors": errors,
         "saved": saved,
         "kind": kind,
-        "kinds": [(k, books["kinds"].get(k).label) for k in SUMMARY_KINDS if books["kinds"].get(k)],
+        "kinds": [(k, found.label) for k in SUMMARY_KINDS if (found := books["kinds"].get(k))],
         "time_point": point,
         "follow_ups": FOLLOW_UPS,
         "diagnoses": DIAGNOSES,
@@ -141,7 +132,7 @@ def _comparison(
     params: QueryParams,
     kind: str,
     point: str,
-    books: dict[str, Any],
+    books: Rulebooks,
 ) -> tuple[Any, list[CohortSummary]] | None:
     a, b = params.get("compare_a"), params.get("compare_b")
     if not a or not b:
@@ -186,7 +177,7 @@ def export_csv(
     if errors:
         field, message = next(iter(errors.items()))
         raise InvalidInput(f"{field}: {message}", field)
-    books = _books(settings)
+    books = rulebooks(settings)
     kind = _choice(params, "kind", SUMMARY_KINDS, service.DEFAULT_KIND)
     point = _choice(params, "time_point", [p.key for p in FOLLOW_UPS], "6m")
     chosen = params.get("cohort") or None

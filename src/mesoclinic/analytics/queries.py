@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
-    CTE,
     ColumnElement,
+    Date,
     Integer,
     Select,
     and_,
@@ -33,8 +33,15 @@ from sqlalchemy import (
     true,
     union_all,
 )
+from sqlalchemy.dialects.postgresql import distinct_on
 
-from mesoclinic.analytics.cohorts import TIME_POINTS, CohortFilter, Scope, birth_date_bounds
+from mesoclinic.analytics.cohorts import (
+    FOLLOW_UPS,
+    TIME_POINTS,
+    CohortFilter,
+    Scope,
+    birth_date_bounds,
+)
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import RecordStatus
 from mesoclinic.formulary.models import Cocktail, Lot, Product
@@ -62,57 +69,63 @@ def days_between(later: Any, earlier: Any, dialect: str) -> ColumnElement[float]
     return days
 
 
-def _first_sessions() -> Any:
-    """Each patient's sessions numbered in order (1 = the first), with the cocktail used."""
-    order = func.row_number().over(partition_by=Visit.patient_id, order_by=Visit.performed_at)
-    return (
-        select(
-            Visit.patient_id,
-            Visit.performed_at,
-            Cocktail.name.label("cocktail"),
-            order.label("rn"),
-        )
+def _one_per_patient(
+    query: Any, patient: Any, order: Any, latest: bool, dialect: str, name: str
+) -> Any:
+    """One row of `query` per patient: the one with the earliest (or latest) `order`.
+
+    PostgreSQL: `DISTINCT ON`; SQLite: `min()`/`max()` with bare columns, which SQLite takes
+    from the row holding the minimum or maximum. Both keep the planner's row estimate at one
+    row per patient; a `row_number() = 1` filter was estimated at 0.5 % of that, and the
+    nested loops PostgreSQL chose on that estimate took seconds per thousand patients.
+    """
+    if dialect == "sqlite":
+        pick = func.max(order) if latest else func.min(order)
+        return query.add_columns(pick.label("picked")).group_by(patient).subquery(name)
+    ordered = query.ext(distinct_on(patient)).order_by(patient, order.desc() if latest else order)
+    return ordered.subquery(name)
+
+
+def _first_sessions(dialect: str) -> Any:
+    """Each patient's first session (time and cocktail)."""
+    query = (
+        select(Visit.patient_id, Visit.performed_at, Cocktail.name.label("cocktail"))
         .join(Cocktail, Cocktail.id == Visit.cocktail_id)
         .where(Visit.status == VisitStatus.COMPLETED)
-        .subquery("sessions_in_order")
+    )
+    return _one_per_patient(
+        query, Visit.patient_id, Visit.performed_at, False, dialect, "first_session"
     )
 
 
-def _latest_assessments() -> Any:
-    order = func.row_number().over(
-        partition_by=Assessment.patient_id, order_by=Assessment.assessed_at.desc()
-    )
-    return (
-        select(
-            Assessment.patient_id,
-            Assessment.diagnosis,
-            Assessment.staging_scale,
-            Assessment.staging_grade,
-            order.label("rn"),
-        )
-        .where(Assessment.status == RecordStatus.ACTIVE)
-        .subquery("latest_assessment")
+def _latest_assessments(dialect: str) -> Any:
+    query = select(
+        Assessment.patient_id,
+        Assessment.diagnosis,
+        Assessment.staging_scale,
+        Assessment.staging_grade,
+    ).where(Assessment.status == RecordStatus.ACTIVE)
+    return _one_per_patient(
+        query, Assessment.patient_id, Assessment.assessed_at, True, dialect, "latest_assessment"
     )
 
 
-def _latest_plans() -> Any:
-    order = func.row_number().over(
-        partition_by=TreatmentPlan.patient_id, order_by=TreatmentPlan.created_at.desc()
+def _latest_plans(dialect: str) -> Any:
+    query = select(TreatmentPlan.patient_id, TreatmentPlan.protocol_code)
+    return _one_per_patient(
+        query, TreatmentPlan.patient_id, TreatmentPlan.created_at, True, dialect, "latest_plan"
     )
-    return select(
-        TreatmentPlan.patient_id, TreatmentPlan.protocol_code, order.label("rn")
-    ).subquery("latest_plan")
 
 
-def cohort(filt: CohortFilter, scope: Scope, today: date, name: str = "cohort") -> CTE:
+def cohort(filt: CohortFilter, scope: Scope, today: date, dialect: str) -> Select[Any]:
     """The cohort's patients: treated (at least one session), active records, in scope.
 
     Columns: patient_id, t0 (first session), sex, birth_date, diagnosis, scale, grade,
     cocktail (of the first session), protocol (of the latest plan), dropped (a plan stopped).
     """
-    first = _first_sessions()
-    latest = _latest_assessments()
-    plan = _latest_plans()
+    first = _first_sessions(dialect)
+    latest = _latest_assessments(dialect)
+    plan = _latest_plans(dialect)
     dropped = exists().where(
         TreatmentPlan.patient_id == Patient.id, TreatmentPlan.status == PlanStatus.STOPPED
     )
@@ -129,14 +142,14 @@ def cohort(filt: CohortFilter, scope: Scope, today: date, name: str = "cohort") 
             plan.c.protocol_code.label("protocol"),
             case((dropped, 1), else_=0).label("dropped"),
         )
-        .join(first, and_(first.c.patient_id == Patient.id, first.c.rn == 1))
-        .outerjoin(latest, and_(latest.c.patient_id == Patient.id, latest.c.rn == 1))
-        .outerjoin(plan, and_(plan.c.patient_id == Patient.id, plan.c.rn == 1))
+        .join(first, first.c.patient_id == Patient.id)
+        .outerjoin(latest, latest.c.patient_id == Patient.id)
+        .outerjoin(plan, plan.c.patient_id == Patient.id)
         .where(Patient.status == RecordStatus.ACTIVE)
     )
     for condition in _conditions(filt, scope, today, first, latest):
         query = query.where(condition)
-    return query.cte(name)
+    return query
 
 
 def _conditions(
@@ -206,106 +219,90 @@ class Outcome:
     rule: ResponderRule | None
 
 
-def nearest_values(members: CTE, kind: str, dialect: str, name: str = "nearest") -> CTE:
-    """Per patient, site and time point, the measurement nearest the target day in the window.
+def outcome_rows(members: Any, outcome: Outcome, dialect: str) -> Select[Any]:
+    """Per patient and time point measured: the nearest value's change from baseline.
 
-    Columns: patient_id, site_id, tp, value. Corrected values replace what they correct
-    (superseded rows are left out) and values entered in error are never read.
+    `members` is the materialised cohort (a table with patient_id and t0). One pass over the
+    cohort's measurements of the kind: each is tagged with its time point (a `CASE` over the
+    windows on the day difference), the one nearest the target day is kept per patient, site
+    and time point (`DISTINCT ON` on PostgreSQL; SQLite's `min()` with bare columns, which
+    takes them from the row holding the minimum), the site's baseline is put beside each of
+    its follow-ups by a window (no self-join), and the sites are averaged per patient.
+
+    Columns: patient_id, tp, baseline, value, change, responder. A row exists for every time
+    point with a value at any site (that is "measured"); baseline, value and change are NULL
+    for the baseline row and for a follow-up with no baseline at the same site; responder is
+    1/0, or NULL with no rule (or no change).
     """
     day = days_between(Measurement.measured_at, members.c.t0, dialect)
-    tp = case(
-        *(
-            (day.between(p.target_day - p.window_before, p.target_day + p.window_after), p.key)
-            for p in TIME_POINTS
-        ),
-        else_=None,
-    )
-    target = case(
-        *(
-            (
-                day.between(p.target_day - p.window_before, p.target_day + p.window_after),
-                p.target_day,
-            )
-            for p in TIME_POINTS
-        ),
-        else_=0,
-    )
-    tagged = (
+    # The day difference is computed once per measurement, below the fence, and the windows
+    # are tested on that column (repeating the date arithmetic per window cost as much again).
+    timed = (
         select(
             members.c.patient_id,
             Measurement.site_id,
             Measurement.value,
-            tp.label("tp"),
-            func.abs(day - target).label("distance"),
+            day.label("day"),
         )
-        .join(Measurement, Measurement.patient_id == members.c.patient_id)
+        .select_from(members)
+        .join(
+            Measurement,
+            and_(Measurement.patient_id == members.c.patient_id, Measurement.kind == outcome.kind),
+        )
         .where(
-            Measurement.kind == kind,
             Measurement.status != MeasurementStatus.ENTERED_IN_ERROR,
             Measurement.superseded_at.is_(None),
         )
+        .cte("timed")
+        .prefix_with("MATERIALIZED")
+    )
+    windows = [
+        (timed.c.day.between(p.target_day - p.window_before, p.target_day + p.window_after), p)
+        for p in TIME_POINTS
+    ]
+    tp = case(*((inside, p.key) for inside, p in windows), else_=None)
+    distance = case(*((inside, func.abs(timed.c.day - p.target_day)) for inside, p in windows))
+    tagged = (
+        select(timed.c.patient_id, timed.c.site_id, timed.c.value, tp.label("tp"))
+        .add_columns(distance.label("distance"))
         .subquery("tagged")
     )
-    order = func.row_number().over(
-        partition_by=(tagged.c.patient_id, tagged.c.site_id, tagged.c.tp),
-        order_by=tagged.c.distance,
-    )
-    ranked = (
-        select(
-            tagged.c.patient_id, tagged.c.site_id, tagged.c.tp, tagged.c.value, order.label("rn")
+    keys = (tagged.c.patient_id, tagged.c.site_id, tagged.c.tp)
+    if dialect == "sqlite":
+        nearest = (
+            select(*keys, tagged.c.value, func.min(tagged.c.distance).label("distance"))
+            .where(tagged.c.tp.is_not(None))
+            .group_by(*keys)
+            .subquery("nearest")
         )
-        .where(tagged.c.tp.is_not(None))
-        .subquery("ranked")
-    )
-    return (
-        select(ranked.c.patient_id, ranked.c.site_id, ranked.c.tp, ranked.c.value)
-        .where(ranked.c.rn == 1)
-        .cte(name)
-    )
-
-
-def patient_changes(nearest: CTE, outcome: Outcome, name: str = "changes") -> CTE:
-    """Per patient and follow-up time point: baseline, value and change from baseline (the mean
-    over the sites measured at both), and whether the responder rule is met at any site.
-
-    Columns: patient_id, tp, baseline, value, change, responder (1/0, or NULL with no rule).
-    """
-    base = nearest.alias("base")
-    follow = nearest.alias("follow")
-    change = follow.c.value - base.c.value
-    responder = _responder(outcome.rule, follow.c.tp, base.c.value, change)
-    per_site = (
-        select(
-            follow.c.patient_id,
-            follow.c.tp,
-            base.c.value.label("baseline"),
-            follow.c.value,
-            change.label("change"),
-            responder.label("met"),
+    else:
+        nearest = (
+            select(*keys, tagged.c.value)
+            .where(tagged.c.tp.is_not(None))
+            .ext(distinct_on(*keys))
+            .order_by(*keys, tagged.c.distance)
+            .subquery("nearest")
         )
-        .join(
-            base,
-            and_(
-                base.c.patient_id == follow.c.patient_id,
-                base.c.site_id.is_not_distinct_from(follow.c.site_id),
-                base.c.tp == "baseline",
-            ),
-        )
-        .where(follow.c.tp != "baseline")
-        .subquery("per_site")
+    site_baseline = func.max(case((nearest.c.tp == "baseline", nearest.c.value))).over(
+        partition_by=(nearest.c.patient_id, nearest.c.site_id)
     )
-    return (
-        select(
-            per_site.c.patient_id,
-            per_site.c.tp,
-            func.avg(per_site.c.baseline).label("baseline"),
-            func.avg(per_site.c.value).label("value"),
-            func.avg(per_site.c.change).label("change"),
-            func.max(per_site.c.met).label("responder"),
-        )
-        .group_by(per_site.c.patient_id, per_site.c.tp)
-        .cte(name)
-    )
+    sites = select(
+        nearest.c.patient_id,
+        nearest.c.tp,
+        nearest.c.value,
+        site_baseline.label("base"),
+    ).subquery("sites")
+    paired = and_(sites.c.tp != "baseline", sites.c.base.is_not(None))
+    change = sites.c.value - sites.c.base
+    met = _responder(outcome.rule, sites.c.tp, sites.c.base, change)
+    return select(
+        sites.c.patient_id,
+        sites.c.tp,
+        func.avg(case((paired, sites.c.base))).label("baseline"),
+        func.avg(case((paired, sites.c.value))).label("value"),
+        func.avg(case((paired, change))).label("change"),
+        func.max(case((paired, met))).label("responder"),
+    ).group_by(sites.c.patient_id, sites.c.tp)
 
 
 def _responder(
@@ -327,11 +324,11 @@ def _responder(
     return case((met, 1), else_=0)
 
 
-def _group_columns(members: CTE, group: str | None) -> list[Any]:
+def _group_columns(members: Any, group: str | None) -> list[Any]:
     return [members.c[name] for name in GROUPINGS[group]] if group else []
 
 
-def moments(members: CTE, changes: CTE, group: str | None = None) -> Select[Any]:
+def moments(members: Any, changes: Any, group: str | None = None) -> Select[Any]:
     """Per time point (and group): n, sum and sum of squares of the change, responders."""
     keys = _group_columns(members, group)
     return (
@@ -346,6 +343,7 @@ def moments(members: CTE, changes: CTE, group: str | None = None) -> Select[Any]
             func.sum(changes.c.baseline).label("baseline_total"),
         )
         .join(members, members.c.patient_id == changes.c.patient_id)
+        .where(changes.c.change.is_not(None))
         .group_by(changes.c.tp, *keys)
     )
 
@@ -359,16 +357,15 @@ def _time_point_rows() -> Any:
 
 
 def follow_up_status(
-    members: CTE, nearest: CTE, now: datetime, dialect: str, group: str | None = None
+    members: Any, changes: Any, now: datetime, dialect: str, group: str | None = None
 ) -> Select[Any]:
     """Per time point (and group), how many patients were measured in the window, dropped out
     (a plan stopped) without a value, are not yet due, or were due and have no value."""
     points = _time_point_rows()
     keys = _group_columns(members, group)
-    measured = select(nearest.c.patient_id, nearest.c.tp).distinct().subquery("measured")
     elapsed = days_between(literal(now, Measurement.measured_at.type), members.c.t0, dialect)
     status = case(
-        (measured.c.patient_id.is_not(None), "measured"),
+        (changes.c.patient_id.is_not(None), "measured"),
         (members.c.dropped == 1, "dropped_out"),
         (elapsed < points.c.due_day, "not_yet_due"),
         else_="no_value",
@@ -378,8 +375,8 @@ def follow_up_status(
         .select_from(points)
         .join(members, true())
         .outerjoin(
-            measured,
-            and_(measured.c.patient_id == members.c.patient_id, measured.c.tp == points.c.tp),
+            changes,
+            and_(changes.c.patient_id == members.c.patient_id, changes.c.tp == points.c.tp),
         )
         .subquery("follow_up")
     )
@@ -389,15 +386,17 @@ def follow_up_status(
     )
 
 
-def quantiles(members: CTE, changes: CTE, dialect: str, group: str | None = None) -> Select[Any]:
+def quantiles(members: Any, changes: Any, dialect: str, group: str | None = None) -> Select[Any]:
     """The quartiles of the change per time point (and group).
 
     PostgreSQL: one row per group with q1, median, q3 (`percentile_cont`). SQLite: the rows at
     the ordered positions around each quantile, with their position (0-based) and the count.
     """
     keys = _group_columns(members, group)
-    joined = select(changes.c.tp, *keys, changes.c.change).join(
-        members, members.c.patient_id == changes.c.patient_id
+    joined = (
+        select(changes.c.tp, *keys, changes.c.change)
+        .join(members, members.c.patient_id == changes.c.patient_id)
+        .where(changes.c.change.is_not(None))
     )
     if dialect != "sqlite":
         rows = joined.subquery("changes_for_quantiles")
@@ -424,26 +423,84 @@ def quantiles(members: CTE, changes: CTE, dialect: str, group: str | None = None
     ).where(or_(*wanted))
 
 
-def patient_vectors(members: CTE, changes: CTE) -> Select[Any]:
-    """One row per patient and follow-up time point for the comparisons: baseline, value,
-    change and the covariates (sex, birth date, first session, stage). No identifier."""
+def comparison_sums(changes: Any, tp: str) -> Select[Any]:
+    """One cohort's totals at a time point for the Welch and ANCOVA comparisons: patients,
+    sums of baseline, follow-up and change, their squares and baseline x follow-up."""
+    x, y, c = changes.c.baseline, changes.c.value, changes.c.change
     return select(
-        changes.c.tp,
-        changes.c.baseline,
-        changes.c.value,
-        changes.c.change,
-        members.c.sex,
-        members.c.birth_date,
-        members.c.t0,
-        members.c.scale,
-        members.c.grade,
-        # A stand-in for the patient, only to tie one patient's time points together in the
-        # mixed model: a dense rank, meaningless outside this result.
-        func.dense_rank().over(order_by=members.c.patient_id).label("subject"),
-    ).join(members, members.c.patient_id == changes.c.patient_id)
+        func.count().label("n"),
+        func.sum(x).label("x"),
+        func.sum(y).label("y"),
+        func.sum(c).label("c"),
+        func.sum(x * x).label("xx"),
+        func.sum(y * y).label("yy"),
+        func.sum(c * c).label("cc"),
+        func.sum(x * y).label("xy"),
+    ).where(changes.c.tp == tp, c.is_not(None))
 
 
-def overlap(first: CTE, second: CTE) -> Select[Any]:
+def mixed_patterns(changes: Any, months: float) -> Select[Any]:
+    """One cohort's patients for the mixed model, grouped by their times of measurement.
+
+    Per patient: the baseline at month 0 and every follow-up up to `months` (a patient with
+    a change at any follow-up takes part). Per pattern (count of rows n, sum of months m and
+    of months squared): the patients, and the totals over them of y = sum of values, my = sum
+    of months x value, their squares and product, and yy = sum of values squared. Month sums
+    are whole numbers, so patients with the same times fall in the same pattern exactly.
+    """
+    month = case(*((changes.c.tp == p.key, p.months) for p in FOLLOW_UPS), else_=None)
+    inside = month <= months
+    value = case((inside, changes.c.value), else_=0.0)
+    base = func.avg(changes.c.baseline)
+    per_patient = (
+        select(
+            (1 + func.count(case((inside, 1)))).label("n"),
+            func.coalesce(func.sum(case((inside, month))), 0).label("m"),
+            func.coalesce(func.sum(case((inside, month * month))), 0).label("mm"),
+            (base + func.sum(value)).label("y"),
+            func.sum(month * value).label("my"),
+            (base * base + func.sum(value * value)).label("yy"),
+        )
+        .where(changes.c.change.is_not(None))
+        .group_by(changes.c.patient_id)
+        .subquery("per_patient")
+    )
+    p = per_patient.c
+    return select(
+        p.n,
+        p.m,
+        p.mm,
+        func.count().label("patients"),
+        func.sum(p.y).label("y"),
+        func.sum(p.my).label("my"),
+        func.sum(p.y * p.y).label("y_y"),
+        func.sum(p.y * p.my).label("y_my"),
+        func.sum(p.my * p.my).label("my_my"),
+        func.sum(p.yy).label("yy"),
+    ).group_by(p.n, p.m, p.mm)
+
+
+def propensity_rows(members: Any, changes: Any, tp: str, dialect: str) -> Select[Any]:
+    """One row per patient measured at the time point: change and the covariates (age in
+    days at the first session, sex, stage). No identifier."""
+    if dialect == "sqlite":
+        age: Any = func.julianday(func.date(members.c.t0)) - func.julianday(members.c.birth_date)
+    else:
+        age = cast(func.timezone("UTC", members.c.t0), Date) - members.c.birth_date
+    return (
+        select(
+            changes.c.change,
+            age.label("age_days"),
+            members.c.sex,
+            members.c.scale,
+            members.c.grade,
+        )
+        .join(members, members.c.patient_id == changes.c.patient_id)
+        .where(changes.c.tp == tp, changes.c.change.is_not(None))
+    )
+
+
+def overlap(first: Any, second: Any) -> Select[Any]:
     """How many patients two cohorts share."""
     return (
         select(func.count())
@@ -452,7 +509,7 @@ def overlap(first: CTE, second: CTE) -> Select[Any]:
     )
 
 
-def cohort_size(members: CTE) -> Select[Any]:
+def cohort_size(members: Any) -> Select[Any]:
     return select(func.count()).select_from(members)
 
 
@@ -465,7 +522,7 @@ def _adverse_visits() -> Any:
     )
 
 
-def lot_rates(members: CTE) -> Any:
+def lot_rates(members: Any) -> Any:
     """Per product and lot: sessions that drew on the lot, patients, sessions with an adverse
     event (any type other than "none")."""
     adverse = _adverse_visits()
@@ -490,7 +547,7 @@ def lot_rates(members: CTE) -> Any:
     )
 
 
-def session_rates(members: CTE, by: str) -> Select[Any]:
+def session_rates(members: Any, by: str) -> Select[Any]:
     """Per technique, clinician or cocktail: sessions, patients, sessions with an adverse event."""
     adverse = _adverse_visits()
     column: Any = {

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from mesoclinic.analytics import evidence, queries, service, signals
 from mesoclinic.analytics.cohorts import CohortFilter, time_point
 from mesoclinic.analytics.schemas import RateRow, SafetyReport, StageReport
+from mesoclinic.analytics.scratch import scratch
 from mesoclinic.assessment.rulebook import Rulebook, get_rulebook
 from mesoclinic.outcomes.kinds import KindBook, load_kinds
 from mesoclinic.outcomes.responders import ResponderBook, load_responder_rules
@@ -35,47 +36,45 @@ def lots(
     """Adverse-event rates per product, lot, technique and clinician (exact 95 % CIs), lots
     flagged against the product's other lots, and the outcome by cocktail and protocol."""
     resolved = service.resolve(session, actor, cohort=cohort, filt=filt, today=now)
-    members = resolved.members
-    lot_rows = session.execute(queries.lot_rates(members)).mappings().all()
-    flags, rules = _lot_flags(lot_rows, alpha)
-    per_lot = [
-        evidence.rate_row(
-            r["lot"],
-            r["patients"],
-            r["exposures"],
-            r["events"],
-            product=r["product"],
-            recalled=bool(r["recalled"]),
-            flag=flags.get((r["product"], r["lot"]), (False, None)),
+    kinds = kinds or load_kinds()
+    rule = service.rule_for(kind, responders or load_responder_rules())
+    with scratch(session) as tables:
+        members = service.members(tables, resolved)
+        lot_rows = session.execute(queries.lot_rates(members)).mappings().all()
+        flags, rules = _lot_flags(lot_rows, alpha)
+        per_lot = [
+            evidence.rate_row(
+                r["lot"],
+                r["patients"],
+                r["exposures"],
+                r["events"],
+                product=r["product"],
+                recalled=bool(r["recalled"]),
+                flag=flags.get((r["product"], r["lot"]), (False, None)),
+            )
+            for r in lot_rows
+        ]
+        # One outcome table serves both groupings.
+        changes = service.outcomes(tables, members, kind, rule)
+        grouped = {
+            by: service.grouped_summary(
+                session, resolved, members, changes, by=by, kind=kind, point=point, kinds=kinds,
+                now=now,
+            )
+            for by in ("cocktail", "protocol")
+        }  # fmt: skip
+        report = SafetyReport(
+            cohort=resolved.name,
+            description=resolved.words,
+            alpha=alpha,
+            signal_method=signal_words(alpha, bool(rules)),
+            products=_rates(session, members, "product"),
+            lots=per_lot,
+            techniques=_rates(session, members, "technique"),
+            clinicians=_rates(session, members, "clinician"),
+            outcome_by_cocktail=grouped["cocktail"],
+            outcome_by_protocol=grouped["protocol"],
         )
-        for r in lot_rows
-    ]
-    books = (kinds or load_kinds(), responders or load_responder_rules())
-    grouped = {
-        by: service.grouped_summary(
-            session,
-            resolved,
-            by=by,
-            kind=kind,
-            point=point,
-            kinds=books[0],
-            responders=books[1],
-            now=now,
-        )
-        for by in ("cocktail", "protocol")
-    }
-    report = SafetyReport(
-        cohort=resolved.name,
-        description=resolved.words,
-        alpha=alpha,
-        signal_method=signal_words(alpha, bool(rules)),
-        products=_rates(session, members, "product"),
-        lots=per_lot,
-        techniques=_rates(session, members, "technique"),
-        clinicians=_rates(session, members, "clinician"),
-        outcome_by_cocktail=grouped["cocktail"],
-        outcome_by_protocol=grouped["protocol"],
-    )
     service.record_read(session, actor, "lots", resolved, kind=kind, time_point=point)
     return report
 
@@ -135,16 +134,19 @@ def by_stage(
     tp = time_point(point)
     resolved = service.resolve(session, actor, cohort=cohort, filt=filt, today=now)
     service.measure(kind, kinds or load_kinds())
-    outcomes = service.outcomes_for(resolved, kind, responders or load_responder_rules())
-    rows = session.execute(queries.moments(resolved.members, outcomes.changes, "stage"))
-    counts = evidence.stage_counts(rows.mappings(), tp.key)
+    rule = service.rule_for(kind, responders or load_responder_rules())
+    with scratch(session) as tables:
+        members = service.members(tables, resolved)
+        changes = service.outcomes(tables, members, kind, rule)
+        rows = session.execute(queries.moments(members, changes, "stage")).mappings().all()
+    counts = evidence.stage_counts(rows, tp.key)
     book = rulebook or get_rulebook()
     report = StageReport(
         cohort=resolved.name,
         description=resolved.words,
         kind=kind,
         time_point=tp.key,
-        responder_rule=outcomes.rule.label if outcomes.rule else None,
+        responder_rule=rule.label if rule else None,
         stages=[evidence.stage_row(c) for c in counts],
         rules=evidence.rule_evidence(book.candidacy, counts),
         rulebook_version=book.version,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import CTE, select
+from sqlalchemy import Select, Table, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +35,7 @@ from mesoclinic.analytics.schemas import (
     GroupedSummary,
     TimePointRow,
 )
+from mesoclinic.analytics.scratch import MEMBER_COLUMNS, OUTCOME_COLUMNS, Scratch, scratch
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Conflict, InvalidInput, NotFound
 from mesoclinic.outcomes.kinds import KindBook, MeasurementKind, load_kinds
@@ -155,12 +156,12 @@ def _flush_unique(session: Session) -> None:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A cohort ready to query: its name, filter, words and SQL building blocks."""
+    """A cohort ready to query: its name, filter, words and the statement selecting it."""
 
     name: str
     filter: CohortFilter
     words: str
-    members: CTE
+    query: Select[Any]
     dialect: str
 
 
@@ -190,7 +191,7 @@ def resolve(
         words += f"; at {names.get(actor.clinic_id, 'your clinic')}"  # type: ignore[arg-type]
     day = (today or datetime.now(UTC)).date()
     dialect = session.get_bind().dialect.name
-    return Resolved(name, filt, words, queries.cohort(filt, scope, day), dialect)
+    return Resolved(name, filt, words, queries.cohort(filt, scope, day, dialect), dialect)
 
 
 def record_read(session: Session, actor: Actor, view: str, cohort: Resolved, **detail: Any) -> None:
@@ -222,44 +223,42 @@ def rule_for(kind: str, book: ResponderBook) -> ResponderRule | None:
     return next((r for r in book.responder if kind in r.kinds), None)
 
 
-@dataclass(frozen=True)
-class Outcomes:
-    """The cohort's per-patient changes for one measure, as SQL still to be aggregated."""
-
-    nearest: CTE
-    changes: CTE
-    rule: ResponderRule | None
+def members(tables: Scratch, resolved: Resolved, label: str = "cohort") -> Table:
+    """The cohort's patients, selected once into a scratch table (see `queries.cohort`)."""
+    return tables.table(label, MEMBER_COLUMNS, resolved.query, ["patient_id"])
 
 
-def outcomes_for(resolved: Resolved, kind: str, book: ResponderBook) -> Outcomes:
-    rule = rule_for(kind, book)
-    nearest = queries.nearest_values(resolved.members, kind, resolved.dialect)
-    changes = queries.patient_changes(nearest, queries.Outcome(kind, rule))
-    return Outcomes(nearest, changes, rule)
+def outcomes(
+    tables: Scratch, cohort: Table, kind: str, rule: ResponderRule | None, label: str = "changes"
+) -> Table:
+    """Each member's values and changes per time point, computed once into a scratch table
+    (see `queries.outcome_rows`)."""
+    statement = queries.outcome_rows(cohort, queries.Outcome(kind, rule), tables.dialect)
+    return tables.table(label, OUTCOME_COLUMNS, statement, ["patient_id", "tp"])
 
 
 def time_point_rows(
     session: Session,
-    resolved: Resolved,
-    outcomes: Outcomes,
+    cohort: Table,
+    changes: Table,
+    dialect: str,
     *,
     group: str | None = None,
     now: datetime | None = None,
 ) -> list[TimePointRow]:
     """Per time point (and group): the counts and change figures, three aggregate queries."""
-    members, dialect = resolved.members, resolved.dialect
     keys = list(queries.GROUPINGS[group]) if group else []
     moments = {
         (r["tp"], *(r[k] for k in keys)): summaries.moments_from(r)
-        for r in session.execute(queries.moments(members, outcomes.changes, group)).mappings()
+        for r in session.execute(queries.moments(cohort, changes, group)).mappings()
     }
     statuses = summaries.status_counts(
         session.execute(
-            queries.follow_up_status(members, outcomes.nearest, now or utcnow(), dialect, group)
+            queries.follow_up_status(cohort, changes, now or utcnow(), dialect, group)
         ).mappings(),
         keys,
     )
-    cuts = _quantiles(session, resolved, outcomes, group, keys)
+    cuts = _quantiles(session, cohort, changes, dialect, group, keys)
     if group is None:  # an empty cohort still shows every time point, with zeros
         for point in TIME_POINTS:
             statuses.setdefault((point.key,), {})
@@ -282,11 +281,16 @@ def _order(tp: str) -> int:
 
 
 def _quantiles(
-    session: Session, resolved: Resolved, outcomes: Outcomes, group: str | None, keys: list[str]
+    session: Session,
+    cohort: Table,
+    changes: Table,
+    dialect: str,
+    group: str | None,
+    keys: list[str],
 ) -> dict[Any, dict[str, float | None]]:
-    statement = queries.quantiles(resolved.members, outcomes.changes, resolved.dialect, group)
+    statement = queries.quantiles(cohort, changes, dialect, group)
     rows = session.execute(statement).mappings().all()
-    if resolved.dialect != "sqlite":
+    if dialect != "sqlite":
         return {
             (r["tp"], *(r[k] for k in keys)): {"q25": r["q25"], "q50": r["q50"], "q75": r["q75"]}
             for r in rows
@@ -314,18 +318,21 @@ def summary(
     quartiles, responder rate with its Wilson CI, drop-outs and missing values."""
     resolved = resolve(session, actor, cohort=cohort, filt=filt, today=now)
     what = measure(kind, kinds or load_kinds())
-    outcomes = outcomes_for(resolved, kind, responders or load_responder_rules())
-    rows = time_point_rows(session, resolved, outcomes, now=now)
-    record_read(session, actor, "summary", resolved, kind=kind)
     book = responders or load_responder_rules()
+    rule = rule_for(kind, book)
+    with scratch(session) as tables:
+        chosen = members(tables, resolved)
+        changes = outcomes(tables, chosen, kind, rule)
+        rows = time_point_rows(session, chosen, changes, resolved.dialect, now=now)
+    record_read(session, actor, "summary", resolved, kind=kind)
     return CohortSummary(
         cohort=resolved.name,
         description=resolved.words,
         kind=kind,
         kind_label=what.label,
         unit=what.unit,
-        responder_rule=outcomes.rule.label if outcomes.rule else None,
-        responder_source=book.source if outcomes.rule else None,
+        responder_rule=rule.label if rule else None,
+        responder_source=book.source if rule else None,
         windows_source=TIME_POINT_SOURCE,
         time_points=rows,
     )
@@ -334,20 +341,21 @@ def summary(
 def grouped_summary(
     session: Session,
     resolved: Resolved,
+    cohort: Table,
+    changes: Table,
     *,
     by: str,
     kind: str,
     point: str,
     kinds: KindBook,
-    responders: ResponderBook,
     now: datetime | None = None,
 ) -> GroupedSummary:
-    """The outcome at one time point per cocktail (of the first session) or protocol."""
+    """The outcome at one time point per cocktail (of the first session) or protocol, from
+    the cohort's scratch tables (`members`, `outcomes`)."""
     tp = time_point(point)
     if tp not in FOLLOW_UPS:
         raise InvalidInput("Choose a follow-up time point (3m, 6m or 12m)", "time_point")
-    outcomes = outcomes_for(resolved, kind, responders)
-    rows = time_point_rows(session, resolved, outcomes, group=by, now=now)
+    rows = time_point_rows(session, cohort, changes, resolved.dialect, group=by, now=now)
     return GroupedSummary(
         cohort=resolved.name,
         description=resolved.words,
