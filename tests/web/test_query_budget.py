@@ -206,3 +206,28 @@ def test_the_dashboard_lists_decisions_awaiting_override_from_the_stored_flag(wo
     assert "Decisions awaiting you" in page
     # The panel shows the first 8 of the 12, newest assessment first, each with its rule.
     assert page.count("candidacy.advanced_male_pattern") == 8
+
+
+def _search(world: Any, client: Any, path: str) -> tuple[dict[str, Any], list[str]]:
+    with _counting(world.db.engine) as statements:
+        response = client.get(path)
+    assert response.status_code == 200, response.text[:300]
+    return response.json(), statements
+
+
+def test_a_search_whose_page_is_not_full_counts_nothing_and_still_gives_the_total(world, clinician):
+    _add_records(world, 3, 0)
+    whole, whole_statements = _search(world, clinician, "/api/v1/patients?q=silvano&limit=25")
+    assert whole["total"] == len(whole["items"]) == 3 and not whole["total_capped"]
+    assert not any("count(" in s.lower() for s in whole_statements)
+    # A full page counts, and says the same total; the last page counts nothing either.
+    first, first_statements = _search(world, clinician, "/api/v1/patients?q=silvano&limit=2")
+    assert first["total"] == 3 and len(first["items"]) == 2
+    assert any("count(" in s.lower() for s in first_statements)
+    last, last_statements = _search(world, clinician, "/api/v1/patients?q=silvano&limit=2&offset=2")
+    assert last["total"] == 3 and len(last["items"]) == 1
+    assert not any("count(" in s.lower() for s in last_statements)
+    # Past the end there is nothing to go by: it counts.
+    past, past_statements = _search(world, clinician, "/api/v1/patients?q=silvano&limit=2&offset=5")
+    assert past["total"] == 3 and past["items"] == []
+    assert any("count(" in s.lower() for s in past_statements)
