@@ -19,7 +19,8 @@ calendar page. Parameters are sampled from the server's own patients (first API 
     # suite gives --seconds 0.3):
     PYTHONPATH=src python bench/api_load.py --quick
 
-The last line printed is one JSON object with every figure.
+The machine's load average before and after the run is printed with the figures. The last
+line printed is one JSON object with every figure.
 """
 
 from __future__ import annotations
@@ -256,6 +257,8 @@ def measure(base: str, connections: int, seconds: float) -> dict[str, Any]:
 
 
 def print_table(figures: dict[str, Any]) -> None:
+    before, after = figures["load_average_before"], figures["load_average_after"]
+    print(f"load average (1, 5, 15 min): {before} before the run, {after} after")
     print(f"{'endpoint':26} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'x bare':>7}")
     for r in figures["endpoints"]:
         ratio = "" if r["x_bare"] is None else r["x_bare"]
@@ -330,6 +333,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     started = datetime.now()
+    # On a shared machine the other processes set most of the wall time: say how busy it was.
+    load_before = [round(x, 2) for x in os.getloadavg()]
     if args.url:
         figures = measure(args.url, args.connections, args.seconds or 10.0)
     else:
@@ -358,6 +363,8 @@ def main(argv: list[str] | None = None) -> None:
             with server(database, Path(tmp)) as base:
                 figures = measure(base, connections, seconds)
     figures["started"] = started.isoformat(timespec="seconds")
+    figures["load_average_before"] = load_before
+    figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     print_table(figures)
     print(json.dumps(figures))
     if statistics.fmean(r["errors"] for r in figures["endpoints"]) > 0:

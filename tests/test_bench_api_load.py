@@ -53,5 +53,6 @@ def test_api_load_quick_mode_prints_every_figure() -> None:
         assert row["requests"] > 0 and row["errors"] == 0, (name, row)
         assert row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"], (name, row)
         assert row["x_bare"] is not None, name
+    assert len(figures["load_average_before"]) == len(figures["load_average_after"]) == 3
     hol = figures["head_of_line"]
     assert hol["slowest"] in rows and hol["reads_alone_rps"] > 0 and hol["ratio"] is not None

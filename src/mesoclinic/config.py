@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -152,5 +152,23 @@ class Settings(BaseSettings):
 
 
 def get_settings() -> Settings:
-    """Read settings from the environment (a fresh object: tests change the environment)."""
+    """Settings from the environment: a fresh copy each call (callers may change theirs), read
+    again whenever the environment it comes from has changed (tests change it). Parsing the
+    environment costs milliseconds, and some requests ask for settings (issue 18)."""
+    return _settings_for(_environment_key()).model_copy()
+
+
+def _environment_key() -> tuple[tuple[str, str], ...]:
+    """What `Settings()` reads: the MESOCLINIC_ variables, and where the default data folder is."""
+    return tuple(
+        sorted(
+            (k, v)
+            for k, v in os.environ.items()
+            if k.upper().startswith("MESOCLINIC_") or k in ("HOME", "XDG_DATA_HOME")
+        )
+    )
+
+
+@lru_cache(maxsize=8)
+def _settings_for(_key: tuple[tuple[str, str], ...]) -> Settings:
     return Settings()

@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from mesoclinic.db import utcnow
 from mesoclinic.patients.models import Patient
-from mesoclinic.security.models import AuthToken
+from mesoclinic.security import service
+from mesoclinic.security.models import AuthToken, User
 from support import TEST_PASSWORD, csrf_from
 
 
@@ -69,6 +70,28 @@ def test_expired_token_is_refused(world):
             t.expires_at = utcnow() - timedelta(seconds=1)
     r = world.client("admin").get("/api/v1/me")
     assert r.status_code == 401
+
+
+def test_a_deactivated_account_is_refused_with_a_live_token(world):
+    client = world.client("admin")
+    assert client.get("/api/v1/me").status_code == 200
+    with world.db.factory() as s, s.begin():
+        s.get(User, world.users["admin"].id).active = False
+    assert client.get("/api/v1/me").status_code == 401
+
+
+def test_the_caller_is_found_with_their_clinic_time_zone_in_one_statement(world):
+    with world.db.factory() as s:
+        clinician = s.get(User, world.users["clinician"].id)
+        raw, _token = service.issue_token(
+            s, clinician, kind="api", lifetime=timedelta(minutes=5), client_addr=None
+        )
+        s.flush()
+        holder = service.resolve_token_holder(s, raw, "api")
+        assert holder is not None and holder.username == world.users["clinician"].username
+        assert holder.clinic_timezone == world.clinic_a.timezone
+        assert service.resolve_token_holder(s, raw, "web") is None  # another kind of token
+        assert service.resolve_token_holder(s, raw + "x", "api") is None
 
 
 def test_web_sign_in_sets_a_secure_httponly_samesite_cookie(world, anon):

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload, load_only
 
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Forbidden
+from mesoclinic.formulary.models import Cocktail
 from mesoclinic.outcomes.evidence import build_kind_series, sessions_of
 from mesoclinic.outcomes.kinds import KindBook
 from mesoclinic.outcomes.models import Measurement, MeasurementSite, MeasurementStatus
@@ -106,8 +107,15 @@ def judge_clinic(
         .limit(limit * WINDOW_PER_PATIENT)
     ).scalars()
     wanted = list(dict.fromkeys(newest_first))[:limit]
+    # Only the columns the list shows and the judgement reads: this runs on every dashboard
+    # view, and whole visit and patient rows cost most of its time in Python.
     patients = {
-        p.id: p for p in session.execute(select(Patient).where(Patient.id.in_(wanted))).scalars()
+        p.id: p
+        for p in session.execute(
+            select(Patient)
+            .where(Patient.id.in_(wanted))
+            .options(load_only(Patient.given_name, Patient.family_name))
+        ).scalars()
     }
     if not patients:
         return []
@@ -128,7 +136,12 @@ def judge_clinic(
     for v in session.execute(
         select(Visit)
         .where(Visit.patient_id.in_(ids), Visit.status == VisitStatus.COMPLETED)
-        .options(lazyload(Visit.lots_used), lazyload(Visit.adverse_events))
+        .options(
+            load_only(Visit.patient_id, Visit.performed_at, Visit.prp_given),
+            joinedload(Visit.cocktail).load_only(Cocktail.name),
+            lazyload(Visit.lots_used),
+            lazyload(Visit.adverse_events),
+        )
         .order_by(Visit.performed_at)
     ).scalars():
         visits[v.patient_id].append(v)

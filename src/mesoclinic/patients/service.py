@@ -295,14 +295,17 @@ def find(
         )
     else:
         in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
-    # Counted in the page's own order, so the count walks the same index as the page (a bare
-    # LIMIT lets PostgreSQL scan the table itself until it has enough rows).
-    counted = session.execute(
-        select(func.count()).select_from(
-            in_name_order.with_only_columns(Patient.id).limit(COUNT_CAP + 1).subquery()
-        )
-    ).scalar_one()
     rows = session.execute(in_name_order.limit(limit).offset(offset)).scalars().all()
+    if len(rows) < limit and (rows or offset == 0):
+        counted = offset + len(rows)  # the last page: the matches end here, nothing to count
+    else:
+        # Counted in the page's own order, so the count walks the same index as the page (a
+        # bare LIMIT lets PostgreSQL scan the table itself until it has enough rows).
+        counted = session.execute(
+            select(func.count()).select_from(
+                in_name_order.with_only_columns(Patient.id).limit(COUNT_CAP + 1).subquery()
+            )
+        ).scalar_one()
     audit.record(
         session,
         actor,

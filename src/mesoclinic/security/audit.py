@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import DEFERRED_WRITES, utcnow
@@ -29,6 +29,10 @@ from mesoclinic.security.audit_chain import (
     verify_checkpoints,
 )
 from mesoclinic.security.models import AuditCheckpoint, AuditEntry, AuditHead
+
+AUDIT_TABLE = cast(Table, AuditEntry.__table__)
+# Built once, run with each entry's values: building the statement per entry costs more.
+_INSERT_ENTRY = insert(AUDIT_TABLE)
 
 __all__ = [
     "GENESIS_HASH",
@@ -78,8 +82,10 @@ def record(
 
 
 def _insert(session: Session, values: dict[str, Any]) -> None:
-    session.add(AuditEntry(**values))
+    """One plain INSERT on the table (no ORM object to track). The session's pending changes
+    are flushed first, as before, so their errors still surface here (a no-op when clean)."""
     session.flush()
+    session.execute(_INSERT_ENTRY, values)
 
 
 def _insert_all(session: Session, rows: list[dict[str, Any]]) -> None:

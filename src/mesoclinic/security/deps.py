@@ -22,7 +22,6 @@ from mesoclinic.db import read_unit_of_work
 from mesoclinic.errors import Conflict, Forbidden, InvalidInput, Unauthenticated
 from mesoclinic.security import idempotency, service
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.models import Clinic, User
 from mesoclinic.security.permissions import Permission, Role
 
 SESSION_COOKIE = "mc_session"
@@ -57,7 +56,12 @@ def get_settings(request: Request) -> Settings:
     return settings
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
+async def _settings_dependency(request: Request) -> Settings:
+    """`get_settings` as a dependency (async: it does no I/O, so it costs no thread hop)."""
+    return get_settings(request)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings_dependency)]
 
 # Every list's paging offset, API and pages: the databases cannot bind an integer past 2**63,
 # and no list a person pages through holds more rows than this.
@@ -94,17 +98,16 @@ class SignedInUser:
     timezone: str | None
 
 
-def _snapshot(session: Session, user: User) -> SignedInUser:
-    clinic = session.get(Clinic, user.clinic_id) if user.clinic_id else None
+def _snapshot(holder: service.TokenHolder) -> SignedInUser:
     return SignedInUser(
-        user.id,
-        user.username,
-        user.display_name,
-        user.role,
-        user.clinic_id,
-        user.patient_id,
-        user.active,
-        clinic.timezone if clinic else None,
+        holder.id,
+        holder.username,
+        holder.display_name,
+        holder.role,
+        holder.clinic_id,
+        holder.patient_id,
+        True,  # resolve_token_holder finds active accounts only
+        holder.clinic_timezone,
     )
 
 
@@ -144,14 +147,14 @@ def authenticate(
     if cached is not None:
         return cached
     header = request.headers.get("authorization", "")
-    user: User | None = None
+    holder: service.TokenHolder | None = None
     if header.lower().startswith("bearer "):
-        user = service.resolve_token(session, header[7:].strip(), "api")
-        if user is None:
+        holder = service.resolve_token_holder(session, header[7:].strip(), "api")
+        if holder is None:
             raise Unauthenticated("The bearer token is invalid or has expired")
     elif cookie := request.cookies.get(SESSION_COOKIE):
-        user = service.resolve_token(session, cookie, "web")
-        if user is not None and request.method in UNSAFE_METHODS:
+        holder = service.resolve_token_holder(session, cookie, "web")
+        if holder is not None and request.method in UNSAFE_METHODS:
             if not service.csrf_valid(settings.resolved_secret_key, cookie, submitted):
                 raise Forbidden(
                     "The form has expired or did not come from this site "
@@ -159,10 +162,10 @@ def authenticate(
                 )
             if form_token:
                 # submit_form claims it in this transaction, so a double submit saves once.
-                session.info[idempotency.FORM_TOKEN_INFO] = (user.id, form_token)
-    if user is None:
+                session.info[idempotency.FORM_TOKEN_INFO] = (holder.id, form_token)
+    if holder is None:
         return None
-    snapshot = _snapshot(session, user)
+    snapshot = _snapshot(holder)
     request.state.user = snapshot
     if snapshot.timezone:
         request.state.timezone = snapshot.timezone
@@ -192,7 +195,8 @@ def signed_in_actor(request: Request) -> Actor | None:
 def require(permission: Permission | StrEnum) -> Callable[..., Any]:
     """A dependency that returns the calling Actor if their role holds `permission`."""
 
-    def dependency(request: Request, user: CurrentUser) -> Actor:
+    # async: a permission check does no I/O, so it costs no thread-pool hop.
+    async def dependency(request: Request, user: CurrentUser) -> Actor:
         if user is None:
             raise Unauthenticated()
         actor = _actor(request, user)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import get_settings
@@ -400,6 +400,55 @@ def resolve_token(session: Session, raw: str, kind: str) -> User | None:
     if token.revoked_at is not None or token.expires_at <= utcnow() or not user.active:
         return None
     return user
+
+
+@dataclass(frozen=True)
+class TokenHolder:
+    """The account behind a live token, with its clinic's time zone, as plain values."""
+
+    id: uuid.UUID
+    username: str
+    display_name: str
+    role: str
+    clinic_id: uuid.UUID | None
+    patient_id: uuid.UUID | None
+    clinic_timezone: str | None
+
+
+_tokens, _users, _clinics = AuthToken.__table__.c, User.__table__.c, Clinic.__table__.c
+# Built once: constructing a statement costs more Python than running this one does.
+_TOKEN_HOLDER = (
+    select(
+        _users.id,
+        _users.username,
+        _users.display_name,
+        _users.role,
+        _users.clinic_id,
+        _users.patient_id,
+        _clinics.timezone,
+    )
+    .select_from(
+        AuthToken.__table__.join(User.__table__, _users.id == _tokens.user_id).outerjoin(
+            Clinic.__table__, _clinics.id == _users.clinic_id
+        )
+    )
+    .where(
+        _tokens.token_hash == bindparam("digest"),
+        _tokens.kind == bindparam("kind"),
+        _tokens.revoked_at.is_(None),
+        _tokens.expires_at > bindparam("now"),
+        _users.active.is_(True),
+    )
+)
+
+
+def resolve_token_holder(session: Session, raw: str, kind: str) -> TokenHolder | None:
+    """`resolve_token` for every request: one indexed statement (token, user and clinic
+    joined, liveness checked in SQL), plain values instead of ORM objects."""
+    row = session.execute(
+        _TOKEN_HOLDER, {"digest": _digest(raw), "kind": kind, "now": utcnow()}
+    ).first()
+    return None if row is None else TokenHolder(*row)
 
 
 def revoke_token(session: Session, raw: str) -> None:
