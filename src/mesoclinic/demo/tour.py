@@ -26,7 +26,7 @@ from mesoclinic.patients.models import Allergy, Patient, PregnancyStatus
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission, Role
-from mesoclinic.visits.models import Visit, VisitStatus
+from mesoclinic.visits.models import ExternalVisit, Visit, VisitStatus
 
 
 @dataclass(frozen=True)
@@ -119,6 +119,20 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
             "Safety checks at the chair",
             "Record a visit with a biotin cocktail for this patient: the allergy check refuses "
             "it (a standard vitamin plan already warns when it is created).",
+            "visits",
+        )
+    if actor.can(Permission.VISIT_READ):
+        patient_step(
+            _first_patient(
+                session,
+                actor,
+                select(ExternalVisit.patient_id).where(
+                    ExternalVisit.status == VisitStatus.COMPLETED
+                ),
+            ),
+            "A referral received as FHIR",
+            "A dermatologist's record imported as a FHIR Bundle: history, a measured density "
+            "and two sessions given there, shown as recorded elsewhere (no stock drawn here).",
             "visits",
         )
     if actor.can(Permission.AFTERCARE_READ):

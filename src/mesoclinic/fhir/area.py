@@ -14,6 +14,7 @@ AREA = Area(
         "export": "Export records in standard formats.",
     },
     worker_tasks=("mesoclinic.fhir.bulk_worker:run_pending",),
+    demo="mesoclinic.fhir.demo",
     # Reception books and registers but does not read the clinical record; patients read their
     # own (each section's own permission still applies on top: docs/fhir.md). A bulk export is
     # a whole clinic's records: clinical staff (their clinic) and group admins.
