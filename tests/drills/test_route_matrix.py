@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from drills.drill_world import (
@@ -145,12 +146,14 @@ def _sweep(world: Any, methods: tuple[str, ...], body: Any) -> list[str]:
     return problems
 
 
+@pytest.mark.timeout(900)  # ~1,560 requests, plus an unknown-id twin per outsider
 def test_every_get_route_for_every_persona_leaks_nothing_and_never_fails(world):
     assert set(INSIDERS) | set(OUTSIDERS) <= set(world.tokens)
     problems = _sweep(world, ("GET",), {})
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.timeout(900)  # ~1,560 requests, plus an unknown-id twin per outsider
 def test_every_unsafe_route_refuses_an_empty_body_for_every_persona(world):
     problems = _sweep(world, UNSAFE, {"json": {}})
     assert problems == [], "\n".join(problems)
