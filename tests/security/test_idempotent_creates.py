@@ -25,7 +25,8 @@ from plans.plan_support import at, next_weekday
 
 # POSTs answering 201/202 that are not a record of the caller's making: signing in (no user
 # yet to own a key) and the FHIR import, which matches each resource by its identifiers so the
-# same bundle twice adds nothing (tests/fhir/test_import*).
+# same bundle twice adds nothing (tests/fhir/test_import_bundle.py::
+# test_a_referral_is_stored_once_and_matched_the_second_time).
 NOT_KEYED = {"/api/v1/auth/token", "/fhir"}
 # Rows a replay may add: its audit of the request, sessions, and the key table itself.
 UNCOUNTED = {
