@@ -259,12 +259,12 @@ async def _digest_body(request: Request, digest: Any) -> None:
         digest.update(f"\n{len(name)}:{name}=".encode())
         if isinstance(value, str):
             digest.update(f"text {len(value)}:{value}".encode())
-        else:  # an UploadFile: its name, type and bytes
+        else:  # an UploadFile: its name, type and bytes, read in chunks
+            digest.update(f"file {value.filename}|{value.content_type}:".encode())
             await value.seek(0)
-            content = await value.read()
+            while chunk := await value.read(1 << 20):
+                digest.update(chunk)
             await value.seek(0)
-            digest.update(f"file {value.filename}|{value.content_type}|{len(content)}:".encode())
-            digest.update(content)
 
 
 Idempotency = Annotated[IdempotencyRequest, Depends(idempotency_request)]
