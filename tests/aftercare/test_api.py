@@ -49,7 +49,9 @@ def test_visit_aftercare_refuses_outsiders(world: Any, anon: Any, add_visit: Any
     url = f"/api/v1/visits/{visit_id}/aftercare"
     assert anon.get(url).status_code == 401
     assert world.client("clinician_b").get(url).status_code == 404
-    assert world.client("patient").get(url).status_code == 403  # not the patient's own visit
+    assert (
+        world.client("patient").get(url).status_code == 404
+    )  # not the patient's own visit: as if unknown
     assert (
         world.client("clinician")
         .get("/api/v1/visits/00000000-0000-0000-0000-000000000000/aftercare")
@@ -96,7 +98,7 @@ def test_calendar_file_parses_and_holds_appointments_and_windows(
 def test_calendar_file_refuses_outsiders(world: Any, anon: Any) -> None:
     url = f"/api/v1/patients/{world.other_patient_a.id}/calendar.ics"
     assert anon.get(url).status_code == 401
-    assert world.client("patient").get(url).status_code == 403
+    assert world.client("patient").get(url).status_code == 404
     assert world.client("clinician_b").get(url).status_code == 404
     assert world.client("reception").get(url).status_code == 200
 
@@ -180,7 +182,7 @@ def test_declared_events_are_scoped(world: Any, anon: Any) -> None:
     url = f"/api/v1/patients/{world.other_patient_a.id}/declared-events"
     payload = {"kind": "sauna", "starts_on": "2030-05-10", "ends_on": "2030-05-10"}
     assert anon.post(url, json=payload).status_code == 401
-    assert world.client("patient").post(url, json=payload).status_code == 403
+    assert world.client("patient").post(url, json=payload).status_code == 404
     assert world.client("clinician_b").post(url, json=payload).status_code == 404
     assert world.client("clinician_b").get(url).status_code == 404
     assert event_count(world) == 0
@@ -189,7 +191,7 @@ def test_declared_events_are_scoped(world: Any, anon: Any) -> None:
     assert [e["kind"] for e in world.client("reception").get(url).json()] == ["sauna"]
     void_url = f"/api/v1/declared-events/{created.json()['id']}/void"
     assert world.client("clinician_b").post(void_url).status_code == 404
-    assert world.client("patient").post(void_url).status_code == 403
+    assert world.client("patient").post(void_url).status_code == 404
     void = world.client("nurse").post(void_url)
     assert void.status_code == 200, void.text
     assert void.json()["status"] == "entered-in-error"
@@ -221,7 +223,7 @@ def test_patient_opts_out_of_email(world: Any, anon: Any) -> None:
             json={"email_opt_out": True},
         )
         .status_code
-        == 403
+        == 404
     )
     bad = world.client("patient").put(url, json={"email_opt_out": "perhaps"})
     assert bad.status_code == 422 and bad.json()["error"]["field"] == "email_opt_out"

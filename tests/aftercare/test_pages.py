@@ -36,7 +36,7 @@ def test_patient_portal_shows_current_precautions_and_next_session(
         f'href="/patients/{world.patient_a.id}/aftercare"'
         in web.get(f"/patients/{world.patient_a.id}").text
     )  # the portal's Aftercare tab
-    assert web.get(f"/patients/{world.other_patient_a.id}/aftercare").status_code == 403
+    assert web.get(f"/patients/{world.other_patient_a.id}/aftercare").status_code == 404
 
 
 def test_patient_declares_event_through_the_form(world: Any) -> None:
@@ -128,7 +128,7 @@ def test_instruction_sheet_is_scoped(world: Any, anon: Any, add_visit: Any, suff
     visit_id = add_visit(world.other_patient_a, NOW - timedelta(hours=1))
     url = f"/visits/{visit_id}/instructions{suffix}"
     assert anon.get(url, follow_redirects=False).status_code == 303
-    assert world.web("patient").get(url).status_code == 403
+    assert world.web("patient").get(url).status_code == 404
     assert world.web("clinician_b").get(url).status_code == 404
     assert world.web("nurse").get(url).status_code == 200
 

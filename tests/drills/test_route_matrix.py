@@ -11,6 +11,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from drills.drill_world import (
@@ -101,6 +102,22 @@ def _problems(world: Any, route: Any, method: str, url: str, persona: str, r: An
     return found
 
 
+def _unknown_ids(route: Any) -> dict[str, str]:
+    """Every scoped path id of the route replaced by one that names nothing."""
+    return {p: str(uuid.uuid4()) for p in path_params(route) if p not in NOT_SCOPED}
+
+
+def _oracle(method: str, url: str, persona: str, foreign: Any, unknown: Any) -> list[str]:
+    """A record outside the caller's reach must answer exactly as an unknown id does (the same
+    status: a 403 for one and a 404 for the other tells that the record exists)."""
+    if foreign.status_code == unknown.status_code:
+        return []
+    return [
+        f"{persona} {method} {url}: {foreign.status_code} for a foreign record but "
+        f"{unknown.status_code} for an unknown id (an existence oracle)"
+    ]
+
+
 def _sweep(world: Any, methods: tuple[str, ...], body: Any) -> list[str]:
     values = ids(world)
     clients = _clients(world)
@@ -110,9 +127,14 @@ def _sweep(world: Any, methods: tuple[str, ...], body: Any) -> list[str]:
             if (method, route.path) in BODYLESS | SKIPPED:
                 continue
             url = fill(route, values)
+            unknown = fill(route, values, **_unknown_ids(route))
             for persona, client in clients.items():
                 r = client.request(method, url, **body)
                 problems += _problems(world, route, method, url, persona, r)
+                if persona in OUTSIDERS and _scoped(route):
+                    problems += _oracle(
+                        method, url, persona, r, client.request(method, unknown, **body)
+                    )
                 accepts = (method, route.path) in ACCEPTS_EMPTY and persona in INSIDERS
                 if (
                     method in UNSAFE
@@ -124,12 +146,14 @@ def _sweep(world: Any, methods: tuple[str, ...], body: Any) -> list[str]:
     return problems
 
 
+@pytest.mark.timeout(900)  # ~1,560 requests, plus an unknown-id twin per outsider
 def test_every_get_route_for_every_persona_leaks_nothing_and_never_fails(world):
     assert set(INSIDERS) | set(OUTSIDERS) <= set(world.tokens)
     problems = _sweep(world, ("GET",), {})
     assert problems == [], "\n".join(problems)
 
 
+@pytest.mark.timeout(900)  # ~1,560 requests, plus an unknown-id twin per outsider
 def test_every_unsafe_route_refuses_an_empty_body_for_every_persona(world):
     problems = _sweep(world, UNSAFE, {"json": {}})
     assert problems == [], "\n".join(problems)

@@ -150,7 +150,7 @@ def test_another_patient_cannot_see_an_image(world):
     image = upload(world.client("clinician"), world.other_patient_a.id, image_bytes()).json()[0]
     c = world.client("patient")
     for path in ("", "/file", "/thumbnail"):
-        assert c.get(f"/api/v1/images/{image['id']}{path}").status_code == 403
+        assert c.get(f"/api/v1/images/{image['id']}{path}").status_code == 404
     own = upload(world.client("clinician"), world.patient_a.id, image_bytes("PNG")).json()[0]
     assert c.get(own["file_url"]).status_code == 200
     assert upload(c, world.patient_a.id, image_bytes("TIFF")).status_code == 403

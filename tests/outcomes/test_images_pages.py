@@ -100,6 +100,6 @@ def test_reception_other_clinic_and_other_patient_cannot_open_the_pages(world):
     )
     assert world.web("reception").get(f"/images/{image['id']}").status_code == 403
     assert world.web("clinician_b").get(f"/images/{image['id']}").status_code == 404
-    assert world.web("patient").get(f"/images/{image['id']}").status_code == 403
+    assert world.web("patient").get(f"/images/{image['id']}").status_code == 404
     tabs = world.web("reception").get(f"/patients/{world.other_patient_a.id}").text
     assert f"/patients/{world.other_patient_a.id}/images" not in tabs

@@ -241,8 +241,8 @@ def test_measurement_routes_refuse_outsiders(world):
     theirs = record(
         world, density(make_site(world, world.other_patient_a)["id"]), world.other_patient_a
     )
-    assert other.get(f"/api/v1/measurements/{theirs['id']}").status_code == 403
-    assert other.get(f"/api/v1/patients/{world.other_patient_a.id}/measurements").status_code == 403
+    assert other.get(f"/api/v1/measurements/{theirs['id']}").status_code == 404
+    assert other.get(f"/api/v1/patients/{world.other_patient_a.id}/measurements").status_code == 404
     assert rows(world.db) == 2
     with_status = world.client("clinician").get(f"/api/v1/measurements/{m['id']}").json()
     assert with_status["status"] == "final" and with_status["superseded_at"] is None

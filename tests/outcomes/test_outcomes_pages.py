@@ -174,7 +174,7 @@ def test_the_patient_sees_their_own_tab_read_only(world):
         },
     )
     assert r.status_code == 403
-    assert web.get(f"/patients/{world.other_patient_a.id}/outcomes").status_code == 403
+    assert web.get(f"/patients/{world.other_patient_a.id}/outcomes").status_code == 404
     assert rows(world.db) == 1
 
 

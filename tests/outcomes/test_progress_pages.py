@@ -60,10 +60,10 @@ def test_a_patient_sees_only_their_own_progress_and_report(world):
     assert web.get(f"/patients/{world.patient_a.id}/progress").status_code == 200
     assert web.get(f"/patients/{world.patient_a.id}/report.pdf").status_code == 200
     for path in ("progress", "report.pdf", "report.html"):
-        assert web.get(f"/patients/{world.other_patient_a.id}/{path}").status_code == 403
+        assert web.get(f"/patients/{world.other_patient_a.id}/{path}").status_code == 404
     api = world.client("patient")
     assert (
-        api.get(f"/api/v1/patients/{world.other_patient_a.id}/measurements.csv").status_code == 403
+        api.get(f"/api/v1/patients/{world.other_patient_a.id}/measurements.csv").status_code == 404
     )
     # Another clinic's staff find no such patient.
     r = world.web("clinician_b").get(f"/patients/{world.patient_a.id}/report.pdf")

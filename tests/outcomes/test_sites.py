@@ -84,7 +84,7 @@ def test_site_routes_refuse_outsiders(world):
         )
     me = world.client("patient")
     assert me.get(f"/api/v1/patients/{pid}/sites").status_code == 200
-    assert me.get(f"/api/v1/patients/{world.other_patient_a.id}/sites").status_code == 403
+    assert me.get(f"/api/v1/patients/{world.other_patient_a.id}/sites").status_code == 404
     assert me.post(f"/api/v1/patients/{pid}/sites", json={"location": "crown"}).status_code == 403
     assert me.patch(f"/api/v1/sites/{site['id']}", json={"clipped": True}).status_code == 403
     assert site_rows(world.db) == 1

@@ -173,8 +173,8 @@ def test_group_admin_sees_every_clinic(world):
 def test_patient_user_reads_only_their_own_record(world):
     c = world.client("patient")
     assert c.get(f"/api/v1/patients/{world.patient_a.id}").status_code == 200
-    assert c.get(f"/api/v1/patients/{world.other_patient_a.id}").status_code == 403
-    assert c.get(f"/api/v1/patients/{world.other_patient_a.id}/history").status_code == 403
+    assert c.get(f"/api/v1/patients/{world.other_patient_a.id}").status_code == 404
+    assert c.get(f"/api/v1/patients/{world.other_patient_a.id}/history").status_code == 404
     listed = c.get("/api/v1/patients").json()["items"]
     assert [p["id"] for p in listed] == [str(world.patient_a.id)]
     assert (
@@ -186,7 +186,7 @@ def test_patient_user_reads_only_their_own_record(world):
 def test_patient_user_cannot_open_another_patients_page(world):
     web = world.web("patient")
     assert web.get(f"/patients/{world.patient_a.id}").status_code == 200
-    assert web.get(f"/patients/{world.other_patient_a.id}").status_code == 403
+    assert web.get(f"/patients/{world.other_patient_a.id}").status_code == 404
     assert web.get("/").headers["location"] == f"/patients/{world.patient_a.id}/aftercare"
 
 

@@ -102,7 +102,7 @@ def test_patient_sees_their_plan_read_only(world: Any) -> None:
     page = world.web("patient").get(f"/patients/{world.patient_a.id}/plan")
     assert page.status_code == 200 and "Minoxidil" in page.text
     assert "Stop plan" not in page.text and "Book</a>" not in page.text
-    assert world.web("patient").get(f"/patients/{world.other_patient_a.id}/plan").status_code == 403
+    assert world.web("patient").get(f"/patients/{world.other_patient_a.id}/plan").status_code == 404
 
 
 def test_calendar_day_and_week_show_appointments_under_their_practitioner(world: Any) -> None:

@@ -213,6 +213,6 @@ def test_patient_reads_only_their_own_plans(treatable: Any) -> None:
     assert [
         p["id"] for p in patient.get(f"/api/v1/patients/{treatable.patient_a.id}/plans").json()
     ] == [plan["id"]]
-    assert patient.get(f"/api/v1/plans/{other['id']}").status_code == 403
+    assert patient.get(f"/api/v1/plans/{other['id']}").status_code == 404
     assert treatable.client("clinician_b").get(f"/api/v1/plans/{plan['id']}").status_code == 404
     assert audit_entries(treatable.db, action="read", entity_type="treatment_plan")

@@ -4,6 +4,7 @@ patient names are audited as reads of those patients."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from plans.plan_support import at, next_weekday
@@ -90,3 +91,24 @@ def test_each_patient_named_on_the_calendar_is_audited_as_a_read(world):
     assert len(api.json()) == 3
     reads = audit_entries(world.db, action="read", patient_id=world.other_patient_a.id)
     assert len(reads) == 2  # the page and the API call
+
+
+def test_a_patient_asking_for_another_patients_record_gets_the_unknown_answer_audited(world):
+    """Issue 16: a patient user gets 404 for another patient's record, exactly as for an
+    unknown id (API, pages and FHIR), and the refusal is audited as `read-refused`."""
+    other, unknown = world.other_patient_a.id, new_id()
+    api, web = world.client("patient"), world.web("patient")
+    for client, url in (
+        (api, "/api/v1/patients/{}"),
+        (api, "/api/v1/patients/{}/history"),
+        (web, "/patients/{}"),
+        (api, "/fhir/Patient/{}"),
+    ):
+        foreign, absent = client.get(url.format(other)), client.get(url.format(unknown))
+        assert foreign.status_code == absent.status_code == 404, url
+        tokens = re.compile(r'name="(csrf_token|form_token)" value="[^"]*"')
+        assert tokens.sub("", foreign.text) == tokens.sub("", absent.text), url
+    refused = audit_entries(world.db, action="read-refused")
+    assert len(refused) == 8
+    assert sum(e.patient_id == other for e in refused) == 4
+    assert {e.actor_username for e in refused} == {world.users["patient"].username}

@@ -74,7 +74,7 @@ def test_patient_reads_own_visits_only(world, stocked, visit_body):
     me = world.client("patient")
     assert me.get(f"/api/v1/visits/{created['id']}").json()["status"] == "completed"
     assert len(me.get(f"/api/v1/patients/{world.patient_a.id}/visits").json()) == 1
-    assert me.get(f"/api/v1/patients/{world.other_patient_a.id}/visits").status_code == 403
+    assert me.get(f"/api/v1/patients/{world.other_patient_a.id}/visits").status_code == 404
     assert (
         me.post(
             "/api/v1/visits",

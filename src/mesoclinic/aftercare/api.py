@@ -26,7 +26,7 @@ from mesoclinic.db import utcnow
 from mesoclinic.plans.schemas import ConflictRead
 from mesoclinic.schemas_common import UtcDatetime
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, PageOffset
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, PageOffset, created_once
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.rulebooks import AftercareRules
 
@@ -113,9 +113,15 @@ def create_declared_event(
     data: DeclaredEventCreate,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.AFTERCARE_WRITE)],
-) -> DeclaredEventRead:
+    once: Idempotency,
+) -> Response:
     """Declare an upcoming event (hair colouring, beach holiday, sauna, other)."""
-    return DeclaredEventRead.model_validate(service.declare_event(session, actor, patient_id, data))
+
+    def make() -> tuple[DeclaredEventRead, str]:
+        event = service.declare_event(session, actor, patient_id, data)
+        return DeclaredEventRead.model_validate(event), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.post("/declared-events/{event_id}/void", response_model=DeclaredEventRead)

@@ -23,7 +23,7 @@ from mesoclinic.analytics.schemas import (
 )
 from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["analytics"])
 
@@ -48,12 +48,15 @@ def list_cohorts(session: DbSession, actor: Viewer) -> list[CohortRead]:
 
 @router.post("/cohorts", response_model=CohortRead, status_code=201, responses=FIELD_ERRORS)
 def create_cohort(
-    body: CohortCreate, session: DbSession, actor: Viewer, response: Response
-) -> CohortRead:
+    body: CohortCreate, session: DbSession, actor: Viewer, once: Idempotency
+) -> Response:
     """Save a named cohort filter; names are unique within a clinic."""
-    row = service.create_cohort(session, actor, body)
-    response.headers["Location"] = f"/api/v1/analytics/cohorts/{row.id}"
-    return CohortRead.model_validate(row)
+
+    def make() -> tuple[CohortRead, str]:
+        row = service.create_cohort(session, actor, body)
+        return CohortRead.model_validate(row), f"/api/v1/analytics/cohorts/{row.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/cohorts/{cohort_id}", response_model=CohortRead)

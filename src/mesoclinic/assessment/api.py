@@ -106,10 +106,15 @@ def override_decision(
     body: OverrideCreate,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.DECISION_OVERRIDE)],
-) -> OverrideRead:
+    once: Idempotency,
+) -> Response:
     """Override a not-recommended or relative finding with a written reason (audited)."""
-    override = service.add_override(session, actor, patient_id, assessment_id, body)
-    return OverrideRead.model_validate(override)
+
+    def make() -> tuple[OverrideRead, str]:
+        override = service.add_override(session, actor, patient_id, assessment_id, body)
+        return OverrideRead.model_validate(override), ""
+
+    return created_once(session, actor, once, make)
 
 
 # Not ".../void": the patient history's "/{kind}/{item_id}/void" route would catch it.

@@ -25,7 +25,7 @@ from mesoclinic.formulary.schemas import (
     StockChange,
 )
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits.recipients import recipients_of_lot
 
@@ -43,8 +43,13 @@ def list_ingredients(session: DbSession, actor: Reader) -> list[IngredientRead]:
 
 
 @router.post("/formulary/ingredients", response_model=IngredientRead, status_code=201)
-def create_ingredient(body: IngredientCreate, session: DbSession, actor: Editor) -> IngredientRead:
-    return IngredientRead.model_validate(service.create_ingredient(session, actor, body))
+def create_ingredient(
+    body: IngredientCreate, session: DbSession, actor: Editor, once: Idempotency
+) -> Response:
+    def make() -> tuple[IngredientRead, str]:
+        return IngredientRead.model_validate(service.create_ingredient(session, actor, body)), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/formulary/cocktails", response_model=list[CocktailRead])
@@ -58,9 +63,16 @@ def get_cocktail(cocktail_id: uuid.UUID, session: DbSession, actor: Reader) -> C
 
 
 @router.post("/formulary/cocktails", response_model=CocktailRead, status_code=201)
-def create_cocktail(body: CocktailCreate, session: DbSession, actor: Editor) -> CocktailRead:
+def create_cocktail(
+    body: CocktailCreate, session: DbSession, actor: Editor, once: Idempotency
+) -> Response:
     """Add a recipe: ingredients with concentration and unit, and the total volume."""
-    return CocktailRead.model_validate(service.create_cocktail(session, actor, body))
+
+    def make() -> tuple[CocktailRead, str]:
+        cocktail = service.create_cocktail(session, actor, body)
+        return CocktailRead.model_validate(cocktail), f"/api/v1/formulary/cocktails/{cocktail.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/formulary/products", response_model=list[ProductRead])
@@ -69,8 +81,13 @@ def list_products(session: DbSession, actor: Reader) -> list[ProductRead]:
 
 
 @router.post("/formulary/products", response_model=ProductRead, status_code=201)
-def create_product(body: ProductCreate, session: DbSession, actor: Editor) -> ProductRead:
-    return ProductRead.model_validate(service.create_product(session, actor, body))
+def create_product(
+    body: ProductCreate, session: DbSession, actor: Editor, once: Idempotency
+) -> Response:
+    def make() -> tuple[ProductRead, str]:
+        return ProductRead.model_validate(service.create_product(session, actor, body)), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/lots", response_model=list[LotRead], tags=["stock"])
@@ -84,10 +101,19 @@ def list_lots(session: DbSession, actor: Reader, include_empty: bool = True) -> 
 
 @router.post("/lots", response_model=LotRead, status_code=201, tags=["stock"])
 def receive_lot(
-    body: LotReceive, session: DbSession, actor: Stocker, clinic_id: uuid.UUID | None = None
-) -> LotRead:
+    body: LotReceive,
+    session: DbSession,
+    actor: Stocker,
+    once: Idempotency,
+    clinic_id: uuid.UUID | None = None,
+) -> Response:
     """Receive a delivered lot (a group admin passes `clinic_id`)."""
-    return LotRead.model_validate(stock.receive(session, actor, body, clinic_id))
+
+    def make() -> tuple[LotRead, str]:
+        lot = stock.receive(session, actor, body, clinic_id)
+        return LotRead.model_validate(lot), f"/api/v1/lots/{lot.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/lots/{lot_id}", response_model=LotRead, tags=["stock"])
@@ -101,13 +127,27 @@ def lot_movements(lot_id: uuid.UUID, session: DbSession, actor: Reader) -> list[
 
 
 @router.post("/lots/{lot_id}/waste", response_model=LotRead, tags=["stock"])
-def waste_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker) -> LotRead:
-    return LotRead.model_validate(stock.waste(session, actor, lot_id, body))
+def waste_lot(
+    lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker, once: Idempotency
+) -> Response:
+    """Record wasted stock (a movement); once per `Idempotency-Key`."""
+
+    def make() -> tuple[LotRead, str]:
+        return LotRead.model_validate(stock.waste(session, actor, lot_id, body)), ""
+
+    return created_once(session, actor, once, make, status_code=200)
 
 
 @router.post("/lots/{lot_id}/adjust", response_model=LotRead, tags=["stock"])
-def adjust_lot(lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker) -> LotRead:
-    return LotRead.model_validate(stock.adjust(session, actor, lot_id, body))
+def adjust_lot(
+    lot_id: uuid.UUID, body: StockChange, session: DbSession, actor: Stocker, once: Idempotency
+) -> Response:
+    """Record a stock-count adjustment (a movement); once per `Idempotency-Key`."""
+
+    def make() -> tuple[LotRead, str]:
+        return LotRead.model_validate(stock.adjust(session, actor, lot_id, body)), ""
+
+    return created_once(session, actor, once, make, status_code=200)
 
 
 @router.post("/lots/{lot_id}/recall", response_model=LotRead, tags=["stock"])

@@ -52,12 +52,15 @@ def list_sites(
     "/patients/{patient_id}/sites", response_model=SiteRead, status_code=201, responses=FIELD_ERRORS
 )
 def create_site(
-    patient_id: uuid.UUID, body: SiteCreate, session: DbSession, actor: Writer, response: Response
-) -> SiteRead:
+    patient_id: uuid.UUID, body: SiteCreate, session: DbSession, actor: Writer, once: Idempotency
+) -> Response:
     """Mark a site: where it is and how another clinician finds the same spot."""
-    site = sites.create(session, actor, patient_id, body)
-    response.headers["Location"] = f"/api/v1/sites/{site.id}"
-    return SiteRead.model_validate(site)
+
+    def make() -> tuple[SiteRead, str]:
+        site = sites.create(session, actor, patient_id, body)
+        return SiteRead.model_validate(site), f"/api/v1/sites/{site.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.patch("/sites/{site_id}", response_model=SiteRead, responses=FIELD_ERRORS)
@@ -147,9 +150,14 @@ def correct_measurement(
     session: DbSession,
     settings: SettingsDep,
     actor: Writer,
-) -> MeasurementRead:
+    once: Idempotency,
+) -> Response:
     """Store a corrected value beside the original (which is marked superseded)."""
-    correction = service.correct(
-        session, actor, measurement_id, body, load_kinds(settings.measurement_kinds)
-    )
-    return MeasurementRead.model_validate(correction)
+
+    def make() -> tuple[MeasurementRead, str]:
+        correction = service.correct(
+            session, actor, measurement_id, body, load_kinds(settings.measurement_kinds)
+        )
+        return MeasurementRead.model_validate(correction), f"/api/v1/measurements/{correction.id}"
+
+    return created_once(session, actor, once, make)

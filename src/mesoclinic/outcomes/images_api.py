@@ -21,7 +21,7 @@ from mesoclinic.outcomes.images_schemas import (
 )
 from mesoclinic.outcomes.models import AnalysisJob, ClinicalImage
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.forms import validate
 
@@ -95,6 +95,7 @@ def upload_images(
     session: DbSession,
     actor: Writer,
     settings: SettingsDep,
+    once: Idempotency,
     file: Annotated[list[UploadFile], File(description="one or more image files")],
     kind: Annotated[str, Form()],
     view: Annotated[str | None, Form()] = None,
@@ -103,7 +104,7 @@ def upload_images(
     taken_at: Annotated[str | None, Form()] = None,
     device_profile: Annotated[str | None, Form()] = None,
     note: Annotated[str | None, Form()] = None,
-) -> list[ImageRead]:
+) -> Response:
     """Store images of a patient (JPEG, PNG or TIFF, checked by content; metadata stripped).
 
     All files share the description; one bad file refuses the whole request. A trichoscopy
@@ -123,10 +124,14 @@ def upload_images(
             "note": note,
         }
     )
-    uploads = [read_upload(f, settings.image_max_bytes) for f in file]
-    stored = flows.upload_images(session, actor, patient_id, data, uploads, settings)
-    jobs = images.jobs_for(session, [s.image.id for s in stored])
-    return [image_read(s.image, jobs[s.image.id], s.duplicate) for s in stored]
+
+    def make() -> tuple[list[ImageRead], str]:
+        uploads = [read_upload(f, settings.image_max_bytes) for f in file]
+        stored = flows.upload_images(session, actor, patient_id, data, uploads, settings)
+        jobs = images.jobs_for(session, [s.image.id for s in stored])
+        return [image_read(s.image, jobs[s.image.id], s.duplicate) for s in stored], ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/patients/{patient_id}/images", response_model=list[ImageRead])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from mesoclinic.outcomes import photo_consent
 from mesoclinic.outcomes.images_schemas import (
@@ -15,7 +15,7 @@ from mesoclinic.outcomes.images_schemas import (
 )
 from mesoclinic.outcomes.models import PhotoConsent
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, created_once
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["images"])
@@ -43,12 +43,20 @@ def list_photo_consents(
     "/patients/{patient_id}/photo-consents", response_model=PhotoConsentRead, status_code=201
 )
 def record_photo_consent(
-    patient_id: uuid.UUID, body: PhotoConsentCreate, session: DbSession, actor: Writer
-) -> PhotoConsentRead:
+    patient_id: uuid.UUID,
+    body: PhotoConsentCreate,
+    session: DbSession,
+    actor: Writer,
+    once: Idempotency,
+) -> Response:
     """Record a signed photo consent (clinical record, teaching, marketing); it replaces the
     current one."""
-    consent = photo_consent.record(session, actor, patient_id, body)
-    return consent_read(consent, consent.id)
+
+    def make() -> tuple[PhotoConsentRead, str]:
+        consent = photo_consent.record(session, actor, patient_id, body)
+        return consent_read(consent, consent.id), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.post("/photo-consents/{consent_id}/withdraw", response_model=PhotoConsentRead)

@@ -19,7 +19,7 @@ from mesoclinic.outcomes.review_schemas import (
     SecondImage,
 )
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, SettingsDep, created_once
 from mesoclinic.security.permissions import Permission
 
 router = APIRouter(prefix="/api/v1", tags=["image analysis"])
@@ -60,43 +60,65 @@ def get_overlay(
 
 @router.post("/images/{image_id}/review", response_model=ReviewRead, status_code=201)
 def post_review(
-    image_id: uuid.UUID, body: ReviewCreate, session: DbSession, actor: Writer
-) -> ReviewRead:
+    image_id: uuid.UUID, body: ReviewCreate, session: DbSession, actor: Writer, once: Idempotency
+) -> Response:
     """Correct the latest (or the named) count: hairs added and detected hairs removed."""
-    image = review.load_image(session, actor, image_id, Permission.OUTCOME_WRITE)
-    analysis_id = body.analysis_id
-    if analysis_id is None:
-        latest = next(iter(review.analyses_of(session, image.id)), None)
-        if latest is None:
-            raise NotFound("This image has not been analysed yet")
-        analysis_id = latest.id
-    elif analysis_id not in {a.id for a in review.analyses_of(session, image.id)}:
-        raise NotFound("Analysis not found for this image", field="analysis_id")
-    saved = review.record_review(session, actor, analysis_id, body.added, body.removed)
-    return ReviewRead.model_validate(saved)
+
+    def make() -> tuple[ReviewRead, str]:
+        image = review.load_image(session, actor, image_id, Permission.OUTCOME_WRITE)
+        analysis_id = body.analysis_id
+        if analysis_id is None:
+            latest = next(iter(review.analyses_of(session, image.id)), None)
+            if latest is None:
+                raise NotFound("This image has not been analysed yet")
+            analysis_id = latest.id
+        elif analysis_id not in {a.id for a in review.analyses_of(session, image.id)}:
+            raise NotFound("Analysis not found for this image", field="analysis_id")
+        saved = review.record_review(session, actor, analysis_id, body.added, body.removed)
+        return ReviewRead.model_validate(saved), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.post("/images/{image_id}/reanalyse", response_model=list[JobRead], status_code=202)
 def post_reanalyse(
-    image_id: uuid.UUID, body: ReanalyseRequest, session: DbSession, actor: Writer
-) -> list[JobRead]:
+    image_id: uuid.UUID,
+    body: ReanalyseRequest,
+    session: DbSession,
+    actor: Writer,
+    once: Idempotency,
+) -> Response:
     """Queue a count with another algorithm version; earlier results stay beside it."""
-    review.load_image(session, actor, image_id, Permission.OUTCOME_WRITE)
-    queued = jobs.reanalyse(session, actor, [image_id], body.algorithm_version)
-    return [JobRead.model_validate(job) for job in queued]
+
+    def make() -> tuple[list[JobRead], str]:
+        review.load_image(session, actor, image_id, Permission.OUTCOME_WRITE)
+        queued = jobs.reanalyse(session, actor, [image_id], body.algorithm_version)
+        return [JobRead.model_validate(job) for job in queued], ""
+
+    return created_once(session, actor, once, make, status_code=202)
 
 
 @router.post("/images/{image_id}/growth-pair", response_model=JobRead, status_code=202)
 def post_growth_pair(
-    image_id: uuid.UUID, body: SecondImage, session: DbSession, actor: Writer
-) -> JobRead:
+    image_id: uuid.UUID, body: SecondImage, session: DbSession, actor: Writer, once: Idempotency
+) -> Response:
     """Link a phototrichogram pair (same clipped site, 1-5 days apart) and queue its analysis."""
-    return JobRead.model_validate(growth_pairs.link(session, actor, image_id, body.second_image_id))
+
+    def make() -> tuple[JobRead, str]:
+        job = growth_pairs.link(session, actor, image_id, body.second_image_id)
+        return JobRead.model_validate(job), ""
+
+    return created_once(session, actor, once, make, status_code=202)
 
 
 @router.post("/images/{image_id}/follow-up", response_model=JobRead, status_code=202)
 def post_follow_up(
-    image_id: uuid.UUID, body: SecondImage, session: DbSession, actor: Writer
-) -> JobRead:
+    image_id: uuid.UUID, body: SecondImage, session: DbSession, actor: Writer, once: Idempotency
+) -> Response:
     """Compare a baseline with a later image of the same site, hair by hair."""
-    return JobRead.model_validate(followup.link(session, actor, image_id, body.second_image_id))
+
+    def make() -> tuple[JobRead, str]:
+        job = followup.link(session, actor, image_id, body.second_image_id)
+        return JobRead.model_validate(job), ""
+
+    return created_once(session, actor, once, make, status_code=202)

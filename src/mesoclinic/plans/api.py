@@ -196,14 +196,18 @@ def book_session(
     sequence: Sequence,
     body: SessionBooking,
     session: DbSession,
-    response: Response,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
     rules: AftercareRules,
-) -> AppointmentRead:
+    once: Idempotency,
+) -> Response:
     """Book an appointment for a plan session (a date inside its window moves the session)."""
-    appointment = booking.book_for_session(session, actor, plan_id, sequence, body)
-    response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    return booked_read(session, appointment, rules)
+
+    def make() -> tuple[AppointmentRead, str]:
+        appointment = booking.book_for_session(session, actor, plan_id, sequence, body)
+        read = booked_read(session, appointment, rules)
+        return read, f"/api/v1/appointments/{appointment.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.post(
@@ -212,14 +216,18 @@ def book_session(
 def create_appointment(
     body: AppointmentCreate,
     session: DbSession,
-    response: Response,
     actor: Annotated[Actor, Allowed(Permission.APPOINTMENT_WRITE)],
     rules: AftercareRules,
-) -> AppointmentRead:
+    once: Idempotency,
+) -> Response:
     """Book a practitioner and room; 409 `double_booking` when either is taken."""
-    appointment = booking.book(session, actor, body)
-    response.headers["Location"] = f"/api/v1/appointments/{appointment.id}"
-    return booked_read(session, appointment, rules)
+
+    def make() -> tuple[AppointmentRead, str]:
+        appointment = booking.book(session, actor, body)
+        read = booked_read(session, appointment, rules)
+        return read, f"/api/v1/appointments/{appointment.id}"
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/appointments", response_model=list[AppointmentRead], tags=["appointments"])
@@ -321,10 +329,16 @@ def add_closure(
     body: ClosureCreate,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.CLINIC_CALENDAR_WRITE)],
+    once: Idempotency,
     clinic_id: uuid.UUID | None = None,
-) -> ClosureRead:
+) -> Response:
     """Close the clinic on a day; new plans and bookings skip it."""
-    return ClosureRead.model_validate(clinic_calendar.add_closure(session, actor, clinic_id, body))
+
+    def make() -> tuple[ClosureRead, str]:
+        closure = clinic_calendar.add_closure(session, actor, clinic_id, body)
+        return ClosureRead.model_validate(closure), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.delete("/clinic-calendar/closures/{closure_id}", status_code=204, tags=["clinic calendar"])

@@ -45,12 +45,13 @@ class Actor:
         return self.clinic_id
 
     def check_patient_scope(self, clinic_id: uuid.UUID, patient_id: uuid.UUID) -> None:
-        """Staff see their own clinic's patients (others look absent); patients only themselves."""
+        """Staff see their own clinic's patients, patients only themselves; anything else looks
+        absent (the same 404 as an unknown id, so a refusal tells nothing about existence)."""
         if self.role is Role.ADMIN:
             return
         if self.role is Role.PATIENT:
             if patient_id != self.patient_id:
-                raise Forbidden("Patients can only see their own record")
+                raise NotFound("Patient not found")
             return
         if clinic_id != self.clinic_id:
             raise NotFound("Patient not found")

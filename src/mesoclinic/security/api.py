@@ -17,9 +17,11 @@ from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import (
     SESSION_COOKIE,
     DbSession,
+    Idempotency,
     PageOffset,
     SettingsDep,
     client_addr,
+    created_once,
     public,
     require,
 )
@@ -164,19 +166,24 @@ def create_user(
     body: UserCreate,
     session: DbSession,
     actor: Annotated[Actor, Depends(require(Permission.USERS_MANAGE))],
-) -> UserRead:
+    once: Idempotency,
+) -> Response:
     """Add a staff account: a group admin has no clinic; a clinic admin adds to their own."""
-    user = service.create_user(
-        session,
-        actor,
-        username=body.username,
-        role=body.role,
-        password=body.password,
-        clinic_id=body.clinic_id,
-        display_name=body.display_name,
-        email=body.email,
-    )
-    return UserRead.model_validate(user)
+
+    def make() -> tuple[UserRead, str]:
+        user = service.create_user(
+            session,
+            actor,
+            username=body.username,
+            role=body.role,
+            password=body.password,
+            clinic_id=body.clinic_id,
+            display_name=body.display_name,
+            email=body.email,
+        )
+        return UserRead.model_validate(user), ""
+
+    return created_once(session, actor, once, make)
 
 
 @router.get("/api/v1/audit", response_model=Page[AuditEntryRead], tags=["admin"])

@@ -139,9 +139,12 @@ def record_refused_read(
     """A read refused with 403/404: who asked, for what, by which route (the caller's answer is
     unchanged, so existence never leaks; the patient id is the one asked for, when named)."""
     patient_id = None
-    if "patient_id" in path_ids:
+    named = path_ids.get("patient_id")
+    if named is None and route.startswith("/fhir/Patient/{"):  # FHIR names it resource_id
+        named = path_ids.get("resource_id")
+    if named is not None:
         try:
-            patient_id = uuid.UUID(path_ids["patient_id"])
+            patient_id = uuid.UUID(named)
         except ValueError:
             patient_id = None
     first_id = next(iter(path_ids.values()), None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
@@ -249,28 +249,54 @@ async def idempotency_request(
         key = key[1:-1]
     if not 0 < len(key) <= idempotency.MAX_KEY_LENGTH:
         raise InvalidInput("Idempotency-Key must be 1 to 200 characters", "Idempotency-Key")
-    digest = hashlib.sha256(f"{request.method} {request.url.path}\n".encode())
-    digest.update(await request.body())
+    digest = hashlib.sha256(f"{request.method} {request.url.path}?{request.url.query}\n".encode())
+    await _digest_body(request, digest)
     return IdempotencyRequest(key, digest.hexdigest())
 
 
+async def _digest_body(request: Request, digest: Any) -> None:
+    """Hash the body; a multipart upload by its parts, as each client picks its own boundary."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        digest.update(await request.body())
+        return
+    for name, value in sorted((await request.form()).multi_items(), key=lambda item: item[0]):
+        digest.update(f"\n{len(name)}:{name}=".encode())
+        if isinstance(value, str):
+            digest.update(f"text {len(value)}:{value}".encode())
+        else:  # an UploadFile: its name, type and bytes, read in chunks
+            digest.update(f"file {value.filename}|{value.content_type}:".encode())
+            await value.seek(0)
+            while chunk := await value.read(1 << 20):
+                digest.update(chunk)
+            await value.seek(0)
+
+
 Idempotency = Annotated[IdempotencyRequest, Depends(idempotency_request)]
+
+
+def _dump(model: BaseModel | Sequence[BaseModel]) -> str:
+    if isinstance(model, BaseModel):
+        return model.model_dump_json()
+    return "[" + ",".join(m.model_dump_json() for m in model) + "]"
 
 
 def created_once(
     session: Session,
     actor: Actor,
     once: IdempotencyRequest,
-    make: Callable[[], tuple[BaseModel, str]],
+    make: Callable[[], tuple[BaseModel | Sequence[BaseModel], str]],
+    *,
+    status_code: int = 201,
 ) -> Response:
-    """A create's 201 answer (body and Location), done once per `Idempotency-Key`.
+    """A create's answer (201, body and Location), done once per `Idempotency-Key`.
 
-    `make` does the work and returns the read schema and its URL. With a key, the key is claimed
-    in the request's transaction first; a replay with the same body gets the stored answer.
+    `make` does the work and returns the read schema (or a list of them) and its URL ("" for
+    none). With a key, the key is claimed in the request's transaction first; a replay with the
+    same body gets the stored answer. `status_code`: 202 for queued jobs, 200 for stock changes.
     """
     if once.key is None or actor.user_id is None:
         model, location = make()
-        return _created(model.model_dump_json(), location)
+        return _created(_dump(model), location, status_code)
     first = idempotency.claim(session, actor.user_id, idempotency.API, once.key, once.fingerprint)
     if first is not None:
         if first.request_hash != once.fingerprint:
@@ -289,17 +315,17 @@ def created_once(
         replay.headers["Idempotent-Replayed"] = "true"
         return replay
     model, location = make()
-    body = model.model_dump_json()
+    body = _dump(model)
     idempotency.settle(
         session,
         actor.user_id,
         idempotency.API,
         once.key,
-        status_code=201,
+        status_code=status_code,
         location=location,
         body=body,
     )
-    return _created(body, location)
+    return _created(body, location, status_code)
 
 
 def _created(body: str, location: str, status_code: int = 201) -> Response:
