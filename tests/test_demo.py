@@ -52,6 +52,7 @@ def test_guided_tour_links_open_for_each_role(app, db, demo, monkeypatch):
     monkeypatch.setattr(app.state, "show_tour", True, raising=False)
     for username, minimum in (
         ("dr.moreau", 8),
+        ("dr.garcia", 2),
         ("admin", 8),
         ("reception.khan", 2),
         ("manager.harley", 2),
@@ -70,6 +71,10 @@ def test_guided_tour_links_open_for_each_role(app, db, demo, monkeypatch):
             .split('<a href="')[1:]
         ]
         assert len(links) >= minimum, (username, links)
+        if username.startswith("dr."):  # each clinic's referral, received as a FHIR Bundle
+            assert "A referral received as FHIR" in home.text
+            visits = [link for link in links if link.endswith("/visits")]
+            assert any("recorded elsewhere" in c.get(link).text for link in visits), links
         if username == "dr.moreau":  # a demo responder's and a non-responder's Progress tab
             assert (
                 "See whether the treatment works" in home.text and "When it does not" in home.text

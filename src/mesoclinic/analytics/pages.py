@@ -22,11 +22,11 @@ from mesoclinic.analytics.flows import Rulebooks, rulebooks
 from mesoclinic.analytics.schemas import CohortCreate, CohortSummary
 from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.assessment.staging import DIAGNOSES
-from mesoclinic.errors import InvalidInput, NotFound
+from mesoclinic.errors import DomainError, InvalidInput, NotFound
 from mesoclinic.outcomes.charts import ChangeChartInput, CohortSeries, change_chart
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.deps import Allowed, DbSession, SettingsDep
-from mesoclinic.web.forms import PostedForm, form_values
+from mesoclinic.web.forms import PostedForm, form_values, submit_form
 from mesoclinic.web.templating import redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -146,20 +146,37 @@ def _comparison(
 
 @router.post("/analytics/cohorts", response_class=HTMLResponse)
 def save_cohort(request: Request, form: PostedForm, session: DbSession, actor: Viewer) -> Response:
-    """Save the builder's filter under a name, then show that cohort."""
+    """Save the builder's filter under a name, then show that cohort (the same form sent twice
+    saves it once: its one-time token)."""
     posted = form_values(form, lists=LISTS)
     name = str(posted.pop("name", "") or "")
     params = QueryParams([(k, v) for k, vs in _pairs(posted) for v in vs])
     filt, errors, _ = filter_from(params)
-    if errors:
-        field, message = next(iter(errors.items()))
+    data: CohortCreate | None = None
+    if not errors:
+        try:
+            data = CohortCreate(name=name, filter=filt)
+        except ValidationError:
+            errors = {"name": "Give the cohort a name (up to 80 characters)"}
+    refused: list[DomainError] = []
+
+    def save(cohort: CohortCreate) -> Response:
+        try:
+            service.create_cohort(session, actor, cohort)
+        except DomainError as error:
+            refused.append(error)  # a taken name stays a 409 with its message
+            raise
+        return redirect(f"/analytics?{QueryParams({'cohort': name})}", "Cohort saved")
+
+    def refuse(found: dict[str, str]) -> Response:
+        if refused:
+            raise refused[0]
+        field, message = next(iter(found.items()))
+        if field == "name":
+            raise InvalidInput(message, field)
         raise InvalidInput(f"The cohort was not saved: {field}: {message}", field)
-    try:
-        data = CohortCreate(name=name, filter=filt)
-    except ValidationError as error:
-        raise InvalidInput("Give the cohort a name (up to 80 characters)", "name") from error
-    service.create_cohort(session, actor, data)  # a taken name is a 409 with its message
-    return redirect(f"/analytics?{QueryParams({'cohort': name})}", "Cohort saved")
+
+    return submit_form(session, data, errors, save, refuse)
 
 
 def _pairs(posted: dict[str, Any]) -> Iterable[tuple[str, list[str]]]:

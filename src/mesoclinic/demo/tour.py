@@ -187,9 +187,10 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
             )
         )
     if actor.can(Permission.STOCK_WRITE):
-        recalled = session.execute(
-            select(Lot.id).where(Lot.recalled_at.is_not(None)).limit(1)
-        ).scalar_one_or_none()
+        recalled_lots = select(Lot.id).where(Lot.recalled_at.is_not(None))
+        if not actor.is_group_admin:  # another clinic's lot is not this user's to open
+            recalled_lots = recalled_lots.where(Lot.clinic_id == actor.clinic_id)
+        recalled = session.execute(recalled_lots.limit(1)).scalar_one_or_none()
         if recalled:
             steps.append(
                 TourStep(
