@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from mesoclinic.analytics.demo import PAST_COURSES
+from mesoclinic.fhir.demo import REFERRALS
 from mesoclinic.demo.seed import DEMO_PASSWORD, ensure_demo
 from mesoclinic.patients.models import Consent, Patient
 from support import csrf_from
@@ -15,9 +16,9 @@ def test_demo_clinic_is_created_once_with_patients_and_consents(app, db, demo):
     assert demo.created is True  # ensure_demo on the empty database (the `demo` fixture)
     assert ensure_demo(db.factory, settings) is False
     with db.factory() as s:
-        # The 30 people of the base demo, and the analytics demo's past courses.
+        # The 30 people of the base demo, the analytics demo's past courses, the FHIR referrals.
         patients = s.execute(select(func.count()).select_from(Patient)).scalar_one()
-        assert patients == 30 + PAST_COURSES
+        assert patients == 30 + PAST_COURSES + len(REFERRALS)  # and each clinic's referral
         assert s.execute(select(func.count()).select_from(Consent)).scalar_one() >= 25
 
 

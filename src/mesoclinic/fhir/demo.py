@@ -23,16 +23,13 @@ from mesoclinic.outcomes.kinds import load_kinds
 def add_demo_data(session: Session, ctx: DemoContext) -> None:
     """One referral per clinic, imported by that clinic's clinician."""
     book = load_kinds(ctx.settings.measurement_kinds)
-    for clinic_name, username, referral in (
-        (MAIN_CLINIC, "dr.moreau", _LONDON),
-        (SECOND_CLINIC, "dr.garcia", _MADRID),
-    ):
+    for clinic_name, username, referral in REFERRALS:
         bundle = referral_bundle(referral, ctx.now)
         actor = ctx.actor(username)
         importer.import_bundle(
             session, actor, parse_bundle(bundle), book, ctx.clinics[clinic_name].id
         )
-    ctx.extra["fhir_referrals"] = 2
+    ctx.extra["fhir_referrals"] = len(REFERRALS)
 
 
 _LONDON: dict[str, Any] = {
@@ -69,6 +66,10 @@ _MADRID: dict[str, Any] = {
     "lots": ("HN-V-0925", "HN-V-1025"),
     "expires": "2027-02-28",
 }
+
+
+# (clinic, its clinician who imports, the referral): one new patient per clinic
+REFERRALS = ((MAIN_CLINIC, "dr.moreau", _LONDON), (SECOND_CLINIC, "dr.garcia", _MADRID))
 
 
 def referral_bundle(data: dict[str, Any], now: datetime) -> dict[str, Any]:

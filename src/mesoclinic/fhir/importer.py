@@ -410,7 +410,12 @@ def _site(
         if label is None or site.label == label:
             return site.id
     try:
-        data = SiteCreate(location=SiteLocation(location), label=label)
+        data = SiteCreate(
+            location=SiteLocation(location),
+            label=label,
+            # no mark or photo came with it: the clinic marks the site at its first visit
+            description="Named in a referral (FHIR import); not yet marked at this clinic",
+        )
     except (ValidationError, ValueError) as error:
         raise InvalidInput(
             f"not a scalp site of {codes.SCALP_SITE}: {location}", "location"
