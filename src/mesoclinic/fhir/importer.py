@@ -62,6 +62,7 @@ from mesoclinic.patients.schemas import (
 )
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
+from mesoclinic.security.models import Clinic
 from mesoclinic.security.permissions import Permission, Role
 from mesoclinic.visits import service as visit_service
 from mesoclinic.visits.schemas import ExternalAdministration, ExternalVisitCreate
@@ -236,6 +237,11 @@ def import_bundle(
     clinic_id: uuid.UUID,
 ) -> list[EntryResult]:
     """Store every record of the referral; BundleRefused (nothing kept) at the first refusal."""
+    # One import per clinic at a time: the same bundle sent twice at the same moment would
+    # otherwise find no links in both transactions and the second would break the links'
+    # unique key. Here the second waits, then finds the first one's links (PostgreSQL; SQLite
+    # runs one write transaction at a time anyway).
+    session.execute(select(Clinic.id).where(Clinic.id == clinic_id).with_for_update())
     links = _Links(session, actor, clinic_id)
     results: list[EntryResult] = []
     patients: dict[str, uuid.UUID] = {}
