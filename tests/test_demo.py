@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from mesoclinic.analytics.demo import PAST_COURSES
-from mesoclinic.fhir.demo import REFERRALS
 from mesoclinic.demo.seed import DEMO_PASSWORD, ensure_demo
+from mesoclinic.fhir.demo import REFERRALS
 from mesoclinic.patients.models import Consent, Patient
 from support import csrf_from
 
