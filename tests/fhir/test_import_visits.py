@@ -139,6 +139,14 @@ def test_bad_sessions_are_named_by_fhirpath_and_nothing_is_stored(world):
     bad_type["entry"][3]["resource"]["dosage"]["dose"]["value"] = "lots"
     assert _refused(world, bad_type)[0].startswith("Bundle.entry[3].resource.dosage")
 
+    # a code of the clinic's own CodeSystems that it does not know is refused, never dropped
+    unknown_zone = visit_referral()
+    unknown_zone["entry"][1]["resource"]["bodySite"][1]["coding"][0]["code"] = "mid_scalp"
+    assert _refused(world, unknown_zone) == ["Bundle.entry[1].resource.bodySite[1]"]
+    unknown_technique = visit_referral()
+    unknown_technique["entry"][1]["resource"]["usedCode"][0]["coding"][0]["code"] = "laser"
+    assert _refused(world, unknown_technique) == ["Bundle.entry[1].resource.usedCode[0]"]
+
 
 def test_reception_may_not_import_a_session(world):
     before = _counts(world)

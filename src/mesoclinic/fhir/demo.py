@@ -157,7 +157,7 @@ def _session(
         "performer": [{"actor": {"display": data["performer"]}}],
         "bodySite": [
             {"coding": [{"system": codes.SCALP_SITE, "code": zone}]}
-            for zone in ("frontal", "mid_scalp", "vertex")
+            for zone in ("frontal", "mid-scalp", "vertex")
         ],
         "usedCode": [{"coding": [{"system": codes.TECHNIQUE, "code": "nappage"}]}],
         "outcome": {"text": "Completed; well tolerated"},

@@ -498,21 +498,29 @@ def _procedure(
             f"{path}.performedDateTime", "when the session was given is missing", "required"
         )
         return
-    technique = next(
-        (
-            code
-            for concept in resource.get("usedCode") or []
-            if (code := _code_in(concept, codes.TECHNIQUE)) in codes.TECHNIQUE_DISPLAYS
-        ),
-        None,
-    )
-    zones = tuple(
-        dict.fromkeys(
-            codes.SITE_TO_ZONE[site]
-            for concept in resource.get("bodySite") or []
-            if (site := _code_in(concept, codes.SCALP_SITE)) in codes.SITE_TO_ZONE
-        )
-    )
+    # Codes of this clinic's own CodeSystems must be known ones: an unknown one is refused by
+    # its path, never dropped (codes of other systems, e.g. SNOMED's scalp, are not ours to read).
+    technique, zones_found = None, []
+    for i, concept in enumerate(resource.get("usedCode") or []):
+        code = _code_in(concept, codes.TECHNIQUE)
+        if code is not None and code not in codes.TECHNIQUE_DISPLAYS:
+            known = ", ".join(codes.TECHNIQUE_DISPLAYS)
+            reader.problem(
+                f"{path}.usedCode[{i}]", f"not a technique ({known}): {code}", "code-invalid"
+            )
+            return
+        technique = technique or code
+    for i, concept in enumerate(resource.get("bodySite") or []):
+        site = _code_in(concept, codes.SCALP_SITE)
+        if site is not None and site not in codes.SITE_TO_ZONE:
+            known = ", ".join(codes.SITE_TO_ZONE)
+            reader.problem(
+                f"{path}.bodySite[{i}]", f"not a treated zone ({known}): {site}", "code-invalid"
+            )
+            return
+        if site is not None:
+            zones_found.append(codes.SITE_TO_ZONE[site])
+    zones = tuple(dict.fromkeys(zones_found))
     performers = [p.get("actor") or {} for p in resource.get("performer") or []]
     performer = next(
         (
