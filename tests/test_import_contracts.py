@@ -224,10 +224,23 @@ LAZY_IMPORTS = {
         "SciPy and statsmodels: only a comparison needs them, not every `mesoclinic` command"
     ),
     (f"{PACKAGE}.analytics.cli", f"{PACKAGE}.analytics.service"): (
-        "SciPy (the summaries' intervals): only an analytics command needs it"
+        "the cohort services (SQLAlchemy, NumPy, every model): only an analytics command"
     ),
     (f"{PACKAGE}.analytics.cli", f"{PACKAGE}.analytics.safety"): (
-        "SciPy (exact intervals, the lot test): only `analytics lots` needs it"
+        "the lot and stage reports: only `analytics lots` and `analytics stages` need them"
+    ),
+    (f"{PACKAGE}.outcomes.analysis", f"{PACKAGE}.imaging.analysis"): (
+        "the detector (SciPy, scikit-image, onnxruntime) loads when a job runs, not when "
+        "`serve` imports every router (bench/startup.py)"
+    ),
+    (f"{PACKAGE}.outcomes.analysis", f"{PACKAGE}.imaging.units"): (
+        "SciPy's clustering: only a finished analysis groups hairs into units"
+    ),
+    (f"{PACKAGE}.outcomes.growth_pairs", f"{PACKAGE}.imaging.analysis"): (
+        "the detector loads when a growth job runs, not when `serve` starts"
+    ),
+    (f"{PACKAGE}.outcomes.growth_pairs", f"{PACKAGE}.imaging.growth"): (
+        "scikit-image's registration: only a growth job needs it"
     ),
     (f"{PACKAGE}.imaging.cli", f"{PACKAGE}.imaging.batch"): (
         "NumPy, SciPy, Pillow and the detector models: only `analyze` needs them, and every "

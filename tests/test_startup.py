@@ -151,3 +151,32 @@ def test_an_area_declaring_cli_modules_must_name_their_commands() -> None:
 
     with pytest.raises(ValueError, match="go together"):
         Area(name="bad", cli=("mesoclinic.imaging.cli",))
+
+
+ROUTER_PROBE = """
+import json, sys
+from mesoclinic import areas
+for module in areas.router_modules():
+    pass
+print(json.dumps(sorted(m for m in sys.modules if m.split(".")[0] in {NAMES} or m in {NAMES})))
+"""
+# What a job or an analytics request needs, not what `serve` needs to answer its first request.
+NOT_FOR_SERVE = (
+    "scipy.stats",
+    "statsmodels",
+    "pandas",
+    "skimage",
+    "onnxruntime",
+    "mesoclinic.imaging.analysis",
+    "mesoclinic.imaging.growth",
+    "matplotlib",
+    "weasyprint",
+)
+
+
+def test_serve_loads_every_router_without_the_statistics_and_detector_libraries() -> None:
+    probe = ROUTER_PROBE.replace("{NAMES}", repr(set(NOT_FOR_SERVE)))
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, check=True
+    )
+    assert json.loads(done.stdout.strip().splitlines()[-1]) == []

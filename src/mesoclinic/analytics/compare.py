@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats as sps
-from statsmodels.regression.linear_model import OLS, WLS
 
 from mesoclinic.analytics.mixed import (
     FIXED,
@@ -104,6 +102,8 @@ def compare_unadjusted(
     change_a: Sequence[float], change_b: Sequence[float], level: float = 0.95
 ) -> Comparison:
     """Welch's t: mean change of B minus A, unequal variances, Welch-Satterthwaite df."""
+    from scipy import stats as sps
+
     check_level(level)
     a = finite_array(change_a, "change_a")
     b = finite_array(change_b, "change_b")
@@ -159,6 +159,8 @@ def _centred(total_sq: float, total: float, n: int) -> float:
 def compare_unadjusted_from_sums(a: GroupSums, b: GroupSums, level: float = 0.95) -> Comparison:
     """Welch's t from each cohort's n, sum and sum of squares of the change: the same figures
     as `compare_unadjusted` on the vectors, from a few totals."""
+    from scipy import stats as sps
+
     check_level(level)
     _require_groups(a.n, b.n)
     var_a = _centred(a.cc, a.c, a.n) / (a.n - 1) / a.n
@@ -179,6 +181,8 @@ def compare_unadjusted_from_sums(a: GroupSums, b: GroupSums, level: float = 0.95
 def compare_ancova_from_sums(a: GroupSums, b: GroupSums, level: float = 0.95) -> Comparison:
     """ANCOVA (follow-up ~ baseline + group, OLS) from the cohorts' sums: the normal equations
     in deviations from the means, the same estimate, interval and p as `compare_ancova`."""
+    from scipy import stats as sps
+
     check_level(level)
     _require_groups(a.n, b.n)
     n = a.n + b.n
@@ -224,6 +228,8 @@ def compare_ancova(
     level: float = 0.95,
 ) -> Comparison:
     """ANCOVA by OLS, follow_up ~ baseline + group: the group coefficient is B minus A."""
+    from statsmodels.regression.linear_model import OLS
+
     check_level(level)
     before = finite_array(baseline, "baseline")
     after = finite_array(follow_up, "follow_up")
@@ -289,6 +295,8 @@ def compare_mixed_from_patterns(
 ) -> Comparison:
     """The mixed-model comparison from the patients grouped by cohort and times (`Patterns`),
     which SQL can total directly: a few dozen rows reach Python whatever the cohorts' size."""
+    from scipy import stats as sps
+
     check_level(level)
     n_b = int(round(float(np.sum(patterns.count[patterns.group == 1]))))
     n_a = patterns.patients - n_b
@@ -353,6 +361,8 @@ def compare_propensity(
     weights with the propensity bounded to PROPENSITY_BOUNDS, weighted least squares of change
     on group with a heteroscedasticity-robust (HC1) interval.
     """
+    from statsmodels.regression.linear_model import WLS
+
     check_level(level)
     y = finite_array(change, "change")
     codes = group_array(group, y.size)

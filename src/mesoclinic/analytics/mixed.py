@@ -25,7 +25,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize
 
 FIXED = 4  # b0, b1, b2, b3
 
@@ -184,6 +183,8 @@ def estimable(patterns: Patterns) -> bool:
 
 def fit_growth(patterns: Patterns, random_slope: bool = True) -> MixedFit | None:
     """REML fit; None when the optimiser does not converge (the caller may drop the slope)."""
+    from scipy import optimize
+
     total = patterns.rows
     start = np.array([1.0, 0.0, 0.5]) if random_slope else np.array([1.0])
     # Powell needs no gradient and no BLAS: L-BFGS-B was 3x slower here only because its

@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import TypeVar, cast
 
 import numpy as np
-from statsmodels.discrete.discrete_model import Logit
-from statsmodels.tools.sm_exceptions import PerfectSeparationError
 
 from mesoclinic.analytics.stats import InsufficientData, finite_array
 
@@ -83,6 +81,9 @@ def _stack(columns: list[np.ndarray], n: int) -> np.ndarray:
 def propensity_weights(codes: np.ndarray, design: Design) -> tuple[np.ndarray, int]:
     """Stabilised inverse-probability weights from a logistic propensity model, and how many
     patients had their propensity bounded to PROPENSITY_BOUNDS."""
+    from statsmodels.discrete.discrete_model import Logit
+    from statsmodels.tools.sm_exceptions import PerfectSeparationError
+
     keep = [i for i in range(design.columns.shape[1]) if np.ptp(design.columns[:, i]) > 0]
     x = design.columns[:, keep]
     if x.shape[1]:

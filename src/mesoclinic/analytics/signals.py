@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 from mesoclinic.analytics.stats import Interval, check_level, clopper_pearson
 
@@ -66,6 +65,8 @@ def lot_signals(
     number of lots with at least `min_exposures` exposures; smaller lots get a rate and a
     p-value but are never flagged.
     """
+    from scipy import stats as sps
+
     check_level(1 - alpha)
     _check_rows(rows)
     testable = sum(1 for _, _, exposures in rows if exposures >= min_exposures)
@@ -115,6 +116,8 @@ def lot_signals(
 
 def exact_bounds(events: np.ndarray, exposures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Clopper-Pearson 95 % bounds of many lots at once (`clopper_pearson`, vectorised)."""
+    from scipy import stats as sps
+
     with np.errstate(all="ignore"):
         low = sps.beta.ppf(0.025, events, exposures - events + 1)
         high = sps.beta.isf(0.025, events + 1, exposures - events)

@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
 
 
 class InsufficientData(ValueError):
@@ -64,6 +63,8 @@ def finite_array(values: Sequence[float], name: str) -> np.ndarray:
 
 def t_interval(mean: float, sd: float, n: int, level: float) -> Interval:
     """mean +- t(n-1) * sd / sqrt(n); n must be at least 2."""
+    from scipy import stats as sps
+
     half = float(sps.t.ppf(0.5 + level / 2, n - 1)) * sd / math.sqrt(n)
     return Interval(mean - half, mean + half)
 
@@ -115,6 +116,8 @@ def _check_counts(successes: int, n: int) -> None:
 
 def wilson(successes: int, n: int, level: float = 0.95) -> Interval | None:
     """Wilson score interval for a proportion; None when n is 0."""
+    from scipy import stats as sps
+
     check_level(level)
     _check_counts(successes, n)
     if n == 0:
@@ -132,6 +135,8 @@ def wilson(successes: int, n: int, level: float = 0.95) -> Interval | None:
 
 def clopper_pearson(successes: int, n: int, level: float = 0.95) -> Interval | None:
     """Exact (Clopper-Pearson) interval for a proportion from the beta quantiles; None when n=0."""
+    from scipy import stats as sps
+
     check_level(level)
     _check_counts(successes, n)
     if n == 0:

@@ -6,11 +6,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mesoclinic.imaging.analysis import AnalysisParams, analyze_image
 from mesoclinic.imaging.loading import WORK_WIDTH, LoadedImage, load_image
 from mesoclinic.imaging.profiles import DeviceProfile, ProfileError, get_profile
 from mesoclinic.imaging.results import (
@@ -24,9 +23,11 @@ from mesoclinic.imaging.results import (
     TrichoscopyResult,
     known_versions,
 )
-from mesoclinic.imaging.units import unit_labels
 from mesoclinic.outcomes.imagestore import blob_path
 from mesoclinic.outcomes.models import ClinicalImage
+
+if TYPE_CHECKING:  # the detector (SciPy, scikit-image, onnxruntime) loads when a job runs
+    from mesoclinic.imaging.analysis import AnalysisParams
 
 CURRENT_VERSION = ALGORITHM_VERSION
 
@@ -85,6 +86,8 @@ class Prepared:
 
 
 def prepare(images_dir: Path, image: ClinicalImage, version: str, max_pixels: int) -> Prepared:
+    from mesoclinic.imaging.analysis import AnalysisParams
+
     params = AnalysisParams(detector=detector_for(version))
     loaded = load_pixels(images_dir, image, max_pixels)
     profile = profile_of(image)
@@ -94,6 +97,8 @@ def prepare(images_dir: Path, image: ClinicalImage, version: str, max_pixels: in
 
 
 def analyse(prepared: Prepared) -> TrichoscopyResult:
+    from mesoclinic.imaging.analysis import analyze_image
+
     return analyze_image(
         prepared.loaded.pixels,
         prepared.calibration,
@@ -122,6 +127,8 @@ def shaft_point(hair: Hair) -> tuple[float, float]:
 
 def _unit_ids(result: TrichoscopyResult, prepared: Prepared) -> list[int]:
     """Per hair, the follicular unit it belongs to (same linkage as the analysis itself)."""
+    from mesoclinic.imaging.units import unit_labels
+
     width = prepared.loaded.pixels.shape[1]
     factor = 1.0 if abs(width / WORK_WIDTH - 1.0) < 0.05 else width / WORK_WIDTH
     scale = factor * prepared.loaded.source_scale

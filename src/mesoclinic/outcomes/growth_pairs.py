@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidInput
-from mesoclinic.imaging.analysis import AnalysisParams
-from mesoclinic.imaging.growth import analyze_growth
 from mesoclinic.outcomes import jobs
 from mesoclinic.outcomes.analysis import CURRENT_VERSION, Outcome, detector_for, load_pixels
 from mesoclinic.outcomes.analysis import profile_of as device_profile
@@ -127,6 +125,9 @@ def growth(
     max_pixels: int,
 ) -> Outcome:
     """GROWTH job: register the pair, follow each hair, anagen % and telogen %."""
+    from mesoclinic.imaging.analysis import AnalysisParams
+    from mesoclinic.imaging.growth import analyze_growth
+
     params = AnalysisParams(detector=detector_for(version))
     # Full resolution: the growth code takes pixels as source pixels (no reduced decode).
     before = load_pixels(images_dir, first, max_pixels, reduce=False)
