@@ -239,6 +239,12 @@ LAZY_IMPORTS = {
     (f"{PACKAGE}.outcomes.growth_pairs", f"{PACKAGE}.imaging.analysis"): (
         "the detector loads when a growth job runs, not when `serve` starts"
     ),
+    (f"{PACKAGE}.outcomes.followup", f"{PACKAGE}.imaging.growth"): (
+        "the detector and scikit-image's registration load when a follow-up job runs"
+    ),
+    (f"{PACKAGE}.outcomes.followup", f"{PACKAGE}.imaging.matching"): (
+        "SciPy's assignment solver: only a follow-up job pairs hairs"
+    ),
     (f"{PACKAGE}.outcomes.growth_pairs", f"{PACKAGE}.imaging.growth"): (
         "scikit-image's registration: only a growth job needs it"
     ),

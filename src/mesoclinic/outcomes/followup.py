@@ -14,8 +14,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.errors import InvalidInput
-from mesoclinic.imaging.growth import PAIR_RADIUS_PX, register_exit_points, register_shift
-from mesoclinic.imaging.matching import match_points
 from mesoclinic.outcomes.analysis import Outcome, analyse, prepare
 from mesoclinic.outcomes.growth_pairs import SECOND, load_pair, queue_pair
 from mesoclinic.outcomes.models import (
@@ -53,6 +51,9 @@ def follow_up(
     max_pixels: int,
 ) -> Outcome:
     """FOLLOW_UP job: hairs kept, lost and new, and the diameter change of the kept ones."""
+    from mesoclinic.imaging.growth import PAIR_RADIUS_PX, register_exit_points, register_shift
+    from mesoclinic.imaging.matching import match_points
+
     first_in = prepare(images_dir, baseline, version, max_pixels)
     second_in = prepare(images_dir, later, version, max_pixels)
     first, second = analyse(first_in), analyse(second_in)
