@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic.db import unit_of_work
@@ -445,3 +446,20 @@ def visit_referral() -> dict[str, Any]:
         _administration("urn:uuid:8d9e0f1a-2b3c-4d4e-9f5a-6b7c8d9e0f1a", "DH-2304", 1.5),
     ]
     return bundle
+
+
+FHIR_JSON = {"Content-Type": "application/fhir+json"}
+
+
+def post_bundle(client: Any, bundle: dict[str, Any]) -> Any:
+    """`POST /fhir` with a transaction Bundle."""
+    return client.post("/fhir", json=bundle, headers=FHIR_JSON)
+
+
+def row_counts(world: Any, *models: Any) -> dict[str, int]:
+    """How many rows each table holds, by model name."""
+    with world.db.factory() as s:
+        return {
+            model.__name__: s.execute(select(func.count()).select_from(model)).scalar_one()
+            for model in models
+        }

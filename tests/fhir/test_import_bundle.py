@@ -6,33 +6,23 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from fhir_records import referral
+from fhir_records import FHIR_JSON, post_bundle, referral, row_counts
 from mesoclinic.fhir import codes
 from mesoclinic.outcomes.models import Measurement
 from mesoclinic.patients.models import Allergy, Condition, Patient
 from support import audit_entries
 
-FHIR = {"Content-Type": "application/fhir+json"}
-
 
 def _counts(world: Any) -> dict[str, int]:
-    with world.db.factory() as s:
-        return {
-            model.__name__: s.execute(select(func.count()).select_from(model)).scalar_one()
-            for model in (Patient, Condition, Allergy, Measurement)
-        }
-
-
-def _post(client: Any, bundle: dict[str, Any]) -> Any:
-    return client.post("/fhir", json=bundle, headers=FHIR)
+    return row_counts(world, Patient, Condition, Allergy, Measurement)
 
 
 def test_a_referral_is_stored_once_and_matched_the_second_time(world):
     before = _counts(world)
     clinician = world.client("clinician")
-    r = _post(clinician, referral())
+    r = post_bundle(clinician, referral())
     assert r.status_code == 200, r.text
     body = r.json()
     assert body["type"] == "transaction-response"
@@ -58,7 +48,7 @@ def test_a_referral_is_stored_once_and_matched_the_second_time(world):
         )
         assert measurement.site is not None and measurement.site.location == "vertex"
 
-    again = _post(clinician, referral())
+    again = post_bundle(clinician, referral())
     assert again.status_code == 200, again.text
     assert [e["response"]["status"] for e in again.json()["entry"]] == ["200 OK"] * 4
     assert [e["response"]["location"] for e in again.json()["entry"]] == [
@@ -71,10 +61,10 @@ def test_a_referral_is_stored_once_and_matched_the_second_time(world):
 
 def test_a_changed_value_is_a_correction_beside_the_original(world):
     clinician = world.client("clinician")
-    assert _post(clinician, referral()).status_code == 200
+    assert post_bundle(clinician, referral()).status_code == 200
     changed = referral()
     changed["entry"][2]["resource"]["valueQuantity"]["value"] = 131
-    r = _post(clinician, changed)
+    r = post_bundle(clinician, changed)
     assert r.status_code == 200, r.text
     statuses = [e["response"]["status"] for e in r.json()["entry"]]
     assert statuses == ["200 OK", "200 OK", "200 OK", "200 OK"]
@@ -96,7 +86,7 @@ def test_the_patient_is_matched_on_the_clinic_record_number(world):
         }
     )
     before = _counts(world)
-    r = _post(world.client("clinician"), bundle)
+    r = post_bundle(world.client("clinician"), bundle)
     assert r.status_code == 200, r.text
     assert r.json()["entry"][0]["response"] == {
         "status": "200 OK",
@@ -111,7 +101,7 @@ def test_an_invalid_element_is_named_and_nothing_is_stored(world):
     before = _counts(world)
     bundle = referral()
     bundle["entry"][2]["resource"]["valueQuantity"]["unit"] = 5
-    r = _post(world.client("clinician"), bundle)
+    r = post_bundle(world.client("clinician"), bundle)
     assert r.status_code == 422, r.text
     outcome = r.json()
     assert outcome["resourceType"] == "OperationOutcome"
@@ -126,7 +116,7 @@ def test_a_value_the_clinic_refuses_rolls_back_the_patient_too(world):
     before = _counts(world)
     bundle = referral()
     bundle["entry"][2]["resource"]["valueQuantity"]["value"] = 5000
-    r = _post(world.client("clinician"), bundle)
+    r = post_bundle(world.client("clinician"), bundle)
     assert r.status_code == 422, r.text
     issue = r.json()["issue"][0]
     assert issue["expression"] == ["Bundle.entry[2].resource.valueQuantity.value"]
@@ -136,15 +126,15 @@ def test_a_value_the_clinic_refuses_rolls_back_the_patient_too(world):
 
 def test_structural_problems_are_refused_before_anything_is_read(world):
     clinician = world.client("clinician")
-    r = _post(clinician, {"resourceType": "Patient"})
+    r = post_bundle(clinician, {"resourceType": "Patient"})
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["Bundle"]
     bundle = referral()
     bundle["type"] = "batch"
-    r = _post(clinician, bundle)
+    r = post_bundle(clinician, bundle)
     assert r.status_code == 400 and r.json()["issue"][0]["expression"] == ["Bundle.type"]
     bundle = referral()
     bundle["entry"][1]["resource"]["subject"] = {"reference": "Patient/somebody-else"}
-    r = _post(clinician, bundle)
+    r = post_bundle(clinician, bundle)
     assert r.status_code == 422
     assert r.json()["issue"][0]["expression"] == ["Bundle.entry[1].resource.subject"]
     bundle = referral()
@@ -154,36 +144,36 @@ def test_structural_problems_are_refused_before_anything_is_read(world):
             "request": {"method": "POST", "url": "Claim"},
         }
     )
-    r = _post(clinician, bundle)
+    r = post_bundle(clinician, bundle)
     assert r.status_code == 422
     assert r.json()["issue"][0]["expression"] == ["Bundle.entry[4].resource.resourceType"]
 
 
 def test_who_may_import(world):
-    assert _post(world.client("patient"), referral()).status_code == 403
-    r = _post(world.client("admin"), referral())
+    assert post_bundle(world.client("patient"), referral()).status_code == 403
+    r = post_bundle(world.client("admin"), referral())
     assert r.status_code == 422 and "clinic" in r.text  # a group admin names the clinic
     r = world.client("admin").post(
-        f"/fhir?clinic={world.clinic_b.id}", json=referral(), headers=FHIR
+        f"/fhir?clinic={world.clinic_b.id}", json=referral(), headers=FHIR_JSON
     )
     assert r.status_code == 200, r.text
     # clinic A's import of the same referral is its own record, not clinic B's
-    r = _post(world.client("clinician"), referral())
+    r = post_bundle(world.client("clinician"), referral())
     assert [e["response"]["status"] for e in r.json()["entry"]] == ["201 Created"] * 4
-    r = _post(world.client("clinician_b"), referral())
+    r = post_bundle(world.client("clinician_b"), referral())
     assert [e["response"]["status"] for e in r.json()["entry"]] == ["200 OK"] * 4
     r = world.client("clinician_b").post(
-        f"/fhir?clinic={world.clinic_a.id}", json=referral(), headers=FHIR
+        f"/fhir?clinic={world.clinic_a.id}", json=referral(), headers=FHIR_JSON
     )
     assert r.status_code == 422
 
 
 def test_reception_may_register_the_patient_but_not_the_clinical_entries(world):
     before = _counts(world)
-    r = _post(world.client("reception"), referral())
+    r = post_bundle(world.client("reception"), referral())
     assert r.status_code == 403, r.text
     assert r.json()["resourceType"] == "OperationOutcome"
     assert _counts(world) == before
     only_patient = copy.deepcopy(referral())
     only_patient["entry"] = only_patient["entry"][:1]
-    assert _post(world.client("reception"), only_patient).status_code == 200
+    assert post_bundle(world.client("reception"), only_patient).status_code == 200

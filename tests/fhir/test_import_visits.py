@@ -8,34 +8,24 @@ import copy
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from fhir_records import GIVEN, visit_referral
+from fhir_records import GIVEN, post_bundle, row_counts, visit_referral
 from mesoclinic.formulary.models import StockMovement
 from mesoclinic.patients.models import Patient
 from mesoclinic.visits import service as visit_service
 from mesoclinic.visits.models import ExternalVisit, Visit
 from support import audit_entries
 
-FHIR = {"Content-Type": "application/fhir+json"}
-
 
 def _counts(world: Any) -> dict[str, int]:
-    with world.db.factory() as s:
-        return {
-            model.__name__: s.execute(select(func.count()).select_from(model)).scalar_one()
-            for model in (Patient, ExternalVisit, Visit, StockMovement)
-        }
-
-
-def _post(client: Any, bundle: dict[str, Any]) -> Any:
-    return client.post("/fhir", json=bundle, headers=FHIR)
+    return row_counts(world, Patient, ExternalVisit, Visit, StockMovement)
 
 
 def test_a_session_given_elsewhere_is_stored_once_as_an_imported_visit(world):
     before = _counts(world)
     clinician = world.client("clinician")
-    r = _post(clinician, visit_referral())
+    r = post_bundle(clinician, visit_referral())
     assert r.status_code == 200, r.text
     entries = r.json()["entry"]
     assert [e["response"]["status"] for e in entries] == ["201 Created"] * 4
@@ -63,7 +53,7 @@ def test_a_session_given_elsewhere_is_stored_once_as_an_imported_visit(world):
              "dose": "1.5 mL"},
         ]  # fmt: skip
 
-    again = _post(clinician, visit_referral())
+    again = post_bundle(clinician, visit_referral())
     assert again.status_code == 200, again.text
     assert [e["response"]["status"] for e in again.json()["entry"]] == ["200 OK"] * 4
     assert again.json()["entry"][1]["response"]["location"] == visit_location
@@ -73,7 +63,7 @@ def test_a_session_given_elsewhere_is_stored_once_as_an_imported_visit(world):
 
     changed = visit_referral()
     changed["entry"][3]["resource"]["dosage"]["dose"]["value"] = 1.0
-    r = _post(clinician, changed)
+    r = post_bundle(clinician, changed)
     assert r.status_code == 200, r.text
     assert r.json()["entry"][1]["response"]["status"] == "200 OK"
     assert _counts(world) == after
@@ -83,7 +73,7 @@ def test_a_session_given_elsewhere_is_stored_once_as_an_imported_visit(world):
 
 
 def test_an_imported_session_counts_for_the_least_interval(world):
-    assert _post(world.client("clinician"), visit_referral()).status_code == 200
+    assert post_bundle(world.client("clinician"), visit_referral()).status_code == 200
     with world.db.factory() as s:
         patient = s.execute(select(Patient).where(Patient.family_name == "Okafor")).scalar_one()
         zone = ZoneInfo("Europe/London")
@@ -92,7 +82,7 @@ def test_an_imported_session_counts_for_the_least_interval(world):
 
 
 def test_the_visits_tab_shows_sessions_recorded_elsewhere(world):
-    assert _post(world.client("clinician"), visit_referral()).status_code == 200
+    assert post_bundle(world.client("clinician"), visit_referral()).status_code == 200
     with world.db.factory() as s:
         patient = s.execute(select(Patient).where(Patient.family_name == "Okafor")).scalar_one()
     page = world.web("nurse").get(f"/patients/{patient.id}/visits")
@@ -106,7 +96,7 @@ def test_the_visits_tab_shows_sessions_recorded_elsewhere(world):
 
 def _refused(world: Any, bundle: dict[str, Any], status: int = 422) -> list[str]:
     before = _counts(world)
-    r = _post(world.client("clinician"), bundle)
+    r = post_bundle(world.client("clinician"), bundle)
     assert r.status_code == status, r.text
     body = r.json()
     assert body["resourceType"] == "OperationOutcome"
@@ -150,7 +140,7 @@ def test_bad_sessions_are_named_by_fhirpath_and_nothing_is_stored(world):
 
 def test_reception_may_not_import_a_session(world):
     before = _counts(world)
-    r = _post(world.client("reception"), visit_referral())
+    r = post_bundle(world.client("reception"), visit_referral())
     assert r.status_code == 403, r.text
     assert r.json()["resourceType"] == "OperationOutcome"
     assert _counts(world) == before
