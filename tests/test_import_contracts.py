@@ -154,6 +154,8 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.fhir.importer": "service",
     f"{PACKAGE}.fhir.importer_parse": "pure",
     f"{PACKAGE}.fhir.importer_records": "pure",
+    f"{PACKAGE}.fhir.importer_read": "pure",
+    f"{PACKAGE}.fhir.importer_sessions": "pure",
     f"{PACKAGE}.app": "root",
     f"{PACKAGE}.cli": "root",
     f"{PACKAGE}.__main__": "root",  # `python -m mesoclinic`: the root command

@@ -11,12 +11,8 @@ import pytest
 from mesoclinic.errors import InvalidInput
 from mesoclinic.fhir.bulk import parse_types
 from mesoclinic.fhir.bulk_ndjson import NdjsonWriter, read_ndjson
-from mesoclinic.fhir.importer_parse import (
-    _rating,
-    fhirpath,
-    parse_bundle,
-    transaction_bundle,
-)
+from mesoclinic.fhir.importer_parse import _rating, parse_bundle, transaction_bundle
+from mesoclinic.fhir.importer_read import fhirpath
 from mesoclinic.fhir.importer_records import BundleRefused
 
 TYPES = ("Patient", "Condition", "Observation")

@@ -24,7 +24,7 @@ from mesoclinic.db import RecordStatus
 from mesoclinic.errors import DomainError, Forbidden, InvalidInput
 from mesoclinic.fhir import codes
 from mesoclinic.fhir.bulk_models import ImportLink
-from mesoclinic.fhir.importer_parse import fhirpath
+from mesoclinic.fhir.importer_read import fhirpath
 from mesoclinic.fhir.importer_records import (
     AdministrationIn,
     AllergyIn,
