@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 from typing import Any
@@ -61,3 +64,22 @@ def browser_login(page: Any, username: str, password: str = TEST_PASSWORD) -> No
 def csrf_from(html: str) -> str:
     """The CSRF token a rendered page puts in its forms."""
     return html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+
+
+def run_bench(script: str, *args: str) -> dict[str, Any]:
+    """Run `bench/<script>` on its own small data (no configured database) and return the JSON
+    object it prints last; fails with the script's error output."""
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root / "src")}
+    env.pop("MESOCLINIC_DATABASE_URL", None)
+    completed = subprocess.run(
+        [sys.executable, str(root / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=840,  # the shared 2-core test machine; the run itself takes about a minute
+        check=False,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    figures: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return figures

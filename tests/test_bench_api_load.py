@@ -8,15 +8,10 @@ checks (every endpoint answered, every figure is there, never how fast).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from support import run_bench
+
 ENDPOINTS = (
     "bare (/healthz)",
     "search: name prefix",
@@ -35,18 +30,7 @@ ENDPOINTS = (
 
 @pytest.mark.timeout(900)
 def test_api_load_quick_mode_prints_every_figure() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("MESOCLINIC_DATABASE_URL", None)
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "api_load.py"), "--quick", "--seconds", "0.3"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=840,  # the shared 2-core test machine; the run itself takes about a minute
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures = run_bench("api_load.py", "--quick", "--seconds", "0.3")
     rows = {r["endpoint"]: r for r in figures["endpoints"]}
     assert tuple(rows) == ENDPOINTS
     for name, row in rows.items():

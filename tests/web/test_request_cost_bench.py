@@ -7,33 +7,15 @@ is there, never how fast.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import pytest
 
+from support import run_bench
 from test_bench_api_load import ENDPOINTS  # the same endpoints, in the same order
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.timeout(900)
 def test_request_cost_quick_mode_prints_cpu_and_statements_of_every_endpoint() -> None:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    env.pop("MESOCLINIC_DATABASE_URL", None)
-    completed = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "request_cost.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=840,  # the shared 2-core test machine; the run itself takes about a minute
-        check=False,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    figures = json.loads(completed.stdout.strip().splitlines()[-1])
+    figures = run_bench("request_cost.py", "--quick")
     rows = {r["endpoint"]: r for r in figures["endpoints"]}
     assert tuple(rows) == ENDPOINTS
     for name, row in rows.items():
