@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -331,25 +332,43 @@ def get_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
 
 def list_for_patient(session: Session, actor: Actor, patient_id: uuid.UUID) -> Sequence[Visit]:
     """A patient's visits, newest first, auditing the read."""
+    return _newest_first(session, actor, patient_id, Visit, "visit", audit_none=True)
+
+
+Listed = TypeVar("Listed", Visit, ExternalVisit)
+
+
+def _newest_first(
+    session: Session,
+    actor: Actor,
+    patient_id: uuid.UUID,
+    model: type[Listed],
+    entity: str,
+    *,
+    audit_none: bool,
+) -> Sequence[Listed]:
+    """A patient's rows of a visit kind, newest first; the read audited (also when there are
+    none, if `audit_none`)."""
     patient = patient_service.load(session, actor, patient_id, Permission.VISIT_READ)
-    visits = (
+    rows = (
         session.execute(
-            select(Visit).where(Visit.patient_id == patient.id).order_by(Visit.performed_at.desc())
+            select(model).where(model.patient_id == patient.id).order_by(model.performed_at.desc())
         )
         .scalars()
         .all()
     )
-    audit.record(
-        session,
-        actor,
-        "read",
-        "visit",
-        None,
-        patient_id=patient.id,
-        clinic_id=patient.clinic_id,
-        detail={"count": len(visits)},
-    )
-    return visits
+    if rows or audit_none:
+        audit.record(
+            session,
+            actor,
+            "read",
+            entity,
+            None,
+            patient_id=patient.id,
+            clinic_id=patient.clinic_id,
+            detail={"count": len(rows)},
+        )
+    return rows
 
 
 def void(session: Session, actor: Actor, visit_id: uuid.UUID, reason: str) -> Visit:
@@ -441,25 +460,6 @@ def list_external_for_patient(
     session: Session, actor: Actor, patient_id: uuid.UUID
 ) -> Sequence[ExternalVisit]:
     """A patient's sessions recorded elsewhere (imported), newest first, auditing the read."""
-    patient = patient_service.load(session, actor, patient_id, Permission.VISIT_READ)
-    rows = (
-        session.execute(
-            select(ExternalVisit)
-            .where(ExternalVisit.patient_id == patient.id)
-            .order_by(ExternalVisit.performed_at.desc())
-        )
-        .scalars()
-        .all()
+    return _newest_first(
+        session, actor, patient_id, ExternalVisit, "external_visit", audit_none=False
     )
-    if rows:
-        audit.record(
-            session,
-            actor,
-            "read",
-            "external_visit",
-            None,
-            patient_id=patient.id,
-            clinic_id=patient.clinic_id,
-            detail={"count": len(rows)},
-        )
-    return rows
