@@ -220,15 +220,21 @@ def _run_workers(config: Any) -> None:
     on every request (uvicorn issue 3149; one process binds through asyncio and is not hit).
     The same descriptor, rewrapped with IPPROTO_TCP, goes to the worker processes.
     """
-    import socket
-
     from uvicorn.supervisors import Multiprocess
 
-    bound = config.bind_socket()
-    if bound.family in (socket.AF_INET, socket.AF_INET6):
-        bound = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
-        bound.set_inheritable(True)
-    Multiprocess(config, sockets=[bound]).run()
+    Multiprocess(config, sockets=[tcp_listener(config.bind_socket())]).run()
+
+
+def tcp_listener(bound: Any) -> Any:
+    """The bound socket's descriptor as a socket whose `proto` is IPPROTO_TCP (a Unix socket
+    as it is); the old object no longer owns the descriptor."""
+    import socket
+
+    if bound.family not in (socket.AF_INET, socket.AF_INET6):
+        return bound
+    tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    tcp.set_inheritable(True)
+    return tcp
 
 
 WORKER_APP = "mesoclinic.app:create_worker_app"
