@@ -6,6 +6,7 @@ routes to make sure none is missed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -14,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
@@ -276,7 +277,15 @@ Idempotency = Annotated[IdempotencyRequest, Depends(idempotency_request)]
 def _dump(model: BaseModel | Sequence[BaseModel]) -> str:
     if isinstance(model, BaseModel):
         return model.model_dump_json()
-    return "[" + ",".join(m.model_dump_json() for m in model) + "]"
+    if not model:
+        return "[]"
+    # One serialiser call for the whole list (hundreds of appointments), not one per item.
+    return _list_adapter(type(model[0])).dump_json(list(model)).decode()
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def created_once(
