@@ -250,6 +250,17 @@ LAZY_IMPORTS = {
     (f"{PACKAGE}.outcomes.growth_pairs", f"{PACKAGE}.imaging.growth"): (
         "scikit-image's registration: only a growth job needs it"
     ),
+    (f"{PACKAGE}.analytics.comparison", f"{PACKAGE}.analytics.compare"): (
+        "the comparison statistics (NumPy, SciPy, statsmodels) load with the first comparison, "
+        "not when `serve` imports the analytics routes (tests/test_startup.py)"
+    ),
+    (f"{PACKAGE}.analytics.comparison", f"{PACKAGE}.analytics.mixed"): (
+        "the mixed model's NumPy code loads with the first comparison, not with `serve`"
+    ),
+    (f"{PACKAGE}.outcomes.review", f"{PACKAGE}.imaging.overlay"): (
+        "NumPy and Pillow load with the first overlay drawn, not when `serve` starts "
+        "(tests/test_startup.py)"
+    ),
     (f"{PACKAGE}.imaging.cli", f"{PACKAGE}.imaging.batch"): (
         "NumPy, SciPy, Pillow and the detector models: only `analyze` needs them, and every "
         "command builds the whole CLI (tests/test_startup.py)"
