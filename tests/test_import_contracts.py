@@ -19,7 +19,8 @@ The checker parses every module under src/mesoclinic (no import is executed) and
    its reason.
 
 Where the odd modules sit:
-- core (0): `config`, `db`, `errors`, `findings`, `schemas_common`, `migrate`, the package.
+- core (0): `config`, `db`, `errors`, `findings`, `schemas_common`, `migrate`, `startup`, the
+  package.
 - edge (4): every area's `api`, `pages`, `cli`, `panels`, `*_pages`, `views`, `worker`;
   `security.deps` (route dependencies); everything under `web/` (templating, forms, the
   dashboard and navigation registries, the home page).
@@ -142,6 +143,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.findings": "core",
     f"{PACKAGE}.schemas_common": "core",
     f"{PACKAGE}.migrate": "core",
+    f"{PACKAGE}.startup": "core",
     f"{PACKAGE}.area": "pure",
     f"{PACKAGE}.areas": "pure",  # reads the declarations; loads named modules only when asked
     f"{PACKAGE}.command": "edge",

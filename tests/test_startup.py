@@ -227,3 +227,22 @@ def test_serve_on_a_database_at_the_head_answers_without_alembic_or_the_heavy_li
     )
     found = json.loads(done.stdout.strip().splitlines()[-1])
     assert found == {"schema": migrate.HEAD_REVISION, "loaded": []}
+
+
+LOADING_PROBE = """
+import gc
+from mesoclinic import startup
+with startup.loading():
+    paused = not gc.isenabled()
+    built = [[n] for n in range(1000)]
+print(paused, gc.isenabled(), gc.get_freeze_count() >= 1000)
+"""
+
+
+def test_a_server_loads_its_app_with_the_collector_paused_then_frozen() -> None:
+    """`serve` and each `--workers` process build the app inside `startup.loading()`: no cycle
+    collection while it loads, what it built frozen afterwards, the collector back on."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADING_PROBE], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.split() == ["True", "True", "True"]
