@@ -98,6 +98,7 @@ LAYER_BY_STEM = {
     "images_export": "service",
     "photo_consent": "service",
     "review": "service",
+    "plan_reviews": "service",
     "corrections": "service",
     "followup": "service",
     "evidence": "service",

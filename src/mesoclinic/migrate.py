@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # The newest migration's revision: a new migration changes it in the same commit (a test compares
 # it with Alembic's head, so a forgotten update fails the suite, and never a start-up).
-HEAD_REVISION = "0019_trigram_search"
+HEAD_REVISION = "0021_plan_reviews"
 VERSIONS_QUERY = text("SELECT version_num FROM alembic_version")
 
 
