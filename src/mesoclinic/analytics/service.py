@@ -9,11 +9,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mesoclinic.analytics import queries, summaries
+from mesoclinic.analytics import queries, rows, summaries
 from mesoclinic.analytics.area import AnalyticsPermission
 from mesoclinic.analytics.cohorts import (
     DEFAULT_KIND as DEFAULT_KIND,  # re-exported: routes and commands read it here
@@ -156,13 +156,15 @@ def _flush_unique(session: Session) -> None:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A cohort ready to query: its name, filter, words and the statement selecting it."""
+    """A cohort ready to query: its name, filter, words and the statements selecting it (from
+    the clinical tables, and from the derived rows)."""
 
     name: str
     filter: CohortFilter
     words: str
     query: Select[Any]
     dialect: str
+    derived: Select[Any]
 
 
 def resolve(
@@ -191,7 +193,14 @@ def resolve(
         words += f"; at {names.get(actor.clinic_id, 'your clinic')}"  # type: ignore[arg-type]
     day = (today or datetime.now(UTC)).date()
     dialect = session.get_bind().dialect.name
-    return Resolved(name, filt, words, queries.cohort(filt, scope, day, dialect), dialect)
+    return Resolved(
+        name,
+        filt,
+        words,
+        queries.cohort(filt, scope, day, dialect),
+        dialect,
+        queries.derived_cohort(filt, scope, day),
+    )
 
 
 def record_read(session: Session, actor: Actor, view: str, cohort: Resolved, **detail: Any) -> None:
@@ -223,24 +232,31 @@ def rule_for(kind: str, book: ResponderBook) -> ResponderRule | None:
     return next((r for r in book.responder if kind in r.kinds), None)
 
 
-def members(tables: Scratch, resolved: Resolved, label: str = "cohort") -> Table:
-    """The cohort's patients, selected once into a scratch table (see `queries.cohort`)."""
+def members(tables: Scratch, resolved: Resolved, label: str = "cohort") -> Any:
+    """The cohort's patients: a filter over the derived rows when they are ready
+    (`queries.derived_cohort`), else selected once into a scratch table (`queries.cohort`)."""
+    if tables.derived:
+        return resolved.derived.subquery(label)
     return tables.table(label, MEMBER_COLUMNS, resolved.query, ["patient_id"])
 
 
 def outcomes(
-    tables: Scratch, cohort: Table, kind: str, rule: ResponderRule | None, label: str = "changes"
-) -> Table:
-    """Each member's values and changes per time point, computed once into a scratch table
-    (see `queries.outcome_rows`)."""
-    statement = queries.outcome_rows(cohort, queries.Outcome(kind, rule), tables.dialect)
+    tables: Scratch, cohort: Any, kind: str, rule: ResponderRule | None, label: str = "changes"
+) -> Any:
+    """Each member's values and changes per time point: the derived rows of the kind when they
+    are ready (`queries.derived_outcomes`), else computed once into a scratch table
+    (`queries.outcome_rows`)."""
+    outcome = queries.Outcome(kind, rule)
+    if tables.derived:
+        return queries.derived_outcomes(cohort, outcome).subquery(label)
+    statement = queries.outcome_rows(cohort, outcome, tables.dialect)
     return tables.table(label, OUTCOME_COLUMNS, statement, ["patient_id", "tp"])
 
 
 def time_point_rows(
     session: Session,
-    cohort: Table,
-    changes: Table,
+    cohort: Any,
+    changes: Any,
     dialect: str,
     *,
     group: str | None = None,
@@ -282,8 +298,8 @@ def _order(tp: str) -> int:
 
 def _quantiles(
     session: Session,
-    cohort: Table,
-    changes: Table,
+    cohort: Any,
+    changes: Any,
     dialect: str,
     group: str | None,
     keys: list[str],
@@ -341,8 +357,8 @@ def summary(
 def grouped_summary(
     session: Session,
     resolved: Resolved,
-    cohort: Table,
-    changes: Table,
+    cohort: Any,
+    changes: Any,
     *,
     by: str,
     kind: str,
@@ -365,6 +381,15 @@ def grouped_summary(
         time_point=point,
         rows=[r for r in rows if r.time_point == point],
     )
+
+
+def rebuild_rows(session: Session, actor: Actor) -> dict[str, int]:
+    """Every patient's derived analytics rows from scratch (`analytics.rows.rebuild`), e.g.
+    after the time points' definition changed; audited with the row counts, no patient id."""
+    actor.require(AnalyticsPermission.VIEW)
+    counts = rows.rebuild(session.connection())
+    audit.record(session, actor, "rebuild", "analytics_rows", None, detail={"rows": counts})
+    return counts
 
 
 def builder_choices(session: Session, actor: Actor) -> dict[str, list[tuple[str, str]]]:
