@@ -40,20 +40,19 @@ from mesoclinic.analytics.cohorts import (
     TIME_POINTS,
     CohortFilter,
     Scope,
+    TimePoint,
     birth_date_bounds,
 )
 from mesoclinic.analytics.models import ANALYTICS_OUTCOMES, ANALYTICS_PATIENTS
 from mesoclinic.analytics.rows import (
-    days_between,
     first_sessions,
     latest_assessments,
     latest_plans,
 )
 from mesoclinic.analytics.rows import outcome_rows as measured_rows
 from mesoclinic.assessment.models import Assessment
-from mesoclinic.db import RecordStatus
+from mesoclinic.db import RecordStatus, UTCDateTime
 from mesoclinic.formulary.models import Cocktail, Lot, Product
-from mesoclinic.outcomes.models import Measurement
 from mesoclinic.outcomes.responders import ResponderRule
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import PlanStatus, TreatmentPlan
@@ -136,7 +135,9 @@ def derived_cohort(filt: CohortFilter, scope: Scope, today: date) -> Select[Any]
         Cocktail.name.label("cocktail"),
         p.protocol,
         p.dropped,
-    ).join(Cocktail, Cocktail.id == p.cocktail_id)
+        # A left join to the key: PostgreSQL drops it from every read that does not group by
+        # the cocktail (the column is never NULL, so it finds the same row an inner join does).
+    ).outerjoin(Cocktail, Cocktail.id == p.cocktail_id)
     columns = Columns(
         p.patient_id, p.clinic_id, p.sex, p.birth_date, p.diagnosis, p.scale, p.grade, p.t0,
         p.prp.is_(true()),
@@ -232,16 +233,16 @@ def outcome_rows(members: Any, outcome: Outcome, dialect: str) -> Select[Any]:
     return _with_responder(derived, outcome.rule)
 
 
-def derived_outcomes(members: Any, outcome: Outcome) -> Select[Any]:
+def derived_outcomes(members: Any, outcome: Outcome, joined: bool = False) -> Select[Any]:
     """The members' rows of one kind from the derived outcomes (`analytics_outcomes`), with
-    the responder rule applied. Same columns as `outcome_rows`."""
+    the responder rule applied. Same columns as `outcome_rows`. `joined`: every read of it
+    joins it to the members anyway, so it is not limited to them here (that would be a second
+    join of every row)."""
     o = ANALYTICS_OUTCOMES
-    derived = (
-        select(o)
-        .where(o.c.kind == outcome.kind, o.c.patient_id.in_(select(members.c.patient_id)))
-        .subquery("derived")
-    )
-    return _with_responder(derived, outcome.rule)
+    derived = select(o).where(o.c.kind == outcome.kind)
+    if not joined:
+        derived = derived.where(o.c.patient_id.in_(select(members.c.patient_id)))
+    return _with_responder(derived.subquery("derived"), outcome.rule)
 
 
 def _with_responder(derived: Any, rule: ResponderRule | None) -> Select[Any]:
@@ -298,10 +299,17 @@ def moments(members: Any, changes: Any, group: str | None = None) -> Select[Any]
     )
 
 
-def _time_point_rows() -> Any:
+def _time_point_rows(now: datetime, dialect: str) -> Any:
+    """The time points with the first session time after which each is not yet due."""
+
+    def due_after(p: TimePoint) -> Any:
+        moment = literal(now - timedelta(days=p.target_day + p.window_after), UTCDateTime())
+        # PostgreSQL types a UNION's column from its first row: say it is a time, not text.
+        # (SQLite compares the stored text, and a CAST there would make it a number.)
+        return moment if dialect == "sqlite" else cast(moment, UTCDateTime())
+
     rows = [
-        select(literal(p.key).label("tp"), literal(p.target_day + p.window_after).label("due_day"))
-        for p in TIME_POINTS
+        select(literal(p.key).label("tp"), due_after(p).label("due_after")) for p in TIME_POINTS
     ]
     return union_all(*rows).subquery("time_points")
 
@@ -310,29 +318,45 @@ def follow_up_status(
     members: Any, changes: Any, now: datetime, dialect: str, group: str | None = None
 ) -> Select[Any]:
     """Per time point (and group), how many patients were measured in the window, dropped out
-    (a plan stopped) without a value, are not yet due, or were due and have no value."""
-    points = _time_point_rows()
+    (a plan stopped) without a value, are not yet due, or were due and have no value.
+
+    Every member is counted under what they would be without a value (dropped out, not yet
+    due, no value); the measured ones are then moved from there to "measured", from the
+    changes joined to the members once (a left join of every member with every time point to
+    the changes cost a second at 100,000 patients)."""
+    points = _time_point_rows(now, dialect)
     keys = _group_columns(members, group)
-    elapsed = days_between(literal(now, Measurement.measured_at.type), members.c.t0, dialect)
-    status = case(
-        (changes.c.patient_id.is_not(None), "measured"),
+    unmeasured = case(
         (members.c.dropped == 1, "dropped_out"),
-        (elapsed < points.c.due_day, "not_yet_due"),
+        (members.c.t0 > points.c.due_after, "not_yet_due"),
         else_="no_value",
     )
-    rows = (
-        select(points.c.tp, *keys, status.label("status"))
+    everyone = (
+        select(points.c.tp, *keys, unmeasured.label("status"), func.count().label("patients"))
         .select_from(points)
         .join(members, true())
-        .outerjoin(
-            changes,
-            and_(changes.c.patient_id == members.c.patient_id, changes.c.tp == points.c.tp),
-        )
-        .subquery("follow_up")
+        .group_by(points.c.tp, *keys, unmeasured)
     )
-    group_keys = [rows.c[c.name] for c in keys]
-    return select(rows.c.tp, *group_keys, rows.c.status, func.count().label("patients")).group_by(
-        rows.c.tp, *group_keys, rows.c.status
+    measured = (
+        select(points.c.tp, *keys, unmeasured.label("status"), func.count().label("patients"))
+        .select_from(changes)
+        .join(members, members.c.patient_id == changes.c.patient_id)
+        .join(points, points.c.tp == changes.c.tp)
+        .group_by(points.c.tp, *keys, unmeasured)
+        .cte("measured")
+    )
+    m_keys = [measured.c[c.name] for c in keys]
+    counted = union_all(
+        everyone,
+        select(measured.c.tp, *m_keys, literal("measured").label("status"), measured.c.patients),
+        select(measured.c.tp, *m_keys, measured.c.status, -measured.c.patients),
+    ).subquery("counted")
+    group_keys = [counted.c[c.name] for c in keys]
+    total = func.sum(counted.c.patients)
+    return (
+        select(counted.c.tp, *group_keys, counted.c.status, total.label("patients"))
+        .group_by(counted.c.tp, *group_keys, counted.c.status)
+        .having(total != 0)
     )
 
 

@@ -54,6 +54,7 @@ from mesoclinic.visits.models import Visit, VisitStatus
 
 ROWS_VERSION = 1  # raise when what the rows hold changes: the reads then wait for a rebuild
 STATE_NAME = "rows"
+LOCK_CLASS = 0x616E61  # the first key of the advisory locks a refresh takes per patient
 WATCHED = (Visit, Measurement, Assessment, TreatmentPlan)  # each has a patient_id
 
 
@@ -280,11 +281,24 @@ def _fill(connection: Connection, ids: list[uuid.UUID] | None) -> None:
     )
 
 
+def _lock_key(patient_id: uuid.UUID) -> int:
+    """A 32-bit signed key from the id (two ids sharing one only wait for each other)."""
+    return int.from_bytes(patient_id.bytes[:4], "big", signed=True)
+
+
 def refresh(connection: Connection, patient_ids: Iterable[uuid.UUID]) -> None:
     """Replace the derived rows of these patients with what their records say now."""
     ids = sorted(set(patient_ids))
     if not ids:
         return
+    if connection.dialect.name == "postgresql":
+        # Two transactions refreshing one patient at once would both insert the patient's rows
+        # (the second failing on the key): the second waits here until the first commits, then
+        # reads what it committed. SQLite has one writer at a time already.
+        for patient_id in ids:
+            connection.execute(
+                select(func.pg_advisory_xact_lock(LOCK_CLASS, _lock_key(patient_id)))
+            )
     connection.execute(delete(ANALYTICS_OUTCOMES).where(ANALYTICS_OUTCOMES.c.patient_id.in_(ids)))
     connection.execute(delete(ANALYTICS_PATIENTS).where(ANALYTICS_PATIENTS.c.patient_id.in_(ids)))
     _fill(connection, ids)
@@ -293,6 +307,10 @@ def refresh(connection: Connection, patient_ids: Iterable[uuid.UUID]) -> None:
 def rebuild(connection: Connection) -> dict[str, int]:
     """Every patient's derived rows from scratch (two INSERT ... SELECT), then the state row
     naming the definition they follow. Returns the rows written per table."""
+    if connection.dialect.name == "postgresql":  # writes touching a patient wait for it
+        connection.exec_driver_sql(
+            "LOCK TABLE analytics_patients, analytics_outcomes IN EXCLUSIVE MODE"
+        )
     connection.execute(delete(ANALYTICS_OUTCOMES))
     connection.execute(delete(ANALYTICS_PATIENTS))
     _fill(connection, None)

@@ -241,14 +241,20 @@ def members(tables: Scratch, resolved: Resolved, label: str = "cohort") -> Any:
 
 
 def outcomes(
-    tables: Scratch, cohort: Any, kind: str, rule: ResponderRule | None, label: str = "changes"
+    tables: Scratch,
+    cohort: Any,
+    kind: str,
+    rule: ResponderRule | None,
+    label: str = "changes",
+    *,
+    joined: bool = False,
 ) -> Any:
     """Each member's values and changes per time point: the derived rows of the kind when they
-    are ready (`queries.derived_outcomes`), else computed once into a scratch table
-    (`queries.outcome_rows`)."""
+    are ready (`queries.derived_outcomes`; `joined`: every read of it joins the members), else
+    computed once into a scratch table (`queries.outcome_rows`)."""
     outcome = queries.Outcome(kind, rule)
     if tables.derived:
-        return queries.derived_outcomes(cohort, outcome).subquery(label)
+        return queries.derived_outcomes(cohort, outcome, joined).subquery(label)
     statement = queries.outcome_rows(cohort, outcome, tables.dialect)
     return tables.table(label, OUTCOME_COLUMNS, statement, ["patient_id", "tp"])
 
@@ -338,7 +344,7 @@ def summary(
     rule = rule_for(kind, book)
     with scratch(session) as tables:
         chosen = members(tables, resolved)
-        changes = outcomes(tables, chosen, kind, rule)
+        changes = outcomes(tables, chosen, kind, rule, joined=True)
         rows = time_point_rows(session, chosen, changes, resolved.dialect, now=now)
     record_read(session, actor, "summary", resolved, kind=kind)
     return CohortSummary(
