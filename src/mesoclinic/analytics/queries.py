@@ -24,6 +24,7 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    distinct,
     exists,
     false,
     func,
@@ -495,87 +496,52 @@ def _adverse_visits() -> Any:
     )
 
 
-def _counted(sessions: Any, keys: list[str]) -> Select[Any]:
-    """Sessions, patients and sessions with an adverse event per key, from rows of (keys...,
-    patient_id, visit_id, event), in three hash aggregates: each session once per key, then
-    each patient once, then the key (three `count(DISTINCT ...)` sorted every session each)."""
-    per_visit = (
-        select(
-            *(sessions.c[k] for k in keys),
-            sessions.c.patient_id,
-            func.max(sessions.c.event).label("event"),
-        )
-        .group_by(*(sessions.c[k] for k in keys), sessions.c.patient_id, sessions.c.visit_id)
-        .subquery("per_visit")
-    )
-    per_patient = (
-        select(
-            *(per_visit.c[k] for k in keys),
-            func.count().label("sessions"),
-            func.sum(per_visit.c.event).label("events"),
-        )
-        .group_by(*(per_visit.c[k] for k in keys), per_visit.c.patient_id)
-        .subquery("per_patient")
-    )
-    columns = [per_patient.c[k] for k in keys]
-    return (
-        select(
-            *columns,
-            # sums of counts are NUMERIC on PostgreSQL: whole numbers, read as int
-            cast(func.sum(per_patient.c.sessions), Integer).label("exposures"),
-            func.count().label("patients"),
-            cast(func.sum(per_patient.c.events), Integer).label("events"),
-        )
-        .group_by(*columns)
-        .order_by(*columns)
-    )
-
-
-def _sessions(members: Any, *keys: Any) -> Select[Any]:
-    """The members' completed sessions with the keys, patient, session and whether it had an
-    adverse event (any type other than "none")."""
-    adverse = _adverse_visits()
-    return (
-        select(
-            *keys,
-            Visit.patient_id.label("patient_id"),
-            Visit.id.label("visit_id"),
-            case((adverse.c.visit_id.is_not(None), 1), else_=0).label("event"),
-        )
-        .select_from(Visit)
-        .join(members, members.c.patient_id == Visit.patient_id)
-        .outerjoin(adverse, adverse.c.visit_id == Visit.id)
-        .where(Visit.status == VisitStatus.COMPLETED)
-    )
-
-
 def lot_rates(members: Any) -> Any:
     """Per product and lot: sessions that drew on the lot, patients, sessions with an adverse
     event (any type other than "none")."""
-    sessions = (
-        _sessions(
-            members,
+    adverse = _adverse_visits()
+    return (
+        select(
             Product.name.label("product"),
             Lot.batch_number.label("lot"),
             Lot.recalled_at.is_not(None).label("recalled"),
+            func.count(distinct(Visit.id)).label("exposures"),
+            func.count(distinct(Visit.patient_id)).label("patients"),
+            func.count(distinct(case((adverse.c.visit_id.is_not(None), Visit.id)))).label("events"),
         )
-        .join(VisitLot, VisitLot.visit_id == Visit.id)
+        .select_from(VisitLot)
+        .join(Visit, Visit.id == VisitLot.visit_id)
+        .join(members, members.c.patient_id == Visit.patient_id)
         .join(Lot, Lot.id == VisitLot.lot_id)
         .join(Product, Product.id == Lot.product_id)
-        .subquery("sessions")
+        .outerjoin(adverse, adverse.c.visit_id == Visit.id)
+        .where(Visit.status == VisitStatus.COMPLETED)
+        .group_by(Product.name, Lot.batch_number, Lot.recalled_at)
+        .order_by(Product.name, Lot.batch_number)
     )
-    return _counted(sessions, ["product", "lot", "recalled"])
 
 
 def session_rates(members: Any, by: str) -> Select[Any]:
     """Per technique, clinician or cocktail: sessions, patients, sessions with an adverse event."""
+    adverse = _adverse_visits()
     column: Any = {
         "technique": Visit.technique,
         "clinician": func.coalesce(func.nullif(User.display_name, ""), User.username),
         "cocktail": Cocktail.name,
         "product": Product.name,
     }[by]
-    query = _sessions(members, column.label("name"))
+    query = (
+        select(
+            column.label("name"),
+            func.count(distinct(Visit.id)).label("exposures"),
+            func.count(distinct(Visit.patient_id)).label("patients"),
+            func.count(distinct(case((adverse.c.visit_id.is_not(None), Visit.id)))).label("events"),
+        )
+        .select_from(Visit)
+        .join(members, members.c.patient_id == Visit.patient_id)
+        .outerjoin(adverse, adverse.c.visit_id == Visit.id)
+        .where(Visit.status == VisitStatus.COMPLETED)
+    )
     if by == "clinician":
         query = query.join(User, User.id == Visit.practitioner_id)
     if by == "cocktail":
@@ -586,7 +552,7 @@ def session_rates(members: Any, by: str) -> Select[Any]:
             .join(Lot, Lot.id == VisitLot.lot_id)
             .join(Product, Product.id == Lot.product_id)
         )
-    return _counted(query.subquery("sessions"), ["name"])
+    return query.group_by(column).order_by(column)
 
 
 def choices() -> dict[str, Any]:
