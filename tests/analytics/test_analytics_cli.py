@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from analytics.cohort_data import add_patient, arrange
 from mesoclinic.analytics import rows, service
-from mesoclinic.analytics.models import ANALYTICS_PATIENTS, ANALYTICS_STATE
 from mesoclinic.analytics.cohorts import CohortFilter
+from mesoclinic.analytics.models import ANALYTICS_PATIENTS, ANALYTICS_STATE
 from mesoclinic.analytics.schemas import CohortCreate
 from mesoclinic.cli import build_app
 from mesoclinic.db import unit_of_work
