@@ -279,9 +279,17 @@ def _group_columns(members: Any, group: str | None) -> list[Any]:
     return [members.c[name] for name in GROUPINGS[group]] if group else []
 
 
-def moments(members: Any, changes: Any, group: str | None = None) -> Select[Any]:
-    """Per time point (and group): n, sum and sum of squares of the change, responders."""
+def moments(
+    members: Any, changes: Any, group: str | None = None, with_quantiles: bool = False
+) -> Select[Any]:
+    """Per time point (and group): n, sum and sum of squares of the change, responders; with
+    `with_quantiles` (PostgreSQL) also q25, q50 and q75 of the change (`percentile_cont`), so
+    the changes are joined to the members once for both."""
     keys = _group_columns(members, group)
+    cuts = [
+        func.percentile_cont(q).within_group(changes.c.change).label(f"q{int(q * 100)}")
+        for q in (QUANTILES if with_quantiles else ())
+    ]
     return (
         select(
             changes.c.tp,
@@ -292,6 +300,7 @@ def moments(members: Any, changes: Any, group: str | None = None) -> Select[Any]
             func.sum(changes.c.responder).label("responders"),
             func.count(changes.c.responder).label("judged"),
             func.sum(changes.c.baseline).label("baseline_total"),
+            *cuts,
         )
         .join(members, members.c.patient_id == changes.c.patient_id)
         .where(changes.c.change.is_not(None))
@@ -360,26 +369,16 @@ def follow_up_status(
     )
 
 
-def quantiles(members: Any, changes: Any, dialect: str, group: str | None = None) -> Select[Any]:
-    """The quartiles of the change per time point (and group).
-
-    PostgreSQL: one row per group with q1, median, q3 (`percentile_cont`). SQLite: the rows at
-    the ordered positions around each quantile, with their position (0-based) and the count.
-    """
+def quantiles(members: Any, changes: Any, group: str | None = None) -> Select[Any]:
+    """SQLite's quartiles of the change per time point (and group): the rows at the ordered
+    positions around each quantile, with their position (0-based) and the count. (PostgreSQL
+    computes them with `percentile_cont` in `moments`.)"""
     keys = _group_columns(members, group)
     joined = (
         select(changes.c.tp, *keys, changes.c.change)
         .join(members, members.c.patient_id == changes.c.patient_id)
         .where(changes.c.change.is_not(None))
     )
-    if dialect != "sqlite":
-        rows = joined.subquery("changes_for_quantiles")
-        group_keys = [rows.c[c.name] for c in keys]
-        cuts = [
-            func.percentile_cont(q).within_group(rows.c.change).label(f"q{int(q * 100)}")
-            for q in QUANTILES
-        ]
-        return select(rows.c.tp, *group_keys, *cuts).group_by(rows.c.tp, *group_keys)
     partition = [changes.c.tp, *keys]
     ordered = joined.add_columns(
         (func.row_number().over(partition_by=partition, order_by=changes.c.change) - 1).label(

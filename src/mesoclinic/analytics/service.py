@@ -20,6 +20,7 @@ from mesoclinic.analytics.cohorts import (
 )
 from mesoclinic.analytics.cohorts import (
     FOLLOW_UPS,
+    QUANTILE_KEYS,
     TIME_POINT_SOURCE,
     TIME_POINTS,
     CohortFilter,
@@ -268,19 +269,23 @@ def time_point_rows(
     group: str | None = None,
     now: datetime | None = None,
 ) -> list[TimePointRow]:
-    """Per time point (and group): the counts and change figures, three aggregate queries."""
+    """Per time point (and group): the counts and change figures, two aggregate queries on
+    PostgreSQL (moments with the quartiles, follow-up status), three on SQLite."""
     keys = list(queries.GROUPINGS[group]) if group else []
-    moments = {
-        (r["tp"], *(r[k] for k in keys)): summaries.moments_from(r)
-        for r in session.execute(queries.moments(cohort, changes, group)).mappings()
-    }
+    with_cuts = dialect != "sqlite"
+    found = session.execute(queries.moments(cohort, changes, group, with_cuts)).mappings().all()
+    moments = {(r["tp"], *(r[k] for k in keys)): summaries.moments_from(r) for r in found}
     statuses = summaries.status_counts(
         session.execute(
             queries.follow_up_status(cohort, changes, now or utcnow(), dialect, group)
         ).mappings(),
         keys,
     )
-    cuts = _quantiles(session, cohort, changes, dialect, group, keys)
+    cuts = (
+        {(r["tp"], *(r[k] for k in keys)): {q: r[q] for q in QUANTILE_KEYS} for r in found}
+        if with_cuts
+        else _quantiles(session, cohort, changes, group, keys)
+    )
     if group is None:  # an empty cohort still shows every time point, with zeros
         for point in TIME_POINTS:
             statuses.setdefault((point.key,), {})
@@ -303,22 +308,12 @@ def _order(tp: str) -> int:
 
 
 def _quantiles(
-    session: Session,
-    cohort: Any,
-    changes: Any,
-    dialect: str,
-    group: str | None,
-    keys: list[str],
+    session: Session, cohort: Any, changes: Any, group: str | None, keys: list[str]
 ) -> dict[Any, dict[str, float | None]]:
-    statement = queries.quantiles(cohort, changes, dialect, group)
-    rows = session.execute(statement).mappings().all()
-    if dialect != "sqlite":
-        return {
-            (r["tp"], *(r[k] for k in keys)): {"q25": r["q25"], "q50": r["q50"], "q75": r["q75"]}
-            for r in rows
-        }
+    """SQLite's quartiles: the rows at the positions around each, interpolated here."""
+    statement = queries.quantiles(cohort, changes, group)
     grouped: dict[Any, list[tuple[int, int, float]]] = {}
-    for r in rows:
+    for r in session.execute(statement).mappings():
         grouped.setdefault((r["tp"], *(r[k] for k in keys)), []).append(
             (r["position"], r["n"], r["change"])
         )
