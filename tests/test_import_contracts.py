@@ -174,6 +174,9 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.analytics.summaries": "pure",
     f"{PACKAGE}.analytics.evidence": "pure",
     f"{PACKAGE}.analytics.queries": "service",
+    # the derived rows' statements and the session listener that keeps them up to date: loaded
+    # with the tables (the area's `models`), so no service can write without it
+    f"{PACKAGE}.analytics.rows": "models",
     f"{PACKAGE}.analytics.scratch": "service",
     f"{PACKAGE}.analytics.safety": "service",
     f"{PACKAGE}.analytics.comparison": "service",

@@ -55,7 +55,7 @@ def lots(
             for r in lot_rows
         ]
         # One outcome table serves both groupings.
-        changes = service.outcomes(tables, members, kind, rule)
+        changes = service.outcomes(tables, members, kind, rule, joined=True)
         grouped = {
             by: service.grouped_summary(
                 session, resolved, members, changes, by=by, kind=kind, point=point, kinds=kinds,
@@ -137,7 +137,7 @@ def by_stage(
     rule = service.rule_for(kind, responders or load_responder_rules())
     with scratch(session) as tables:
         members = service.members(tables, resolved)
-        changes = service.outcomes(tables, members, kind, rule)
+        changes = service.outcomes(tables, members, kind, rule, joined=True)
         rows = session.execute(queries.moments(members, changes, "stage")).mappings().all()
     counts = evidence.stage_counts(rows, tp.key)
     book = rulebook or get_rulebook()

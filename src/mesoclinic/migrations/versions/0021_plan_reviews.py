@@ -4,7 +4,7 @@ The dashboard's "review the plan" list leaves out a patient whose active plan wa
 after the newest measurement; a newer value brings the patient back.
 
 Revision ID: 0021_plan_reviews
-Revises: 0019_trigram_search
+Revises: 0020_analytics_rows
 Create Date: 2026-12-02 02:25:48.143345
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import mesoclinic.db
 
 revision: str = "0021_plan_reviews"
-down_revision: str | Sequence[str] | None = "0019_trigram_search"
+down_revision: str | Sequence[str] | None = "0020_analytics_rows"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
