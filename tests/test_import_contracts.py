@@ -174,6 +174,8 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.analytics.summaries": "pure",
     f"{PACKAGE}.analytics.evidence": "pure",
     f"{PACKAGE}.analytics.queries": "service",
+    f"{PACKAGE}.analytics.safety_queries": "service",
+    f"{PACKAGE}.analytics.comparison_queries": "service",
     # the derived rows' statements and the session listener that keeps them up to date: loaded
     # with the tables (the area's `models`), so no service can write without it
     f"{PACKAGE}.analytics.rows": "models",

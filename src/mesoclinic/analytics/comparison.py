@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
-from mesoclinic.analytics import queries, service
+from mesoclinic.analytics import comparison_queries as sql
+from mesoclinic.analytics import service
 from mesoclinic.analytics.cohorts import FOLLOW_UPS, CohortFilter, suppressed, time_point
 from mesoclinic.analytics.schemas import BalanceRow, CohortComparison, ComparisonRow, Interval
 from mesoclinic.analytics.scratch import scratch
@@ -55,13 +56,13 @@ def read_side(session: Session, changes: Any, members: Any, point: str, dialect:
     from mesoclinic.analytics import compare as stats_compare
 
     months = next(p.months for p in FOLLOW_UPS if p.key == point)
-    totals = session.execute(queries.comparison_sums(changes, point)).mappings().one()
+    totals = session.execute(sql.comparison_sums(changes, point)).mappings().one()
     sums = stats_compare.GroupSums(
         int(totals["n"]),
         *(float(totals[k] or 0.0) for k in ("x", "y", "c", "xx", "yy", "cc", "xy")),
     )
-    patterns = list(session.execute(queries.mixed_patterns(changes, months)).mappings())
-    rows = session.execute(queries.propensity_rows(members, changes, point, dialect)).all()
+    patterns = list(session.execute(sql.mixed_patterns(changes, months)).mappings())
+    rows = session.execute(sql.propensity_rows(members, changes, point, dialect)).all()
     return Side(
         sums,
         patterns,
@@ -102,7 +103,7 @@ def compare(
             changes = service.outcomes(tables, members, kind, rule, f"changes_{label}")
             sides.append((members, read_side(session, changes, members, tp.key, resolved.dialect)))
         (members_a, data_a), (members_b, data_b) = sides
-        shared = int(session.execute(queries.overlap(members_a, members_b)).scalar_one())
+        shared = int(session.execute(sql.overlap(members_a, members_b)).scalar_one())
     result = _estimates(data_a, data_b, shared, tp.months)
     service.record_read(
         session,

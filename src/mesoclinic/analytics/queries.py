@@ -1,8 +1,8 @@
 """The cohort's SQL: select its patients and aggregate their outcomes in the database.
 
 Statements only (SQLAlchemy Core); `service.py` runs them. Each builder returns a statement
-whose rows are aggregates (one per time point, group, lot ...) except `patient_vectors`, which
-the comparisons read: one row per patient, with no identifying column.
+whose rows are aggregates (one per time point or group). The comparisons' statements are in
+`comparison_queries.py`, the adverse-event rates in `safety_queries.py`.
 
 Time differences are in days: `julianday` on SQLite, `EXTRACT(EPOCH ...)` on PostgreSQL.
 Medians and quartiles: `percentile_cont` on PostgreSQL; on SQLite the rows at the two ordered
@@ -18,13 +18,11 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
-    Date,
     Integer,
     Select,
     and_,
     case,
     cast,
-    distinct,
     exists,
     false,
     func,
@@ -36,7 +34,6 @@ from sqlalchemy import (
 )
 
 from mesoclinic.analytics.cohorts import (
-    FOLLOW_UPS,
     TIME_POINTS,
     CohortFilter,
     Scope,
@@ -52,12 +49,11 @@ from mesoclinic.analytics.rows import (
 from mesoclinic.analytics.rows import outcome_rows as measured_rows
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import RecordStatus, UTCDateTime
-from mesoclinic.formulary.models import Cocktail, Lot, Product
+from mesoclinic.formulary.models import Cocktail
 from mesoclinic.outcomes.responders import ResponderRule
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import PlanStatus, TreatmentPlan
-from mesoclinic.security.models import User
-from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot, VisitStatus
+from mesoclinic.visits.models import Visit, VisitStatus
 
 QUANTILES = (0.25, 0.5, 0.75)
 GROUPINGS = {
@@ -396,162 +392,8 @@ def quantiles(members: Any, changes: Any, group: str | None = None) -> Select[An
     ).where(or_(*wanted))
 
 
-def comparison_sums(changes: Any, tp: str) -> Select[Any]:
-    """One cohort's totals at a time point for the Welch and ANCOVA comparisons: patients,
-    sums of baseline, follow-up and change, their squares and baseline x follow-up."""
-    x, y, c = changes.c.baseline, changes.c.value, changes.c.change
-    return select(
-        func.count().label("n"),
-        func.sum(x).label("x"),
-        func.sum(y).label("y"),
-        func.sum(c).label("c"),
-        func.sum(x * x).label("xx"),
-        func.sum(y * y).label("yy"),
-        func.sum(c * c).label("cc"),
-        func.sum(x * y).label("xy"),
-    ).where(changes.c.tp == tp, c.is_not(None))
-
-
-def mixed_patterns(changes: Any, months: float) -> Select[Any]:
-    """One cohort's patients for the mixed model, grouped by their times of measurement.
-
-    Per patient: the baseline at month 0 and every follow-up up to `months` (a patient with
-    a change at any follow-up takes part). Per pattern (count of rows n, sum of months m and
-    of months squared): the patients, and the totals over them of y = sum of values, my = sum
-    of months x value, their squares and product, and yy = sum of values squared. Month sums
-    are whole numbers, so patients with the same times fall in the same pattern exactly.
-    """
-    month = case(*((changes.c.tp == p.key, p.months) for p in FOLLOW_UPS), else_=None)
-    inside = month <= months
-    value = case((inside, changes.c.value), else_=0.0)
-    base = func.avg(changes.c.baseline)
-    per_patient = (
-        select(
-            (1 + func.count(case((inside, 1)))).label("n"),
-            func.coalesce(func.sum(case((inside, month))), 0).label("m"),
-            func.coalesce(func.sum(case((inside, month * month))), 0).label("mm"),
-            (base + func.sum(value)).label("y"),
-            func.sum(month * value).label("my"),
-            (base * base + func.sum(value * value)).label("yy"),
-        )
-        .where(changes.c.change.is_not(None))
-        .group_by(changes.c.patient_id)
-        .subquery("per_patient")
-    )
-    p = per_patient.c
-    return select(
-        p.n,
-        p.m,
-        p.mm,
-        func.count().label("patients"),
-        func.sum(p.y).label("y"),
-        func.sum(p.my).label("my"),
-        func.sum(p.y * p.y).label("y_y"),
-        func.sum(p.y * p.my).label("y_my"),
-        func.sum(p.my * p.my).label("my_my"),
-        func.sum(p.yy).label("yy"),
-    ).group_by(p.n, p.m, p.mm)
-
-
-def propensity_rows(members: Any, changes: Any, tp: str, dialect: str) -> Select[Any]:
-    """One row per patient measured at the time point: change and the covariates (age in
-    days at the first session, sex, stage). No identifier."""
-    if dialect == "sqlite":
-        age: Any = func.julianday(func.date(members.c.t0)) - func.julianday(members.c.birth_date)
-    else:
-        age = cast(func.timezone("UTC", members.c.t0), Date) - members.c.birth_date
-    return (
-        select(
-            changes.c.change,
-            age.label("age_days"),
-            members.c.sex,
-            members.c.scale,
-            members.c.grade,
-        )
-        .join(members, members.c.patient_id == changes.c.patient_id)
-        .where(changes.c.tp == tp, changes.c.change.is_not(None))
-    )
-
-
-def overlap(first: Any, second: Any) -> Select[Any]:
-    """How many patients two cohorts share."""
-    return (
-        select(func.count())
-        .select_from(first)
-        .join(second, second.c.patient_id == first.c.patient_id)
-    )
-
-
 def cohort_size(members: Any) -> Select[Any]:
     return select(func.count()).select_from(members)
-
-
-def _adverse_visits() -> Any:
-    return (
-        select(AdverseEvent.visit_id)
-        .where(AdverseEvent.type != "none")
-        .distinct()
-        .subquery("adverse_visits")
-    )
-
-
-def lot_rates(members: Any) -> Any:
-    """Per product and lot: sessions that drew on the lot, patients, sessions with an adverse
-    event (any type other than "none")."""
-    adverse = _adverse_visits()
-    return (
-        select(
-            Product.name.label("product"),
-            Lot.batch_number.label("lot"),
-            Lot.recalled_at.is_not(None).label("recalled"),
-            func.count(distinct(Visit.id)).label("exposures"),
-            func.count(distinct(Visit.patient_id)).label("patients"),
-            func.count(distinct(case((adverse.c.visit_id.is_not(None), Visit.id)))).label("events"),
-        )
-        .select_from(VisitLot)
-        .join(Visit, Visit.id == VisitLot.visit_id)
-        .join(members, members.c.patient_id == Visit.patient_id)
-        .join(Lot, Lot.id == VisitLot.lot_id)
-        .join(Product, Product.id == Lot.product_id)
-        .outerjoin(adverse, adverse.c.visit_id == Visit.id)
-        .where(Visit.status == VisitStatus.COMPLETED)
-        .group_by(Product.name, Lot.batch_number, Lot.recalled_at)
-        .order_by(Product.name, Lot.batch_number)
-    )
-
-
-def session_rates(members: Any, by: str) -> Select[Any]:
-    """Per technique, clinician or cocktail: sessions, patients, sessions with an adverse event."""
-    adverse = _adverse_visits()
-    column: Any = {
-        "technique": Visit.technique,
-        "clinician": func.coalesce(func.nullif(User.display_name, ""), User.username),
-        "cocktail": Cocktail.name,
-        "product": Product.name,
-    }[by]
-    query = (
-        select(
-            column.label("name"),
-            func.count(distinct(Visit.id)).label("exposures"),
-            func.count(distinct(Visit.patient_id)).label("patients"),
-            func.count(distinct(case((adverse.c.visit_id.is_not(None), Visit.id)))).label("events"),
-        )
-        .select_from(Visit)
-        .join(members, members.c.patient_id == Visit.patient_id)
-        .outerjoin(adverse, adverse.c.visit_id == Visit.id)
-        .where(Visit.status == VisitStatus.COMPLETED)
-    )
-    if by == "clinician":
-        query = query.join(User, User.id == Visit.practitioner_id)
-    if by == "cocktail":
-        query = query.join(Cocktail, Cocktail.id == Visit.cocktail_id)
-    if by == "product":
-        query = (
-            query.join(VisitLot, VisitLot.visit_id == Visit.id)
-            .join(Lot, Lot.id == VisitLot.lot_id)
-            .join(Product, Product.id == Lot.product_id)
-        )
-    return query.group_by(column).order_by(column)
 
 
 def choices() -> dict[str, Any]:
