@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# MESOCLINIC_SHARED_DATA points elsewhere (a git worktree whose parent holds no shared/).
+SHARED_DATA = Path(
+    os.environ.get(
+        "MESOCLINIC_SHARED_DATA", Path(__file__).resolve().parents[1].parent / "shared" / "data"
+    )
+)
 FDU = SHARED_DATA / "trichoscopy-fdu"
 MASKS = SHARED_DATA / "hair-shaft-masks"
 

@@ -8,6 +8,13 @@ peak threshold and the checkpoint, the rest train. Input: skin-normalised red, g
 (cnn_detector.model_input) on the quarter-resolution grid (320 px wide for a 1280 px image).
 Target: Gaussians (sigma 1.5 grid px) at labelled exit points; CenterNet-style focal loss.
 The exported ONNX model maps (1, 3, H, W) -> (1, 1, H, W) logits, H and W multiples of 16.
+
+Fine-tuning the shipped network (issue 15; imaging_cnn_finetune.py): --from-onnx PATH loads
+an exported network (batch norm folded, so it trains without batch norm); --pair-sigma and
+--pair-distance narrow the Gaussians of exits that have a close neighbour, --pair-crops
+centres that share of crops on such pairs, --pale makes that share of crops paler, softer and
+greyer. --eval-only validates the start weights (with --export: writes them to --out), e.g.
+a saved checkpoint: --from-onnx src/mesoclinic/imaging/exit_cnn.onnx --init RUN.best.pt.
 """
 
 from __future__ import annotations
@@ -24,6 +31,12 @@ from torch.nn import functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from imaging_cnn_finetune import (  # noqa: E402
+    load_onnx_weights,
+    pair_centres,
+    pair_target_map,
+    pale,
+)
 from imaging_dataset import held_out, labelled_images  # noqa: E402
 from imaging_metrics import Tally  # noqa: E402
 
@@ -65,25 +78,9 @@ def load_split() -> dict[str, np.ndarray]:
     return data
 
 
-def target_map(shape: tuple[int, int], rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    heat = np.zeros(shape, dtype=np.float32)
-    yy, xx = np.mgrid[0 : shape[0], 0 : shape[1]]
-    for r, c in zip(rows, cols, strict=True):
-        ri, ci = int(round(r)), int(round(c))
-        if not (0 <= ri < shape[0] and 0 <= ci < shape[1]):
-            continue
-        r0, r1, c0, c1 = (
-            max(0, ri - 5),
-            min(shape[0], ri + 6),
-            max(0, ci - 5),
-            min(shape[1], ci + 6),
-        )
-        g = np.exp(-((yy[r0:r1, c0:c1] - ri) ** 2 + (xx[r0:r1, c0:c1] - ci) ** 2) / (2 * SIGMA**2))
-        heat[r0:r1, c0:c1] = np.maximum(heat[r0:r1, c0:c1], g)
-    return heat
-
-
-def conv(cin: int, cout: int) -> nn.Sequential:
+def conv(cin: int, cout: int, batch_norm: bool = True) -> nn.Sequential:
+    if not batch_norm:  # the exported network: batch norm folded into the convolution
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.ReLU())
     return nn.Sequential(
         nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()
     )
@@ -96,20 +93,26 @@ class ExitNet(nn.Module):
     two encoder convolutions each: most of the capacity sits where pixels are few.
     """
 
-    def __init__(self, widths: tuple[int, ...] = (8, 16, 32, 64, 96), channels: int = 3) -> None:
+    def __init__(
+        self,
+        widths: tuple[int, ...] = (8, 16, 32, 64, 96),
+        channels: int = 3,
+        batch_norm: bool = True,
+    ) -> None:
         super().__init__()
         self.widths = widths
-        self.stem = conv(channels, widths[0])
+        bn = batch_norm
+        self.stem = conv(channels, widths[0], bn)
         self.encoders = nn.ModuleList(
             [
-                nn.Sequential(conv(widths[i - 1], widths[i]), conv(widths[i], widths[i]))
+                nn.Sequential(conv(widths[i - 1], widths[i], bn), conv(widths[i], widths[i], bn))
                 for i in range(1, len(widths))
             ]
         )
         self.reduce = nn.ModuleList(
             [nn.Conv2d(widths[i], widths[i - 1], 1) for i in range(1, len(widths))]
         )
-        self.decoders = nn.ModuleList([conv(w, w) for w in widths[:-1]])
+        self.decoders = nn.ModuleList([conv(w, w, bn) for w in widths[:-1]])
         self.head = nn.Conv2d(widths[0], 1, 1)
         assert self.head.bias is not None
         nn.init.constant_(self.head.bias, -4.0)
@@ -197,6 +200,18 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--init", default=None, help="continue from a saved state dict (.pt)")
     parser.add_argument(
+        "--from-onnx",
+        default=None,
+        help="fine-tune an exported network (batch norm folded: the net trains without it)",
+    )
+    parser.add_argument("--eval-only", action="store_true", help="validate the start weights")
+    parser.add_argument("--export", action="store_true", help="with --eval-only: write --out")
+    parser.add_argument("--pair-sigma", type=float, default=SIGMA, help="sigma at paired exits")
+    parser.add_argument("--pair-distance", type=float, default=7.5, help="grid px (30 source)")
+    parser.add_argument("--pair-crops", type=float, default=0.0, help="share of crops on pairs")
+    parser.add_argument("--pale", type=float, default=0.0, help="share of crops made pale")
+    parser.add_argument("--warmup", type=int, default=100, help="warm-up steps")
+    parser.add_argument(
         "--all-tune",
         action="store_true",
         help="train on every tuning image, held-out quarter included (no validation: keep the "
@@ -213,19 +228,36 @@ def main() -> None:
     n, channels, height, width = inputs.shape
     crop = args.crop
     targets = np.zeros((n, height, width), dtype=np.float32)
+    pairs: list[np.ndarray] = []
     for i in range(n):
         pts = np.asarray(data["points"][i], dtype=np.float64).reshape(-1, 2)
         s = float(data["scales"][i])
-        targets[i] = target_map((height, width), *fine_coords(pts[:, 0], pts[:, 1], s))
+        rows, cols = fine_coords(pts[:, 0], pts[:, 1], s)
+        targets[i] = pair_target_map(
+            (height, width), rows, cols, SIGMA, args.pair_sigma, args.pair_distance
+        )
+        pairs.append(pair_centres(rows, cols, args.pair_distance))
     train_idx = np.arange(n) if args.all_tune else np.nonzero(~data["val"])[0]
     val_idx = np.array([], dtype=np.int64) if args.all_tune else np.nonzero(data["val"])[0]
     print(f"data {n} images ({len(train_idx)} train, {len(val_idx)} val)", flush=True)
-    net = ExitNet(tuple(int(w) for w in args.widths.split(",")), channels)
+    widths = tuple(int(w) for w in args.widths.split(","))
+    net = ExitNet(widths, channels, batch_norm=not args.from_onnx)
+    if args.from_onnx:
+        load_onnx_weights(net, Path(args.from_onnx))
     if args.init:
         net.load_state_dict(torch.load(args.init))
+    paired_idx = np.array([i for i in train_idx if len(pairs[i])])
+    thresholds = np.round(np.arange(0.10, 0.50, 0.02), 2)
+    if args.eval_only:
+        for t, f1, pred, lab in evaluate(net, data, val_idx, thresholds):
+            print(f"val threshold {t:.2f} F1 {f1:.3f} detected {pred} labelled {lab}", flush=True)
+        print("start", best_row(evaluate(net, data, val_idx, thresholds)), flush=True)
+        if args.export:
+            export(net, args.out, channels, height, width)
+            print(f"wrote {args.out}", flush=True)
+        return
     print("params", sum(p.numel() for p in net.parameters()), flush=True)
     opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
-    thresholds = np.round(np.arange(0.10, 0.50, 0.02), 2)
     running, best_f1 = 0.0, -1.0
     budget = args.minutes * 60.0
     train_started = time.perf_counter()
@@ -234,15 +266,22 @@ def main() -> None:
     while (elapsed := time.perf_counter() - train_started) < budget:
         fraction = elapsed / budget
         # Warm-up then cosine decay over the wall-time budget (the machine is shared).
-        lr = args.lr * min(1.0, step / 100) * 0.5 * (1 + np.cos(np.pi * fraction))
+        lr = args.lr * min(1.0, step / args.warmup) * 0.5 * (1 + np.cos(np.pi * fraction))
         for group in opt.param_groups:
             group["lr"] = lr
         xb = np.empty((args.batch, channels, crop, crop), dtype=np.float32)
         yb = np.empty((args.batch, 1, crop, crop), dtype=np.float32)
         for b in range(args.batch):
-            i = rng.choice(train_idx)
-            r0 = rng.integers(0, height - crop + 1)
-            c0 = rng.integers(0, width - crop + 1)
+            if len(paired_idx) and rng.random() < args.pair_crops:
+                # A crop holding a close pair of exits somewhere inside it (not at its edge).
+                i = int(rng.choice(paired_idx))
+                pr, pc = pairs[i][rng.integers(len(pairs[i]))]
+                r0 = int(np.clip(pr - rng.integers(16, crop - 16), 0, height - crop))
+                c0 = int(np.clip(pc - rng.integers(16, crop - 16), 0, width - crop))
+            else:
+                i = rng.choice(train_idx)
+                r0 = rng.integers(0, height - crop + 1)
+                c0 = rng.integers(0, width - crop + 1)
             x = inputs[i, :, r0 : r0 + crop, c0 : c0 + crop]
             y = targets[i, r0 : r0 + crop, c0 : c0 + crop][None]
             k = int(rng.integers(4))
@@ -251,7 +290,8 @@ def main() -> None:
                 x, y = x[:, :, ::-1], y[:, :, ::-1]
             # Exposure and colour balance differ between images: scale all channels, then each.
             gains = np.asarray(rng.uniform(0.85, 1.15) * rng.uniform(0.92, 1.08, size=channels))
-            xb[b] = x * gains.astype(np.float32)[:, None, None]
+            x = x * gains.astype(np.float32)[:, None, None]
+            xb[b] = pale(x, rng) if rng.random() < args.pale else x
             yb[b] = y
         loss = focal_loss(net(torch.from_numpy(xb)), torch.from_numpy(yb))
         opt.zero_grad()

@@ -10,7 +10,8 @@ chosen for the best F1 on the held-out tuning subjects (imaging_dataset.held_out
 
 --fixed-cut analyses the profile's fixed 32-row cut instead of each image's own overlays
 (0.3.1); --without fits with a feature left out (its weight fixed at 0), to measure what it
-earns; --output writes elsewhere than the shipped model (for such measurements).
+earns; --output writes elsewhere than the shipped model (for such measurements);
+--cnn-model PATH takes the CNN's candidates from another exported network (a training run's).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from imaging_dataset import LabelledImage, held_out, labelled_images  # noqa: E402
 from imaging_metrics import MATCH_RADIUS_PX, Tally, count_statistics  # noqa: E402
 
+from mesoclinic.imaging import cnn_detector  # noqa: E402
 from mesoclinic.imaging.analysis import (  # noqa: E402
     AnalysisParams,
     analysed_region,
@@ -80,6 +82,18 @@ def candidates(
     matched = np.zeros(len(points))
     matched[[i for i, _ in match_points(points, truth, MATCH_RADIUS_PX)]] = 1
     return found.features, matched, points
+
+
+def use_network(path: Path) -> None:
+    """Take the CNN's candidates from another exported network than the bundled one (a
+    candidate network from bench/imaging_train_cnn.py; measurement only)."""
+    import onnxruntime as ort  # noqa: PLC0415
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    session = ort.InferenceSession(path.read_bytes(), options, providers=["CPUExecutionProvider"])
+    cnn_detector._session = lambda: session  # heat_map looks the session up per call
 
 
 def fit_logistic(
@@ -200,7 +214,10 @@ def main() -> None:
     parser.add_argument("--shoulder-gap", type=float, default=3.0)
     parser.add_argument("--density-sweep", action="store_true")
     parser.add_argument("--duplicate-radius", type=float, default=DUPLICATE_RADIUS_WORK_PX)
+    parser.add_argument("--cnn-model", type=Path, default=None, help="another exported network")
     args = parser.parse_args()
+    if args.cnn_model is not None:
+        use_network(args.cnn_model)
     detector = args.detector
     without = tuple(args.without)
     output = args.output or OUTPUT.parent / RESCORE_FILES[detector]

@@ -19,7 +19,8 @@ The checker parses every module under src/mesoclinic (no import is executed) and
    its reason.
 
 Where the odd modules sit:
-- core (0): `config`, `db`, `errors`, `findings`, `schemas_common`, `migrate`, the package.
+- core (0): `config`, `db`, `errors`, `findings`, `schemas_common`, `migrate`, `startup`, the
+  package.
 - edge (4): every area's `api`, `pages`, `cli`, `panels`, `*_pages`, `views`, `worker`;
   `security.deps` (route dependencies); everything under `web/` (templating, forms, the
   dashboard and navigation registries, the home page).
@@ -97,6 +98,7 @@ LAYER_BY_STEM = {
     "images_export": "service",
     "photo_consent": "service",
     "review": "service",
+    "plan_reviews": "service",
     "corrections": "service",
     "followup": "service",
     "evidence": "service",
@@ -142,6 +144,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.findings": "core",
     f"{PACKAGE}.schemas_common": "core",
     f"{PACKAGE}.migrate": "core",
+    f"{PACKAGE}.startup": "core",
     f"{PACKAGE}.area": "pure",
     f"{PACKAGE}.areas": "pure",  # reads the declarations; loads named modules only when asked
     f"{PACKAGE}.command": "edge",
@@ -172,6 +175,11 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.analytics.summaries": "pure",
     f"{PACKAGE}.analytics.evidence": "pure",
     f"{PACKAGE}.analytics.queries": "service",
+    f"{PACKAGE}.analytics.safety_queries": "service",
+    f"{PACKAGE}.analytics.comparison_queries": "service",
+    # the derived rows' statements and the session listener that keeps them up to date: loaded
+    # with the tables (the area's `models`), so no service can write without it
+    f"{PACKAGE}.analytics.rows": "models",
     f"{PACKAGE}.analytics.scratch": "service",
     f"{PACKAGE}.analytics.safety": "service",
     f"{PACKAGE}.analytics.comparison": "service",
@@ -250,6 +258,17 @@ LAZY_IMPORTS = {
     ),
     (f"{PACKAGE}.outcomes.growth_pairs", f"{PACKAGE}.imaging.growth"): (
         "scikit-image's registration: only a growth job needs it"
+    ),
+    (f"{PACKAGE}.analytics.comparison", f"{PACKAGE}.analytics.compare"): (
+        "the comparison statistics (NumPy, SciPy, statsmodels) load with the first comparison, "
+        "not when `serve` imports the analytics routes (tests/test_startup.py)"
+    ),
+    (f"{PACKAGE}.analytics.comparison", f"{PACKAGE}.analytics.mixed"): (
+        "the mixed model's NumPy code loads with the first comparison, not with `serve`"
+    ),
+    (f"{PACKAGE}.outcomes.review", f"{PACKAGE}.imaging.overlay"): (
+        "NumPy and Pillow load with the first overlay drawn, not when `serve` starts "
+        "(tests/test_startup.py)"
     ),
     (f"{PACKAGE}.imaging.cli", f"{PACKAGE}.imaging.batch"): (
         "NumPy, SciPy, Pillow and the detector models: only `analyze` needs them, and every "

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import Receive, Scope, Send
 
-from mesoclinic import __version__, areas, migrate
+from mesoclinic import __version__, areas, migrate, startup
 from mesoclinic.config import Settings, get_settings
 from mesoclinic.db import is_overload, make_engine, make_sessionmaker, unit_of_work
 from mesoclinic.errors import DomainError, InvalidInput, NotFound, Overloaded
@@ -82,7 +82,8 @@ def create_app(settings: Settings | None = None, *, run_migrations: bool = True)
 def create_worker_app() -> FastAPI:
     """The app of one `mesoclinic serve --workers N` process, built from the environment's
     settings; the parent process has already migrated the database."""
-    return create_app(run_migrations=False)
+    with startup.loading():
+        return create_app(run_migrations=False)
 
 
 def wants_json(request: Request) -> bool:

@@ -24,7 +24,7 @@ import typer.main
 from typer._click.exceptions import UsageError
 from typer.core import TyperCommand, TyperGroup
 
-from mesoclinic import areas
+from mesoclinic import areas, startup
 from mesoclinic.command import console, fail, open_database, read_password
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -150,13 +150,14 @@ def serve(
     ] = None,
 ) -> None:
     """Run the web app and the JSON API."""
-    import uvicorn
+    with startup.loading():  # no cycle collection while the app loads (mesoclinic.startup)
+        import uvicorn
 
-    from mesoclinic import migrate
-    from mesoclinic import worker as background
-    from mesoclinic.app import create_app
-    from mesoclinic.config import get_settings
-    from mesoclinic.db import make_engine
+        from mesoclinic import migrate
+        from mesoclinic import worker as background
+        from mesoclinic.app import create_app
+        from mesoclinic.config import get_settings
+        from mesoclinic.db import make_engine
 
     settings = get_settings()
     # Without a trusted proxy the client address is the socket's (audit entries record it).
@@ -189,7 +190,8 @@ def serve(
     if demo and settings.database_url is None and "cookie_secure" not in settings.model_fields_set:
         # The demo runs on plain http://127.0.0.1; a real deployment sits behind HTTPS.
         settings.cookie_secure = False
-    application = create_app(settings)
+    with startup.loading():
+        application = create_app(settings)
     if demo:
         from mesoclinic.demo import seed
 

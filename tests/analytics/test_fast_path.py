@@ -2,7 +2,9 @@
 reference: the nearest values picked in Python from the raw measurements and the pure
 statistics (`summarise_changes`, `wilson`, `compare_*` on the per-patient vectors), on a seeded
 cohort with gaps, competing values in a window, values outside every window, drop-outs and
-windows not yet due (SQLite always; PostgreSQL when configured)."""
+windows not yet due (SQLite always; PostgreSQL when configured). Each test runs twice: reading
+the derived rows (kept up to date as the cohort is written) and deriving the cohort per request
+(the path taken while the rows' definition differs from the code's)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from datetime import date, timedelta
 import pytest
 
 from analytics.cohort_data import NOW, add_patient, arrange
-from mesoclinic.analytics import comparison, service
+from mesoclinic.analytics import comparison, rows, service
 from mesoclinic.analytics.cohorts import FOLLOW_UPS, TIME_POINTS, CohortFilter
 from mesoclinic.analytics.compare import (
     compare_ancova,
@@ -55,6 +57,14 @@ def _nearest(values: dict[int, float]) -> dict[str, float]:
                 if p.key not in found or distance < found[p.key][0]:
                     found[p.key] = (distance, value)
     return {k: v for k, (_, v) in found.items()}
+
+
+@pytest.fixture(autouse=True, params=["derived rows", "per request"])
+def path(request, monkeypatch):
+    """Which path the reads take: the derived rows, or the cohort derived per request."""
+    if request.param == "per request":
+        monkeypatch.setattr(rows, "ready", lambda _connection: False)
+    return request.param
 
 
 @pytest.fixture

@@ -190,7 +190,9 @@ def test_dashboard_lists_decisions_awaiting_an_override(world: Any, clinician: A
     page = world.web("clinician").get("/")
     assert "Decisions awaiting you" in page.text
     assert f"/patients/{pid}/assessments/{made['id']}" in page.text
-    assert "candidacy.advanced_male_pattern" in page.text
+    # The reason in plain words (its first clause), not the rule id.
+    assert "Advanced genetic pattern baldness (Norwood-Hamilton VI-VII)" in page.text
+    assert "candidacy.advanced_male_pattern" not in page.text
     assert "Decisions awaiting you" not in world.web("nurse").get("/").text
     assert "Decisions awaiting you" in world.web("clinician_b").get("/").text
     assert str(pid) not in world.web("clinician_b").get("/").text

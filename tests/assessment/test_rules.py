@@ -7,7 +7,13 @@ from dataclasses import replace
 import pytest
 
 from mesoclinic.assessment.rulebook import load_default_rulebook
-from mesoclinic.assessment.rules import PatientFacts, check_contraindications, screen
+from mesoclinic.assessment.rules import (
+    PatientFacts,
+    check_contraindications,
+    override_reasons,
+    screen,
+    short_reason,
+)
 
 RB = load_default_rulebook()
 BASE = PatientFacts(
@@ -224,3 +230,44 @@ def test_every_shipped_rule_is_exercised_by_these_tests() -> None:
     }
     shipped = {RB.fallback.id} | {r.id for r in (*RB.candidacy, *RB.contraindications)}
     assert shipped == exercised
+
+
+@pytest.mark.parametrize(
+    ("reason", "short"),
+    [
+        (
+            "Anticoagulant or antiplatelet medication - bleeding and bruising risk; clinician "
+            "confirms.",
+            "Anticoagulant or antiplatelet medication",
+        ),
+        (
+            "Advanced genetic pattern baldness (Norwood-Hamilton VI-VII): treatment is probably "
+            "not fruitful.",
+            "Advanced genetic pattern baldness (Norwood-Hamilton VI-VII)",
+        ),
+        ("Heart failure; clinician confirms.", "Heart failure"),
+        ("Pregnancy - no scalp mesotherapy.", "Pregnancy"),
+        (
+            "Allergy to a component of the chosen cocktail.",
+            "Allergy to a component of the chosen cocktail",
+        ),
+    ],
+)
+def test_short_reason_keeps_the_first_clause(reason: str, short: str) -> None:
+    assert short_reason(reason) == short
+
+
+def test_override_reasons_follow_the_rule_ids_and_fall_back_to_the_id() -> None:
+    decision = {
+        "contraindications": [
+            {"rule_id": "contra.diabetes", "severity": "relative", "reason": "Diabetes - slower."}
+        ],
+        "candidacy_findings": [
+            {"rule_id": "candidacy.x", "severity": "relative", "reason": "Advanced loss: no."}
+        ],
+    }
+    assert override_reasons(decision, ["candidacy.x", "contra.diabetes", "contra.gone"]) == [
+        "Advanced loss",
+        "Diabetes",
+        "contra.gone",
+    ]

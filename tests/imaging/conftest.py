@@ -14,7 +14,8 @@ from numpy.typing import NDArray
 from mesoclinic.imaging.synthetic import SyntheticHair, draw_trichoscopy
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+# MESOCLINIC_SHARED_DATA points elsewhere (a git worktree whose parent holds no shared/).
+SHARED_DATA = Path(os.environ.get("MESOCLINIC_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 FDU = SHARED_DATA / "trichoscopy-fdu"
 
 

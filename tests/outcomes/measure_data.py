@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
 
+from mesoclinic.db import unit_of_work
+from mesoclinic.formulary.models import Cocktail
 from mesoclinic.outcomes.models import Measurement, MeasurementSite
+from mesoclinic.plans.models import PlanStatus, TreatmentPlan
+from mesoclinic.visits.models import Visit
 
 
 def make_site(world: Any, patient: Any = None, persona: str = "clinician", **over: Any) -> Any:
@@ -53,3 +58,51 @@ def rows(db: Any, model: type = Measurement) -> int:
 
 def site_rows(db: Any) -> int:
     return rows(db, MeasurementSite)
+
+
+NOW = datetime.now(UTC)
+FIRST = NOW - timedelta(days=220)  # first session ~7 months ago
+
+
+def measured_course(world: Any, patient: Any, before: float, after: float, persona: str) -> Any:
+    """An active plan, six sessions a month apart, density before the first and 6 months on;
+    returns the measured site's JSON."""
+    with unit_of_work(world.db.factory) as s:
+        cocktail = Cocktail(name=f"Test cocktail {uuid.uuid4().hex[:8]}", total_volume_ml=5.0)
+        s.add(cocktail)
+        s.flush()
+        s.add(
+            TreatmentPlan(
+                patient_id=patient.id,
+                clinic_id=patient.clinic_id,
+                protocol_code="test",
+                protocol_name="Test protocol",
+                start_date=FIRST.date(),
+                status=PlanStatus.ACTIVE,
+            )
+        )
+        for n in range(6):
+            s.add(
+                Visit(
+                    clinic_id=patient.clinic_id,
+                    patient_id=patient.id,
+                    practitioner_id=world.users[persona].id,
+                    performed_at=FIRST + timedelta(days=30 * n),
+                    cocktail_id=cocktail.id,
+                    technique="manual",
+                    zones="vertex",
+                    depth_mm=1.0,
+                    points=40,
+                    volume_per_point_ml=0.05,
+                    total_volume_ml=2.0,
+                    needle_gauge=32,
+                    needle_length_mm=4.0,
+                    status="completed",
+                )
+            )
+    site = make_site(world, patient, persona=persona)
+    for at, value in ((FIRST - timedelta(days=5), before), (FIRST + timedelta(days=190), after)):
+        body = density(site["id"], value, measured_at=at.isoformat())
+        r = world.client(persona).post(f"/api/v1/patients/{patient.id}/measurements", json=body)
+        assert r.status_code == 201, r.text
+    return site

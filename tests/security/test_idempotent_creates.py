@@ -21,6 +21,7 @@ from mesoclinic.outcomes import jobs, jobs_worker
 from mesoclinic.outcomes.models import AnalysisKind
 from mesoclinic.security.deps import idempotency_request
 from outcomes.image_factory import MLP, make_site, synthetic_image
+from outcomes.measure_data import measured_course
 from plans.plan_support import at, next_weekday
 
 # POSTs answering 201/202 that are not a record of the caller's making: signing in (no user
@@ -176,6 +177,12 @@ def _override(world: Any, v: dict[str, str]) -> tuple[str, Request, Request]:
     return "clinician", {"json": body}, {"json": {**body, "reason": "Another written reason."}}
 
 
+def _plan_review(world: Any, v: dict[str, str]) -> tuple[str, Request, Request]:
+    measured_course(world, world.patient_a, 140.0, 141.0, "clinician")  # a non-responder
+    body = {"reason": "Slow responder: continue unchanged."}
+    return "clinician", {"json": body}, {"json": {"reason": "Another written reason."}}
+
+
 def _json(persona: str, body: dict[str, Any], **other: Any) -> Case:
     def case(world: Any, v: dict[str, str]) -> tuple[str, Request, Request]:
         filled = {k: (x(world, v) if callable(x) else x) for k, x in body.items()}
@@ -308,6 +315,7 @@ CASES: dict[str, Case] = {
         {"closed_on": next_weekday(5, 5).isoformat(), "reason": "Keyed closure"},
         reason="Other closure",
     ),
+    "/api/v1/patients/{patient_id}/plan-reviews": _plan_review,
     "/api/v1/analytics/cohorts": _json("clinician", {"name": "Keyed cohort"}, name="Other"),
     "/api/v1/users": _json(
         "clinic_admin",

@@ -6,10 +6,12 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-
-from icalendar import Calendar, Event
+from typing import TYPE_CHECKING
 
 from mesoclinic.aftercare.rules import PrecautionWindow
+
+if TYPE_CHECKING:  # icalendar loads when a calendar is built, not with the web app (issue 18)
+    from icalendar import Event
 
 PRODID = "-//mesoclinic//aftercare//EN"
 
@@ -34,6 +36,8 @@ def build_calendar(
 
     `extra_windows` are windows of past visits still running, keyed by a stable id.
     """
+    from icalendar import Calendar
+
     cal = Calendar()
     cal.add("prodid", PRODID)
     cal.add("version", "2.0")
@@ -49,6 +53,8 @@ def build_calendar(
 
 
 def _appointment_event(appt: CalendarAppointment, stamp: datetime) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", f"appointment-{appt.id}@mesoclinic")
     event.add("dtstamp", stamp)
@@ -62,6 +68,8 @@ def _appointment_event(appt: CalendarAppointment, stamp: datetime) -> Event:
 
 
 def _window_event(key: str, window: PrecautionWindow, stamp: datetime) -> Event:
+    from icalendar import Event
+
     event = Event()
     event.add("uid", f"precaution-{key}@mesoclinic")
     event.add("dtstamp", stamp)

@@ -17,7 +17,8 @@ class AnalyticsPermission(StrEnum):
 
 AREA = Area(
     name="analytics",
-    models="mesoclinic.analytics.models",
+    # its tables, and the listener that keeps the derived rows up to date on every write
+    models="mesoclinic.analytics.rows",
     routers=("mesoclinic.analytics.api", "mesoclinic.analytics.pages"),
     cli=("mesoclinic.analytics.cli",),
     commands={

@@ -7,6 +7,7 @@ run is audited like a page view. Aggregates only, small cells hidden as on the p
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Annotated, Any
 
@@ -19,7 +20,7 @@ from mesoclinic.analytics.cohorts import DEFAULT_KIND, CohortFilter, parse_filte
 from mesoclinic.analytics.flows import Rulebooks, rulebooks
 from mesoclinic.analytics.schemas import CohortSummary, SafetyReport
 from mesoclinic.command import console, fail, open_database
-from mesoclinic.db import read_unit_of_work
+from mesoclinic.db import read_unit_of_work, unit_of_work
 from mesoclinic.errors import DomainError
 from mesoclinic.security.actor import cli_actor
 
@@ -190,6 +191,22 @@ def cohorts_command(as_json: JsonOption = False) -> None:
         return
     for row in rows:
         console.print(f"{row['name']}: {row['filter']}")
+
+
+@app.command("rebuild")
+def rebuild_command() -> None:
+    """Rebuild every patient's derived analytics rows from the records (one transaction).
+
+    Needed only when the rows' definition changed (the reads derive each cohort per request
+    until then); every write keeps them up to date otherwise."""
+    from mesoclinic.analytics import service
+
+    _settings, factory = open_database()
+    started = time.perf_counter()
+    with unit_of_work(factory) as session:
+        counts = service.rebuild_rows(session, cli_actor())
+    figures = ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    console.print(f"Rebuilt {figures} in {time.perf_counter() - started:.1f} s")
 
 
 def register(root: typer.Typer) -> None:

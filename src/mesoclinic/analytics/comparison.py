@@ -10,13 +10,12 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy.orm import Session
 
-from mesoclinic.analytics import compare as stats_compare
-from mesoclinic.analytics import mixed, queries, service
+from mesoclinic.analytics import comparison_queries as sql
+from mesoclinic.analytics import service
 from mesoclinic.analytics.cohorts import FOLLOW_UPS, CohortFilter, suppressed, time_point
 from mesoclinic.analytics.schemas import BalanceRow, CohortComparison, ComparisonRow, Interval
 from mesoclinic.analytics.scratch import scratch
@@ -25,6 +24,11 @@ from mesoclinic.errors import InvalidInput
 from mesoclinic.outcomes.kinds import KindBook, load_kinds
 from mesoclinic.outcomes.responders import ResponderBook, load_responder_rules
 from mesoclinic.security.actor import Actor
+
+if TYPE_CHECKING:  # the statistics (NumPy, SciPy, statsmodels) load with the first comparison
+    import numpy as np
+
+    from mesoclinic.analytics import compare as stats_compare
 
 LABELS = {
     "unadjusted": "Unadjusted difference in mean change (Welch)",
@@ -49,14 +53,16 @@ class Side:
 
 def read_side(session: Session, changes: Any, members: Any, point: str, dialect: str) -> Side:
     """Three aggregate reads of one cohort's scratch tables."""
+    from mesoclinic.analytics import compare as stats_compare
+
     months = next(p.months for p in FOLLOW_UPS if p.key == point)
-    totals = session.execute(queries.comparison_sums(changes, point)).mappings().one()
+    totals = session.execute(sql.comparison_sums(changes, point)).mappings().one()
     sums = stats_compare.GroupSums(
         int(totals["n"]),
         *(float(totals[k] or 0.0) for k in ("x", "y", "c", "xx", "yy", "cc", "xy")),
     )
-    patterns = list(session.execute(queries.mixed_patterns(changes, months)).mappings())
-    rows = session.execute(queries.propensity_rows(members, changes, point, dialect)).all()
+    patterns = list(session.execute(sql.mixed_patterns(changes, months)).mappings())
+    rows = session.execute(sql.propensity_rows(members, changes, point, dialect)).all()
     return Side(
         sums,
         patterns,
@@ -97,7 +103,7 @@ def compare(
             changes = service.outcomes(tables, members, kind, rule, f"changes_{label}")
             sides.append((members, read_side(session, changes, members, tp.key, resolved.dialect)))
         (members_a, data_a), (members_b, data_b) = sides
-        shared = int(session.execute(queries.overlap(members_a, members_b)).scalar_one())
+        shared = int(session.execute(sql.overlap(members_a, members_b)).scalar_one())
     result = _estimates(data_a, data_b, shared, tp.months)
     service.record_read(
         session,
@@ -128,6 +134,8 @@ def compare(
 
 
 def _estimates(a: Side, b: Side, shared: int, months: float) -> dict[str, Any]:
+    from mesoclinic.analytics import compare as stats_compare
+
     n_a, n_b = a.sums.n, b.sums.n
     if n_a < 5 or n_b < 5:
         return {
@@ -194,6 +202,11 @@ def _estimates(a: Side, b: Side, shared: int, months: float) -> dict[str, Any]:
 
 def _mixed(a: Side, b: Side, months: float) -> Any:
     """The growth model from both cohorts' patterns, time scaled to run 0..1 over `months`."""
+    import numpy as np
+
+    from mesoclinic.analytics import compare as stats_compare
+    from mesoclinic.analytics import mixed
+
     rows = [(0, r) for r in a.patterns] + [(1, r) for r in b.patterns]
     if not rows:
         raise InsufficientData("there are no measurements to compare")

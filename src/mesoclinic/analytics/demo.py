@@ -27,14 +27,16 @@ from mesoclinic.analytics.schemas import CohortCreate
 from mesoclinic.assessment import service as assessment_service
 from mesoclinic.assessment.rulebook import get_rulebook
 from mesoclinic.assessment.schemas import AssessmentCreate, Staging
-from mesoclinic.demo.people import FAMILY, GIVEN_F, GIVEN_M
+from mesoclinic.demo.people import distinct_name
 from mesoclinic.demo.seed import MAIN_CLINIC, DemoContext
+from mesoclinic.errors import InvalidInput, InvalidTransition
 from mesoclinic.formulary.models import Lot
+from mesoclinic.outcomes import plan_reviews, sites
 from mesoclinic.outcomes import service as outcome_service
-from mesoclinic.outcomes import sites
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.outcomes.models import SiteLocation
-from mesoclinic.outcomes.schemas import MeasurementCreate, SiteCreate
+from mesoclinic.outcomes.responders import load_responder_rules
+from mesoclinic.outcomes.schemas import MeasurementCreate, PlanReviewCreate, SiteCreate
 from mesoclinic.patients import consent as consent_service
 from mesoclinic.patients import service as patient_service
 from mesoclinic.patients.models import Patient
@@ -116,14 +118,44 @@ def add_demo_data(session: Session, ctx: DemoContext) -> None:
     rng = random.Random("analytics-demo-2026")
     actor = ctx.actor("dr.moreau")
     lots = {lot.batch_number: lot for lot, _reserve in ctx.extra["formulary"]["lots"].values()}
+    taken = {(p.given_name, p.family_name) for p, _story in ctx.patients}
+    registered = []
     for index, course in enumerate(courses(rng)):
-        patient = _register(session, ctx, actor, course, index, rng)
+        patient = _register(session, ctx, actor, course, index, rng, taken)
         start = (ctx.now - course.months * MONTH).replace(hour=10, minute=0, second=0)
         _assess_and_plan(session, ctx, actor, patient, course, start)
         _sessions(session, ctx, patient, course, start, lots, rng)
         _measure(session, ctx, actor, patient, course, start, rng)
+        registered.append(patient)
+    _review_plans(session, ctx, actor, registered, rng)
     _save_cohorts(session, ctx)
     ctx.extra["analytics_demo_patients"] = index + 1
+
+
+REVIEW_REASONS = (
+    "Reviewed at the 6-month visit: modest gain on photos; the patient wishes to complete the "
+    "course.",
+    "Slow responder: shedding has settled; continue to the 12-month measurement.",
+    "Discussed the figures with the patient: continue unchanged, re-measure at the next visit.",
+)
+
+
+def _review_plans(
+    session: Session, ctx: DemoContext, actor: Actor, patients: list[Patient], rng: random.Random
+) -> None:
+    """The past courses' non-responders were reviewed by Dr Moreau and continue unchanged (as a
+    clinic does at the 6-month visit), so the dashboard asks only about the storyline's own
+    non-responder until a new value is measured."""
+    kinds = load_kinds(ctx.settings.measurement_kinds)
+    rules = load_responder_rules(ctx.settings.responder_rules)
+    for patient in patients:
+        reason = REVIEW_REASONS[rng.randrange(len(REVIEW_REASONS))]
+        try:
+            plan_reviews.record(
+                session, actor, patient.id, PlanReviewCreate(reason=reason), kinds, rules
+            )
+        except (InvalidInput, InvalidTransition):
+            continue  # a responder, or a plan that is no longer active: nothing to review
 
 
 def _save_cohorts(session: Session, ctx: DemoContext) -> None:
@@ -148,10 +180,15 @@ def _save_cohorts(session: Session, ctx: DemoContext) -> None:
 
 
 def _register(
-    session: Session, ctx: DemoContext, actor: Actor, course: Course, index: int, rng: random.Random
+    session: Session,
+    ctx: DemoContext,
+    actor: Actor,
+    course: Course,
+    index: int,
+    rng: random.Random,
+    taken: set[tuple[str, str]],
 ) -> Patient:
-    given = rng.choice(GIVEN_F if course.sex == "female" else GIVEN_M)
-    family = FAMILY[(index * 5 + 3) % len(FAMILY)]
+    given, family = distinct_name(rng, course.sex, index, taken)
     age = rng.randint(23, 62)
     return patient_service.create(
         session,

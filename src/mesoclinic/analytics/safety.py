@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from mesoclinic.analytics import evidence, queries, service, signals
+from mesoclinic.analytics import evidence, queries, safety_queries, service, signals
 from mesoclinic.analytics.cohorts import CohortFilter, time_point
 from mesoclinic.analytics.schemas import RateRow, SafetyReport, StageReport
 from mesoclinic.analytics.scratch import scratch
@@ -40,7 +40,7 @@ def lots(
     rule = service.rule_for(kind, responders or load_responder_rules())
     with scratch(session) as tables:
         members = service.members(tables, resolved)
-        lot_rows = session.execute(queries.lot_rates(members)).mappings().all()
+        lot_rows = session.execute(safety_queries.lot_rates(members)).mappings().all()
         flags, rules = _lot_flags(lot_rows, alpha)
         per_lot = [
             evidence.rate_row(
@@ -55,7 +55,7 @@ def lots(
             for r in lot_rows
         ]
         # One outcome table serves both groupings.
-        changes = service.outcomes(tables, members, kind, rule)
+        changes = service.outcomes(tables, members, kind, rule, joined=True)
         grouped = {
             by: service.grouped_summary(
                 session, resolved, members, changes, by=by, kind=kind, point=point, kinds=kinds,
@@ -112,7 +112,7 @@ def _lot_flags(
 
 
 def _rates(session: Session, members: Any, by: str) -> list[RateRow]:
-    rows = session.execute(queries.session_rates(members, by)).mappings()
+    rows = session.execute(safety_queries.session_rates(members, by)).mappings()
     return [evidence.rate_row(r["name"], r["patients"], r["exposures"], r["events"]) for r in rows]
 
 
@@ -137,7 +137,7 @@ def by_stage(
     rule = service.rule_for(kind, responders or load_responder_rules())
     with scratch(session) as tables:
         members = service.members(tables, resolved)
-        changes = service.outcomes(tables, members, kind, rule)
+        changes = service.outcomes(tables, members, kind, rule, joined=True)
         rows = session.execute(queries.moments(members, changes, "stage")).mappings().all()
     counts = evidence.stage_counts(rows, tp.key)
     book = rulebook or get_rulebook()

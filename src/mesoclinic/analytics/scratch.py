@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.schema import SchemaItem
 
+from mesoclinic.analytics import rows
 from mesoclinic.db import UTCDateTime
 
 WORK_MEM = "64MB"
@@ -62,6 +63,9 @@ class Scratch:
         self.session = session
         self.dialect = session.get_bind().dialect.name
         self.tables: list[Table] = []
+        # Whether the derived rows follow this code's definition: then a cohort and its
+        # outcomes are read from them (`analytics.rows`) and no scratch table is needed.
+        self.derived = rows.ready(session.connection())
 
     def table(
         self,

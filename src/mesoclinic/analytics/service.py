@@ -9,17 +9,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Select, Table, select
+from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mesoclinic.analytics import queries, summaries
+from mesoclinic.analytics import queries, rows, summaries
 from mesoclinic.analytics.area import AnalyticsPermission
 from mesoclinic.analytics.cohorts import (
     DEFAULT_KIND as DEFAULT_KIND,  # re-exported: routes and commands read it here
 )
 from mesoclinic.analytics.cohorts import (
     FOLLOW_UPS,
+    QUANTILE_KEYS,
     TIME_POINT_SOURCE,
     TIME_POINTS,
     CohortFilter,
@@ -156,13 +157,15 @@ def _flush_unique(session: Session) -> None:
 
 @dataclass(frozen=True)
 class Resolved:
-    """A cohort ready to query: its name, filter, words and the statement selecting it."""
+    """A cohort ready to query: its name, filter, words and the statements selecting it (from
+    the clinical tables, and from the derived rows)."""
 
     name: str
     filter: CohortFilter
     words: str
     query: Select[Any]
     dialect: str
+    derived: Select[Any]
 
 
 def resolve(
@@ -191,7 +194,14 @@ def resolve(
         words += f"; at {names.get(actor.clinic_id, 'your clinic')}"  # type: ignore[arg-type]
     day = (today or datetime.now(UTC)).date()
     dialect = session.get_bind().dialect.name
-    return Resolved(name, filt, words, queries.cohort(filt, scope, day, dialect), dialect)
+    return Resolved(
+        name,
+        filt,
+        words,
+        queries.cohort(filt, scope, day, dialect),
+        dialect,
+        queries.derived_cohort(filt, scope, day),
+    )
 
 
 def record_read(session: Session, actor: Actor, view: str, cohort: Resolved, **detail: Any) -> None:
@@ -223,42 +233,59 @@ def rule_for(kind: str, book: ResponderBook) -> ResponderRule | None:
     return next((r for r in book.responder if kind in r.kinds), None)
 
 
-def members(tables: Scratch, resolved: Resolved, label: str = "cohort") -> Table:
-    """The cohort's patients, selected once into a scratch table (see `queries.cohort`)."""
+def members(tables: Scratch, resolved: Resolved, label: str = "cohort") -> Any:
+    """The cohort's patients: a filter over the derived rows when they are ready
+    (`queries.derived_cohort`), else selected once into a scratch table (`queries.cohort`)."""
+    if tables.derived:
+        return resolved.derived.subquery(label)
     return tables.table(label, MEMBER_COLUMNS, resolved.query, ["patient_id"])
 
 
 def outcomes(
-    tables: Scratch, cohort: Table, kind: str, rule: ResponderRule | None, label: str = "changes"
-) -> Table:
-    """Each member's values and changes per time point, computed once into a scratch table
-    (see `queries.outcome_rows`)."""
-    statement = queries.outcome_rows(cohort, queries.Outcome(kind, rule), tables.dialect)
+    tables: Scratch,
+    cohort: Any,
+    kind: str,
+    rule: ResponderRule | None,
+    label: str = "changes",
+    *,
+    joined: bool = False,
+) -> Any:
+    """Each member's values and changes per time point: the derived rows of the kind when they
+    are ready (`queries.derived_outcomes`; `joined`: every read of it joins the members), else
+    computed once into a scratch table (`queries.outcome_rows`)."""
+    outcome = queries.Outcome(kind, rule)
+    if tables.derived:
+        return queries.derived_outcomes(cohort, outcome, joined).subquery(label)
+    statement = queries.outcome_rows(cohort, outcome, tables.dialect)
     return tables.table(label, OUTCOME_COLUMNS, statement, ["patient_id", "tp"])
 
 
 def time_point_rows(
     session: Session,
-    cohort: Table,
-    changes: Table,
+    cohort: Any,
+    changes: Any,
     dialect: str,
     *,
     group: str | None = None,
     now: datetime | None = None,
 ) -> list[TimePointRow]:
-    """Per time point (and group): the counts and change figures, three aggregate queries."""
+    """Per time point (and group): the counts and change figures, two aggregate queries on
+    PostgreSQL (moments with the quartiles, follow-up status), three on SQLite."""
     keys = list(queries.GROUPINGS[group]) if group else []
-    moments = {
-        (r["tp"], *(r[k] for k in keys)): summaries.moments_from(r)
-        for r in session.execute(queries.moments(cohort, changes, group)).mappings()
-    }
+    with_cuts = dialect != "sqlite"
+    found = session.execute(queries.moments(cohort, changes, group, with_cuts)).mappings().all()
+    moments = {(r["tp"], *(r[k] for k in keys)): summaries.moments_from(r) for r in found}
     statuses = summaries.status_counts(
         session.execute(
             queries.follow_up_status(cohort, changes, now or utcnow(), dialect, group)
         ).mappings(),
         keys,
     )
-    cuts = _quantiles(session, cohort, changes, dialect, group, keys)
+    cuts = (
+        {(r["tp"], *(r[k] for k in keys)): {q: r[q] for q in QUANTILE_KEYS} for r in found}
+        if with_cuts
+        else _quantiles(session, cohort, changes, group, keys)
+    )
     if group is None:  # an empty cohort still shows every time point, with zeros
         for point in TIME_POINTS:
             statuses.setdefault((point.key,), {})
@@ -281,22 +308,12 @@ def _order(tp: str) -> int:
 
 
 def _quantiles(
-    session: Session,
-    cohort: Table,
-    changes: Table,
-    dialect: str,
-    group: str | None,
-    keys: list[str],
+    session: Session, cohort: Any, changes: Any, group: str | None, keys: list[str]
 ) -> dict[Any, dict[str, float | None]]:
-    statement = queries.quantiles(cohort, changes, dialect, group)
-    rows = session.execute(statement).mappings().all()
-    if dialect != "sqlite":
-        return {
-            (r["tp"], *(r[k] for k in keys)): {"q25": r["q25"], "q50": r["q50"], "q75": r["q75"]}
-            for r in rows
-        }
+    """SQLite's quartiles: the rows at the positions around each, interpolated here."""
+    statement = queries.quantiles(cohort, changes, group)
     grouped: dict[Any, list[tuple[int, int, float]]] = {}
-    for r in rows:
+    for r in session.execute(statement).mappings():
         grouped.setdefault((r["tp"], *(r[k] for k in keys)), []).append(
             (r["position"], r["n"], r["change"])
         )
@@ -322,7 +339,7 @@ def summary(
     rule = rule_for(kind, book)
     with scratch(session) as tables:
         chosen = members(tables, resolved)
-        changes = outcomes(tables, chosen, kind, rule)
+        changes = outcomes(tables, chosen, kind, rule, joined=True)
         rows = time_point_rows(session, chosen, changes, resolved.dialect, now=now)
     record_read(session, actor, "summary", resolved, kind=kind)
     return CohortSummary(
@@ -341,8 +358,8 @@ def summary(
 def grouped_summary(
     session: Session,
     resolved: Resolved,
-    cohort: Table,
-    changes: Table,
+    cohort: Any,
+    changes: Any,
     *,
     by: str,
     kind: str,
@@ -365,6 +382,15 @@ def grouped_summary(
         time_point=point,
         rows=[r for r in rows if r.time_point == point],
     )
+
+
+def rebuild_rows(session: Session, actor: Actor) -> dict[str, int]:
+    """Every patient's derived analytics rows from scratch (`analytics.rows.rebuild`), e.g.
+    after the time points' definition changed; audited with the row counts, no patient id."""
+    actor.require(AnalyticsPermission.VIEW)
+    counts = rows.rebuild(session.connection())
+    audit.record(session, actor, "rebuild", "analytics_rows", None, detail={"rows": counts})
+    return counts
 
 
 def builder_choices(session: Session, actor: Actor) -> dict[str, list[tuple[str, str]]]:

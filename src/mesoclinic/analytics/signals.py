@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from mesoclinic.analytics.stats import Interval, check_level, clopper_pearson
+
+if TYPE_CHECKING:  # NumPy loads with the first lot report, not with `serve` (issue 18)
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ def lot_signals(
     number of lots with at least `min_exposures` exposures; smaller lots get a rate and a
     p-value but are never flagged.
     """
+    import numpy as np
     from scipy import stats as sps
 
     check_level(1 - alpha)
@@ -116,6 +119,7 @@ def lot_signals(
 
 def exact_bounds(events: np.ndarray, exposures: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Clopper-Pearson 95 % bounds of many lots at once (`clopper_pearson`, vectorised)."""
+    import numpy as np
     from scipy import stats as sps
 
     with np.errstate(all="ignore"):

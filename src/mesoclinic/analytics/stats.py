@@ -14,8 +14,10 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:  # NumPy loads with the first figure computed, not with `serve` (issue 18)
+    import numpy as np
 
 
 class InsufficientData(ValueError):
@@ -52,6 +54,8 @@ def check_level(level: float) -> float:
 
 def finite_array(values: Sequence[float], name: str) -> np.ndarray:
     """The values as a float array, refusing NaN and infinity by name."""
+    import numpy as np
+
     try:
         array = np.asarray(values, dtype=float).reshape(-1)
     except (TypeError, ValueError) as error:
@@ -71,6 +75,8 @@ def t_interval(mean: float, sd: float, n: int, level: float) -> Interval:
 
 def summarise_changes(changes: Sequence[float], level: float = 0.95) -> ChangeSummary:
     """n, mean with a Student t interval, median and quartiles of one cohort's changes."""
+    import numpy as np
+
     check_level(level)
     values = finite_array(changes, "changes")
     n = int(values.size)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.assessment import service
 from mesoclinic.assessment.facts import STATED_FACTS
+from mesoclinic.assessment.rules import override_reasons
 from mesoclinic.assessment.schemas import AssessmentCreate, AssessmentVoid, OverrideCreate
 from mesoclinic.assessment.staging import DIAGNOSIS_CODES, SALT_WEIGHTS, SCALE_GRADES, SCALE_LABELS
 from mesoclinic.patients import service as patient_service
@@ -49,7 +50,8 @@ def awaiting_override_panel(session: Session, actor: Actor) -> Panel | None:
         "Decisions awaiting you",
         [
             (
-                f"{p.family_name}, {p.given_name}: {', '.join(rules)}",
+                f"{p.family_name}, {p.given_name} ({p.record_number}): "
+                + "; ".join(override_reasons(a.decision, rules)),
                 f"/patients/{p.id}/assessments/{a.id}",
             )
             for p, a, rules in waiting

@@ -177,6 +177,22 @@ def needs_override(decision: dict[str, Any], overridden: set[str]) -> list[str]:
     return [i for i in ids if i not in overridden]
 
 
+def short_reason(reason: str) -> str:
+    """A finding's reason cut to its first clause, for a one-line list: "Anticoagulant or
+    antiplatelet medication - bleeding and bruising risk; ..." -> "Anticoagulant or
+    antiplatelet medication"."""
+    cut = min((i for sep in (": ", " - ", "; ", ". ") if (i := reason.find(sep)) > 0), default=-1)
+    return (reason[:cut] if cut > 0 else reason).strip().rstrip(".")
+
+
+def override_reasons(decision: dict[str, Any], rule_ids: list[str]) -> list[str]:
+    """The short reasons of the findings `rule_ids` names on a stored decision (the rule id
+    where the decision holds no reason for it), in the given order."""
+    findings = [*decision.get("contraindications", []), *decision.get("candidacy_findings", [])]
+    reasons = {f["rule_id"]: f.get("reason") or f["rule_id"] for f in findings}
+    return [short_reason(reasons.get(i, i)) for i in rule_ids]
+
+
 def awaits_override(decision: dict[str, Any]) -> bool:
     """Whether a stored decision (its overrides included) waits for a clinician's override:
     kept in `assessments.awaiting_override` so the dashboard asks the database, not Python."""

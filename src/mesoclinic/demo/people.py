@@ -84,6 +84,23 @@ class DemoPerson:
     profile: str  # clinical storyline used by the areas' demo data
 
 
+def distinct_name(
+    rng: random.Random, sex: str, index: int, taken: set[tuple[str, str]]
+) -> tuple[str, str]:
+    """A given and family name no other demo patient has (added to `taken`): two patients
+    called "Ana Martins" on one dashboard make a demo look wrong. Family names cycle through
+    the whole list (7 is prime to its length), given names are drawn until the pair is new."""
+    given_names = GIVEN_F if sex == "female" else GIVEN_M
+    for attempt in range(len(FAMILY)):
+        family = FAMILY[(index * 7 + 5 + attempt) % len(FAMILY)]
+        free = [g for g in given_names if (g, family) not in taken]
+        if free:
+            given = rng.choice(free)
+            taken.add((given, family))
+            return given, family
+    raise ValueError("no demo name left: add names to demo.people")
+
+
 PROFILES = [
     "telogen_effluvium",
     "early_aga",

@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from mesoclinic import areas
@@ -63,7 +63,7 @@ class DemoContext:
 
 
 def is_empty(session: Session) -> bool:
-    return session.execute(select(func.count()).select_from(User)).scalar_one() == 0
+    return session.execute(select(User.id).limit(1)).first() is None  # stops at the first row
 
 
 def ensure_demo(factory: sessionmaker[Session], settings: Settings) -> bool:

@@ -173,7 +173,7 @@ def _staff_steps(session: Session, actor: Actor) -> list[TourStep]:
                 first.get(ResponderStatus.NON_RESPONDER),
                 "When it does not",
                 "No measured response after enough sessions: the dashboard asks to review "
-                "the plan.",
+                "the plan (pause it, change it, or continue with a written reason).",
                 "progress",
             )
     if actor.can(AnalyticsPermission.VIEW):

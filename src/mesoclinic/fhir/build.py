@@ -9,7 +9,6 @@ from contextvars import ContextVar
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from mesoclinic.fhir import codes
@@ -79,6 +78,10 @@ def validated(resource: Resource) -> Resource:
     sample = _SAMPLE.get()
     if sample is not None and not sample.wanted(resource_type):
         return resource
+    from fhir.resources.R4B import (
+        get_fhir_model_class,
+    )  # loaded on first use (issue 18)
+
     try:
         model = get_fhir_model_class(resource_type)
     except (KeyError, ValueError) as exc:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from mesoclinic.fhir import codes
@@ -77,6 +76,10 @@ def parse_bundle(bundle: Any) -> Parsed:
     # The bundle's own elements first; each resource is validated on its own below, so that
     # its problems are named and the resource types we do not import are refused as such.
     shell = {**bundle, "entry": [{k: v for k, v in e.items() if k != "resource"} for e in entries]}
+    from fhir.resources.R4B import (
+        get_fhir_model_class,
+    )  # loaded on first use (issue 18)
+
     try:
         get_fhir_model_class("Bundle").model_validate(shell)
     except ValidationError as error:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError
 
 from mesoclinic.fhir.importer_records import Issue
@@ -121,6 +120,10 @@ def reference_keys(entry: dict[str, Any], resource: dict[str, Any]) -> tuple[str
 
 
 def validate(reader: Reader, resource: dict[str, Any], path: str) -> bool:
+    from fhir.resources.R4B import (
+        get_fhir_model_class,
+    )  # loaded on first use (issue 18)
+
     model = get_fhir_model_class(resource["resourceType"])
     try:
         model.model_validate(resource)

@@ -1,14 +1,20 @@
-"""Safe image decoding: size limits before decode, truncation and format errors made explicit."""
+"""Safe image decoding: size limits before decode, truncation and format errors made explicit.
+
+NumPy and Pillow are imported when an image is decoded: the web app imports this module with the
+outcomes pages, and `serve` should not load them before the first image (issue 18).
+"""
 
 from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
-from PIL import Image, ImageFile, UnidentifiedImageError
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+    from PIL import Image
 
 MAX_PIXELS = 40_000_000
 MAX_FILE_BYTES = 100 * 1024 * 1024
@@ -47,6 +53,8 @@ def load_image(
         raise ImageLoadError(f"cannot read file: {error.strerror or error}") from error
     if size > MAX_FILE_BYTES:
         raise ImageLoadError(f"file is too large ({size} bytes, limit {MAX_FILE_BYTES})")
+    from PIL import Image, UnidentifiedImageError
+
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -63,6 +71,9 @@ def load_image(
 
 
 def _decode(image: Image.Image, max_pixels: int, reduce_to_width: int | None) -> LoadedImage:
+    import numpy as np
+    from PIL import ImageFile
+
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageLoadError("image has no pixels")

@@ -8,8 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from mesoclinic.imaging.loading import WORK_WIDTH, LoadedImage, load_image
 from mesoclinic.imaging.profiles import DeviceProfile, ProfileError, get_profile
 from mesoclinic.imaging.results import (
@@ -127,6 +125,8 @@ def shaft_point(hair: Hair) -> tuple[float, float]:
 
 def _unit_ids(result: TrichoscopyResult, prepared: Prepared) -> list[int]:
     """Per hair, the follicular unit it belongs to (same linkage as the analysis itself)."""
+    import numpy as np
+
     from mesoclinic.imaging.units import unit_labels
 
     width = prepared.loaded.pixels.shape[1]

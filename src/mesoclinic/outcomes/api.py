@@ -7,13 +7,17 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 
-from mesoclinic.outcomes import service, sites
+from mesoclinic.outcomes import plan_reviews, service, sites
 from mesoclinic.outcomes.kinds import load_kinds
+from mesoclinic.outcomes.progress import BaselineRule
+from mesoclinic.outcomes.responders import load_responder_rules
 from mesoclinic.outcomes.schemas import (
     KindBookRead,
     MeasurementCorrection,
     MeasurementCreate,
     MeasurementRead,
+    PlanReviewCreate,
+    PlanReviewRead,
     SiteCreate,
     SiteRead,
     SiteUpdate,
@@ -28,6 +32,7 @@ router = APIRouter(prefix="/api/v1", tags=["outcomes"])
 
 Reader = Annotated[Actor, Allowed(Permission.OUTCOME_READ)]
 Writer = Annotated[Actor, Allowed(Permission.OUTCOME_WRITE)]
+PlanWriter = Annotated[Actor, Allowed(Permission.PLAN_WRITE)]
 FIELD_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "invalid input; `error.field` names the field"}
 }
@@ -159,5 +164,51 @@ def correct_measurement(
             session, actor, measurement_id, body, load_kinds(settings.measurement_kinds)
         )
         return MeasurementRead.model_validate(correction), f"/api/v1/measurements/{correction.id}"
+
+    return created_once(session, actor, once, make)
+
+
+@router.get("/patients/{patient_id}/plan-reviews", response_model=list[PlanReviewRead])
+def list_plan_reviews(
+    patient_id: uuid.UUID, session: DbSession, actor: Reader
+) -> list[PlanReviewRead]:
+    """The patient's plan reviews ("continue unchanged" after a non-responder verdict), newest
+    first."""
+    found = plan_reviews.list_for(session, actor, patient_id)
+    return [PlanReviewRead.model_validate(r) for r in found]
+
+
+@router.post(
+    "/patients/{patient_id}/plan-reviews",
+    response_model=PlanReviewRead,
+    status_code=201,
+    responses={
+        **FIELD_ERRORS,
+        409: {"description": "the patient has no active plan"},
+    },
+)
+def create_plan_review(
+    patient_id: uuid.UUID,
+    body: PlanReviewCreate,
+    session: DbSession,
+    actor: PlanWriter,
+    settings: SettingsDep,
+    once: Idempotency,
+) -> Response:
+    """Continue the active plan unchanged although the measured values meet the non-responder
+    rule, with the reason (refused when they do not). The dashboard's review list leaves the
+    patient out until a newer value is recorded."""
+
+    def make() -> tuple[PlanReviewRead, str]:
+        review = plan_reviews.record(
+            session,
+            actor,
+            patient_id,
+            body,
+            load_kinds(settings.measurement_kinds),
+            load_responder_rules(settings.responder_rules),
+            BaselineRule(settings.progress_baseline),
+        )
+        return PlanReviewRead.model_validate(review), f"/api/v1/patients/{patient_id}/plan-reviews"
 
     return created_once(session, actor, once, make)

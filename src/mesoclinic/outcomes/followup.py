@@ -9,7 +9,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
@@ -51,6 +50,8 @@ def follow_up(
     max_pixels: int,
 ) -> Outcome:
     """FOLLOW_UP job: hairs kept, lost and new, and the diameter change of the kept ones."""
+    import numpy as np
+
     from mesoclinic.imaging.growth import PAIR_RADIUS_PX, register_exit_points, register_shift
     from mesoclinic.imaging.matching import match_points
 

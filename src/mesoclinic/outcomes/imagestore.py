@@ -17,10 +17,12 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
+from typing import TYPE_CHECKING
 
 from mesoclinic.errors import DomainError
+
+if TYPE_CHECKING:  # Pillow loads with the first image handled, not with the web app (issue 18)
+    from PIL import Image
 
 # Pillow formats we accept, and how each is stored (JPEG stays JPEG; lossless ones become PNG).
 ACCEPTED_FORMATS = ("JPEG", "PNG", "TIFF")
@@ -74,6 +76,8 @@ def thumb_path(images_dir: Path, sha256: str) -> Path:
 
 def _open(data: bytes, label: str, max_pixels: int) -> Image.Image:
     """Open by content and check the pixel count from the header, before any decoding."""
+    from PIL import Image, UnidentifiedImageError
+
     try:
         image = Image.open(io.BytesIO(data), formats=ACCEPTED_FORMATS)
     except Image.DecompressionBombError as exc:
@@ -119,6 +123,8 @@ def _has_end(data: bytes, fmt: str | None) -> bool:
 
 def _decode(image: Image.Image, data: bytes, label: str) -> Image.Image:
     """Decode every pixel (a truncated or corrupt file fails here) and stand it upright."""
+    from PIL import ImageFile, ImageOps
+
     if not _has_end(data, image.format):
         raise _incomplete(label)
     with _STRICT_DECODING:
@@ -137,6 +143,8 @@ def _decode(image: Image.Image, data: bytes, label: str) -> Image.Image:
 
 def _to_srgb(image: Image.Image) -> Image.Image:
     """Colours from an embedded ICC profile, converted to sRGB so the profile can be dropped."""
+    from PIL import ImageCms
+
     icc = image.info.get("icc_profile")
     if not icc or image.mode not in ("RGB", "RGBA"):
         return image
@@ -150,6 +158,8 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 
 def _bare(image: Image.Image, stored_format: str) -> Image.Image:
     """The pixels alone in a storable mode: a new image carries no info, EXIF or palette."""
+    from PIL import Image
+
     has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
     if stored_format == "JPEG":
         mode = "L" if image.mode in ("1", "L") else "RGB"
@@ -233,6 +243,8 @@ def ensure_thumbnail(images_dir: Path, sha256: str) -> Path:
     """The thumbnail's path, made from the blob the first time it is missing."""
     path = thumb_path(images_dir, sha256)
     if not path.exists():
+        from PIL import Image
+
         with Image.open(blob_path(images_dir, sha256)) as image:
             _write_once(path, _thumbnail(image))
     return path

@@ -235,3 +235,23 @@ class ImageReview(UUIDPrimaryKey, Base):
     automatic_count: Mapped[int] = mapped_column(Integer)
     corrected_count: Mapped[int] = mapped_column(Integer)
     measurement_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("measurements.id"))
+
+
+class PlanReview(UUIDPrimaryKey, Base):
+    """A clinician's decision to continue a plan unchanged after its measured values met the
+    non-responder rule: the reason, and how far the measured evidence went. The dashboard asks
+    again once a value newer than `evidence_until` is recorded (pausing, stopping or changing
+    the plan are the plan's own transitions)."""
+
+    __tablename__ = "plan_reviews"
+    __table_args__ = (Index("ix_plan_reviews_patient_reviewed", "patient_id", "reviewed_at"),)
+
+    clinic_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("clinics.id"))
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patients.id"))
+    plan_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("treatment_plans.id"))
+    decision: Mapped[str] = mapped_column(String(20))  # "continue"
+    reason: Mapped[str] = mapped_column(Text)
+    rule_id: Mapped[str] = mapped_column(String(80))  # the non-responder rule that was met
+    evidence_until: Mapped[datetime]  # newest measurement recorded when the review was made
+    reviewed_by: Mapped[str] = mapped_column(String(80))
+    reviewed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, load_only
 from mesoclinic.db import utcnow
 from mesoclinic.errors import Forbidden
 from mesoclinic.formulary.models import Cocktail
+from mesoclinic.outcomes import plan_reviews
 from mesoclinic.outcomes.evidence import build_kind_series
 from mesoclinic.outcomes.kinds import KindBook
 from mesoclinic.outcomes.models import (
@@ -131,9 +132,12 @@ def non_responders(
     limit: int = LIMIT,
 ) -> list[ToReview]:
     """The clinic's patients on an active plan whose measured values meet the non-responder
-    rule, by name."""
+    rule, by name, less those whose plan a clinician reviewed ("continue unchanged") after
+    their newest value."""
     judged = judge_clinic(session, actor, clinic_id, book, rules, baseline, now, limit)
-    return [r for r in judged if r.status is ResponderStatus.NON_RESPONDER]
+    found = [r for r in judged if r.status is ResponderStatus.NON_RESPONDER]
+    reviewed = plan_reviews.settled(session, [r.patient_id for r in found])
+    return [r for r in found if r.patient_id not in reviewed]
 
 
 def judge_clinic(

@@ -8,15 +8,13 @@ import io
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from PIL import Image
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mesoclinic.db import utcnow
 from mesoclinic.errors import InvalidInput, NotFound
-from mesoclinic.imaging.overlay import render_overlay
 from mesoclinic.outcomes import analysis as image_analysis
 from mesoclinic.outcomes.kinds import load_kinds
 from mesoclinic.outcomes.models import (
@@ -39,6 +37,9 @@ from mesoclinic.patients import service as patient_service
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
 from mesoclinic.security.permissions import Permission
+
+if TYPE_CHECKING:  # Pillow and NumPy load with the first overlay drawn, not with `serve`
+    from PIL import Image
 
 MAX_ADDED = 2000
 
@@ -223,6 +224,10 @@ def overlay_png(
 ) -> bytes:
     """The image with the latest analysis drawn on it (review applied), or without drawings
     (draw=False: the background of the review page's clickable layer); every view audited."""
+    from PIL import Image
+
+    from mesoclinic.imaging.overlay import render_overlay
+
     image = load_image(session, actor, image_id, Permission.OUTCOME_READ)
     found = next(iter(analyses_of(session, image.id)), None)
     if found is None:

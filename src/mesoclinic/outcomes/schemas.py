@@ -96,6 +96,26 @@ class VoidRequest(Schema):
     reason: Reason
 
 
+class PlanReviewCreate(Schema):
+    """Continue the active plan unchanged although its measured values meet the
+    non-responder rule: why (e.g. "slow responder; photos show regrowth; patient wishes to
+    continue")."""
+
+    reason: Reason
+
+
+class PlanReviewRead(ReadSchema):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    plan_id: uuid.UUID
+    decision: Literal["continue"]
+    reason: str
+    rule_id: str
+    evidence_until: datetime
+    reviewed_by: str
+    reviewed_at: datetime
+
+
 class MeasurementCreate(Schema):
     """A value entered by a person (`manual`) or read off a named device (`device`).
 

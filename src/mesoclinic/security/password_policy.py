@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
 MIN_PASSWORD_LENGTH = 10
 # A username shorter than this is only refused as the whole password, not as a part of one.
 MIN_USERNAME_PART = 4
@@ -17,6 +15,8 @@ MIN_USERNAME_PART = 4
 
 @cache
 def _common_passwords() -> frozenset[str]:
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS  # 30,000 words: loaded when first needed
+
     return frozenset(FREQUENCY_LISTS["passwords"])
 
 
