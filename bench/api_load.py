@@ -13,8 +13,9 @@ calendar page. Parameters are sampled from the server's own patients (first API 
 
     # against a server you started (MESOCLINIC_DATABASE_URL=... mesoclinic serve):
     PYTHONPATH=src python bench/api_load.py --url http://127.0.0.1:8000 --connections 8
-    # or let the script start `mesoclinic serve` on a database built by bench/scale_data.py:
-    PYTHONPATH=src python bench/api_load.py --database sqlite:////tmp/mc-3k.db
+    # or let the script start `mesoclinic serve` on a database built by bench/scale_data.py
+    # (`--workers N`: that many server processes, `serve --workers N`):
+    PYTHONPATH=src python bench/api_load.py --database sqlite:////tmp/mc-3k.db [--workers 2]
     # CI: builds a tiny group, starts a server, a second per endpoint (cannot rot; the test
     # suite gives --seconds 0.3):
     PYTHONPATH=src python bench/api_load.py --quick
@@ -259,6 +260,8 @@ def measure(base: str, connections: int, seconds: float) -> dict[str, Any]:
 def print_table(figures: dict[str, Any]) -> None:
     before, after = figures["load_average_before"], figures["load_average_after"]
     print(f"load average (1, 5, 15 min): {before} before the run, {after} after")
+    if "workers" in figures:
+        print(f"server processes: {figures['workers']}")
     print(f"{'endpoint':26} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8} {'x bare':>7}")
     for r in figures["endpoints"]:
         ratio = "" if r["x_bare"] is None else r["x_bare"]
@@ -280,8 +283,8 @@ def free_port() -> int:
 
 
 @contextmanager
-def server(database: str, data_dir: Path) -> Iterator[str]:
-    """`mesoclinic serve` on the database, until the block ends."""
+def server(database: str, data_dir: Path, workers: int = 1) -> Iterator[str]:
+    """`mesoclinic serve [--workers N]` on the database, until the block ends."""
     port = free_port()
     env = {
         **os.environ,
@@ -290,6 +293,8 @@ def server(database: str, data_dir: Path) -> Iterator[str]:
         "MESOCLINIC_COOKIE_SECURE": "false",
     }
     command = [sys.executable, "-m", "mesoclinic.cli", "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--workers", str(workers)]
     log = open(data_dir / "server.log", "w")  # noqa: SIM115 - closed below
     process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -326,6 +331,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--seconds", type=float, default=None, help="per endpoint (10; with --quick 1)"
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="with --database: `serve --workers N` processes"
+    )
     parser.add_argument("--quick", action="store_true", help="tiny group, 1 s per endpoint")
     return parser.parse_args(argv)
 
@@ -360,8 +368,9 @@ def main(argv: list[str] | None = None) -> None:
                 raise SystemExit("give --url, --database or --quick")
             seconds = args.seconds or (1.0 if args.quick else 10.0)
             connections = min(args.connections, 4) if args.quick else args.connections
-            with server(database, Path(tmp)) as base:
+            with server(database, Path(tmp), args.workers) as base:
                 figures = measure(base, connections, seconds)
+            figures["workers"] = args.workers
     figures["started"] = started.isoformat(timespec="seconds")
     figures["load_average_before"] = load_before
     figures["load_average_after"] = [round(x, 2) for x in os.getloadavg()]

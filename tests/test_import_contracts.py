@@ -149,6 +149,7 @@ LAYER_BY_MODULE = {
     f"{PACKAGE}.areas": "pure",  # reads the declarations; loads named modules only when asked
     f"{PACKAGE}.command": "edge",
     # fhir bulk export and referral import (the fhir-bulk half of the area)
+    f"{PACKAGE}.patients.records": "service",  # the API's hot reads as plain rows
     f"{PACKAGE}.fhir.bulk_models": "models",
     f"{PACKAGE}.fhir.bulk": "service",
     f"{PACKAGE}.fhir.bulk_export": "service",

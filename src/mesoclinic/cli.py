@@ -172,17 +172,19 @@ def serve(
         console.print(
             f"mesoclinic on http://{host}:{port}, {workers} processes (data in {settings.data_dir})"
         )
-        uvicorn.run(
-            WORKER_APP,
-            factory=True,
-            host=host,
-            port=port,
-            workers=workers,
-            # Uvicorn kills a process that does not answer its ping in time; importing every
-            # area takes seconds on a busy host, so 5 s (the default) restarts them in a loop.
-            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-            log_level="info",
-            **proxy,
+        _run_workers(
+            uvicorn.Config(
+                WORKER_APP,
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                # Uvicorn kills a process that does not answer its ping in time; importing every
+                # area takes seconds on a busy host, so 5 s (the default) restarts them in a loop.
+                timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+                log_level="info",
+                **proxy,
+            )
         )
         return
     if demo and settings.database_url is None and "cookie_secure" not in settings.model_fields_set:
@@ -211,6 +213,32 @@ def serve(
 
 
 # Uvicorn imports the app of each `serve --workers N` process by name.
+def _run_workers(config: Any) -> None:
+    """`uvicorn.run(..., workers=N)` with a listening socket that says it is TCP.
+
+    Uvicorn's `Config.bind_socket` leaves the socket's `proto` at 0, and asyncio sets
+    TCP_NODELAY only on accepted sockets that say IPPROTO_TCP, so with `--workers` every
+    keep-alive response sent in two writes waited for the client's delayed ACK: a ~40 ms floor
+    on every request (uvicorn issue 3149; one process binds through asyncio and is not hit).
+    The same descriptor, rewrapped with IPPROTO_TCP, goes to the worker processes.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[tcp_listener(config.bind_socket())]).run()
+
+
+def tcp_listener(bound: Any) -> Any:
+    """The bound socket's descriptor as a socket whose `proto` is IPPROTO_TCP (a Unix socket
+    as it is); the old object no longer owns the descriptor."""
+    import socket
+
+    if bound.family not in (socket.AF_INET, socket.AF_INET6):
+        return bound
+    tcp = socket.socket(bound.family, bound.type, socket.IPPROTO_TCP, fileno=bound.detach())
+    tcp.set_inheritable(True)
+    return tcp
+
+
 WORKER_APP = "mesoclinic.app:create_worker_app"
 WORKER_HEALTHCHECK_SECONDS = 60
 DEMO_WORKER_AREAS = frozenset({"security", "outcomes", "fhir"})

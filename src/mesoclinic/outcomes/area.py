@@ -18,6 +18,7 @@ AREA = Area(
         "mesoclinic.outcomes.progress_pages",
         "mesoclinic.outcomes.progress_api",
         "mesoclinic.outcomes.pairs_pages",
+        "mesoclinic.outcomes.plan_review_pages",
     ),
     # images_cli creates the `images` group; review_cli adds `images reanalyse` to it.
     cli=(

@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -98,8 +99,28 @@ def completed_visits(session: Session, patient_id: uuid.UUID) -> Sequence[Visit]
     )
 
 
+class MeasuredValue(Protocol):
+    """What a series reads of a measured value: a `Measurement`, or a plain row of its columns
+    (the dashboard's review list reads rows, not ORM objects)."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def site_id(self) -> uuid.UUID | None: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def measured_at(self) -> datetime: ...
+    @property
+    def value(self) -> float: ...
+    @property
+    def source(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+
+
 def build_kind_series(
-    rows: Sequence[Measurement],
+    rows: Sequence[MeasuredValue],
     marked: Sequence[MeasurementSite],
     sessions: list[SessionGiven],
     book: KindBook,
@@ -107,7 +128,7 @@ def build_kind_series(
 ) -> list[KindSeries]:
     """Current values grouped by site and kind: active sites in their order, then whole-head."""
     by_site = {s.id: s for s in marked if s.status is RecordStatus.ACTIVE}
-    grouped: dict[tuple[uuid.UUID | None, str], list[Measurement]] = {}
+    grouped: dict[tuple[uuid.UUID | None, str], list[MeasuredValue]] = {}
     for m in rows:
         if m.site_id is not None and m.site_id not in by_site:
             continue  # a site entered in error: its values are not compared with anything

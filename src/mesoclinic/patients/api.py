@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.patients import consent as consent_service
 from mesoclinic.patients import history as history_service
-from mesoclinic.patients import service
+from mesoclinic.patients import records, service
 from mesoclinic.patients.history import HistoryCreate, HistoryKind
 from mesoclinic.patients.models import Consent
 from mesoclinic.patients.schemas import (
@@ -43,6 +43,7 @@ from mesoclinic.security.deps import (
     IdempotencyRequest,
     PageOffset,
     created_once,
+    json_answer,
 )
 from mesoclinic.security.permissions import Permission
 
@@ -85,26 +86,27 @@ def list_patients(
     include_voided: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 25,
     offset: PageOffset = 0,
-) -> Page[PatientRead]:
+) -> Response:
     """Search patients in the caller's clinic: each word is a part of the family or given name
     (anywhere in it from three characters, its start for one or two; accents and case ignored),
     a record number (`MC-000123`, or its number), or phone digits
     (the start or the end of the number). `total` counts at most 1000 matches
     (`total_capped` says when there are more)."""
-    found = service.find(
+    found = records.find_records(
         session,
         actor,
         service.PatientQuery(q, birth_date, include_voided),
         limit=limit,
         offset=offset,
     )
-    return Page(
+    page: Page[PatientRead] = Page(
         items=[PatientRead.model_validate(p) for p in found.rows],
         total=found.total,
         total_capped=found.capped,
         limit=limit,
         offset=offset,
     )
+    return json_answer(page)
 
 
 @router.get("/patients/{patient_id}", response_model=PatientRead)
@@ -112,8 +114,8 @@ def get_patient(
     patient_id: uuid.UUID,
     session: DbSession,
     actor: Annotated[Actor, Allowed(Permission.PATIENT_READ)],
-) -> PatientRead:
-    return PatientRead.model_validate(service.get(session, actor, patient_id))
+) -> Response:
+    return json_answer(PatientRead.model_validate(records.get_record(session, actor, patient_id)))
 
 
 @router.patch("/patients/{patient_id}", response_model=PatientRead)

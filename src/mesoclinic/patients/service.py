@@ -240,7 +240,7 @@ def _searches_inside_names(query: PatientQuery) -> bool:
     )
 
 
-def _search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
+def search_query(actor: Actor, query: PatientQuery) -> Select[Patient]:
     stmt = select(Patient)
     if actor.role is Role.PATIENT:
         stmt = stmt.where(Patient.id == actor.patient_id)
@@ -284,41 +284,52 @@ def find(
     below), record-number prefix, phone digits (start or end) or date of birth in the actor's
     scope; the total counts at most `COUNT_CAP` matches."""
     actor.require(Permission.PATIENT_READ)
-    stmt = _search_query(actor, query)
+    stmt = search_query(actor, query)
+    rows = session.execute(page_of(stmt, query, limit, offset)).scalars().all()
+    counted = count_matches(session, stmt, query, len(rows), limit, offset)
+    audit_search(session, actor, query, [p.id for p in rows])
+    return Found(rows, min(counted, COUNT_CAP), counted > COUNT_CAP)
+
+
+def _in_name_order(stmt: Select[Any], query: PatientQuery) -> Select[Any]:
     if _searches_inside_names(query):
         # The matches of a part of a name cluster in name order (every "Fernandez" together),
         # so walking the clinic's name-ordered index until 25 match can read half the clinic.
         # Sorting by `key || ''` (same order, bytewise) leaves that index out: the planner
         # collects the matches through the trigram indexes and sorts them.
-        in_name_order = stmt.order_by(
+        return stmt.order_by(
             Patient.family_key.concat(""), Patient.given_key.concat(""), Patient.id
         )
-    else:
-        in_name_order = stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
-    rows = session.execute(in_name_order.limit(limit).offset(offset)).scalars().all()
-    if len(rows) < limit and (rows or offset == 0):
-        counted = offset + len(rows)  # the last page: the matches end here, nothing to count
-    else:
-        # Counted in the page's own order, so the count walks the same index as the page (a
-        # bare LIMIT lets PostgreSQL scan the table itself until it has enough rows).
-        counted = session.execute(
-            select(func.count()).select_from(
-                in_name_order.with_only_columns(Patient.id).limit(COUNT_CAP + 1).subquery()
-            )
-        ).scalar_one()
-    audit.record(
-        session,
-        actor,
-        "search",
-        "patient",
-        None,
-        detail={
-            "text": query.text,
-            "birth_date": query.birth_date,
-            "returned": [str(p.id) for p in rows],
-        },
-    )
-    return Found(rows, min(counted, COUNT_CAP), counted > COUNT_CAP)
+    return stmt.order_by(Patient.family_key, Patient.given_key, Patient.id)
+
+
+def page_of(stmt: Select[Any], query: PatientQuery, limit: int, offset: int) -> Select[Any]:
+    return _in_name_order(stmt, query).limit(limit).offset(offset)
+
+
+def count_matches(
+    session: Session, stmt: Select[Any], query: PatientQuery, found: int, limit: int, offset: int
+) -> int:
+    """The matches, up to `COUNT_CAP` + 1, of a search whose page held `found` rows."""
+    if found < limit and (found or offset == 0):
+        return offset + found  # the last page: the matches end here, nothing to count
+    # Counted in the page's own order, so the count walks the same index as the page (a
+    # bare LIMIT lets PostgreSQL scan the table itself until it has enough rows).
+    in_order = _in_name_order(stmt, query).with_only_columns(Patient.id)
+    return session.execute(
+        select(func.count()).select_from(in_order.limit(COUNT_CAP + 1).subquery())
+    ).scalar_one()
+
+
+def audit_search(
+    session: Session, actor: Actor, query: PatientQuery, returned: list[uuid.UUID]
+) -> None:
+    detail = {
+        "text": query.text,
+        "birth_date": query.birth_date,
+        "returned": [str(i) for i in returned],
+    }
+    audit.record(session, actor, "search", "patient", None, detail=detail)
 
 
 def search(

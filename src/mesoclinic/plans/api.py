@@ -40,6 +40,7 @@ from mesoclinic.security.deps import (
     PageOffset,
     SettingsDep,
     created_once,
+    json_answer,
 )
 from mesoclinic.security.permissions import Permission
 from mesoclinic.web.rulebooks import AftercareRules, ScreeningRules
@@ -241,7 +242,7 @@ def list_appointments(
     clinic_id: uuid.UUID | None = None,
     limit: Annotated[int, Query(ge=1, le=booking.MAX_PAGE)] = booking.MAX_PAGE,
     offset: PageOffset = 0,
-) -> list[AppointmentRead]:
+) -> Response:
     """Appointments starting in [start, end) (at most 62 days) in the caller's scope, in time
     order, at most `limit` (500) per request: a full page means ask again from `offset + limit`."""
     rows = booking.in_range(
@@ -255,7 +256,7 @@ def list_appointments(
         limit=limit,
         offset=offset,
     )
-    return [AppointmentRead.model_validate(a) for a, _ in rows]
+    return json_answer([AppointmentRead.model_validate(a) for a, _ in rows])
 
 
 @router.get("/appointments/{appointment_id}", response_model=AppointmentRead, tags=["appointments"])

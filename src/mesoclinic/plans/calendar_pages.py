@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import select
+from sqlalchemy import Row, select
 from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare.rulebook import AftercareRulebook
@@ -155,14 +155,16 @@ def _plan_session_target(session: Session, actor: Actor, query: dict[str, Any]) 
     return {"plan": plan, "plan_session": item, "patient": session.get(Patient, plan.patient_id)}
 
 
-def _patients(session: Session, clinic_id: uuid.UUID) -> list[Patient]:
+def _patients(session: Session, clinic_id: uuid.UUID) -> list[Row[Any]]:
+    """The booking form's choice of patients: the four columns it shows, as plain rows (500
+    whole `Patient` objects were a third of the page's time)."""
     return list(
         session.execute(
-            select(Patient)
+            select(Patient.id, Patient.family_name, Patient.given_name, Patient.record_number)
             .where(Patient.clinic_id == clinic_id, Patient.status == RecordStatus.ACTIVE)
             .order_by(Patient.family_name, Patient.given_name)
             .limit(500)
-        ).scalars()
+        )
     )
 
 

@@ -6,6 +6,7 @@ routes to make sure none is missed.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -14,7 +15,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
@@ -111,19 +112,18 @@ def _snapshot(holder: service.TokenHolder) -> SignedInUser:
     )
 
 
-async def submitted_csrf(request: Request) -> str | None:
-    """The CSRF token sent with an unsafe request (header or form field); no database work."""
+async def submitted_tokens(request: Request) -> tuple[str | None, str | None]:
+    """The CSRF token (header or form field) and the one-time form token (rendered in every
+    form) sent with an unsafe request; (None, None) for a read. No database work; one
+    dependency for both, as FastAPI's solving of each dependency costs every request."""
     if request.method not in UNSAFE_METHODS:
-        return None
-    return await _submitted_csrf(request)
+        return None, None
+    return await _submitted_csrf(request), await _submitted_form_token(request)
 
 
-async def submitted_form_token(request: Request) -> str | None:
-    """The one-time form token of a posted form (rendered in every form); no database work."""
+async def _submitted_form_token(request: Request) -> str | None:
     content_type = request.headers.get("content-type", "")
-    if request.method not in UNSAFE_METHODS or not content_type.startswith(
-        ("application/x-www-form-urlencoded", "multipart/form-data")
-    ):
+    if not content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
         return None
     value = (await request.form()).get(idempotency.FORM_TOKEN_FIELD)
     if not isinstance(value, str) or not 0 < len(value) <= idempotency.MAX_KEY_LENGTH:
@@ -134,9 +134,7 @@ async def submitted_form_token(request: Request) -> str | None:
 def authenticate(
     request: Request,
     session: DbSession,
-    settings: SettingsDep,
-    submitted: Annotated[str | None, Depends(submitted_csrf)],
-    form_token: Annotated[str | None, Depends(submitted_form_token)],
+    tokens: Annotated[tuple[str | None, str | None], Depends(submitted_tokens)],
 ) -> SignedInUser | None:
     """The user behind a bearer token or the web session cookie, CSRF-checked for cookies.
 
@@ -155,7 +153,9 @@ def authenticate(
     elif cookie := request.cookies.get(SESSION_COOKIE):
         holder = service.resolve_token_holder(session, cookie, "web")
         if holder is not None and request.method in UNSAFE_METHODS:
-            if not service.csrf_valid(settings.resolved_secret_key, cookie, submitted):
+            submitted, form_token = tokens
+            secret = get_settings(request).resolved_secret_key
+            if not service.csrf_valid(secret, cookie, submitted):
                 raise Forbidden(
                     "The form has expired or did not come from this site "
                     "(CSRF check failed); reload the page and try again"
@@ -277,7 +277,15 @@ Idempotency = Annotated[IdempotencyRequest, Depends(idempotency_request)]
 def _dump(model: BaseModel | Sequence[BaseModel]) -> str:
     if isinstance(model, BaseModel):
         return model.model_dump_json()
-    return "[" + ",".join(m.model_dump_json() for m in model) + "]"
+    if not model:
+        return "[]"
+    # One serialiser call for the whole list (hundreds of appointments), not one per item.
+    return _list_adapter(type(model[0])).dump_json(list(model)).decode()
+
+
+@functools.cache
+def _list_adapter(model: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
 
 
 def created_once(
@@ -326,6 +334,17 @@ def created_once(
         body=body,
     )
     return _created(body, location, status_code)
+
+
+def json_answer(model: BaseModel | Sequence[BaseModel]) -> Response:
+    """A 200 with the model's (or list's) JSON, for hot reads whose route declares
+    `response_model` (still what the OpenAPI document shows).
+
+    Returning a Response skips FastAPI's response-model step, which for a plain `def` route
+    validates the returned model again in the thread pool (one more thread hop) before
+    serialising it: the model here was just built from trusted rows.
+    """
+    return Response(_dump(model), media_type="application/json")
 
 
 def _created(body: str, location: str, status_code: int = 201) -> Response:

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from mesoclinic.security.actor import Actor
-from mesoclinic.security.deps import Allowed, DbSession, Idempotency, created_once
+from mesoclinic.security.deps import Allowed, DbSession, Idempotency, created_once, json_answer
 from mesoclinic.security.permissions import Permission
 from mesoclinic.visits import service
 from mesoclinic.visits.schemas import CheckResult, VisitCreate, VisitRead, VisitVoid
@@ -63,13 +63,10 @@ def get_visit(visit_id: uuid.UUID, session: DbSession, actor: Reader) -> VisitRe
 
 
 @router.get("/patients/{patient_id}/visits", response_model=list[VisitRead])
-def list_patient_visits(
-    patient_id: uuid.UUID, session: DbSession, actor: Reader
-) -> list[VisitRead]:
+def list_patient_visits(patient_id: uuid.UUID, session: DbSession, actor: Reader) -> Response:
     """A patient's visits, newest first (patients see only their own)."""
-    return [
-        VisitRead.model_validate(v) for v in service.list_for_patient(session, actor, patient_id)
-    ]
+    visits = service.list_for_patient(session, actor, patient_id)
+    return json_answer([VisitRead.model_validate(v) for v in visits])
 
 
 @router.post("/visits/{visit_id}/void", response_model=VisitRead)

@@ -18,6 +18,7 @@ class Panel:
     title: str
     lines: list[tuple[str, str | None]] = field(default_factory=list)  # (text, link or None)
     tone: str = ""  # "", "warn" or "bad"
+    more: tuple[str, str] | None = None  # (text, link) to the whole list when lines are capped
 
 
 PanelSource = Callable[[Session, Actor], Panel | None]
