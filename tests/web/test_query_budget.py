@@ -204,8 +204,9 @@ def test_the_dashboard_lists_decisions_awaiting_override_from_the_stored_flag(wo
     _add_records(world, 12, 0)
     page = clinician.get("/").text
     assert "Decisions awaiting you" in page
-    # The panel shows the first 8 of the 12, newest assessment first, each with its rule.
-    assert page.count("candidacy.advanced_male_pattern") == 8
+    # The panel shows the first 8 of the 12, newest assessment first, each with its rule's
+    # reason in words.
+    assert page.count("Advanced pattern hair loss responds poorly") == 8
 
 
 def _search(world: Any, client: Any, path: str) -> tuple[dict[str, Any], list[str]]:
