@@ -37,3 +37,16 @@ def test_reception_books_a_plan_session_and_sees_it_on_the_calendar(world: Any, 
     page.goto(f"/patients/{world.patient_a.id}/plan")
     row = page.locator('#plan-sessions tr[data-sequence="1"]').inner_text()
     assert "booked" in row and "Room 2" in row
+
+
+def test_reception_finds_the_patient_by_name_then_books(world: Any, page: Any) -> None:
+    day = next_weekday(2)
+    browser_login(page, world.users["reception"].username)
+    page.goto(f"/calendar?view=day&date={day.isoformat()}")
+    page.fill("#f-patient", "cost")  # inside one name only: Bruno Costa
+    page.select_option("#f-practitioner_id", label="Nurse (nurse)")
+    page.fill("#f-time", "11:00")
+    page.click("#book button[type=submit]")
+    page.wait_for_url(f"**/calendar?view=day&date={day.isoformat()}")
+    block = page.locator("#calendar-day .cal-block").first
+    assert "Bruno Costa" in block.inner_text() and "11:00–11:30" in block.inner_text()

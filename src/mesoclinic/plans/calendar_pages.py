@@ -8,12 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
-from sqlalchemy import Row, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mesoclinic.aftercare.rulebook import AftercareRulebook
 from mesoclinic.aftercare.service import booking_note
-from mesoclinic.db import RecordStatus
 from mesoclinic.errors import InvalidInput
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans import booking, clinic_calendar
@@ -21,6 +20,7 @@ from mesoclinic.plans import service as plan_service
 from mesoclinic.plans.clinic_calendar import ClinicCalendar
 from mesoclinic.plans.models import AppointmentStatus, TreatmentPlan
 from mesoclinic.plans.pages import STATUS_BADGE
+from mesoclinic.plans.picker_pages import chosen_patient, pick_patient
 from mesoclinic.plans.schemas import (
     AppointmentCreate,
     ClinicCalendarUpdate,
@@ -96,7 +96,9 @@ def _calendar(
     values: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    choices: list[Patient] | None = None,
 ) -> Response:
+    """The day or week; `choices`: the patients a typed name matched, to pick from."""
     clinic_id = _clinic_id(session, actor, query.get("clinic_id"))
     cal = clinic_calendar.load(session, clinic_id)
     day = _day(query.get("date"), cal)
@@ -121,7 +123,8 @@ def _calendar(
             "blocks": [_block(a, p, cal) for a, p in rows],
             "capped": capped,
             "target": target,
-            "patients": [] if target else _patients(session, clinic_id),
+            "choices": choices or [],
+            "chosen": None if target else chosen_patient(session, actor, values.get("patient_id")),
             "times": _times(cal),
             "row_minutes": ROW_MINUTES,
             "clinic_id": clinic_id,
@@ -153,19 +156,6 @@ def _plan_session_target(session: Session, actor: Actor, query: dict[str, Any]) 
         detail={"booking_session": item.sequence},
     )
     return {"plan": plan, "plan_session": item, "patient": session.get(Patient, plan.patient_id)}
-
-
-def _patients(session: Session, clinic_id: uuid.UUID) -> list[Row[Any]]:
-    """The booking form's choice of patients: the four columns it shows, as plain rows (500
-    whole `Patient` objects were a third of the page's time)."""
-    return list(
-        session.execute(
-            select(Patient.id, Patient.family_name, Patient.given_name, Patient.record_number)
-            .where(Patient.clinic_id == clinic_id, Patient.status == RecordStatus.ACTIVE)
-            .order_by(Patient.family_name, Patient.given_name)
-            .limit(500)
-        )
-    )
 
 
 def _times(cal: ClinicCalendar) -> list[str]:
@@ -233,7 +223,11 @@ def book(
     fields = _booking_fields(values, starts_at)
     if ref:
         return submit_form(session, *validate(SessionBooking, fields), book_session, show_form)
-    fields["patient_id"] = values.get("patient_id")
+    pick = pick_patient(session, actor, values, _clinic_id(session, actor, values.get("clinic_id")))
+    if pick.patient_id is None:
+        problem = {"patient": pick.error or "Choose the patient"}
+        return _calendar(request, session, actor, query, values, problem, 422, pick.choices)
+    values["patient_id"] = fields["patient_id"] = pick.patient_id
     return submit_form(session, *validate(AppointmentCreate, fields), book_free, show_form)
 
 
