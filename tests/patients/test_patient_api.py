@@ -107,6 +107,15 @@ def test_patch_cannot_blank_a_required_field(world):
     assert r.status_code == 422
 
 
+def test_patch_refuses_an_empty_email_opt_out_in_words(world):
+    """Schemathesis found `{"email_opt_out": null}` answered 500 (the column is NOT NULL)."""
+    url = f"/api/v1/patients/{world.patient_a.id}"
+    r = world.client("nurse").patch(url, json={"email_opt_out": None})
+    assert r.status_code == 422, r.text
+    assert "email_opt_out must be true or false" in r.json()["error"]["message"]
+    assert world.client("nurse").get(url).json()["email_opt_out"] is False
+
+
 def test_every_read_of_a_patient_is_audited_with_actor_and_address(world):
     pid = str(world.patient_a.id)
     world.client("reception").get(f"/api/v1/patients/{pid}")

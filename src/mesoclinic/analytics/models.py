@@ -88,6 +88,26 @@ ANALYTICS_OUTCOMES = Table(
     Index("ix_analytics_outcomes_kind_tp", "kind", "tp"),
 )
 
+# Per patient and exposure: each lot, product, technique, clinician and cocktail the patient's
+# completed sessions used, with the sessions and those with an adverse event (any type but
+# "none"). The lots report sums these (patients = rows) instead of counting distinct sessions
+# over every session of the group. One typed column per dimension holds the key.
+ANALYTICS_EXPOSURES = Table(
+    "analytics_exposures",
+    Base.metadata,
+    Column("patient_id", Uuid, nullable=False),
+    Column("dimension", String(12), nullable=False),  # lot, product, technique, clinician, cocktail
+    Column("lot_id", Uuid),
+    Column("product_id", Uuid),
+    Column("technique", String(40)),
+    Column("practitioner_id", Uuid),
+    Column("cocktail_id", Uuid),
+    Column("sessions", Integer, nullable=False),
+    Column("events", Integer, nullable=False),
+    Index("ix_analytics_exposures_dimension_patient", "dimension", "patient_id"),
+    Index("ix_analytics_exposures_patient", "patient_id"),
+)
+
 # Which definition the derived rows were built with (the time points' windows and the rows'
 # version): the reads use them only when this matches the running code's.
 ANALYTICS_STATE = Table(

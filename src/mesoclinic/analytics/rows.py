@@ -30,32 +30,42 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    cast,
     delete,
     event,
     exists,
     func,
     insert,
     inspect,
+    literal,
+    null,
     select,
     true,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, UOWTransaction
 
 from mesoclinic.analytics.cohorts import TIME_POINTS
-from mesoclinic.analytics.models import ANALYTICS_OUTCOMES, ANALYTICS_PATIENTS, ANALYTICS_STATE
+from mesoclinic.analytics.models import (
+    ANALYTICS_EXPOSURES,
+    ANALYTICS_OUTCOMES,
+    ANALYTICS_PATIENTS,
+    ANALYTICS_STATE,
+)
 from mesoclinic.assessment.models import Assessment
 from mesoclinic.db import RecordStatus
-from mesoclinic.formulary.models import Cocktail
+from mesoclinic.formulary.models import Cocktail, Lot
 from mesoclinic.outcomes.models import Measurement, MeasurementStatus
 from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import PlanStatus, TreatmentPlan
-from mesoclinic.visits.models import Visit, VisitStatus
+from mesoclinic.visits.models import AdverseEvent, Visit, VisitLot, VisitStatus
 
-ROWS_VERSION = 1  # raise when what the rows hold changes: the reads then wait for a rebuild
+ROWS_VERSION = 2  # raise when what the rows hold changes: the reads then wait for a rebuild
 STATE_NAME = "rows"
 LOCK_CLASS = 0x616E61  # the first key of the advisory locks a refresh takes per patient
 WATCHED = (Visit, Measurement, Assessment, TreatmentPlan)  # each has a patient_id
+BY_VISIT = (VisitLot, AdverseEvent)  # each has a visit_id: the visit's patient's exposures
 
 
 def fingerprint() -> str:
@@ -262,7 +272,66 @@ def outcome_rows(members: Any, dialect: str, kind: str | None = None) -> Select[
     ).group_by(sites.c.patient_id, sites.c.kind, sites.c.tp)
 
 
+EXPOSURE_KEYS = {
+    "lot": "lot_id",
+    "product": "product_id",
+    "technique": "technique",
+    "clinician": "practitioner_id",
+    "cocktail": "cocktail_id",
+}
+
+
+def exposure_rows(ids: list[uuid.UUID] | None = None) -> Any:
+    """Per patient and exposure (`EXPOSURE_KEYS`), the completed sessions that used it and
+    those with an adverse event, in `ANALYTICS_EXPOSURES`' column order (one UNION ALL)."""
+    adverse = select(AdverseEvent.visit_id).where(AdverseEvent.type != "none").distinct().subquery()
+    had_event = adverse.c.visit_id.is_not(None)
+    completed = Visit.status == VisitStatus.COMPLETED
+    parts = []
+    for dimension, key_name in EXPOSURE_KEYS.items():
+        if dimension in ("lot", "product"):
+            key: Any = VisitLot.lot_id if dimension == "lot" else Lot.product_id
+            source: Any = (
+                select(Visit.patient_id, key.label("key"), Visit.id.label("visit_id"))
+                .join(VisitLot, VisitLot.visit_id == Visit.id)
+                .join(Lot, Lot.id == VisitLot.lot_id)
+                .where(completed)
+                .distinct()  # a session drawing on two lots of one product counts once
+            )
+        else:
+            key = {
+                "technique": Visit.technique,
+                "clinician": Visit.practitioner_id,
+                "cocktail": Visit.cocktail_id,
+            }[dimension]
+            source = select(Visit.patient_id, key.label("key"), Visit.id.label("visit_id")).where(
+                completed
+            )
+        source = _only(source, Visit.patient_id, ids).subquery(f"used_{dimension}")
+        columns: list[Any] = [
+            source.c.key if name == key_name else null_of(name) for name in EXPOSURE_KEYS.values()
+        ]
+        parts.append(
+            select(
+                source.c.patient_id,
+                literal(dimension),
+                *columns,
+                func.count().label("sessions"),
+                func.count(case((had_event, 1))).label("events"),
+            )
+            .outerjoin(adverse, adverse.c.visit_id == source.c.visit_id)
+            .group_by(source.c.patient_id, source.c.key)
+        )
+    return union_all(*parts)
+
+
+def null_of(name: str) -> Any:
+    """A typed NULL for an exposure key column the row does not use."""
+    return cast(null(), ANALYTICS_EXPOSURES.c[name].type).label(name)
+
+
 PATIENT_COLUMNS = [c.name for c in ANALYTICS_PATIENTS.columns]
+EXPOSURE_COLUMNS = [c.name for c in ANALYTICS_EXPOSURES.columns]
 OUTCOME_COLUMNS = [c.name for c in ANALYTICS_OUTCOMES.columns]
 
 
@@ -278,6 +347,9 @@ def _fill(connection: Connection, ids: list[uuid.UUID] | None) -> None:
     ).subquery("members")
     connection.execute(
         insert(ANALYTICS_OUTCOMES).from_select(OUTCOME_COLUMNS, outcome_rows(members, dialect))
+    )
+    connection.execute(
+        insert(ANALYTICS_EXPOSURES).from_select(EXPOSURE_COLUMNS, exposure_rows(ids))
     )
 
 
@@ -299,8 +371,8 @@ def refresh(connection: Connection, patient_ids: Iterable[uuid.UUID]) -> None:
             connection.execute(
                 select(func.pg_advisory_xact_lock(LOCK_CLASS, _lock_key(patient_id)))
             )
-    connection.execute(delete(ANALYTICS_OUTCOMES).where(ANALYTICS_OUTCOMES.c.patient_id.in_(ids)))
-    connection.execute(delete(ANALYTICS_PATIENTS).where(ANALYTICS_PATIENTS.c.patient_id.in_(ids)))
+    for table in (ANALYTICS_EXPOSURES, ANALYTICS_OUTCOMES, ANALYTICS_PATIENTS):
+        connection.execute(delete(table).where(table.c.patient_id.in_(ids)))
     _fill(connection, ids)
 
 
@@ -309,10 +381,11 @@ def rebuild(connection: Connection) -> dict[str, int]:
     naming the definition they follow. Returns the rows written per table."""
     if connection.dialect.name == "postgresql":  # writes touching a patient wait for it
         connection.exec_driver_sql(
-            "LOCK TABLE analytics_patients, analytics_outcomes IN EXCLUSIVE MODE"
+            "LOCK TABLE analytics_patients, analytics_outcomes, analytics_exposures "
+            "IN EXCLUSIVE MODE"
         )
-    connection.execute(delete(ANALYTICS_OUTCOMES))
-    connection.execute(delete(ANALYTICS_PATIENTS))
+    for table in (ANALYTICS_EXPOSURES, ANALYTICS_OUTCOMES, ANALYTICS_PATIENTS):
+        connection.execute(delete(table))
     _fill(connection, None)
     connection.execute(delete(ANALYTICS_STATE).where(ANALYTICS_STATE.c.name == STATE_NAME))
     connection.execute(
@@ -321,11 +394,11 @@ def rebuild(connection: Connection) -> dict[str, int]:
         )
     )
     if connection.dialect.name == "postgresql":  # statistics for the reads' plans
-        for table in (ANALYTICS_PATIENTS, ANALYTICS_OUTCOMES):
+        for table in (ANALYTICS_PATIENTS, ANALYTICS_OUTCOMES, ANALYTICS_EXPOSURES):
             connection.exec_driver_sql(f"ANALYZE {table.name}")
     return {
         table.name: int(connection.execute(select(func.count()).select_from(table)).scalar_one())
-        for table in (ANALYTICS_PATIENTS, ANALYTICS_OUTCOMES)
+        for table in (ANALYTICS_PATIENTS, ANALYTICS_OUTCOMES, ANALYTICS_EXPOSURES)
     }
 
 
@@ -340,6 +413,7 @@ def ready(connection: Connection) -> bool:
 def touched_patients(session: Session) -> set[uuid.UUID]:
     """The patients whose records this flush adds, changes or removes."""
     ids: set[uuid.UUID] = set()
+    visits: set[uuid.UUID] = set()
     for obj in chain(session.new, session.dirty, session.deleted):
         if obj in session.dirty and not session.is_modified(obj):
             continue
@@ -350,6 +424,15 @@ def touched_patients(session: Session) -> set[uuid.UUID]:
             # a record moved to another patient changes that one's rows too
             history = _history(obj, "patient_id")
             ids.update(i for i in history if i is not None)
+        elif isinstance(obj, BY_VISIT):
+            visits.add(obj.visit_id)
+            visits.update(i for i in _history(obj, "visit_id") if i is not None)
+    if visits:
+        ids.update(
+            session.connection()
+            .execute(select(Visit.patient_id).where(Visit.id.in_(sorted(visits))))
+            .scalars()
+        )
     return ids
 
 

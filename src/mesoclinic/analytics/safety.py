@@ -40,7 +40,8 @@ def lots(
     rule = service.rule_for(kind, responders or load_responder_rules())
     with scratch(session) as tables:
         members = service.members(tables, resolved)
-        lot_rows = session.execute(safety_queries.lot_rates(members)).mappings().all()
+        rates = safety_queries.derived_lot_rates if tables.derived else safety_queries.lot_rates
+        lot_rows = session.execute(rates(members)).mappings().all()
         flags, rules = _lot_flags(lot_rows, alpha)
         per_lot = [
             evidence.rate_row(
@@ -68,10 +69,10 @@ def lots(
             description=resolved.words,
             alpha=alpha,
             signal_method=signal_words(alpha, bool(rules)),
-            products=_rates(session, members, "product"),
+            products=_rates(session, members, "product", tables.derived),
             lots=per_lot,
-            techniques=_rates(session, members, "technique"),
-            clinicians=_rates(session, members, "clinician"),
+            techniques=_rates(session, members, "technique", tables.derived),
+            clinicians=_rates(session, members, "clinician", tables.derived),
             outcome_by_cocktail=grouped["cocktail"],
             outcome_by_protocol=grouped["protocol"],
         )
@@ -111,8 +112,9 @@ def _lot_flags(
     return flags, sorted(set(rules))
 
 
-def _rates(session: Session, members: Any, by: str) -> list[RateRow]:
-    rows = session.execute(safety_queries.session_rates(members, by)).mappings()
+def _rates(session: Session, members: Any, by: str, derived: bool) -> list[RateRow]:
+    rates = safety_queries.derived_session_rates if derived else safety_queries.session_rates
+    rows = session.execute(rates(members, by)).mappings()
     return [evidence.rate_row(r["name"], r["patients"], r["exposures"], r["events"]) for r in rows]
 
 

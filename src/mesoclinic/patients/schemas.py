@@ -88,6 +88,8 @@ class PatientUpdate(Schema):
         for name in ("given_name", "family_name", "birth_date", "sex"):
             if name in self.model_fields_set and getattr(self, name) is None:
                 raise ValueError(f"{name} cannot be removed")
+        if "email_opt_out" in self.model_fields_set and self.email_opt_out is None:
+            raise ValueError("email_opt_out must be true or false")
         return self
 
 

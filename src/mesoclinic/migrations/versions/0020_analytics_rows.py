@@ -62,6 +62,27 @@ def upgrade() -> None:
         "ix_analytics_outcomes_kind_tp", "analytics_outcomes", ["kind", "tp"], unique=False
     )
     op.create_table(
+        "analytics_exposures",
+        sa.Column("patient_id", sa.Uuid(), nullable=False),
+        sa.Column("dimension", sa.String(length=12), nullable=False),
+        sa.Column("lot_id", sa.Uuid(), nullable=True),
+        sa.Column("product_id", sa.Uuid(), nullable=True),
+        sa.Column("technique", sa.String(length=40), nullable=True),
+        sa.Column("practitioner_id", sa.Uuid(), nullable=True),
+        sa.Column("cocktail_id", sa.Uuid(), nullable=True),
+        sa.Column("sessions", sa.Integer(), nullable=False),
+        sa.Column("events", sa.Integer(), nullable=False),
+    )
+    op.create_index(
+        "ix_analytics_exposures_dimension_patient",
+        "analytics_exposures",
+        ["dimension", "patient_id"],
+        unique=False,
+    )
+    op.create_index(
+        "ix_analytics_exposures_patient", "analytics_exposures", ["patient_id"], unique=False
+    )
+    op.create_table(
         "analytics_state",
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("fingerprint", sa.String(length=64), nullable=False),
@@ -76,6 +97,9 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("analytics_state")
+    op.drop_index("ix_analytics_exposures_patient", table_name="analytics_exposures")
+    op.drop_index("ix_analytics_exposures_dimension_patient", table_name="analytics_exposures")
+    op.drop_table("analytics_exposures")
     op.drop_index("ix_analytics_outcomes_kind_tp", table_name="analytics_outcomes")
     op.drop_table("analytics_outcomes")
     op.drop_index("ix_analytics_patients_clinic_t0", table_name="analytics_patients")
