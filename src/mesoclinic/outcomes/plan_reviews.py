@@ -24,6 +24,7 @@ from mesoclinic.outcomes.progress import BaselineRule
 from mesoclinic.outcomes.responders import ResponderBook, ResponderStatus
 from mesoclinic.outcomes.schemas import PlanReviewCreate
 from mesoclinic.patients import service as patient_service
+from mesoclinic.patients.models import Patient
 from mesoclinic.plans.models import PlanStatus, TreatmentPlan
 from mesoclinic.security import audit
 from mesoclinic.security.actor import Actor
@@ -117,11 +118,25 @@ def record(
 def list_for(session: Session, actor: Actor, patient_id: uuid.UUID) -> Sequence[PlanReview]:
     """The patient's plan reviews, newest first (audited)."""
     patient = patient_service.load(session, actor, patient_id, Permission.OUTCOME_READ)
+    return _read(session, actor, patient, None)
+
+
+def latest(session: Session, actor: Actor, patient: Patient) -> PlanReview | None:
+    """The newest plan review of a patient the caller has already loaded with its rights
+    (the Progress tab), audited like the list."""
+    found = _read(session, actor, patient, 1)
+    return found[0] if found else None
+
+
+def _read(
+    session: Session, actor: Actor, patient: Patient, limit: int | None
+) -> Sequence[PlanReview]:
     found = (
         session.execute(
             select(PlanReview)
             .where(PlanReview.patient_id == patient.id)
             .order_by(PlanReview.reviewed_at.desc())
+            .limit(limit)
         )
         .scalars()
         .all()

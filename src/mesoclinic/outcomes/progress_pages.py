@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from mesoclinic.config import Settings
 from mesoclinic.outcomes import plan_reviews, report
+from mesoclinic.outcomes.responders import ResponderStatus
 from mesoclinic.outcomes.schemas import PlanReviewCreate
 from mesoclinic.patients.pages import patient_page
 from mesoclinic.security.actor import Actor
@@ -54,9 +55,10 @@ def _progress(
     ctx["is_patient"] = actor.role is Role.PATIENT
     staff_can_change = actor.can(Permission.PLAN_WRITE) and actor.role is not Role.PATIENT
     ctx["plan_link"] = f"/patients/{patient_id}/plan" if staff_can_change else None
-    reviews = plan_reviews.list_for(session, actor, patient_id) if staff_can_change else []
+    # The review card shows only for a non-responder: read the latest review only then.
+    asks = staff_can_change and progress.responder.status is ResponderStatus.NON_RESPONDER
+    latest = plan_reviews.latest(session, actor, progress.patient) if asks else None
     newest = max((m.created_at for m in progress.measurements), default=None)
-    latest = reviews[0] if reviews else None
     ctx["plan_review"] = latest
     ctx["plan_review_current"] = plan_reviews.still_current(latest, newest)
     ctx["review_values"], ctx["review_errors"] = review_form or ({}, {})
